@@ -1,0 +1,364 @@
+"""``letterhead build``: every template source → ``build/`` and ``ses_templates/``.
+
+1. Discover templates and read each source (names, UTF-8, JSON, TOML checked).
+2. Skip templates whose inputs hash the same as in the manifest (a rebuild
+   after one change recompiles only that one).
+3. Compile the rest (:mod:`letterhead.compile`), make the SES payload
+   injection-safe (:mod:`letterhead.safety`).
+4. Render every sample with SES semantics; a sample that does not fit fails
+   the build naming the sample, the variable and the template line.
+5. Lint (:mod:`letterhead.lint`): errors fail the build, warnings are reported.
+6. Only when everything passed, write all outputs at once; with ``check=True``
+   compare instead and report stale files.
+
+Nothing is written when any template fails: the committed ``ses_templates/``
+stays exactly as it was.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+from . import __version__, handlebars
+from .compile import CompiledTemplate, Compiler
+from .config import Config
+from .errors import DataError, LetterheadError, LintError, Location, RenderError, StaleOutputError
+from .lint import Finding, lint
+from .payload import MANIFEST_NAME, Manifest, ManifestEntry, SesTemplate
+from .safety import HTML_DATA_KEY, prepare_data, ses_parts
+from .sources import TemplateSource, digest, load_brand, load_source, read_text, shared_files, template_names
+
+
+@dataclass(frozen=True)
+class TemplateReport:
+    name: str
+    status: str  # "compiled" | "unchanged"
+    size_bytes: int
+    findings: tuple[Finding, ...] = ()
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    reports: tuple[TemplateReport, ...]
+    written: tuple[str, ...] = ()
+    removed: tuple[str, ...] = ()
+    stale: tuple[str, ...] = ()
+
+    @property
+    def warnings(self) -> list[Finding]:
+        return [f for r in self.reports for f in r.findings if f.severity == "warning"]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "templates": [
+                {"name": r.name, "status": r.status, "size_bytes": r.size_bytes,
+                 "findings": [f.to_dict() for f in r.findings]}
+                for r in self.reports
+            ],
+            "written": list(self.written),
+            "removed": list(self.removed),
+            "stale": list(self.stale),
+        }
+
+
+@dataclass
+class _Outputs:
+    """Everything a build produces, in memory, keyed by path relative to root."""
+
+    files: dict[str, str] = field(default_factory=dict)
+
+    def add(self, path: str, content: str) -> None:
+        self.files[path] = content
+
+
+def source_hash(config: Config, source: TemplateSource) -> str:
+    return digest(
+        (*source.files, *shared_files(config)),
+        config.root,
+        f"letterhead {__version__}",
+        f"inliner={config.inliner}",
+        f"lang={config.lang}",
+    )
+
+
+def check_sample_types(source: TemplateSource, sample_name: str, data: Mapping[str, Any], where: str) -> None:
+    """Declared types from template.toml, checked on sample (or send) data."""
+    for name, spec in source.variables.items():
+        if name not in data or data[name] is None:
+            continue
+        check_value(name, spec.type, spec.pattern, data[name], where=where, sample=sample_name)
+
+
+def check_value(name: str, vtype: str, pattern: str | None, value: Any, *, where: str, sample: str = "") -> None:
+    ok = {
+        "string": isinstance(value, str),
+        "integer": isinstance(value, int) and not isinstance(value, bool),
+        "number": isinstance(value, (int, float)) and not isinstance(value, bool),
+        "boolean": isinstance(value, bool),
+        "url": isinstance(value, str) and re.match(r"^https?://[^\s]+$", value) is not None,
+        "email": isinstance(value, str) and re.match(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", value) is not None,
+        "list": isinstance(value, list),
+        "object": isinstance(value, dict),
+    }.get(vtype, True)
+    label = f"sample '{sample}': " if sample else ""
+    if not ok:
+        raise DataError(
+            f"{label}variable `{name}` should be {vtype}, got {type(value).__name__} {value!r:.60}",
+            location=Location(where),
+            hint=f"send a {vtype} (declared in template.toml)",
+        )
+    if pattern and isinstance(value, str) and not re.search(pattern, value):
+        raise DataError(
+            f"{label}variable `{name}` = {value!r:.60} does not match {pattern}",
+            location=Location(where),
+            hint="fix the data or the pattern in template.toml",
+        )
+
+
+def render_parts(payload: SesTemplate, data: Mapping[str, Any], raw_paths: tuple[str, ...] = (),
+                 *, escape: bool = False, parsed: Mapping[str, handlebars.Template] | None = None,
+                 ) -> dict[str, str]:
+    """Render an SES payload as SES would (``escape=False`` per the SES guide,
+    ``True`` as handlebars.js), after :func:`prepare_data`."""
+    prepared = prepare_data(data, raw_paths)
+    templates = parsed or {
+        "subject": handlebars.parse(payload.subject, origin="subject"),
+        "html": handlebars.parse(payload.html, origin="html"),
+        "text": handlebars.parse(payload.text, origin="text"),
+    }
+    return {part: handlebars.render(t, prepared, escape=escape) for part, t in templates.items()}
+
+
+def _payload_for(compiled: CompiledTemplate) -> SesTemplate:
+    subject, html, text = ses_parts(compiled.subject, compiled.html, compiled.text)
+    return SesTemplate(compiled.name, subject, html, text)
+
+
+def _check_samples(config: Config, source: TemplateSource, compiled: CompiledTemplate,
+                   payload: SesTemplate, raw_paths: tuple[str, ...]) -> dict[str, dict[str, str]]:
+    """Render each sample with SES semantics through the designer-form parts
+    (whose placeholders point at source lines), then through the SES payload."""
+    rendered: dict[str, dict[str, str]] = {}
+    ses_parsed = {
+        "subject": handlebars.parse(payload.subject, origin=f"ses_templates/{payload.name}.json"),
+        "html": handlebars.parse(payload.html, origin=f"ses_templates/{payload.name}.json"),
+        "text": handlebars.parse(payload.text, origin=f"ses_templates/{payload.name}.json"),
+    }
+    for sample in source.samples:
+        where = config.rel(sample.path)
+        check_sample_types(source, sample.name, sample.data, where)
+        for part in ("subject", "html", "text"):
+            try:
+                handlebars.render(compiled.parsed[part], sample.data, escape=True)
+            except RenderError as exc:
+                raise RenderError(
+                    f"sample '{sample.name}' ({where}) does not fit the {part} part: {exc.message}",
+                    variable=exc.variable, location=exc.location, source_line=exc.source_line,
+                    hint=f"add `{exc.variable}` to {where}, or guard it with {{{{#if {exc.variable}}}}}"
+                    if exc.variable else exc.hint,
+                ) from None
+        rendered[sample.name] = render_parts(payload, sample.data, raw_paths, escape=False, parsed=ses_parsed)
+    return rendered
+
+
+def _sample_html_page(parts: Mapping[str, str]) -> str:
+    return parts["html"]
+
+
+def build(
+    config: Config,
+    *,
+    check: bool = False,
+    force: bool = False,
+    progress: Callable[[str, str], None] | None = None,
+) -> BuildResult:
+    names = template_names(config)
+    old_manifest = Manifest.load(config.ses_dir)
+    brand = load_brand(config)
+    compiler: Compiler | None = None
+    outputs = _Outputs()
+    entries: dict[str, ManifestEntry] = {}
+    reports: list[TemplateReport] = []
+    errors: list[LetterheadError] = []
+    ses_rel = config.rel(config.ses_dir)
+    build_rel = config.rel(config.build_dir)
+
+    for name in names:
+        try:
+            source = load_source(config, name)
+            shash = source_hash(config, source)
+            old = old_manifest.templates.get(name)
+            if (not force and old is not None and old.source_hash == shash
+                    and _reuse(config, name, source, outputs, old)):
+                entries[name] = old
+                reports.append(TemplateReport(name, "unchanged", old.size_bytes))
+                if progress:
+                    progress(name, "unchanged")
+                continue
+            if compiler is None:
+                compiler = Compiler(config, brand)
+            compiled = compiler.compile(source)
+            payload = _payload_for(compiled)
+            raw_paths = tuple(compiled.contract.raw_paths())
+            rendered = _check_samples(config, source, compiled, payload, raw_paths)
+            findings = lint(
+                compiled, payload, [(s, p["html"]) for s, p in rendered.items()],
+                mjml_source=read_text(source.mjml_path), mjml_path=config.rel(source.mjml_path),
+                gmail_clip_bytes=config.gmail_clip_bytes,
+            )
+            errs = [f for f in findings if f.severity == "error"]
+            if errs:
+                raise LintError(errs)
+            _add_outputs(outputs, ses_rel, build_rel, compiled, payload, rendered)
+            entries[name] = ManifestEntry(
+                name=name,
+                content_hash=payload.content_hash,
+                source_hash=shash,
+                description=source.description,
+                contract=compiled.contract.to_json(),
+                variables={n: v.to_json() for n, v in sorted(source.variables.items())},
+                raw_paths=raw_paths,
+                samples=tuple(s.name for s in source.samples),
+                size_bytes=payload.size_bytes,
+                deployed_name=old.deployed_name if old else None,
+            )
+            reports.append(TemplateReport(name, "compiled", payload.size_bytes, tuple(findings)))
+            if progress:
+                progress(name, "compiled")
+        except LetterheadError as exc:
+            errors.append(exc)
+            if progress:
+                progress(name, "failed")
+    if errors:
+        if len(errors) == 1:
+            raise errors[0]
+        raise BuildFailed(errors)
+
+    outputs.add(f"{ses_rel}/{MANIFEST_NAME}", Manifest(entries, html_data_key=HTML_DATA_KEY).dumps())
+    result = BuildResult(tuple(reports))
+    if check:
+        stale = _stale(config, outputs, ses_rel, build_rel)
+        if stale:
+            raise StaleOutputError(
+                f"{len(stale)} generated file(s) are out of date: " + ", ".join(stale[:10])
+                + (" …" if len(stale) > 10 else ""),
+                hint="run `letterhead build` and commit the result",
+            )
+        return BuildResult(tuple(reports), stale=())
+    written, removed = _write_all(config, outputs, ses_rel, build_rel)
+    return BuildResult(result.reports, written=tuple(written), removed=tuple(removed))
+
+
+class BuildFailed(LetterheadError):
+    """Several templates failed; each error is listed."""
+
+    def __init__(self, errors: list[LetterheadError]) -> None:
+        self.errors = errors
+        super().__init__(f"{len(errors)} templates failed:\n" + "\n".join(str(e) for e in errors))
+
+
+def _add_outputs(outputs: _Outputs, ses_rel: str, build_rel: str, compiled: CompiledTemplate,
+                 payload: SesTemplate, rendered: Mapping[str, Mapping[str, str]]) -> None:
+    name = compiled.name
+    outputs.add(f"{ses_rel}/{name}.json", payload.dumps())
+    outputs.add(f"{build_rel}/{name}/template.html", compiled.html)
+    outputs.add(f"{build_rel}/{name}/template.txt", compiled.text)
+    outputs.add(f"{build_rel}/{name}/subject.txt", compiled.subject + "\n")
+    for sample, parts in sorted(rendered.items()):
+        outputs.add(f"{build_rel}/{name}/samples/{sample}.html", parts["html"])
+        outputs.add(f"{build_rel}/{name}/samples/{sample}.txt",
+                    f"Subject: {parts['subject']}\n\n{parts['text']}")
+
+
+def _reuse(config: Config, name: str, source: TemplateSource, outputs: _Outputs, old: ManifestEntry) -> bool:
+    """Carry an unchanged template's outputs over from disk; False when any is missing."""
+    ses_rel, build_rel = config.rel(config.ses_dir), config.rel(config.build_dir)
+    paths = [f"{ses_rel}/{name}.json", f"{build_rel}/{name}/template.html",
+             f"{build_rel}/{name}/template.txt", f"{build_rel}/{name}/subject.txt"]
+    for sample in old.samples:
+        paths += [f"{build_rel}/{name}/samples/{sample}.html", f"{build_rel}/{name}/samples/{sample}.txt"]
+    found: dict[str, str] = {}
+    for p in paths:
+        f = config.root / p
+        if not f.is_file():
+            return False
+        found[p] = f.read_text(encoding="utf-8")
+    try:
+        payload = SesTemplate.from_json(__import__("json").loads(found[paths[0]]))
+    except (LetterheadError, ValueError):
+        return False
+    if payload.content_hash != old.content_hash:
+        return False  # someone edited the generated file: regenerate it
+    outputs.files.update(found)
+    return True
+
+
+def _generated(config: Config, ses_rel: str, build_rel: str) -> dict[str, Path]:
+    """Files on disk that a build owns."""
+    found: dict[str, Path] = {}
+    if config.ses_dir.is_dir():
+        for p in config.ses_dir.glob("*.json"):
+            found[f"{ses_rel}/{p.name}"] = p
+    if config.build_dir.is_dir():
+        for p in config.build_dir.rglob("*"):
+            if p.is_file():
+                found[f"{build_rel}/{p.relative_to(config.build_dir).as_posix()}"] = p
+    return found
+
+
+def _stale(config: Config, outputs: _Outputs, ses_rel: str, build_rel: str) -> list[str]:
+    on_disk = _generated(config, ses_rel, build_rel)
+    stale = [p for p, content in sorted(outputs.files.items())
+             if p not in on_disk or on_disk[p].read_text(encoding="utf-8") != content]
+    stale += sorted(p for p in on_disk if p not in outputs.files)
+    return stale
+
+
+def _write_all(config: Config, outputs: _Outputs, ses_rel: str, build_rel: str) -> tuple[list[str], list[str]]:
+    """Write the new ``ses_templates/`` into a sibling folder and swap it in
+    with renames, so a crash mid-write never leaves a half-updated folder."""
+    written: list[str] = []
+    on_disk = _generated(config, ses_rel, build_rel)
+    removed = sorted(p for p in on_disk if p not in outputs.files)
+    for target, prefix in ((config.ses_dir, ses_rel), (config.build_dir, build_rel)):
+        target.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+        try:
+            # Keep files in the folder that a build does not own (a README, say).
+            if target.is_dir():
+                for p in target.rglob("*"):
+                    rel = f"{prefix}/{p.relative_to(target).as_posix()}"
+                    if p.is_file() and rel not in on_disk:
+                        dest = staging / p.relative_to(target)
+                        dest.parent.mkdir(parents=True, exist_ok=True)
+                        shutil.copy2(p, dest)
+            for rel, content in outputs.files.items():
+                if not rel.startswith(prefix + "/"):
+                    continue
+                dest = staging / rel[len(prefix) + 1:]
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                with open(dest, "w", encoding="utf-8", newline="\n") as fh:
+                    fh.write(content)
+                old = on_disk.get(rel)
+                if old is None or old.read_text(encoding="utf-8") != content:
+                    written.append(rel)
+            os.chmod(staging, 0o755)
+            if target.exists():
+                old_dir = target.with_name(f".{target.name}.old")
+                if old_dir.exists():
+                    shutil.rmtree(old_dir)
+                os.replace(target, old_dir)
+                os.replace(staging, target)
+                shutil.rmtree(old_dir)
+            else:
+                os.replace(staging, target)
+        finally:
+            if staging.exists():
+                shutil.rmtree(staging, ignore_errors=True)
+    return sorted(written), removed

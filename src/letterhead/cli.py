@@ -1,0 +1,211 @@
+"""The ``letterhead`` command.  The only layer that prints, colours and picks
+exit codes; every command is a thin wrapper over a function of the package.
+
+Exit codes: 0 success; 1 an error in the input (the message names the file,
+line and fix); 2 ``--check`` found stale output; 3 an unexpected internal error.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterator
+
+import click
+
+from . import __version__
+from .config import Config, load_config
+from .errors import LetterheadError
+
+
+class Ctx:
+    def __init__(self, root: Path | None, as_json: bool) -> None:
+        self.root = root
+        self.as_json = as_json
+        self._config: Config | None = None
+
+    @property
+    def config(self) -> Config:
+        if self._config is None:
+            self._config = load_config(self.root)
+        return self._config
+
+
+def _emit_json(obj: Any) -> None:
+    click.echo(json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=False))
+
+
+@contextmanager
+def reported(ctx: Ctx) -> Iterator[None]:
+    """Domain errors → one red ERROR block (or a JSON object) and an exit code."""
+    try:
+        yield
+    except LetterheadError as exc:
+        if ctx.as_json:
+            payload = exc.to_dict()
+            sub = getattr(exc, "errors", None)
+            if sub:
+                payload["errors"] = [e.to_dict() for e in sub]
+            findings = getattr(exc, "findings", None)
+            if findings:
+                payload["findings"] = [f.to_dict() for f in findings]
+            _emit_json({"ok": False, **payload})
+        else:
+            click.secho("ERROR ", fg="red", bold=True, err=True, nl=False)
+            click.echo(str(exc), err=True)
+        sys.exit(exc.exit_code)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="letterhead")
+@click.option("--root", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Project root (default: the nearest folder with pyproject.toml).")
+@click.pass_context
+def cli(click_ctx: click.Context, root: Path | None) -> None:
+    """Transactional email as code for AWS SES.
+
+    Designers write MJML + Jinja in templates_src/; `letterhead build` compiles
+    them to build/ (to look at) and ses_templates/ (what SES stores).
+    """
+    click_ctx.obj = Ctx(root, as_json=False)
+
+
+def _json_option(f):  # type: ignore[no-untyped-def]
+    return click.option("--json", "as_json", is_flag=True, help="Print a machine-readable result.")(f)
+
+
+@cli.command()
+@click.option("--check", is_flag=True,
+              help="Build in memory and exit 2 if build/ or ses_templates/ differ (CI, pre-commit).")
+@click.option("--force", is_flag=True, help="Recompile every template, even unchanged ones.")
+@_json_option
+@click.pass_obj
+def build(ctx: Ctx, check: bool, force: bool, as_json: bool) -> None:
+    """Compile templates_src/ into build/ and ses_templates/.
+
+    Every sample in samples/*.json must render every part with SES semantics,
+    and lint errors fail the build; nothing is written unless all templates pass.
+    """
+    from .build import build as run_build
+
+    ctx.as_json = as_json
+    with reported(ctx):
+        config = ctx.config
+
+        def progress(name: str, status: str) -> None:
+            if not as_json:
+                colour = {"compiled": "green", "unchanged": None, "failed": "red"}[status]
+                click.echo(f"  {click.style(status.ljust(9), fg=colour)} {name}", err=True)
+
+        result = run_build(config, check=check, force=force, progress=progress)
+        if as_json:
+            _emit_json({"ok": True, **result.to_dict()})
+            return
+        for f in result.warnings:
+            click.secho("warning ", fg="yellow", nl=False, err=True)
+            click.echo(str(f), err=True)
+        n = len(result.reports)
+        compiled = sum(r.status == "compiled" for r in result.reports)
+        if check:
+            click.echo(f"up to date: {n} template(s)")
+        else:
+            click.echo(
+                f"built {n} template(s) ({compiled} compiled, {n - compiled} unchanged); "
+                f"{len(result.written)} file(s) written, {len(result.removed)} removed"
+            )
+
+
+@cli.command()
+@_json_option
+@click.pass_obj
+def lint(ctx: Ctx, as_json: bool) -> None:
+    """Compile every template in memory and report lint findings (writes nothing)."""
+    from .build import build as run_build
+
+    ctx.as_json = as_json
+    with reported(ctx):
+        result = _lint_only(ctx.config)
+        findings = [f for r in result.reports for f in r.findings]
+        if as_json:
+            _emit_json({"ok": True, "findings": [f.to_dict() for f in findings]})
+            return
+        for f in findings:
+            click.secho(f"{f.severity} ", fg="yellow", nl=False)
+            click.echo(str(f))
+        click.echo(f"{len(result.reports)} template(s), {len(findings)} warning(s), 0 errors")
+
+
+def _lint_only(config: Config):  # type: ignore[no-untyped-def]
+    import dataclasses
+    import tempfile
+
+    from .build import build as run_build
+
+    with tempfile.TemporaryDirectory() as tmp:
+        scratch = dataclasses.replace(config, build_dir=Path(tmp) / "build", ses_dir=Path(tmp) / "ses")
+        return run_build(scratch, force=True)
+
+
+@cli.command()
+@click.argument("template")
+@click.option("--sample", default=None, help="Sample name under samples/ (default: the first).")
+@click.option("--data", "data_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="A JSON file of TemplateData instead of a sample.")
+@click.option("--part", type=click.Choice(["subject", "html", "text", "all"]), default="all")
+@click.option("--escape/--no-escape", default=False,
+              help="Render as handlebars.js (escaping {{x}}) or as the SES guide says (no escaping).")
+@_json_option
+@click.pass_obj
+def render(ctx: Ctx, template: str, sample: str | None, data_file: Path | None, part: str,
+           escape: bool, as_json: bool) -> None:
+    """Render a built template locally with SES semantics.
+
+    A variable the data lacks is an error naming it: that is a message SES
+    would accept, then silently drop.
+    """
+    from .build import render_parts
+    from .payload import Manifest, SesTemplate
+    from .sources import read_json
+
+    ctx.as_json = as_json
+    with reported(ctx):
+        config = ctx.config
+        manifest = Manifest.load(config.ses_dir)
+        path = config.ses_dir / f"{template}.json"
+        if template not in manifest.templates or not path.is_file():
+            import difflib
+
+            near = difflib.get_close_matches(template, list(manifest.templates), n=1)
+            raise LetterheadError(
+                f"no built template named {template!r}",
+                hint=(f"did you mean {near[0]!r}? " if near else "") + "run `letterhead build` first",
+            )
+        entry = manifest.templates[template]
+        payload = SesTemplate.load(path)
+        if data_file is not None:
+            data = read_json(data_file)
+        else:
+            names = list(entry.samples)
+            chosen = sample or (names[0] if names else None)
+            if chosen not in names:
+                raise LetterheadError(f"template {template!r} has no sample {chosen!r}",
+                                      hint=f"samples: {', '.join(names)}")
+            data = read_json(config.source_dir / template / "samples" / f"{chosen}.json")
+        parts = render_parts(payload, data, entry.raw_paths, escape=escape)
+        if as_json:
+            _emit_json({"ok": True, "template": template, **parts})
+            return
+        for name in ("subject", "html", "text") if part == "all" else (part,):
+            if part == "all":
+                click.secho(f"--- {name} ---", bold=True)
+            click.echo(parts[name].rstrip("\n"))
+
+
+def main() -> None:
+    try:
+        cli(standalone_mode=True)
+    except KeyboardInterrupt:  # pragma: no cover
+        click.echo("interrupted", err=True)
+        sys.exit(130)

@@ -1,0 +1,174 @@
+"""Lint a compiled template: what SES, mail clients and readers need.
+
+Handlebars syntax (balanced blocks, supported constructs) and placeholder
+integrity are enforced earlier, as errors, by :mod:`letterhead.handlebars` and
+:mod:`letterhead.protect`.  This module checks the finished product:
+
+* SES limits: 500 KB per template.
+* Each rendered sample under Gmail's ~102 KB clip (warning from 80 %).
+* No toolchain leftovers: ``<mj-``, ``[[``, ``]]``, ``{{%20``.
+* Images have alt text; link and image URLs are absolute http(s), mailto/tel,
+  or placeholders; the text part carries every link URL of the HTML part.
+* A preheader exists; ``lang`` is set.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from html.parser import HTMLParser
+from typing import Iterable, Literal, Sequence
+
+from .compile import CompiledTemplate
+from .errors import Location
+from .payload import MAX_TEMPLATE_BYTES, SesTemplate
+
+Severity = Literal["error", "warning"]
+
+
+@dataclass(frozen=True)
+class Finding:
+    severity: Severity
+    code: str
+    message: str
+    location: Location
+    hint: str = ""
+
+    def __str__(self) -> str:
+        text = f"{self.location}: {self.severity}: {self.message} [{self.code}]"
+        return text + (f"\n  fix: {self.hint}" if self.hint else "")
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "severity": self.severity,
+            "code": self.code,
+            "message": self.message,
+            "file": self.location.path,
+            "line": self.location.line,
+            "hint": self.hint,
+        }
+
+
+class _Collector(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.images: list[dict[str, str | None]] = []
+        self.links: list[str] = []
+        self.html_lang: str | None = None
+        self.preheader = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = dict(attrs)
+        if tag == "html":
+            self.html_lang = a.get("lang")
+        elif tag == "img":
+            self.images.append(a)
+        elif tag == "a" and a.get("href") is not None:
+            self.links.append(a["href"] or "")
+        elif tag == "div" and "display:none" in (a.get("style") or "").replace(" ", ""):
+            self.preheader = True
+
+
+_URL_OK = re.compile(r"^(https?://|mailto:|tel:|\{\{)", re.IGNORECASE)
+_PLACEHOLDER_ONLY = re.compile(r"^\s*\{\{\{?[^{}]+\}?\}\}\s*$")
+_LEFTOVERS = (
+    (re.compile(r"<mj-[a-z]"), "an MJML tag survived compilation", "close or spell the MJML tag correctly"),
+    (re.compile(r"\[\[|\]\]"), "Jinja delimiters '[[' or ']]' survived", "balance [[ … ]] in the source"),
+    (re.compile(r"\{\{%20|%7B%7B|%7D%7D", re.IGNORECASE), "a placeholder was URL-encoded",
+     "report this: letterhead should have protected it"),
+)
+
+
+def lint(
+    compiled: CompiledTemplate,
+    payload: SesTemplate,
+    rendered_samples: Sequence[tuple[str, str]],
+    *,
+    mjml_source: str,
+    mjml_path: str,
+    gmail_clip_bytes: int = 102 * 1024,
+) -> list[Finding]:
+    """``rendered_samples`` is a list of (sample name, rendered HTML)."""
+    findings: list[Finding] = []
+    where = Location(mjml_path)
+
+    def at(needle: str | None) -> Location:
+        """The source line that mentions ``needle``, for findings about output."""
+        if needle:
+            i = mjml_source.find(needle)
+            if i != -1:
+                return Location(mjml_path, mjml_source.count("\n", 0, i) + 1)
+        return where
+
+    size = payload.size_bytes
+    if size > MAX_TEMPLATE_BYTES:
+        findings.append(Finding(
+            "error", "ses-size",
+            f"template is {size / 1024:.0f} KB; SES accepts at most 500 KB for all parts together",
+            where, "move images to URLs, drop unused CSS, or split the email"))
+    for sample, html in rendered_samples:
+        n = len(html.encode("utf-8"))
+        pct = n / gmail_clip_bytes
+        if pct > 1:
+            findings.append(Finding(
+                "error", "gmail-clip",
+                f"sample '{sample}' renders to {n / 1024:.0f} KB of HTML; Gmail clips messages over "
+                f"{gmail_clip_bytes // 1024} KB and hides the rest", where,
+                "shorten loops ({{#each}}) or trim markup and CSS"))
+        elif pct >= 0.8:
+            findings.append(Finding(
+                "warning", "gmail-clip",
+                f"sample '{sample}' renders to {n / 1024:.0f} KB, {pct:.0%} of Gmail's clip limit", where,
+                "keep an eye on loops: data at send time can push it over"))
+
+    for part in ("subject", "html", "text"):
+        body = compiled.part(part)
+        for rx, msg, hint in _LEFTOVERS:
+            m = rx.search(body)
+            if m:
+                findings.append(Finding("error", "leftover", f"{part} part: {msg}: {m.group(0)!r}", where, hint))
+
+    c = _Collector()
+    c.feed(compiled.html)
+    if not c.html_lang or c.html_lang == "und":
+        findings.append(Finding("error", "lang", "the HTML has no lang attribute", where,
+                                'write <mjml lang="en"> or set lang in [tool.letterhead]'))
+    if not c.preheader:
+        findings.append(Finding("warning", "preheader", "no preheader (mj-preview)", where,
+                                "add <mj-preview>…</mj-preview> in mj-head: inboxes show it after the subject"))
+    for img in c.images:
+        src = img.get("src") or ""
+        if "alt" not in img or img.get("alt") is None:
+            findings.append(Finding("error", "img-alt", f"image {src!r} has no alt attribute", at(src),
+                                    'add alt="…" (alt="" only for purely decorative images)'))
+        elif not (img.get("alt") or "").strip() and not _is_spacer(img):
+            findings.append(Finding("warning", "img-alt", f"image {src!r} has empty alt text", at(src),
+                                    "describe the image: many clients block images by default"))
+        if src and not _URL_OK.match(src):
+            findings.append(Finding("error", "url", f"image URL {src!r} is not absolute", at(src),
+                                    "use an absolute https:// URL or a placeholder"))
+    for href in c.links:
+        if href.startswith("#"):
+            continue
+        if not _URL_OK.match(href):
+            findings.append(Finding("error", "url", f"link {href!r} is not an absolute URL", at(href),
+                                    "use an absolute https:// URL, mailto:, tel: or a placeholder"))
+    missing = [h for h in _unique(c.links) if h and not h.startswith("#") and h not in compiled.text]
+    for href in missing:
+        findings.append(Finding(
+            "error", "text-links", f"the text part lacks the link {href!r}",
+            Location(mjml_path) if compiled.text_generated else Location(mjml_path.rsplit("/", 1)[0] + "/text.txt"),
+            "add the URL to text.txt (as `label: url`)" if not compiled.text_generated
+            else "report this: the generated text should carry every link"))
+    return findings
+
+
+def _is_spacer(img: dict[str, str | None]) -> bool:
+    return (img.get("role") or "") == "presentation"
+
+
+def _unique(items: Iterable[str]) -> list[str]:
+    seen: dict[str, None] = {}
+    for i in items:
+        seen.setdefault(i, None)
+    return list(seen)

@@ -1,0 +1,236 @@
+"""MJML → HTML with MRML (mjml-python), plus the structure knowledge MRML lacks.
+
+MRML is fast (~0.15 ms a template) but validates nothing and reports errors
+without a position.  This module therefore scans the MJML itself first:
+
+* to give every MJML mistake a line number (unknown ``<mj-textt>``, unclosed
+  or mismatched tags) before MRML sees it;
+* to tell, for any offset, what kind of place it is (an MJML attribute, HTML
+  text inside ``mj-text``, an HTML attribute, CSS, the space *between* MJML
+  components...).  :mod:`letterhead.protect` needs that to keep SES
+  placeholders alive through MRML and the HTML5 parsers downstream.
+
+Known gaps between MRML and the official MJML compiler are fixed in
+:mod:`letterhead.mjml_fixes`, so this module stays about structure.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from dataclasses import dataclass
+from enum import Enum
+
+import mjml as _mrml
+
+from .errors import Location, MjmlError
+
+# Components whose content is HTML (or text/CSS) rather than more MJML.
+ENDING_TAGS = frozenset(
+    {
+        "mj-text",
+        "mj-button",
+        "mj-table",
+        "mj-raw",
+        "mj-navbar-link",
+        "mj-social-element",
+        "mj-accordion-title",
+        "mj-accordion-text",
+        "mj-title",
+        "mj-preview",
+        "mj-style",
+    }
+)
+HEAD_TEXT_TAGS = frozenset({"mj-title", "mj-preview"})
+
+KNOWN_TAGS = frozenset(
+    {
+        "mjml", "mj-head", "mj-body", "mj-attributes", "mj-all", "mj-class",
+        "mj-breakpoint", "mj-font", "mj-html-attributes", "mj-selector",
+        "mj-html-attribute", "mj-preview", "mj-style", "mj-title",
+        "mj-accordion", "mj-accordion-element", "mj-accordion-title",
+        "mj-accordion-text", "mj-button", "mj-carousel", "mj-carousel-image",
+        "mj-column", "mj-divider", "mj-group", "mj-hero", "mj-image",
+        "mj-navbar", "mj-navbar-link", "mj-raw", "mj-section", "mj-social",
+        "mj-social-element", "mj-spacer", "mj-table", "mj-text", "mj-wrapper",
+        "mj-include",
+    }
+)
+
+
+class Context(Enum):
+    """What kind of place an offset of an MJML document is."""
+
+    STRUCTURE = "between MJML components"  # text here is not content
+    MJ_ATTRIBUTE = "an MJML attribute"
+    HTML_TEXT = "HTML text"  # inside mj-text, mj-button, mj-raw...
+    HTML_TAG = "an HTML tag"  # inside <a ...> within HTML content
+    HEAD_TEXT = "mj-title / mj-preview text"
+    CSS = "CSS in mj-style"
+    COMMENT = "an HTML comment"
+
+
+_TAG_RE = re.compile(
+    r"""<(/?)(mj-[a-z-]+|mjml)\b((?:[^>"']|"[^"]*"|'[^']*')*?)(/?)>""",
+    re.IGNORECASE,
+)
+_COMMENT_RE = re.compile(r"<!--.*?-->", re.DOTALL)
+_HTML_TAG_RE = re.compile(r"""<[a-zA-Z!/](?:[^>"']|"[^"]*"|'[^']*')*>""")
+
+
+@dataclass(frozen=True)
+class Region:
+    start: int
+    end: int
+    context: Context
+    tag: str  # the MJML component this region belongs to ("" at top level)
+
+
+@dataclass(frozen=True)
+class MjmlMap:
+    """The scanned structure of one MJML document."""
+
+    text: str
+    regions: tuple[Region, ...]
+    _starts: tuple[int, ...]
+
+    def at(self, offset: int) -> Region:
+        i = bisect.bisect_right(self._starts, offset) - 1
+        return self.regions[max(i, 0)]
+
+
+def _line_of(text: str, offset: int) -> int:
+    return text.count("\n", 0, offset) + 1
+
+
+def scan(text: str, *, locate=None) -> MjmlMap:
+    """Scan MJML into regions, raising :class:`MjmlError` with a line number on
+    unknown, unclosed or mismatched MJML tags.
+
+    ``locate(offset) -> Location`` maps offsets back to source files (the MJML
+    scanned here is Jinja's output); by default offsets map to lines of ``text``.
+    """
+    if locate is None:
+        locate = lambda off: Location("<mjml>", _line_of(text, off))  # noqa: E731
+    regions: list[Region] = []
+    stack: list[tuple[str, int]] = []
+    pos = 0
+
+    def add(start: int, end: int, ctx: Context, tag: str) -> None:
+        if end > start:
+            regions.append(Region(start, end, ctx, tag))
+
+    def fail(msg: str, off: int, hint: str) -> MjmlError:
+        loc = locate(off)
+        line = text.splitlines()[_line_of(text, off) - 1] if text else ""
+        return MjmlError(msg, location=loc, hint=hint, source_line=line)
+
+    while True:
+        m = _find_next(text, pos)
+        if m is None:
+            add(pos, len(text), Context.STRUCTURE, stack[-1][0] if stack else "")
+            break
+        kind, mstart, mend, match = m
+        add(pos, mstart, Context.STRUCTURE, stack[-1][0] if stack else "")
+        if kind == "comment":
+            add(mstart, mend, Context.COMMENT, stack[-1][0] if stack else "")
+            pos = mend
+            continue
+        closing, name, _attrs, selfclose = match.groups()
+        name = name.lower()
+        if name not in KNOWN_TAGS and not (stack and stack[-1][0] == "mj-attributes"):
+            import difflib
+
+            close = difflib.get_close_matches(name, sorted(KNOWN_TAGS), n=1)
+            hint = f"did you mean <{close[0]}>?" if close else "see https://documentation.mjml.io for the list of components"
+            raise fail(f"unknown MJML tag <{name}>", mstart, hint)
+        if closing:
+            if not stack or stack[-1][0] != name:
+                expected = f"</{stack[-1][0]}>" if stack else "nothing"
+                raise fail(
+                    f"closing </{name}> does not match (expected {expected})",
+                    mstart,
+                    f"close <{stack[-1][0]}> opened at line {locate(stack[-1][1]).line} first"
+                    if stack
+                    else "remove the stray closing tag",
+                )
+            add(mstart, mend, Context.MJ_ATTRIBUTE, name)
+            stack.pop()
+            pos = mend
+            continue
+        add(mstart, mend, Context.MJ_ATTRIBUTE, name)
+        pos = mend
+        if selfclose:
+            continue
+        if name in ENDING_TAGS:
+            close_re = re.compile(rf"</{re.escape(name)}\s*>", re.IGNORECASE)
+            cm = close_re.search(text, pos)
+            if cm is None:
+                raise fail(f"<{name}> is never closed", mstart, f"add </{name}>")
+            _content_regions(text, pos, cm.start(), name, add)
+            add(cm.start(), cm.end(), Context.MJ_ATTRIBUTE, name)
+            pos = cm.end()
+            continue
+        stack.append((name, mstart))
+    if stack:
+        name, off = stack[-1]
+        raise fail(f"<{name}> is never closed", off, f"add </{name}>")
+    regions.sort(key=lambda r: r.start)
+    return MjmlMap(text, tuple(regions), tuple(r.start for r in regions))
+
+
+def _find_next(text: str, pos: int):
+    tm = _TAG_RE.search(text, pos)
+    ci = text.find("<!--", pos)
+    if ci != -1 and (tm is None or ci < tm.start()):
+        end = text.find("-->", ci + 4)
+        end = len(text) if end == -1 else end + 3
+        return ("comment", ci, end, None)
+    if tm is None:
+        return None
+    return ("tag", tm.start(), tm.end(), tm)
+
+
+def _content_regions(text: str, start: int, end: int, tag: str, add) -> None:
+    if tag == "mj-style":
+        add(start, end, Context.CSS, tag)
+        return
+    if tag in HEAD_TEXT_TAGS:
+        add(start, end, Context.HEAD_TEXT, tag)
+        return
+    pos = start
+    while pos < end:
+        ci = text.find("<!--", pos, end)
+        tm = _HTML_TAG_RE.search(text, pos, end)
+        if ci != -1 and (tm is None or ci <= tm.start()):
+            add(pos, ci, Context.HTML_TEXT, tag)
+            cend = text.find("-->", ci + 4, end)
+            cend = end if cend == -1 else cend + 3
+            add(ci, cend, Context.COMMENT, tag)
+            pos = cend
+        elif tm is not None:
+            add(pos, tm.start(), Context.HTML_TEXT, tag)
+            add(tm.start(), tm.end(), Context.HTML_TAG, tag)
+            pos = tm.end()
+        else:
+            add(pos, end, Context.HTML_TEXT, tag)
+            pos = end
+
+
+def compile_mjml(mjml_text: str, *, locate=None) -> str:
+    """MJML → HTML.  Structure errors carry a line; MRML's own errors (which have
+    no position) are reported against the whole document."""
+    from . import mjml_fixes
+
+    scan(mjml_text, locate=locate)
+    fixed = mjml_fixes.before_mrml(mjml_text)
+    try:
+        html = _mrml.mjml2html(fixed)
+    except ValueError as exc:  # MRML reports parse failures as ValueError
+        loc = locate(0) if locate else None
+        raise MjmlError(
+            f"MRML could not compile the MJML: {exc}",
+            location=Location(loc.path) if loc else None,
+            hint="check for a bare '<' or '&' in text (write &lt; and &amp;) or an unclosed tag",
+        ) from None
+    return mjml_fixes.after_mrml(html)

@@ -1,0 +1,89 @@
+"""Injection safety that holds whether or not SES escapes ``{{x}}``.
+
+The SES guide says SES does not HTML-escape values; handlebars.js does.
+letterhead does not bet on either:
+
+* In the payload uploaded to SES, every ``{{x}}`` becomes triple-stash
+  ``{{{x}}}``, which no Handlebars implementation escapes, so all three parts
+  behave the same under both readings.
+* The subject and text parts read the data as given: no ``&amp;`` in a
+  subject line.
+* The HTML part is wrapped in ``{{#with _html}}…{{/with}}`` and so reads a
+  copy of the data in which every string (and key) is already HTML-escaped.
+  :func:`prepare_data` adds that copy.  Values printed with triple-stash in
+  the *source* (``{{{raw}}}``: the designer vouches that the application
+  sends HTML) are left unescaped in the copy.
+
+If the application forgets :func:`prepare_data`, the ``{{else}}`` branch
+prints a variable that does not exist, so the send fails to render loudly
+(SES's rendering-failure event names ``letterhead_html_data_missing``; the
+local renderer and letterhead's sender refuse it) instead of an empty email.
+
+:func:`prepare_data` is the one function an application that does not use
+letterhead's sender must call on its TemplateData.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterable, Mapping
+
+from . import handlebars
+
+HTML_DATA_KEY = "_html"
+MISSING_MARKER = "letterhead_html_data_missing"
+
+
+def _triple(raw: str) -> str:
+    inner = raw[2:-2]
+    left = inner.startswith("~")
+    right = inner.endswith("~")
+    expr = inner.strip("~").strip()
+    if expr.startswith("&"):
+        expr = expr[1:].strip()
+    return "{{" + ("~" if left else "") + "{" + expr + "}" + ("~" if right else "") + "}}"
+
+
+def unescape_outputs(text: str) -> str:
+    """Every double-stash output ``{{x}}`` → ``{{{x}}}``; all else unchanged."""
+    out: list[str] = []
+    pos = 0
+    for tag in handlebars.scan(text):
+        if tag.kind == "output":
+            out.append(text[pos : tag.start])
+            out.append(_triple(tag.raw))
+            pos = tag.end
+    out.append(text[pos:])
+    return "".join(out)
+
+
+def ses_parts(subject: str, html: str, text: str) -> tuple[str, str, str]:
+    """The designer-form parts → the parts uploaded to SES."""
+    html_ses = (
+        "{{#with " + HTML_DATA_KEY + "}}" + unescape_outputs(html)
+        + "{{else}}{{" + MISSING_MARKER + "}}{{/with}}"
+    )
+    return unescape_outputs(subject), html_ses, unescape_outputs(text)
+
+
+def _escape_tree(value: Any, path: str, raw: frozenset[str]) -> Any:
+    if path in raw:
+        return value
+    if isinstance(value, str):
+        return handlebars.escape_expression(value)
+    if isinstance(value, Mapping):
+        return {
+            handlebars.escape_expression(str(k)): _escape_tree(v, f"{path}.{k}" if path else str(k), raw)
+            for k, v in value.items()
+        }
+    if isinstance(value, (list, tuple)):
+        return [_escape_tree(v, f"{path}[]", raw) for v in value]
+    return value
+
+
+def prepare_data(data: Mapping[str, Any], raw_paths: Iterable[str] = ()) -> dict[str, Any]:
+    """TemplateData for a letterhead-built SES template: ``data`` plus its
+    HTML-escaped copy under ``_html``.  ``raw_paths`` (from the manifest's
+    contract) name values the HTML prints unescaped on purpose."""
+    prepared = {k: v for k, v in data.items() if k != HTML_DATA_KEY}
+    prepared[HTML_DATA_KEY] = _escape_tree(prepared, "", frozenset(raw_paths))
+    return prepared

@@ -1,0 +1,66 @@
+"""The plain-text part, generated from the compiled HTML with html2text.
+
+Tuned for email, not Markdown: no line wrapping (a wrapped URL breaks), no
+layout-table junk, no images or emphasis marks, no preheader, and links read
+``label: url`` (``url`` alone when the label is the URL), because a text part
+that loses its links is the usual complaint about generated fallbacks.
+
+Placeholders arrive as tokens (:mod:`letterhead.protect`).  A block tag that
+stood between elements goes on a line of its own, so that Handlebars'
+standalone-line rule removes that line when SES renders the text part.
+"""
+
+from __future__ import annotations
+
+import re
+
+import html2text
+
+from .protect import COMMENT_TOKEN_RE
+
+# MRML renders mj-preview as a hidden div at the top of <body>.
+_HIDDEN_DIV_RE = re.compile(
+    r"<div\b[^>]*style=\"[^\"]*display:\s*none[^\"]*\"[^>]*>.*?</div>",
+    re.DOTALL | re.IGNORECASE,
+)
+_HEAD_RE = re.compile(r"<head\b.*?</head>", re.DOTALL | re.IGNORECASE)
+_MSO_RE = re.compile(r"<!--\[if [^\]]*\]>.*?<!\[endif\]-->", re.DOTALL | re.IGNORECASE)
+_LINK_RE = re.compile(r"\[([^\]\n]*)\]\(<?([^)\s>]+)>?(?: \"[^\"]*\")?\)")
+_STANDALONE_BLOCK_RE = re.compile(r"(>\s*)<!--\s*(xlh\d{6}x)\s*-->(?=\s*<)")
+
+
+def html_to_text(html: str) -> str:
+    html = _HEAD_RE.sub("", html)
+    html = _MSO_RE.sub("", html)
+    html = _HIDDEN_DIV_RE.sub("", html, count=1)
+    # Block tags between elements: own paragraph; inside running text: inline.
+    html = _STANDALONE_BLOCK_RE.sub(lambda m: f"{m.group(1)}<p>{m.group(2)}</p>", html)
+    html = COMMENT_TOKEN_RE.sub(lambda m: f"xlh{m.group(1)}x", html)
+
+    h = html2text.HTML2Text()
+    h.body_width = 0
+    h.ignore_images = True
+    h.ignore_emphasis = True
+    h.ignore_tables = True
+    h.protect_links = True
+    h.inline_links = True
+    h.wrap_links = False
+    h.unicode_snob = True
+    h.single_line_break = False
+    h.ul_item_mark = "-"
+    text = h.handle(html)
+
+    text = _LINK_RE.sub(_link, text)
+    lines = [line.rstrip() for line in text.splitlines()]
+    # html2text puts layout-table cells on their own indented lines; keep text flush.
+    lines = [line.strip() if not line.lstrip().startswith(("-", "*")) else line for line in lines]
+    text = "\n".join(lines)
+    text = re.sub(r"\n{3,}", "\n\n", text).strip("\n")
+    return text + "\n"
+
+
+def _link(m: re.Match[str]) -> str:
+    label, url = m.group(1).strip(), m.group(2)
+    if not label or label == url or label.rstrip("/") == url.rstrip("/"):
+        return url
+    return f"{label}: {url}"

@@ -267,3 +267,12 @@ def _offset_locator(locs: tuple[tuple[int, Location], ...], fallback: str):
         return Location(fallback)
 
     return locate
+
+
+def render_plain_mjml(mjml_text: str, *, inliner: str = "css-inline", lang: str = "en") -> str:
+    """Plain MJML (no Jinja, placeholders left as text) → final HTML through
+    the same MRML + fixes + inlining steps as a build.  For benchmarks and
+    fidelity checks against the official compiler."""
+    mjml_text, css = extract_inline_css(mjml_text)
+    mjml_text = _ensure_lang(mjml_text, lang)
+    return inline_css(mjml.compile_mjml(mjml_text), css, inliner)  # type: ignore[arg-type]

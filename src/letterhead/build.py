@@ -17,6 +17,8 @@ stays exactly as it was.
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import os
 import re
 import shutil
@@ -77,11 +79,28 @@ class _Outputs:
         self.files[path] = content
 
 
+@functools.lru_cache(maxsize=1)
+def _code_fingerprint() -> str:
+    """letterhead's own code and its compilers' versions are inputs of every
+    template too: an upgrade (or a local edit) must not reuse old output."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    h = hashlib.sha256()
+    for p in sorted(Path(__file__).parent.glob("*.py")):
+        h.update(p.read_bytes())
+    for dist in ("mjml-python", "css-inline", "html2text", "Jinja2", "premailer"):
+        try:
+            h.update(f"{dist}={version(dist)}".encode())
+        except PackageNotFoundError:
+            pass
+    return h.hexdigest()
+
+
 def source_hash(config: Config, source: TemplateSource) -> str:
     return digest(
         (*source.files, *shared_files(config)),
         config.root,
-        f"letterhead {__version__}",
+        f"letterhead {__version__} {_code_fingerprint()}",
         f"inliner={config.inliner}",
         f"lang={config.lang}",
     )

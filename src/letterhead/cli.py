@@ -37,12 +37,22 @@ def _emit_json(obj: Any) -> None:
     click.echo(json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=False))
 
 
+def _relativize(exc: LetterheadError, ctx: Ctx) -> None:
+    """Show paths relative to the project root, as users type them."""
+    loc = exc.location
+    if loc is not None and Path(loc.path).is_absolute() and ctx._config is not None:
+        exc.location = type(loc)(ctx._config.rel(Path(loc.path)), loc.line)
+
+
 @contextmanager
 def reported(ctx: Ctx) -> Iterator[None]:
     """Domain errors → one red ERROR block (or a JSON object) and an exit code."""
     try:
         yield
     except LetterheadError as exc:
+        _relativize(exc, ctx)
+        for sub in getattr(exc, "errors", None) or ():
+            _relativize(sub, ctx)
         if ctx.as_json:
             payload = exc.to_dict()
             sub = getattr(exc, "errors", None)

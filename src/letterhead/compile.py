@@ -31,7 +31,7 @@ from . import handlebars, mjml
 from .config import Config
 from .errors import JinjaError, LetterheadError, Location, SourceError
 from .inline import extract_inline_css, inline_css
-from .protect import PlaceholderTable, place_in_mjml, verify
+from .protect import PlaceholderTable, hoist_from_conditionals, place_in_mjml, verify
 from .sources import TemplateSource, read_text
 from .text import html_to_text
 
@@ -63,6 +63,7 @@ class _ProtectingLoader(jinja2.FileSystemLoader):
         super().__init__(str(root), encoding="utf-8")
         self.table = table
         self.config = config
+        self.lines = LineMarks()
 
     def get_source(self, environment, template):  # type: ignore[override]
         for searchpath in self.searchpath:
@@ -73,6 +74,8 @@ class _ProtectingLoader(jinja2.FileSystemLoader):
             raise jinja2.TemplateNotFound(template)
         text = read_text(path)
         protected = self.table.protect(text, self.config.rel(path))
+        if template.endswith(".mjml"):
+            protected = self.lines.mark(protected, self.config.rel(path))
         mtime = path.stat().st_mtime
         return protected, str(path), lambda: path.is_file() and path.stat().st_mtime == mtime
 
@@ -85,8 +88,9 @@ class Compiler:
         self.config = config
         self.brand = brand
         self.table = PlaceholderTable()
+        self.loader = _ProtectingLoader(config.source_dir, self.table, config)
         self.env = jinja2.Environment(
-            loader=_ProtectingLoader(config.source_dir, self.table, config),
+            loader=self.loader,
             variable_start_string="[[",
             variable_end_string="]]",
             comment_start_string="[#",
@@ -165,10 +169,10 @@ class Compiler:
         mjml_text = self._protect_rendered(mjml_text, rel_mjml)
         mjml_text, css = extract_inline_css(mjml_text)
         mjml_text = _ensure_lang(mjml_text, self.config.lang)
-        locate = _token_locator(mjml_text, self.table, rel_mjml)
+        mjml_text, locate = self.loader.lines.strip(mjml_text, rel_mjml)
         mjml_map = mjml.scan(mjml_text, locate=locate)
         placed = place_in_mjml(mjml_text, self.table, mjml_map)
-        html_tokens = mjml.compile_mjml(placed, locate=locate)
+        html_tokens = hoist_from_conditionals(mjml.compile_mjml(placed, locate=locate))
         html_tokens = inline_css(html_tokens, css, self.config.inliner)  # type: ignore[arg-type]
         verify(placed, html_tokens, self.table)
 
@@ -235,26 +239,71 @@ def _ensure_lang(mjml_text: str, lang: str) -> str:
     return mjml_text
 
 
-def _token_locator(text: str, table: PlaceholderTable, fallback: str):
-    """Jinja's output has no line map; locate an offset by the nearest
-    placeholder token before it (which knows its file and line)."""
-    from .protect import TOKEN_RE
+class LineMarks:
+    """Source line numbers that survive Jinja.
 
-    offsets: list[int] = []
-    locs: list[Location] = []
-    for m in TOKEN_RE.finditer(text):
-        offsets.append(m.start())
-        locs.append(table[int(m.group(1))].location)
+    Jinja's output has no map back to the layout, partial or template line
+    that produced it, yet MJML errors must name one.  The loader puts an
+    invisible mark at the start of every source line that is not inside a
+    Jinja tag; after rendering, :meth:`strip` removes the marks and returns a
+    locator from output offsets to ``Location(file, line)``.
+    """
 
-    def locate(offset: int) -> Location:
-        i = bisect.bisect_right(offsets, offset) - 1
-        if i >= 0:
-            near = locs[i]
-            line_gap = text.count("\n", offsets[i], offset)
-            return Location(near.path, (near.line or 0) + line_gap or None)
-        return Location(fallback, text.count("\n", 0, offset) + 1)
+    MARK_RE = re.compile("\x02(\\d+)\x03")
 
-    return locate
+    def __init__(self) -> None:
+        self.places: list[Location] = []
+
+    def mark(self, text: str, path: str) -> str:
+        out: list[str] = []
+        depth_close: str | None = None  # the closing delimiter we are inside
+        for lineno, line in enumerate(text.split("\n"), start=1):
+            if depth_close is None:
+                self.places.append(Location(path, lineno))
+                out.append(f"\x02{len(self.places) - 1}\x03{line}")
+            else:
+                out.append(line)
+            depth_close = _jinja_state_after(line, depth_close)
+        return "\n".join(out)
+
+    def strip(self, text: str, fallback: str):
+        offsets: list[int] = []
+        locs: list[Location] = []
+        parts: list[str] = []
+        pos = 0
+        removed = 0
+        for m in self.MARK_RE.finditer(text):
+            parts.append(text[pos : m.start()])
+            offsets.append(m.start() - removed)
+            locs.append(self.places[int(m.group(1))])
+            removed += m.end() - m.start()
+            pos = m.end()
+        parts.append(text[pos:])
+        clean = "".join(parts)
+
+        def locate(offset: int) -> Location:
+            i = bisect.bisect_right(offsets, offset) - 1
+            if i >= 0:
+                near = locs[i]
+                return Location(near.path, (near.line or 1) + clean.count("\n", offsets[i], offset))
+            return Location(fallback, clean.count("\n", 0, offset) + 1)
+
+        return clean, locate
+
+
+_JINJA_OPEN = {"{%": "%}", "[[": "]]", "[#": "#]"}
+_JINJA_DELIM_RE = re.compile(r"\{%|%\}|\[\[|\]\]|\[#|#\]")
+
+
+def _jinja_state_after(line: str, inside: str | None) -> str | None:
+    """Which Jinja closing delimiter is pending at the end of ``line``."""
+    for m in _JINJA_DELIM_RE.finditer(line):
+        tok = m.group(0)
+        if inside is None and tok in _JINJA_OPEN:
+            inside = _JINJA_OPEN[tok]
+        elif inside is not None and tok == inside:
+            inside = None
+    return inside
 
 
 def _offset_locator(locs: tuple[tuple[int, Location], ...], fallback: str):

@@ -124,3 +124,135 @@ class StaleOutputError(LetterheadError):
     """``build --check``: committed output differs from what the sources give."""
 
     exit_code = 2
+
+
+# --- syncing to SES (issue #3) -------------------------------------------------
+
+
+class RemoteError(LetterheadError):
+    """SES (or the endpoint standing in for it) refused a call or could not be
+    reached.  ``operation`` and ``template`` say which call, ``code`` is the
+    AWS error code when there is one."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        hint: str | None = None,
+        operation: str | None = None,
+        template: str | None = None,
+        code: str | None = None,
+    ) -> None:
+        super().__init__(message, hint=hint)
+        self.operation = operation
+        self.template = template
+        self.code = code
+
+    def to_dict(self) -> dict[str, object]:
+        d = super().to_dict()
+        d.update(operation=self.operation, template=self.template, code=self.code)
+        return d
+
+
+class CredentialsError(RemoteError):
+    """No AWS credentials, or credentials AWS does not accept."""
+
+
+class AccessDeniedError(RemoteError):
+    """The credentials are valid but lack a permission."""
+
+
+class EndpointError(RemoteError):
+    """No region, an unknown region, or an endpoint that cannot be reached."""
+
+
+class ThrottledError(RemoteError):
+    """SES kept answering Throttling after every retry."""
+
+
+class RemoteTemplateError(RemoteError):
+    """SES refused a template (InvalidTemplate, LimitExceeded, ...)."""
+
+
+class SyncInputError(LetterheadError):
+    """``ses_templates/`` cannot be synced as it is; ``errors`` lists every problem."""
+
+    def __init__(self, errors: list[LetterheadError]) -> None:
+        self.errors = errors
+        if len(errors) == 1:
+            e = errors[0]
+            super().__init__(e.message, location=e.location, hint=e.hint)
+        else:
+            super().__init__(
+                f"{len(errors)} problems in ses_templates/, nothing applied:\n"
+                + "\n".join(str(e) for e in errors),
+                hint=errors[0].hint,
+            )
+
+    def __str__(self) -> str:
+        if len(self.errors) == 1:
+            return str(self.errors[0]) + "\n  nothing was applied"
+        return self.message
+
+
+class NamespaceError(ConfigError):
+    """``--env`` or the sync namespace settings are wrong."""
+
+
+class PruneRefused(LetterheadError):
+    """``--prune`` would delete templates without the confirmation it needs."""
+
+
+class SyncFailed(RemoteError):
+    """Applying a plan stopped at a failure; ``result`` says what was applied
+    and what was not.  A rerun converges."""
+
+    def __init__(self, cause: RemoteError, result: object) -> None:
+        super().__init__(cause.message, hint=cause.hint, operation=cause.operation,
+                         template=cause.template, code=cause.code)
+        self.cause = cause
+        self.result = result
+
+    def __str__(self) -> str:
+        report = getattr(self.result, "failure_report", None)
+        text = super().__str__()
+        return f"{text}\n{report()}" if callable(report) else text
+
+    def to_dict(self) -> dict[str, object]:
+        d = super().to_dict()
+        to_dict = getattr(self.result, "to_dict", None)
+        if callable(to_dict):
+            d.update(to_dict())
+        return d
+
+
+class VerifyFailed(RemoteError):
+    """SES's own test render refused one or more samples after applying."""
+
+    def __init__(self, message: str, result: object, *, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint, operation="TestRenderTemplate")
+        self.result = result
+
+    def to_dict(self) -> dict[str, object]:
+        d = super().to_dict()
+        to_dict = getattr(self.result, "to_dict", None)
+        if callable(to_dict):
+            d.update(to_dict())
+        return d
+
+
+class DriftError(LetterheadError):
+    """``sync --check``: SES differs from ``ses_templates/``."""
+
+    exit_code = 2
+
+    def __init__(self, message: str, result: object, *, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.result = result
+
+    def to_dict(self) -> dict[str, object]:
+        d = super().to_dict()
+        to_dict = getattr(self.result, "to_dict", None)
+        if callable(to_dict):
+            d.update(to_dict())
+        return d

@@ -46,8 +46,7 @@ HEAD_TEXT_TAGS = frozenset({"mj-title", "mj-preview"})
 KNOWN_TAGS = frozenset(
     {
         "mjml", "mj-head", "mj-body", "mj-attributes", "mj-all", "mj-class",
-        "mj-breakpoint", "mj-font", "mj-html-attributes", "mj-selector",
-        "mj-html-attribute", "mj-preview", "mj-style", "mj-title",
+        "mj-breakpoint", "mj-font", "mj-preview", "mj-style", "mj-title",
         "mj-accordion", "mj-accordion-element", "mj-accordion-title",
         "mj-accordion-text", "mj-button", "mj-carousel", "mj-carousel-image",
         "mj-column", "mj-divider", "mj-group", "mj-hero", "mj-image",
@@ -56,6 +55,13 @@ KNOWN_TAGS = frozenset(
         "mj-include",
     }
 )
+
+
+UNSUPPORTED_TAGS = {
+    "mj-html-attributes": "set the attributes in the HTML of an mj-raw, or add classes with css-class",
+    "mj-selector": "set the attributes in the HTML of an mj-raw, or add classes with css-class",
+    "mj-html-attribute": "set the attributes in the HTML of an mj-raw, or add classes with css-class",
+}
 
 
 class Context(Enum):
@@ -125,8 +131,9 @@ def scan(text: str, *, locate=None) -> MjmlMap:
         line = text.splitlines()[_line_of(text, off) - 1] if text else ""
         return MjmlError(msg, location=loc, hint=hint, source_line=line)
 
+    finder = _NextFinder(text)
     while True:
-        m = _find_next(text, pos)
+        m = finder.next(pos)
         if m is None:
             add(pos, len(text), Context.STRUCTURE, stack[-1][0] if stack else "")
             break
@@ -138,6 +145,9 @@ def scan(text: str, *, locate=None) -> MjmlMap:
             continue
         closing, name, _attrs, selfclose = match.groups()
         name = name.lower()
+        if name in UNSUPPORTED_TAGS:
+            raise fail(f"<{name}> is not supported by MRML, letterhead's MJML compiler", mstart,
+                       UNSUPPORTED_TAGS[name])
         if name not in KNOWN_TAGS and not (stack and stack[-1][0] == "mj-attributes"):
             import difflib
 
@@ -179,16 +189,31 @@ def scan(text: str, *, locate=None) -> MjmlMap:
     return MjmlMap(text, tuple(regions), tuple(r.start for r in regions))
 
 
-def _find_next(text: str, pos: int):
-    tm = _TAG_RE.search(text, pos)
-    ci = text.find("<!--", pos)
-    if ci != -1 and (tm is None or ci < tm.start()):
-        end = text.find("-->", ci + 4)
-        end = len(text) if end == -1 else end + 3
-        return ("comment", ci, end, None)
-    if tm is None:
-        return None
-    return ("tag", tm.start(), tm.end(), tm)
+class _NextFinder:
+    """The next MJML tag or comment at or after a position.  Remembers the
+    last search results, so scanning a document stays linear."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.ci = -2
+        self.tm: re.Match[str] | None = None
+        self.tm_done = False
+
+    def next(self, pos: int):
+        text = self.text
+        if self.ci != -1 and self.ci < pos:
+            self.ci = text.find("<!--", pos)
+        if not self.tm_done and (self.tm is None or self.tm.start() < pos):
+            self.tm = _TAG_RE.search(text, pos)
+            self.tm_done = self.tm is None
+        tm, ci = self.tm, self.ci
+        if ci != -1 and (tm is None or ci < tm.start()):
+            end = text.find("-->", ci + 4)
+            end = len(text) if end == -1 else end + 3
+            return ("comment", ci, end, None)
+        if tm is None:
+            return None
+        return ("tag", tm.start(), tm.end(), tm)
 
 
 def _content_regions(text: str, start: int, end: int, tag: str, add) -> None:
@@ -199,9 +224,13 @@ def _content_regions(text: str, start: int, end: int, tag: str, add) -> None:
         add(start, end, Context.HEAD_TEXT, tag)
         return
     pos = start
+    ci = -2  # next comment start, found lazily: searching afresh each step is quadratic
+    tm = None
     while pos < end:
-        ci = text.find("<!--", pos, end)
-        tm = _HTML_TAG_RE.search(text, pos, end)
+        if ci != -1 and ci < pos:
+            ci = text.find("<!--", pos, end)
+        if tm is None or tm.start() < pos:
+            tm = _HTML_TAG_RE.search(text, pos, end)
         if ci != -1 and (tm is None or ci <= tm.start()):
             add(pos, ci, Context.HTML_TEXT, tag)
             cend = text.find("-->", ci + 4, end)

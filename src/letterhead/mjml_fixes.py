@@ -1,26 +1,310 @@
 """Where MRML (mjml-python) and the official MJML compiler disagree, fix it here.
 
-Each fix names the difference it corrects and has a regression case in
-``tests/test_mjml_fidelity.py``.  ``before_mrml`` rewrites MJML source,
-``after_mrml`` rewrites MRML's HTML.
+Measured against the official compiler (``mjml`` 5.4 on Node) by
+``bench/fidelity.py``, which renders both outputs in Chromium and compares
+pixels.  Each fix below names the difference it corrects and has a regression
+case in ``tests/test_mjml_fidelity.py``.  ``before_mrml`` rewrites the MJML
+source, ``after_mrml`` rewrites MRML's HTML; both must stay cheap (the whole
+compile of one email is a fraction of a millisecond) and general (no fix knows
+a particular template).
+
+Known differences left alone (no visible effect): attribute order, short hex
+colours (``#0a7`` vs ``#00aa77``), a stray ``vertical-align`` attribute on
+``<td>``, how Outlook conditional comments are split, ``word-spacing`` repeated
+on the wrapper ``<div>``, column class names with float noise
+(``mj-column-per-33-333332``), and random ids of carousels and navbars.  MJML 5
+attributes MRML 6 ignores are listed in :data:`UNSUPPORTED_ATTRIBUTES`.
 """
 
 from __future__ import annotations
 
+import html
+import math
 import re
 
-_UNITLESS_ZERO = re.compile(r'(\bpadding(?:-[a-z]+)?\s*=\s*")([^"]*)(")')
+# --------------------------------------------------------------------------
+# before_mrml: MJML source
+# --------------------------------------------------------------------------
 
+# An MJML tag, attribute values quoted either way (a '>' may sit inside quotes).
+_MJ_TAG = re.compile(r"""<(mj-[a-z-]+)\b((?:[^>"']|"[^"]*"|'[^']*')*?)(/?)>""")
+_ATTR = re.compile(r"""([^\s=/>"']+)(\s*=\s*)("[^"]*"|'[^']*'|[^\s>"']+)""")
+_HEAD = re.compile(r"<mj-head\b.*?</mj-head\s*>", re.DOTALL)
 
-def _zero_px(match: re.Match[str]) -> str:
-    # MRML's width arithmetic breaks on a unitless 0 ("0 50px"); MJML treats it as 0px.
-    values = " ".join("0px" if v == "0" else v for v in match.group(2).split())
-    return f"{match.group(1)}{values}{match.group(3)}"
+# Attributes copied verbatim onto an HTML attribute (not into CSS) by MJML.
+_HTML_VALUED = frozenset({"alt", "title", "href", "src", "name", "rel", "target", "srcset", "sizes"})
+# Components whose <img> gets alt="" from the official compiler when none is given.
+_ALT_DEFAULT = frozenset({"mj-image", "mj-carousel-image", "mj-social-element"})
+_PADDING_ATTR = re.compile(r"(?:^|-)padding(?:-(?:top|right|bottom|left))?$")
+
+# Quick checks that let the common document skip the slower content pass.
+_BARE_LT = re.compile(r"<(?![A-Za-z/!?])")
+_ODD_ATTR_VALUE = re.compile(r"""=\s*(?:"[^"]*[\n\r\t\\][^"]*"|'[^']*["\n\r\t\\][^']*')""")
+
+BUTTON_TITLE_MARK = "lh-button-title-"
 
 
 def before_mrml(mjml: str) -> str:
-    return _UNITLESS_ZERO.sub(_zero_px, mjml)
+    if _BARE_LT.search(mjml) or _ODD_ATTR_VALUE.search(mjml):
+        mjml = _fix_content(mjml)
+    head = _HEAD.search(mjml)
+    head_span = head.span() if head else (0, 0)
+    # A default alt from mj-attributes / mj-class must win over alt="".
+    alt_from_attributes = bool(head and re.search(r"\balt\s*=", head.group(0)))
+
+    def fix_tag(m: re.Match[str]) -> str:
+        name, attrs, selfclose = m.group(1), m.group(2), m.group(3)
+        if not attrs.strip() and name not in _ALT_DEFAULT:
+            return m.group(0)
+        in_head = head_span[0] <= m.start() < head_span[1]
+        pairs = _ATTR.findall(attrs)
+        values = {k.lower(): v for k, _, v in pairs}
+        out = []
+        changed = False
+        extra_class = ""
+        for key, eq, raw in pairs:
+            lkey = key.lower()
+            quote = raw[0] if raw[:1] in "\"'" else '"'
+            value = raw[1:-1] if raw[:1] in "\"'" else raw
+            original = value
+            # MRML prints newlines and tabs inside some MJML attribute values as
+            # the two characters "\n" (e.g. mj-image alt); for MJML's attributes
+            # (CSS values, class lists, alt text) any whitespace is one space.
+            if any(c in value for c in "\n\r\t"):
+                value = " ".join(value.split())
+            # A unitless 0 in padding breaks MRML's width arithmetic ("0 50px"
+            # makes the column content too wide); MJML reads it as 0px.
+            if _PADDING_ATTR.search(lkey):
+                value = " ".join("0px" if v == "0" else v for v in value.split(" "))
+            # MRML only knows mode="fluid"; MJML's documented value is
+            # "fluid-height" (MRML silently renders it as fixed-height, 0px tall).
+            if name in ("mj-hero", "mj-class") and lkey == "mode" and value.strip() == "fluid-height":
+                value = "fluid"
+            if lkey in _HTML_VALUED and any(c in value for c in "\\\""):
+                # MRML backslash-escapes '"' and '\' in these ('alt="Say \\"hi\\""');
+                # character references survive MRML verbatim and mean the same.
+                value = value.replace("\\", "&#92;").replace('"', "&quot;")
+                quote = '"'
+            # MRML drops mj-button's title; carry it to after_mrml in a class.
+            if name == "mj-button" and lkey == "title" and not in_head:
+                extra_class = BUTTON_TITLE_MARK + value.encode("utf-8").hex()
+                changed = True
+                continue
+            if value != original:
+                changed = True
+                out.append(f" {key}{eq}{quote}{value}{quote}")
+            else:
+                out.append(f" {key}{eq}{raw}")
+        if extra_class:
+            css = values.get("css-class")
+            if css is not None:
+                css_value = css[1:-1] if css[:1] in "\"'" else css
+                out = [
+                    f' css-class="{css_value} {extra_class}"' if o.lstrip().lower().startswith("css-class") else o
+                    for o in out
+                ]
+            else:
+                out.append(f' css-class="{extra_class}"')
+        # MJML gives every <img> of these an alt="" (decorative) by default;
+        # MRML omits alt, so screen readers read out the image's file name.
+        if name in _ALT_DEFAULT and not in_head and "alt" not in values and not alt_from_attributes:
+            out.append(' alt=""')
+            changed = True
+        if not changed:
+            return m.group(0)
+        space = " " if selfclose and out else ""
+        return f"<{name}{''.join(out)}{space}{selfclose}>"
+
+    return _MJ_TAG.sub(fix_tag, mjml)
 
 
-def after_mrml(html: str) -> str:
-    return html
+def _fix_content(mjml: str) -> str:
+    """Fixes inside the HTML content of mj-text, mj-button, mj-raw... (and the
+    text of mj-title / mj-preview), located with the MJML scanner."""
+    from .mjml import Context, scan
+
+    regions = scan(mjml).regions
+    parts: list[str] = []
+    pos = 0
+    for r in regions:
+        if r.start < pos:
+            continue
+        chunk = mjml[r.start : r.end]
+        if r.context in (Context.HTML_TEXT, Context.HEAD_TEXT):
+            # MRML cannot parse a bare '<' in text ("3 < 5", "<3"): "unable to
+            # parse next template".  MJML passes it through and browsers show a
+            # '<' that starts no tag as text; &lt; renders the same.
+            chunk = _BARE_LT.sub("&lt;", chunk)
+        elif r.context is Context.HTML_TAG and chunk[1:2] not in ("/", "!"):
+            chunk = _ATTR.sub(_html_attr, chunk)
+        parts.append(mjml[pos : r.start])
+        parts.append(chunk)
+        pos = r.end
+    parts.append(mjml[pos:])
+    return "".join(parts)
+
+
+def _html_attr(m: re.Match[str]) -> str:
+    # MRML re-prints the attributes of HTML inside mj-text / mj-raw with Rust
+    # string escapes: a newline in style="a: 1;\n b: 2" becomes the two
+    # characters "\n" (so every later CSS declaration is dropped), tabs become
+    # "\t", '\' doubles and a '"' in a single-quoted value becomes '\"' (which
+    # ends the attribute).  Character references pass through MRML untouched
+    # and the browser decodes them to exactly the original value.
+    key, eq, raw = m.groups()
+    if raw[:1] not in "\"'":
+        return m.group(0)
+    value = raw[1:-1]
+    if not any(c in value for c in "\n\r\t\\\""):
+        return m.group(0)
+    value = (
+        value.replace("\\", "&#92;")
+        .replace('"', "&quot;")
+        .replace("\r\n", "&#10;")
+        .replace("\n", "&#10;")
+        .replace("\r", "&#13;")
+        .replace("\t", "&#9;")
+    )
+    return f'{key}{eq}"{value}"'
+
+
+# --------------------------------------------------------------------------
+# after_mrml: MRML's HTML
+# --------------------------------------------------------------------------
+
+# mj-table's own <table> (MRML's attribute order and style prefix).
+_MJ_TABLE = re.compile(
+    r'<table border="0" cellpadding="([^"]*)" cellspacing="([^"]*)" width="([^"]*)"'
+    r' style="(color:[^"]*?table-layout:[^"]*)">'
+)
+_FLUID_HERO_TD = re.compile(r"(mso-padding-bottom-alt:0;padding-bottom:)(\d+(?:\.\d+)?)(;width:0\.01%;)")
+_IMAGE_WIDTH = re.compile(
+    r'(<td style="width:)(\d+\.\d+)(px;">(?:<a\b[^>]*>)?<img\b[^>]*?\bwidth=")(\d+\.\d+)(")'
+)
+_MSO_BLOCK = re.compile(r"<!--\[if mso \| IE\]>.*?<!\[endif\]-->", re.DOTALL)
+_MSO_WIDTH = re.compile(r"(width:)(\d+\.\d+)(px)")
+_BUTTON_TITLE = re.compile(
+    r'(<td\b[^>]*?\bclass=")([^"]*?)\s*\b' + BUTTON_TITLE_MARK + r'([0-9a-f]*)([^"]*)("[^>]*>.*?<)(a|p)\b',
+    re.DOTALL,
+)
+_DEFAULT_FONTS = {
+    "Open Sans": "https://fonts.googleapis.com/css?family=Open+Sans:300,400,500,700",
+    "Droid Sans": "https://fonts.googleapis.com/css?family=Droid+Sans:300,400,500,700",
+    "Lato": "https://fonts.googleapis.com/css?family=Lato:300,400,500,700",
+    "Roboto": "https://fonts.googleapis.com/css?family=Roboto:300,400,500,700",
+    "Ubuntu": "https://fonts.googleapis.com/css?family=Ubuntu:300,400,500,700",
+}
+
+
+def after_mrml(html_text: str) -> str:
+    h = html_text
+    if "table-layout:" in h:
+        h = _MJ_TABLE.sub(_fix_mj_table, h)
+    if "width:0.01%" in h:
+        h = _FLUID_HERO_TD.sub(_fix_fluid_hero, h)
+    if "@media screen, yahoo" in h:
+        # MRML joins mj-carousel's Yahoo-only media query "screen yahoo" (never
+        # true in other clients, on purpose) into "screen, yahoo", which is true
+        # everywhere: it hides the carousel's arrows and thumbnails in every client.
+        h = h.replace("@media screen, yahoo", "@media screen yahoo")
+    h = _IMAGE_WIDTH.sub(_fix_image_width, h)
+    if "[if mso" in h:
+        h = _MSO_BLOCK.sub(_fix_mso_widths, h)
+    if BUTTON_TITLE_MARK in h:
+        h = _BUTTON_TITLE.sub(_fix_button_title, h)
+    return _add_default_fonts(h)
+
+
+def _fix_mj_table(m: re.Match[str]) -> str:
+    # MJML 5 sets border-collapse:separate on mj-table when cellspacing > 0
+    # (the spacing only shows then); MRML sets it when a border is given and
+    # ignores cellspacing, so row borders (<tr style="border-bottom...">)
+    # vanish and cellspacing does nothing.  MJML also writes width="300" for
+    # width="300px" (a px in the HTML attribute confuses Outlook).
+    cellpadding, cellspacing, width, style = m.groups()
+    style = style.replace("border-collapse:separate;", "")
+    digits = re.sub(r"[^\d.]", "", cellspacing)
+    try:
+        spaced = float(digits) > 0 if digits else False
+    except ValueError:
+        spaced = False
+    if spaced:
+        style += "border-collapse:separate;"
+    if width.endswith("px"):
+        width = width[:-2]
+    return (
+        f'<table border="0" cellpadding="{cellpadding}" cellspacing="{cellspacing}" '
+        f'width="{width}" style="{style}">'
+    )
+
+
+def _fix_fluid_hero(m: re.Match[str]) -> str:
+    # MRML writes the fluid hero's aspect-ratio spacer as "padding-bottom:66.666664"
+    # (no unit: ignored by browsers, so the hero collapses to its content);
+    # MJML writes Math.round(height / width * 100) + "%".
+    return f"{m.group(1)}{math.floor(float(m.group(2)) + 0.5)}%{m.group(3)}"
+
+
+def _fix_image_width(m: re.Match[str]) -> str:
+    # MRML keeps float noise in mj-image widths (width="143.31401"); MJML
+    # truncates the box width to whole pixels (parseInt), so images come out
+    # up to 1px narrower and everything below them moves by a pixel.
+    return f"{m.group(1)}{int(float(m.group(2)))}{m.group(3)}{int(float(m.group(4)))}{m.group(5)}"
+
+
+def _fix_mso_widths(m: re.Match[str]) -> str:
+    # Outlook's column cells: MRML writes "width:191.4px" / "193.31401px";
+    # MJML rounds to whole pixels (Word's renderer does not do fractions).
+    return _MSO_WIDTH.sub(lambda w: f"{w.group(1)}{math.floor(float(w.group(2)) + 0.5)}{w.group(3)}", m.group(0))
+
+
+def _fix_button_title(m: re.Match[str]) -> str:
+    # MJML puts mj-button's title on the link; MRML drops the attribute.
+    # before_mrml carried it here hex-encoded in a css-class marker.
+    title = bytes.fromhex(m.group(3)).decode("utf-8")
+    classes = " ".join(f"{m.group(2)} {m.group(4)}".split())
+    open_td = m.group(1)
+    if classes:
+        head = f"{open_td}{classes}{m.group(5)}"
+    else:  # drop the emptied class attribute
+        head = open_td[: open_td.rfind(" class=")] + m.group(5)[1:]
+    title_attr = html.escape(html.unescape(title), quote=True)
+    return f'{head}{m.group(6)} title="{title_attr}"'
+
+
+def _add_default_fonts(h: str) -> str:
+    # MJML imports its default web fonts (Ubuntu, Roboto...) whenever a
+    # font-family in the output names one, e.g. the Ubuntu that mj-navbar's
+    # hamburger or mj-social use unless told otherwise; MRML only imports the
+    # fonts named in component attributes, so such text renders in a fallback.
+    head_end = h.find("</head>")
+    if head_end < 0 or "font-family:" not in h:
+        return h
+    missing = []
+    lower = h.lower()
+    for name, url in _DEFAULT_FONTS.items():
+        if url in h or name.lower() not in lower:
+            continue
+        if re.search(r'"[^"]*font-family:[^"]*' + re.escape(name) + r'[^"]*"', h, re.IGNORECASE):
+            missing.append(url)
+    if not missing:
+        return h
+    links = "".join(f'<link href="{u}" rel="stylesheet" type="text/css">' for u in missing)
+    imports = "".join(f"@import url({u});" for u in missing)
+    block = f'<!--[if !mso]><!-->{links}<style type="text/css">{imports}</style><!--<![endif]-->'
+    return h[:head_end] + block + h[head_end:]
+
+
+# MJML 5 attributes MRML 6 (mjml-python 1.4) ignores silently, found by
+# compiling every allowed attribute of every component with both compilers.
+UNSUPPORTED_ATTRIBUTES: dict[str, tuple[str, ...]] = {
+    "mj-section": ("gutter",),
+    "mj-column": ("inner-border-radius",),
+    "mj-image": ("sizes", "border-top", "border-right", "border-bottom", "border-left"),
+    "mj-table": ("role",),
+    "mj-social": ("border",),
+    "mj-social-element": ("icon-position", "border", "srcset", "sizes"),
+    "mj-hero": ("border-radius",),
+    "mj-accordion-title": ("font-weight",),
+    "mj-body": ("id",),
+}

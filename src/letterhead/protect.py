@@ -29,8 +29,8 @@ from typing import Callable, Iterable
 from .errors import Location, PlaceholderLostError, SourceError
 from .mjml import Context, MjmlMap
 
-TOKEN_RE = re.compile(r"xlh(\d{6})x")
-COMMENT_TOKEN_RE = re.compile(r"<!--\s*xlh(\d{6})x\s*-->")
+TOKEN_RE = re.compile(r"xlh(\d{6,})x")
+COMMENT_TOKEN_RE = re.compile(r"<!--\s*xlh(\d{6,})x\s*-->")
 _MUSTACHE_RE = re.compile(r"\{\{!--.*?--\}\}|\{\{\{.*?\}\}\}|\{\{.*?\}\}", re.DOTALL)
 
 # Kinds of mustache that are positional (structure) rather than printed values.
@@ -124,7 +124,7 @@ class PlaceholderTable:
         so errors found in compiled output point back at the source line."""
         result: list[tuple[int, Location]] = []
         shift = 0
-        for m in re.finditer(r"<!--\s*xlh(\d{6})x\s*-->|xlh(\d{6})x", restored_from):
+        for m in re.finditer(r"<!--\s*xlh(\d{6,})x\s*-->|xlh(\d{6,})x", restored_from):
             ph = self.items[int(m.group(1) or m.group(2))]
             result.append((m.start() + shift, ph.location))
             shift += len(ph.raw) - (m.end() - m.start())
@@ -167,6 +167,48 @@ def place_in_mjml(text: str, table: PlaceholderTable, mjml_map: MjmlMap) -> str:
         pos = m.end()
     out.append(text[pos:])
     return "".join(out)
+
+
+_MSO_RE = re.compile(r"<!--\[if [^\]]*\]>(.*?)<!\[endif\]-->", re.DOTALL)
+
+
+def hoist_from_conditionals(html: str) -> str:
+    """Move block-tag comments out of Outlook conditional comments.
+
+    MRML (unlike MJML) emits a component's ``mj-raw`` between the ``</td></tr>``
+    and ``<tr><td>`` of an ``<!--[if mso | IE]>…<![endif]-->`` inside
+    ``mj-wrapper``; the token's own ``-->`` would then end the conditional
+    early.  Splitting the conditional around the token keeps the Outlook
+    markup identical and puts the block tag where MJML puts it.
+    """
+
+    def split(m: re.Match[str]) -> str:
+        whole = m.group(0)
+        if not COMMENT_TOKEN_RE.search(m.group(1)):
+            return whole
+        opener = whole[: whole.index("]>") + 2]
+        pieces = COMMENT_TOKEN_RE.split(m.group(1))
+        out: list[str] = []
+        for i, piece in enumerate(pieces):
+            if i % 2 == 0:
+                if piece.strip():
+                    out.append(f"{opener}{piece}<![endif]-->")
+            else:
+                out.append(f"<!--xlh{piece}x-->")
+        return "".join(out)
+
+    # A token comment's "-->" ends the regex match early, so match up to the
+    # real "<![endif]-->" by scanning with the token comments masked.
+    masked = COMMENT_TOKEN_RE.sub(lambda t: "\x01" + t.group(1) + "\x01", html)
+    fixed = re.sub(r"<!--\[if [^\]]*\]>(.*?)<!\[endif\]-->", _unmask_then(split), masked, flags=re.DOTALL)
+    return re.sub("\x01(\\d+)\x01", lambda t: f"<!--xlh{t.group(1)}x-->", fixed)
+
+
+def _unmask_then(fn):  # type: ignore[no-untyped-def]
+    def inner(m: re.Match[str]) -> str:
+        whole = re.sub("\x01(\\d+)\x01", lambda t: f"<!--xlh{t.group(1)}x-->", m.group(0))
+        return fn(_MSO_RE.fullmatch(whole) or m)
+    return inner
 
 
 @dataclass(frozen=True)

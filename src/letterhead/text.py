@@ -26,7 +26,7 @@ _HIDDEN_DIV_RE = re.compile(
 _HEAD_RE = re.compile(r"<head\b.*?</head>", re.DOTALL | re.IGNORECASE)
 _MSO_RE = re.compile(r"<!--\[if [^\]]*\]>.*?<!\[endif\]-->", re.DOTALL | re.IGNORECASE)
 _LINK_RE = re.compile(r"\[([^\]\n]*)\]\(<?([^)\s>]+)>?(?: \"[^\"]*\")?\)")
-_STANDALONE_BLOCK_RE = re.compile(r"(>\s*)<!--\s*(xlh\d{6}x)\s*-->(?=\s*<)")
+_STANDALONE_BLOCK_RE = re.compile(r"(>\s*)<!--\s*(xlh\d{6,}x)\s*-->(?=\s*<)")
 
 
 def html_to_text(html: str) -> str:

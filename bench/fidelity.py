@@ -1,0 +1,499 @@
+"""Pixel fidelity: letterhead's MJML pipeline vs the official MJML compiler.
+
+For every input MJML document this compiles
+
+* with the official compiler (the ``mjml`` npm package's ``mjml2html``, run by
+  ONE node process for all inputs), and
+* with letterhead's :func:`letterhead.compile.render_plain_mjml` (MRML +
+  ``letterhead.mjml_fixes`` + CSS inlining: the build pipeline minus Jinja),
+
+renders both in headless Chromium at 600 px and 375 px wide (full page), and
+reports the share of differing pixels and the page height difference.  Every
+network request is answered locally: images get one stub PNG, stylesheets an
+empty body, anything else is aborted, so no network is needed and remote
+fonts never load (both sides fall back to the same local fonts).
+
+Inputs (in this order):
+
+* the Calndr Club templates in ``templates_src/`` rendered through Jinja (the
+  build's own Jinja environment), SES placeholders filled crudely from
+  ``samples/default.json`` (block helpers stay as text: the same text reaches
+  both compilers);
+* ``tests/projects/realworld/*.mjml``;
+* ``tests/projects/fidelity/*.mjml`` (small cases for known MRML differences).
+
+Diff images (three panels: official, letterhead, and letterhead greyed out
+with differing pixels red) are saved
+under ``bench/out/`` (git-ignored).
+
+Usage::
+
+    npm ci --prefix bench            # once: the official compiler
+    .venv/bin/python bench/fidelity.py [--only SUBSTRING] [--widths 600,375]
+
+Chromium: ``/usr/bin/chromium`` (Debian package) unless ``CHROMIUM`` says
+otherwise.  Exit status 1 when any case differs (or fails to compile).
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import html
+import json
+import os
+import re
+import shutil
+import struct
+import subprocess
+import sys
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH = ROOT / "bench"
+OUT = BENCH / "out"
+WIDTHS = (600, 375)
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    # Identical pixels for identical HTML, independent of the host's settings.
+    "--font-render-hinting=none",
+    "--force-color-profile=srgb",
+    "--hide-scrollbars",
+]
+PAGE_URL = "http://fidelity.invalid/email.html"
+
+sys.path.insert(0, str(ROOT / "src"))
+
+
+# --------------------------------------------------------------------------
+# Compilers
+# --------------------------------------------------------------------------
+
+_NODE_DRIVER = r"""
+const path = require('path');
+const mjml2html = require(path.join(process.argv[1], 'node_modules', 'mjml'));
+let buf = '';
+process.stdin.setEncoding('utf8');
+process.stdin.on('data', d => { buf += d; });
+process.stdin.on('end', async () => {
+  const out = [];
+  for (const item of JSON.parse(buf)) {
+    try {
+      const opts = { validationLevel: 'soft' };
+      if (item.path) opts.filePath = item.path;
+      const r = await mjml2html(item.mjml, opts);
+      out.push({ html: r.html, errors: (r.errors || []).map(e => e.formattedMessage || e.message) });
+    } catch (e) {
+      out.push({ html: null, errors: [String((e && e.message) || e)] });
+    }
+  }
+  process.stdout.write(JSON.stringify(out));
+});
+"""
+
+
+def official_available(bench: Path = BENCH) -> bool:
+    return (bench / "node_modules" / "mjml" / "package.json").is_file() and shutil.which("node") is not None
+
+
+def official_version(bench: Path = BENCH) -> str:
+    return json.loads((bench / "node_modules" / "mjml" / "package.json").read_text())["version"]
+
+
+def official_compile(items: Sequence[tuple[str, str | None]], bench: Path = BENCH) -> list[dict[str, Any]]:
+    """Compile ``(mjml, path-or-None)`` items with the official compiler, all
+    in one node process.  Returns ``{"html": str|None, "errors": [...]}`` each."""
+    if not official_available(bench):
+        raise SystemExit(
+            f"the official MJML compiler is missing: run `npm ci --prefix {bench.relative_to(ROOT)}`"
+        )
+    payload = json.dumps([{"mjml": m, "path": p} for m, p in items])
+    proc = subprocess.run(
+        ["node", "-e", _NODE_DRIVER, str(bench)],
+        input=payload,
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        check=False,
+    )
+    if proc.returncode != 0:
+        raise RuntimeError(f"node mjml failed: {proc.stderr.strip()[-2000:]}")
+    return json.loads(proc.stdout)
+
+
+def letterhead_compile(mjml_text: str) -> str:
+    """The build pipeline minus Jinja: MRML + mjml_fixes + CSS inlining."""
+    try:
+        from letterhead.compile import render_plain_mjml
+    except ImportError:  # compile.py's imports not all written yet: same steps by hand
+        from letterhead import mjml
+        from letterhead.inline import extract_inline_css, inline_css
+
+        def render_plain_mjml(text: str) -> str:
+            text, css = extract_inline_css(text)
+            m = re.search(r"<mjml\b([^>]*)>", text)
+            if m and not re.search(r"\blang\s*=", m.group(1)):
+                text = text[: m.end() - 1] + ' lang="en"' + text[m.end() - 1 :]
+            return inline_css(mjml.compile_mjml(text), css, "css-inline")
+
+    return render_plain_mjml(mjml_text)
+
+
+# --------------------------------------------------------------------------
+# Inputs
+# --------------------------------------------------------------------------
+
+
+@dataclass
+class Case:
+    name: str
+    mjml: str
+    path: Path | None = None
+
+
+_SIMPLE_MUSTACHE = re.compile(r"\{\{\s*([A-Za-z_][\w.]*)\s*\}\}")
+
+
+def fill_placeholders(text: str, data: dict[str, Any]) -> str:
+    """Crudely replace ``{{a.b}}`` by scalar sample values (HTML-escaped).
+    Block helpers and anything unresolved stay as text."""
+
+    def sub(m: re.Match[str]) -> str:
+        value: Any = data
+        for part in m.group(1).split("."):
+            if not isinstance(value, dict) or part not in value:
+                return m.group(0)
+            value = value[part]
+        if isinstance(value, (str, int, float)) and not isinstance(value, bool):
+            return html.escape(str(value))
+        return m.group(0)
+
+    return _SIMPLE_MUSTACHE.sub(sub, text)
+
+
+def render_project_templates(root: Path, *, fill: bool = True) -> list[Case]:
+    """Each template of a letterhead project as plain MJML, through the same
+    Jinja environment a build uses."""
+    from letterhead.config import load_config
+    from letterhead.sources import load_brand, template_names
+
+    config = load_config(root)
+    brand = load_brand(config)
+    render = _jinja_renderer(config, brand)
+    cases = []
+    for name in template_names(config):
+        folder = config.source_dir / name
+        if not (folder / "template.mjml").is_file():
+            continue
+        text = render(f"{name}/template.mjml")
+        sample = folder / "samples" / "default.json"
+        if fill and sample.is_file():
+            text = fill_placeholders(text, json.loads(sample.read_text(encoding="utf-8")))
+        cases.append(Case(f"{config.source_dir.name}/{name}", text, folder / "template.mjml"))
+    return cases
+
+
+def _jinja_renderer(config, brand):  # type: ignore[no-untyped-def]
+    """``name -> rendered MJML`` with the build's Jinja environment when the
+    Compiler can be imported, else an Environment with the same settings."""
+    try:
+        from letterhead.compile import Compiler
+
+        compiler = Compiler(config, brand)
+
+        def render(name: str) -> str:
+            return compiler.table.restore(compiler._render_jinja(name))
+
+        return render
+    except ImportError:
+        import jinja2
+
+        env = jinja2.Environment(
+            loader=jinja2.FileSystemLoader(str(config.source_dir), encoding="utf-8"),
+            variable_start_string="[[",
+            variable_end_string="]]",
+            comment_start_string="[#",
+            comment_end_string="#]",
+            undefined=jinja2.StrictUndefined,
+            autoescape=jinja2.select_autoescape(
+                enabled_extensions=("mjml", "html"), default_for_string=False, default=False
+            ),
+            keep_trailing_newline=True,
+        )
+        return lambda name: env.get_template(name).render(brand=brand)
+
+
+def mjml_files(folder: Path) -> list[Case]:
+    return [
+        Case(f"{folder.name}/{p.name}", p.read_text(encoding="utf-8"), p)
+        for p in sorted(folder.glob("*.mjml"))
+    ]
+
+
+def collect_cases(root: Path = ROOT) -> list[Case]:
+    cases: list[Case] = []
+    if (root / "templates_src").is_dir():
+        cases += render_project_templates(root)
+    for sub in ("realworld", "fidelity"):
+        cases += mjml_files(root / "tests" / "projects" / sub)
+    return cases
+
+
+# --------------------------------------------------------------------------
+# Rendering and pixel comparison
+# --------------------------------------------------------------------------
+
+
+def stub_png(width: int = 300, height: int = 150) -> bytes:
+    """A mid-grey PNG with a darker border, written without any imaging library."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    rows = []
+    for y in range(height):
+        row = bytearray([0])  # filter: none
+        for x in range(width):
+            edge = x < 4 or y < 4 or x >= width - 4 or y >= height - 4
+            row += bytes((90, 90, 110) if edge else (170, 180, 190))
+        rows.append(bytes(row))
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", ihdr)
+        + chunk(b"IDAT", zlib.compress(b"".join(rows), 9))
+        + chunk(b"IEND", b"")
+    )
+
+
+_DIFF_JS = r"""
+async ([a, b, w]) => {
+  const load = src => new Promise((ok, bad) => {
+    const img = new Image(); img.onload = () => ok(img); img.onerror = bad; img.src = src;
+  });
+  const [ia, ib] = await Promise.all([load(a), load(b)]);
+  const width = Math.max(ia.width, ib.width), height = Math.max(ia.height, ib.height);
+  const pixels = img => {
+    const c = document.createElement('canvas'); c.width = width; c.height = height;
+    const g = c.getContext('2d'); g.fillStyle = '#ff00ff'; g.fillRect(0, 0, width, height);
+    g.drawImage(img, 0, 0); return g.getImageData(0, 0, width, height).data;
+  };
+  const pa = pixels(ia), pb = pixels(ib);
+  const diffc = document.createElement('canvas'); diffc.width = width; diffc.height = height;
+  const dg = diffc.getContext('2d'); const od = dg.createImageData(width, height); const o = od.data;
+  let diff = 0;
+  for (let i = 0; i < pa.length; i += 4) {
+    const y = (i / 4) / width | 0, x = (i / 4) % width;
+    const outside = x >= ia.width || x >= ib.width || y >= ia.height || y >= ib.height;
+    const differs = outside || pa[i] !== pb[i] || pa[i + 1] !== pb[i + 1] || pa[i + 2] !== pb[i + 2];
+    if (differs) { diff++; o[i] = 255; o[i + 1] = 0; o[i + 2] = 0; o[i + 3] = 255; }
+    else { const v = 200 + ((pb[i] + pb[i + 1] + pb[i + 2]) / 3) * 55 / 255 | 0;
+           o[i] = v; o[i + 1] = v; o[i + 2] = v; o[i + 3] = 255; }
+  }
+  dg.putImageData(od, 0, 0);
+  // Three panels: official | letterhead | diff (differing pixels red).
+  const gap = 16, out = document.createElement('canvas');
+  out.width = 3 * width + 2 * gap; out.height = height;
+  const g = out.getContext('2d'); g.fillStyle = '#202020'; g.fillRect(0, 0, out.width, height);
+  g.drawImage(ia, 0, 0); g.drawImage(ib, width + gap, 0); g.drawImage(diffc, 2 * (width + gap), 0);
+  return { diff, total: width * height, png: diff ? out.toDataURL('image/png') : null };
+}
+"""
+
+
+@dataclass
+class Shot:
+    png: bytes
+    height: int
+
+
+@dataclass
+class Comparison:
+    width: int
+    diff_pixels: int
+    total_pixels: int
+    height_official: int
+    height_letterhead: int
+    diff_png: bytes | None = None
+
+    @property
+    def share(self) -> float:
+        return self.diff_pixels / self.total_pixels if self.total_pixels else 0.0
+
+    @property
+    def height_delta(self) -> int:
+        return self.height_letterhead - self.height_official
+
+
+class Renderer:
+    """Headless Chromium with every request answered locally."""
+
+    def __init__(self, executable: str = CHROMIUM) -> None:
+        self.executable = executable
+        self._stub = stub_png()
+
+    def __enter__(self) -> "Renderer":
+        from playwright.sync_api import sync_playwright
+
+        self._pw = sync_playwright().start()
+        self.browser = self._pw.chromium.launch(executable_path=self.executable, args=CHROMIUM_ARGS)
+        self._blank = self.browser.new_page()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.browser.close()
+        self._pw.stop()
+
+    def screenshot(self, html_text: str, width: int) -> Shot:
+        page = self.browser.new_page(viewport={"width": width, "height": 600}, device_scale_factor=1)
+        body = html_text.encode("utf-8")
+
+        def handle(route, request):  # type: ignore[no-untyped-def]
+            if request.url == PAGE_URL:
+                route.fulfill(status=200, content_type="text/html; charset=utf-8", body=body)
+            elif request.resource_type == "image":
+                route.fulfill(status=200, content_type="image/png", body=self._stub)
+            elif request.resource_type == "stylesheet":
+                route.fulfill(status=200, content_type="text/css", body="")
+            else:
+                route.abort()
+
+        try:
+            page.route("**/*", handle)
+            page.goto(PAGE_URL, wait_until="load")
+            page.evaluate("document.fonts.ready.then(() => true)")
+            height = page.evaluate("document.documentElement.scrollHeight")
+            png = page.screenshot(full_page=True, animations="disabled", caret="hide")
+        finally:
+            page.close()
+        return Shot(png, int(height))
+
+    def diff(self, a: bytes, b: bytes, width: int) -> tuple[int, int, bytes | None]:
+        url = lambda p: "data:image/png;base64," + base64.b64encode(p).decode()  # noqa: E731
+        r = self._blank.evaluate(_DIFF_JS, [url(a), url(b), width])
+        png = base64.b64decode(r["png"].split(",", 1)[1]) if r["png"] else None
+        return r["diff"], r["total"], png
+
+    def compare(self, official_html: str, letterhead_html: str, width: int) -> Comparison:
+        a = self.screenshot(official_html, width)
+        b = self.screenshot(letterhead_html, width)
+        diff, total, png = self.diff(a.png, b.png, width)
+        return Comparison(width, diff, total, a.height, b.height, png)
+
+
+# --------------------------------------------------------------------------
+# Report
+# --------------------------------------------------------------------------
+
+
+@dataclass
+class Result:
+    case: Case
+    comparisons: list[Comparison] = field(default_factory=list)
+    error: str | None = None
+    official_warnings: list[str] = field(default_factory=list)
+
+    @property
+    def identical(self) -> bool:
+        return self.error is None and all(c.diff_pixels == 0 for c in self.comparisons)
+
+
+def run(cases: Sequence[Case], widths: Iterable[int] = WIDTHS, out: Path | None = OUT) -> list[Result]:
+    widths = tuple(widths)
+    official = official_compile([(c.mjml, str(c.path) if c.path else None) for c in cases])
+    results = []
+    with Renderer() as renderer:
+        for case, off in zip(cases, official):
+            result = Result(case, official_warnings=off["errors"])
+            results.append(result)
+            if off["html"] is None:
+                result.error = "official: " + "; ".join(off["errors"])[:200]
+                continue
+            try:
+                mine = letterhead_compile(case.mjml)
+            except Exception as exc:  # noqa: BLE001 - reported in the table
+                result.error = f"letterhead: {type(exc).__name__}: {exc}"[:200]
+                continue
+            for w in widths:
+                cmp = renderer.compare(off["html"], mine, w)
+                result.comparisons.append(cmp)
+                if out is not None:
+                    stem = re.sub(r"[^\w.-]+", "_", case.name.removesuffix(".mjml"))
+                    out.mkdir(parents=True, exist_ok=True)
+                    target = out / f"{stem}.{w}.diff.png"
+                    if cmp.diff_png:
+                        target.write_bytes(cmp.diff_png)
+                    elif target.exists():
+                        target.unlink()
+    return results
+
+
+def format_table(results: Sequence[Result], widths: Sequence[int] = WIDTHS) -> str:
+    head = ["template"] + [f"{w}px diff" for w in widths] + [f"{w}px Δh" for w in widths] + ["verdict"]
+    rows = [head]
+    for r in results:
+        if r.error:
+            rows.append([r.case.name] + ["-"] * (2 * len(widths)) + [f"ERROR {r.error}"])
+            continue
+        by_w = {c.width: c for c in r.comparisons}
+        rows.append(
+            [r.case.name]
+            + [f"{100 * by_w[w].share:.3f}%" for w in widths]
+            + [f"{by_w[w].height_delta:+d}px" for w in widths]
+            + ["identical" if r.identical else "DIFFERS"]
+        )
+    widths_col = [max(len(row[i]) for row in rows) for i in range(len(head))]
+    lines = []
+    for i, row in enumerate(rows):
+        lines.append("  ".join(cell.ljust(widths_col[j]) if j == 0 else cell.rjust(widths_col[j])
+                               for j, cell in enumerate(row)))
+        if i == 0:
+            lines.append("  ".join("-" * n for n in widths_col))
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--only", help="only cases whose name contains this")
+    ap.add_argument("--widths", default=",".join(map(str, WIDTHS)))
+    ap.add_argument("--out", type=Path, default=OUT, help="where diff images go")
+    ap.add_argument("--no-fixes", action="store_true",
+                    help="bypass letterhead.mjml_fixes (shows what each fix is worth)")
+    args = ap.parse_args(argv)
+    if args.no_fixes:
+        from letterhead import mjml_fixes
+
+        mjml_fixes.before_mrml = mjml_fixes.after_mrml = lambda text: text  # type: ignore[assignment]
+    widths = [int(w) for w in args.widths.split(",")]
+    cases = collect_cases()
+    if args.only:
+        cases = [c for c in cases if args.only in c.name]
+    if not cases:
+        print("no cases", file=sys.stderr)
+        return 1
+    results = run(cases, widths, args.out)
+    print(f"official: mjml {official_version()} (node); letterhead: render_plain_mjml"
+          f"{' WITHOUT mjml_fixes' if args.no_fixes else ''}; "
+          f"Chromium {CHROMIUM}; share of differing pixels, full page")
+    print(format_table(results, widths))
+    bad = [r for r in results if not r.identical]
+    print(f"\n{len(results) - len(bad)}/{len(results)} identical at {', '.join(f'{w}px' for w in widths)}"
+          + (f"; diff images in {args.out.relative_to(ROOT) if args.out.is_relative_to(ROOT) else args.out}/"
+             if bad else ""))
+    for r in results:
+        for w in r.official_warnings:
+            print(f"  official compiler warning, {r.case.name}: {w}")
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

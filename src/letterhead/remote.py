@@ -1,0 +1,409 @@
+"""The remote store: SES v1 stored templates, and the only module that calls
+boto3 for them.
+
+``TemplateStore`` wraps an ``ses`` client and gives sync six calls (list, get,
+create, update, delete, test_render) that
+
+1. pace themselves: every HTTP attempt, retries included, waits for a slot of
+   a thread-safe ``RateLimiter`` (SES allows about one call per second on each
+   template API; one limiter for all of them is the conservative reading);
+2. retry: botocore's ``standard`` retry mode with the total attempts capped
+   retries Throttling and transient faults with jittered exponential backoff;
+   when botocore gives up on Throttling, the store backs off (jittered) and
+   tries again a few rounds before it reports the error;
+3. fail in one line: botocore and AWS errors become a ``RemoteError``
+   subclass whose message names the call and whose hint is the fix.
+
+Credentials come from boto3's own chain; the region and endpoint from the
+config, the options or botocore's own variables (``AWS_ENDPOINT_URL_SES``).
+"""
+
+from __future__ import annotations
+
+import difflib
+import ipaddress
+import json
+import random
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Callable, Iterator, Mapping
+from urllib.parse import urlparse
+
+from .errors import (
+    AccessDeniedError,
+    CredentialsError,
+    EndpointError,
+    RemoteError,
+    RemoteTemplateError,
+    ThrottledError,
+)
+from .payload import SesTemplate
+
+DEFAULT_RATE = 1.0  # calls per second: SES's limit on each template API
+DEFAULT_MAX_ATTEMPTS = 6  # botocore tries per call, the first included
+PAGE_SIZE = 100  # ListTemplates' largest MaxItems
+
+THROTTLING_CODES = frozenset({"Throttling", "ThrottlingException", "TooManyRequestsException",
+                              "RequestLimitExceeded", "SlowDown"})
+CREDENTIAL_CODES = frozenset({"InvalidClientTokenId", "UnrecognizedClientException",
+                              "SignatureDoesNotMatch", "InvalidSignatureException", "ExpiredToken",
+                              "ExpiredTokenException", "IncompleteSignature", "AuthFailure",
+                              "MissingAuthenticationToken", "InvalidAccessKeyId"})
+DENIED_CODES = frozenset({"AccessDenied", "AccessDeniedException", "UnauthorizedOperation",
+                          "OptInRequired", "NotAuthorized"})
+
+# The IAM actions a deploy role needs, for the AccessDenied hint.
+SYNC_ACTIONS = ("ses:ListTemplates", "ses:GetTemplate", "ses:CreateTemplate", "ses:UpdateTemplate",
+                "ses:DeleteTemplate", "ses:TestRenderTemplate")
+
+
+class RateLimiter:
+    """At most ``rate`` acquisitions per second, for any number of threads.
+
+    Each ``acquire`` waits until the next free slot and books the one after
+    it, measured from the moment the caller is released: consecutive calls
+    are never closer than ``1 / rate``, whatever the scheduler does.  ``clock``
+    and ``sleep`` are seams for tests.
+    """
+
+    def __init__(self, rate: float, *, clock: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+        if not rate > 0:
+            raise ValueError("rate must be > 0")
+        self.rate = float(rate)
+        self.interval = 1.0 / self.rate
+        self._clock = clock
+        self._sleep = sleep
+        self._lock = threading.Lock()
+        self._next = float("-inf")
+        self.waited = 0.0
+        self.acquired = 0
+
+    def acquire(self) -> float:
+        """Block until a slot is free; return the seconds waited."""
+        with self._lock:  # waiting inside the lock keeps the slots in order
+            now = self._clock()
+            wait = max(0.0, self._next - now)
+            if wait:
+                self._sleep(wait)
+                now = self._clock()
+            self._next = max(now, self._next) + self.interval
+            self.waited += wait
+            self.acquired += 1
+            return wait
+
+    def penalize(self, seconds: float | None = None) -> None:
+        """Push the next slot out after the server said "too fast"."""
+        with self._lock:
+            self._next = max(self._next, self._clock() + (self.interval if seconds is None else seconds))
+
+
+@dataclass(frozen=True)
+class RemoteTemplate:
+    """One entry of ListTemplates."""
+
+    name: str
+    created: datetime | None = None
+
+
+def retry_config(max_attempts: int = DEFAULT_MAX_ATTEMPTS, *, connect_timeout: float = 10,
+                 read_timeout: float = 30) -> Any:
+    from botocore.config import Config as BotoConfig
+
+    return BotoConfig(retries={"total_max_attempts": max(1, int(max_attempts)), "mode": "standard"},
+                      connect_timeout=connect_timeout, read_timeout=read_timeout)
+
+
+def known_ses_regions() -> frozenset[str]:
+    import boto3
+
+    session = boto3.session.Session()
+    regions: set[str] = set()
+    for partition in session.get_available_partitions():
+        regions.update(session.get_available_regions("ses", partition_name=partition))
+    return frozenset(regions)
+
+
+def check_region(region: str | None, endpoint_url: str | None) -> None:
+    """Fail before any call on a missing or unknown region.  A custom endpoint
+    accepts any region name (local and test endpoints ignore it)."""
+    if not region:
+        raise EndpointError(
+            "no AWS region configured for SES",
+            hint="set AWS_REGION (or pass --region, or `region` in [tool.letterhead.sync])",
+        )
+    if endpoint_url:
+        return
+    known = known_ses_regions()
+    if region not in known:
+        near = difflib.get_close_matches(region, sorted(known), n=1)
+        raise EndpointError(
+            f"unknown AWS region {region!r}: SES has no endpoint there",
+            hint=(f"did you mean {near[0]!r}? " if near else "")
+            + "set AWS_REGION to an SES region (a region newer than botocore needs --endpoint-url)",
+        )
+
+
+def is_loopback(endpoint_url: str | None) -> bool:
+    if not endpoint_url:
+        return False
+    host = urlparse(endpoint_url).hostname or ""
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _moto_mock_active() -> bool:
+    import sys
+
+    mod = sys.modules.get("moto.core.models")
+    stubber = getattr(mod, "botocore_stubber", None)
+    return bool(getattr(stubber, "enabled", False))
+
+
+class TemplateStore:
+    """SES v1 stored templates behind six paced, retried, explained calls.
+
+    ``client`` is a boto3 ``ses`` client (``connect`` makes one); ``limiter``
+    paces every HTTP attempt through a ``before-send`` hook, so botocore's
+    own retries are paced too.  ``calls`` counts HTTP attempts per operation
+    and ``throttled`` the Throttling answers seen (retried or not).
+    """
+
+    def __init__(self, client: Any, *, rate: float = DEFAULT_RATE, limiter: RateLimiter | None = None,
+                 page_size: int = PAGE_SIZE, throttle_rounds: int = 3, backoff_cap: float = 20.0,
+                 sleep: Callable[[float], None] = time.sleep, endpoint_url: str | None = None) -> None:
+        self.client = client
+        self.limiter = limiter or RateLimiter(rate)
+        self.page_size = max(1, min(PAGE_SIZE, page_size))
+        self.throttle_rounds = throttle_rounds
+        self.backoff_cap = backoff_cap
+        self._sleep = sleep
+        self.endpoint_url = endpoint_url if endpoint_url is not None else getattr(
+            getattr(client, "meta", None), "endpoint_url", None)
+        self.calls: Counter[str] = Counter()
+        self.throttled = 0
+        self._count_lock = threading.Lock()
+        events = client.meta.events
+        # register_first: pace before anything answers the request (moto's
+        # in-process mock answers from a built-in before-send handler).
+        events.register_first("before-send.ses", self._before_send, unique_id="letterhead-pace")
+        events.register("response-received.ses", self._after_response, unique_id="letterhead-count")
+
+    @classmethod
+    def connect(cls, *, region: str | None, endpoint_url: str | None = None, rate: float = DEFAULT_RATE,
+                max_attempts: int = DEFAULT_MAX_ATTEMPTS, profile: str | None = None,
+                **kw: Any) -> "TemplateStore":
+        """A store over a new ``ses`` client; credentials from boto3's chain."""
+        import boto3
+        from botocore.exceptions import BotoCoreError
+
+        check_region(region, endpoint_url)
+        try:
+            session = boto3.session.Session(profile_name=profile, region_name=region)
+            client = session.client("ses", endpoint_url=endpoint_url or None,
+                                    config=retry_config(max_attempts))
+        except BotoCoreError as exc:
+            raise translate(exc, "connect", None, endpoint_url) from None
+        return cls(client, rate=rate, **kw)
+
+    # -- hooks -----------------------------------------------------------------
+
+    def _before_send(self, **_: Any) -> None:
+        self.limiter.acquire()
+        return None
+
+    def _after_response(self, event_name: str = "", parsed_response: Any = None, **_: Any) -> None:
+        op = event_name.rsplit(".", 1)[-1]
+        with self._count_lock:
+            self.calls[op] += 1
+            code = ((parsed_response or {}).get("Error") or {}).get("Code") if isinstance(parsed_response, dict) else None
+            if code in THROTTLING_CODES:
+                self.throttled += 1
+                throttled = True
+            else:
+                throttled = False
+        if throttled:
+            self.limiter.penalize()
+
+    @property
+    def total_calls(self) -> int:
+        return sum(self.calls.values())
+
+    # -- where we are talking to -------------------------------------------------
+
+    def unverifiable_reason(self) -> str | None:
+        """Why ``test_render`` here would not be SES's own renderer, or None
+        when it is (AWS's endpoint, no mock)."""
+        if _moto_mock_active():
+            return "moto's in-process mock answers instead of SES; its test_render is not SES's renderer"
+        url = self.endpoint_url
+        if url and is_loopback(url):
+            return f"{url} is a local endpoint (moto or similar), not SES; its test_render is not SES's renderer"
+        host = (urlparse(url).hostname or "") if url else ""
+        if url and not (host.endswith(".amazonaws.com") or host.endswith(".amazonaws.com.cn")):
+            return f"{url} is not an AWS endpoint; only SES itself can check SES rendering"
+        return None
+
+    # -- the calls -----------------------------------------------------------------
+
+    def _call(self, operation: str, template: str | None, **params: Any) -> dict[str, Any]:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        method = getattr(self.client, _snake(operation))
+        rounds = 0
+        while True:
+            try:
+                return method(**params)
+            except ClientError as exc:
+                code = exc.response.get("Error", {}).get("Code", "")
+                if code in THROTTLING_CODES and rounds < self.throttle_rounds:
+                    rounds += 1
+                    # botocore has already backed off and given up; wait longer,
+                    # with full jitter so parallel CI jobs spread out.
+                    self._sleep(random.uniform(0, min(self.backoff_cap, 2.0 * 2 ** rounds)))
+                    continue
+                raise translate(exc, operation, template, self.endpoint_url) from None
+            except BotoCoreError as exc:
+                raise translate(exc, operation, template, self.endpoint_url) from None
+
+    def iter_pages(self) -> Iterator[list[RemoteTemplate]]:
+        """ListTemplates, page by page, following NextToken to the end."""
+        params: dict[str, Any] = {"MaxItems": self.page_size}
+        seen_tokens: set[str] = set()
+        while True:
+            resp = self._call("ListTemplates", None, **params)
+            yield [RemoteTemplate(m["Name"], m.get("CreatedTimestamp"))
+                   for m in resp.get("TemplatesMetadata", [])]
+            token = resp.get("NextToken")
+            if not token:
+                return
+            if token in seen_tokens:  # a broken server must not loop us forever
+                raise RemoteError("ListTemplates returned the same NextToken twice",
+                                  operation="ListTemplates",
+                                  hint="the endpoint's paging is broken; retry later")
+            seen_tokens.add(token)
+            params = {"MaxItems": self.page_size, "NextToken": token}
+
+    def list(self) -> list[RemoteTemplate]:
+        """Every template in the region (names and creation times only)."""
+        found: dict[str, RemoteTemplate] = {}
+        for page in self.iter_pages():
+            for t in page:
+                found.setdefault(t.name, t)
+        return list(found.values())
+
+    def get(self, name: str) -> SesTemplate:
+        t = self._call("GetTemplate", name, TemplateName=name)["Template"]
+        # SES leaves out parts that were never set; letterhead writes "" for them.
+        return SesTemplate(t.get("TemplateName", name), t.get("SubjectPart") or "",
+                           t.get("HtmlPart") or "", t.get("TextPart") or "")
+
+    def create(self, template: SesTemplate) -> None:
+        self._call("CreateTemplate", template.name, **_template_params(template))
+
+    def update(self, template: SesTemplate) -> None:
+        self._call("UpdateTemplate", template.name, **_template_params(template))
+
+    def delete(self, name: str) -> None:
+        self._call("DeleteTemplate", name, TemplateName=name)
+
+    def test_render(self, name: str, data: Mapping[str, Any]) -> str:
+        """SES's own render of ``name`` with ``data`` (already prepared)."""
+        resp = self._call("TestRenderTemplate", name, TemplateName=name,
+                          TemplateData=json.dumps(data, ensure_ascii=False))
+        return str(resp.get("RenderedTemplate", ""))
+
+
+def _template_params(t: SesTemplate) -> dict[str, Any]:
+    return {"Template": {"TemplateName": t.name, "SubjectPart": t.subject,
+                         "HtmlPart": t.html, "TextPart": t.text}}
+
+
+def _snake(operation: str) -> str:
+    out = []
+    for i, ch in enumerate(operation):
+        if ch.isupper() and i:
+            out.append("_")
+        out.append(ch.lower())
+    return "".join(out)
+
+
+def error_code(exc: BaseException) -> str | None:
+    response = getattr(exc, "response", None)
+    if isinstance(response, dict):
+        return response.get("Error", {}).get("Code")
+    return None
+
+
+def translate(exc: BaseException, operation: str, template: str | None,
+              endpoint_url: str | None = None) -> RemoteError:
+    """A botocore exception → the RemoteError that explains it in one line."""
+    from botocore import exceptions as bx
+
+    where = f"{operation} {template}" if template else operation
+    kw = {"operation": operation, "template": template}
+    if isinstance(exc, bx.ClientError):
+        code = error_code(exc) or "Unknown"
+        msg = exc.response.get("Error", {}).get("Message") or code
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        kw["code"] = code
+        if code in DENIED_CODES:
+            return AccessDeniedError(
+                f"AWS denied {where}: {msg}", **kw,
+                hint=f"allow ses:{operation} for these credentials (sync needs {', '.join(SYNC_ACTIONS)})")
+        if code in CREDENTIAL_CODES:
+            return CredentialsError(
+                f"AWS rejected the credentials ({code}) on {where}: {msg}", **kw,
+                hint="check AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY/AWS_SESSION_TOKEN or AWS_PROFILE "
+                     "(expired session? run `aws sts get-caller-identity`)")
+        if code in THROTTLING_CODES:
+            return ThrottledError(
+                f"SES kept throttling {where} after every retry: {msg}", **kw,
+                hint="lower the rate (--rate or `rate` in [tool.letterhead.sync]) or rerun later; "
+                     "sync converges")
+        if code == "LimitExceeded":
+            return RemoteTemplateError(
+                f"SES refused {where}: {msg}", **kw,
+                hint="SES holds at most 20,000 templates per region: prune old ones (--prune)")
+        if code in ("InvalidTemplate", "InvalidParameterValue", "ValidationError"):
+            return RemoteTemplateError(
+                f"SES refused {where}: {msg}", **kw,
+                hint="fix the template source and rebuild with `letterhead build`")
+        if code in ("TemplateDoesNotExist", "AlreadyExists"):
+            return RemoteTemplateError(
+                f"SES refused {where}: {msg}", **kw,
+                hint="someone else changed SES meanwhile; rerun sync, it converges")
+        if status and status >= 500 or code in ("InternalFailure", "ServiceUnavailable", "InternalError"):
+            return RemoteError(
+                f"SES failed on {where} (HTTP {status}, {code}): {msg}", **kw,
+                hint="a fault on the SES side; rerun sync, it converges")
+        return RemoteError(f"SES refused {where} ({code}): {msg}", **kw,
+                           hint="see the AWS message; rerun sync once it is fixed")
+    if isinstance(exc, (bx.NoCredentialsError, bx.PartialCredentialsError)):
+        return CredentialsError(
+            f"no AWS credentials found for {where}", **kw,
+            hint="set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE, "
+                 "or run where an IAM role is attached (boto3's credential chain)")
+    if isinstance(exc, bx.ProfileNotFound):
+        return CredentialsError(f"{exc}", **kw, hint="fix AWS_PROFILE or ~/.aws/config")
+    if isinstance(exc, bx.NoRegionError):
+        return EndpointError("no AWS region configured for SES", **kw,
+                             hint="set AWS_REGION (or pass --region, or `region` in [tool.letterhead.sync])")
+    if isinstance(exc, (bx.EndpointConnectionError, bx.ConnectTimeoutError, bx.ConnectionClosedError,
+                        bx.ReadTimeoutError, bx.ProxyConnectionError)):
+        url = getattr(exc, "kwargs", {}).get("endpoint_url") or endpoint_url or "the SES endpoint"
+        return EndpointError(
+            f"cannot reach {url} for {where}", **kw,
+            hint="check --endpoint-url / AWS_ENDPOINT_URL_SES, the region (AWS_REGION) "
+                 "and the network; then rerun sync, it converges")
+    if isinstance(exc, bx.ParamValidationError):
+        return RemoteTemplateError(f"botocore refused {where}: {exc}", **kw,
+                                   hint="the payload is malformed; rebuild with `letterhead build`")
+    return RemoteError(f"{where} failed: {exc}", **kw, hint="rerun sync; it converges")

@@ -132,18 +132,7 @@ def official_compile(items: Sequence[tuple[str, str | None]], bench: Path = BENC
 
 def letterhead_compile(mjml_text: str) -> str:
     """The build pipeline minus Jinja: MRML + mjml_fixes + CSS inlining."""
-    try:
-        from letterhead.compile import render_plain_mjml
-    except ImportError:  # compile.py's imports not all written yet: same steps by hand
-        from letterhead import mjml
-        from letterhead.inline import extract_inline_css, inline_css
-
-        def render_plain_mjml(text: str) -> str:
-            text, css = extract_inline_css(text)
-            m = re.search(r"<mjml\b([^>]*)>", text)
-            if m and not re.search(r"\blang\s*=", m.group(1)):
-                text = text[: m.end() - 1] + ' lang="en"' + text[m.end() - 1 :]
-            return inline_css(mjml.compile_mjml(text), css, "css-inline")
+    from letterhead.compile import render_plain_mjml
 
     return render_plain_mjml(mjml_text)
 
@@ -203,33 +192,26 @@ def render_project_templates(root: Path, *, fill: bool = True) -> list[Case]:
 
 
 def _jinja_renderer(config, brand):  # type: ignore[no-untyped-def]
-    """``name -> rendered MJML`` with the build's Jinja environment when the
-    Compiler can be imported, else an Environment with the same settings."""
-    try:
-        from letterhead.compile import Compiler
+    """``name -> rendered MJML`` with an Environment set up like the build's
+    (letterhead.compile.Compiler): ``[[ ]]`` / ``[# #]`` delimiters,
+    StrictUndefined, autoescape for .mjml.  Not the Compiler itself: its loader
+    tokenizes placeholders and marks lines for error locations, and here the
+    plain MJML must reach both compilers."""
+    import jinja2
 
-        compiler = Compiler(config, brand)
-
-        def render(name: str) -> str:
-            return compiler.table.restore(compiler._render_jinja(name))
-
-        return render
-    except ImportError:
-        import jinja2
-
-        env = jinja2.Environment(
-            loader=jinja2.FileSystemLoader(str(config.source_dir), encoding="utf-8"),
-            variable_start_string="[[",
-            variable_end_string="]]",
-            comment_start_string="[#",
-            comment_end_string="#]",
-            undefined=jinja2.StrictUndefined,
-            autoescape=jinja2.select_autoescape(
-                enabled_extensions=("mjml", "html"), default_for_string=False, default=False
-            ),
-            keep_trailing_newline=True,
-        )
-        return lambda name: env.get_template(name).render(brand=brand)
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(config.source_dir), encoding="utf-8"),
+        variable_start_string="[[",
+        variable_end_string="]]",
+        comment_start_string="[#",
+        comment_end_string="#]",
+        undefined=jinja2.StrictUndefined,
+        autoescape=jinja2.select_autoescape(
+            enabled_extensions=("mjml", "html"), default_for_string=False, default=False
+        ),
+        keep_trailing_newline=True,
+    )
+    return lambda name: env.get_template(name).render(brand=brand)
 
 
 def mjml_files(folder: Path) -> list[Case]:

@@ -251,6 +251,10 @@ def build(
             if progress:
                 progress(name, "compiled")
         except LetterheadError as exc:
+            # Errors found in compiled output carry a source location; show
+            # the designer's line, not the compiled one.
+            if exc.location is not None and exc.location.line:
+                exc.source_line = exc.location.read_line(config.root) or exc.source_line
             errors.append(exc)
             if progress:
                 progress(name, "failed")

@@ -190,7 +190,8 @@ class Compiler:
             text_tokens = self._protect_rendered(text_tokens, self.config.rel(source.text_path))
             text_tokens = text_tokens.strip("\n") + "\n"
         else:
-            text_tokens = html_to_text(html_tokens)
+            blocks = frozenset(p.token for p in self.table.items.values() if p.is_block)
+            text_tokens = html_to_text(html_tokens, blocks)
 
         parts_tokens = {"subject": subject_tokens, "html": html_tokens, "text": text_tokens}
         parts: dict[str, str] = {}

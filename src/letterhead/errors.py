@@ -25,6 +25,19 @@ class Location:
     def of(cls, path: str | Path, line: int | None = None) -> "Location":
         return cls(str(path), line)
 
+    def read_line(self, root: Path | None = None) -> str | None:
+        """The text of this line in its file, when both can be found."""
+        if not self.line:
+            return None
+        path = Path(self.path)
+        if not path.is_absolute() and root is not None:
+            path = root / path
+        try:
+            lines = path.read_text(encoding="utf-8").splitlines()
+        except (OSError, UnicodeDecodeError):
+            return None
+        return lines[self.line - 1] if 0 < self.line <= len(lines) else None
+
 
 class LetterheadError(Exception):
     """Base of every error letterhead raises on purpose.

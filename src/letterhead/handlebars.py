@@ -1470,7 +1470,9 @@ def _sorted_locations(locations: Iterable[Location]) -> tuple[Location, ...]:
 
 
 def _variable_to_json(var: Variable) -> dict[str, Any]:
-    data: dict[str, Any] = {flag: getattr(var, flag) for flag in _FLAGS}
+    # item_* can only be true for an iterated variable: leave them out elsewhere
+    flags = _FLAGS if var.iterated else _FLAGS[:6]
+    data: dict[str, Any] = {flag: getattr(var, flag) for flag in flags}
     data["locations"] = [str(location) for location in var.locations]
     if var.fields:
         data["fields"] = {name: _variable_to_json(field_) for name, field_ in sorted(var.fields.items())}

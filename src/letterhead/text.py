@@ -29,8 +29,19 @@ _LINK_RE = re.compile(r"\[([^\]\n]*)\]\(<?([^)\s>]+)>?(?: \"[^\"]*\")?\)")
 _STANDALONE_BLOCK_RE = re.compile(r"(>\s*)<!--\s*(xlh\d{6,}x)\s*-->(?=\s*<)")
 
 
-def html_to_text(html: str) -> str:
+_IMAGE_LINK_RE = re.compile(
+    r"(<a\b[^>]*>)\s*<img\b[^>]*?\balt=\"([^\"]*)\"[^>]*>\s*(</a>)", re.IGNORECASE
+)
+_BLOCK_LINE_RE = re.compile(r"^(xlh\d{6,}x)\n\n+", re.MULTILINE)
+
+
+def html_to_text(html: str, block_ids: frozenset[str] = frozenset()) -> str:
+    """``block_ids``: the tokens that stand for block tags (``xlh000012x``);
+    a line holding only one of them is not followed by a blank line, so the
+    text reads the same whichever way the block renders."""
     html = _HEAD_RE.sub("", html)
+    # A linked logo has no text: label the link with the image's alt text.
+    html = _IMAGE_LINK_RE.sub(lambda m: f"{m.group(1)}{m.group(2)}{m.group(3)}", html)
     html = _MSO_RE.sub("", html)
     html = _HIDDEN_DIV_RE.sub("", html, count=1)
     # Block tags between elements: own paragraph; inside running text: inline.
@@ -56,6 +67,7 @@ def html_to_text(html: str) -> str:
     lines = [line.strip() if not line.lstrip().startswith(("-", "*")) else line for line in lines]
     text = "\n".join(lines)
     text = re.sub(r"\n{3,}", "\n\n", text).strip("\n")
+    text = _BLOCK_LINE_RE.sub(lambda m: m.group(1) + "\n" if m.group(1) in block_ids else m.group(0), text)
     return text + "\n"
 
 
@@ -63,4 +75,6 @@ def _link(m: re.Match[str]) -> str:
     label, url = m.group(1).strip(), m.group(2)
     if not label or label == url or label.rstrip("/") == url.rstrip("/"):
         return url
+    if url.lower() in (f"mailto:{label.lower()}", f"tel:{label.lower()}"):
+        return label
     return f"{label}: {url}"

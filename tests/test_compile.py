@@ -1,0 +1,333 @@
+"""The compile pipeline keeps every SES placeholder and block tag intact and
+in place, wherever a designer puts it, through Jinja, MRML, both inliners and
+the text converter; what comes out renders with SES semantics."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from letterhead import handlebars
+from letterhead.build import build, render_parts
+from letterhead.compile import Compiler
+from letterhead.config import load_config
+from letterhead.errors import PlaceholderLostError
+from letterhead.payload import SesTemplate
+from letterhead.sources import load_brand, load_source
+
+HEAD = """<mjml>
+  <mj-head>
+    <mj-title>{{title}}</mj-title>
+    <mj-preview>Hi {{name}}</mj-preview>
+    <mj-style inline="inline">.accent { color: #ff0066; }</mj-style>
+    <mj-style>.hb { color: {{brand_color}}; }</mj-style>
+  </mj-head>
+  <mj-body>
+"""
+TAIL = """  </mj-body>
+</mjml>
+"""
+
+
+def make(tmp_path: Path, body: str, *, samples: dict[str, Any] | None = None,
+         subject: str = "Hello {{name}}", text: str | None = None, inliner: str = "css-inline") -> Path:
+    root = tmp_path / "p"
+    (root / "templates_src" / "t" / "samples").mkdir(parents=True)
+    (root / "pyproject.toml").write_text(f'[tool.letterhead]\ninliner = "{inliner}"\n')
+    (root / "templates_src" / "brand.toml").write_text('name = "Acme"\n')
+    (root / "templates_src" / "t" / "template.mjml").write_text(HEAD + body + TAIL)
+    (root / "templates_src" / "t" / "subject.txt").write_text(subject)
+    if text is not None:
+        (root / "templates_src" / "t" / "text.txt").write_text(text)
+    for name, data in (samples or {"default": {"name": "Ada", "title": "T", "brand_color": "#123456"}}).items():
+        (root / "templates_src" / "t" / "samples" / f"{name}.json").write_text(json.dumps(data))
+    return root
+
+
+def compiled(root: Path):
+    config = load_config(root)
+    return Compiler(config, load_brand(config)).compile(load_source(config, "t"))
+
+
+def mustaches(text: str) -> list[str]:
+    return [t.raw for t in handlebars.scan(text)]
+
+
+EVERYWHERE = """
+    <mj-section>
+      <mj-column>
+        <mj-text css-class="accent">Dear {{name}}, <a href="https://x.example/p?u={{user_id}}&amp;s=1" style="color: {{link_color}}">your page</a></mj-text>
+        <mj-button href="{{accept_url}}" background-color="{{button_color}}">Accept {{name}}</mj-button>
+        <mj-image src="{{avatar_url}}" alt="{{name}}'s avatar" />
+      </mj-column>
+    </mj-section>
+"""
+EVERY_SAMPLE = {"default": {"name": "Ada", "title": "T", "brand_color": "#000", "user_id": "7", "link_color": "red",
+                            "accept_url": "https://x.example/a", "button_color": "#111",
+                            "avatar_url": "https://x.example/a.png"}}
+
+
+@pytest.mark.parametrize("inliner", ["css-inline", "premailer"])
+def test_placeholders_survive_in_text_attributes_urls_and_css(tmp_path: Path, inliner: str) -> None:
+    ct = compiled(make(tmp_path, EVERYWHERE, inliner=inliner))
+    html = ct.html
+    for expected in ("{{name}}", "{{title}}", "{{brand_color}}", "{{accept_url}}", "{{button_color}}",
+                     "{{avatar_url}}", "{{link_color}}"):
+        assert expected in html, expected
+    assert 'href="{{accept_url}}"' in html
+    assert "https://x.example/p?u={{user_id}}&amp;s=1" in html
+    assert 'src="{{avatar_url}}"' in html
+    assert "color: {{link_color}}" in html
+    assert ".hb { color: {{brand_color}}; }" in html
+    assert "{{%20" not in html and "%7B%7B" not in html
+    # mj-style inline was inlined onto the element, and the head styles kept.
+    # (premailer's cssutils shortens #ff0066 to #f06.)
+    accent = re.search(r'<td[^>]*class="accent"[^>]*>', html)
+    assert accent and re.search(r"color: ?#(ff0066|f06)", accent.group(0)), inliner
+    assert "@media" in html
+
+
+BLOCKS = """
+    <mj-section><mj-column><mj-text>Top</mj-text></mj-column></mj-section>
+    {{#if note}}
+    <mj-section><mj-column><mj-text>Note: {{note}}</mj-text></mj-column></mj-section>
+    {{/if}}
+    <mj-section>
+      <mj-column>
+        <mj-text>A</mj-text>
+        {{#unless hide_b}}
+        <mj-text>B</mj-text>
+        {{/unless}}
+        <mj-table>
+          <tr><th>When</th><th>What</th></tr>
+          {{#each events}}
+          <tr class="ev"><td>{{time}}</td><td>{{title}}{{#if handoff}} (handoff){{/if}}</td></tr>
+          {{else}}
+          <tr class="none"><td colspan="2">Nothing planned</td></tr>
+          {{/each}}
+        </mj-table>
+        <mj-text><table>{{#each rows}}<tr class="raw"><td>{{this}}</td></tr>{{/each}}</table></mj-text>
+      </mj-column>
+    </mj-section>
+    <mj-wrapper>
+      <mj-section><mj-column><mj-text>W1</mj-text></mj-column></mj-section>
+      {{#if extra}}
+      <mj-section><mj-column><mj-text>W2 {{extra}}</mj-text></mj-column></mj-section>
+      {{/if}}
+    </mj-wrapper>
+"""
+FULL = {"name": "Ada", "title": "T", "brand_color": "#000", "note": "Bring a coat", "hide_b": False,
+        "events": [{"time": "9:00", "title": "School", "handoff": True}, {"time": "17:00", "title": "Swim"}],
+        "rows": ["r1", "r2", "r3"], "extra": "more"}
+EMPTY = {"name": "Ada", "title": "T", "brand_color": "#000", "hide_b": True, "events": [], "rows": []}
+
+
+@pytest.mark.parametrize("inliner", ["css-inline", "premailer"])
+def test_block_tags_between_sections_components_and_table_rows_stay_in_place(tmp_path: Path, inliner: str) -> None:
+    root = make(tmp_path, BLOCKS, samples={"full": FULL, "empty": EMPTY}, inliner=inliner)
+    ct = compiled(root)
+    blocks = [m for m in mustaches(ct.html) if m[2] in "#/" or m == "{{else}}"]
+    assert blocks == ["{{#if note}}", "{{/if}}", "{{#unless hide_b}}", "{{/unless}}", "{{#each events}}",
+                      "{{#if handoff}}", "{{/if}}", "{{else}}", "{{/each}}", "{{#each rows}}", "{{/each}}",
+                      "{{#if extra}}", "{{/if}}"]
+    full = handlebars.render(ct.parsed["html"], FULL)
+    empty = handlebars.render(ct.parsed["html"], EMPTY)
+    assert full.count('class="ev"') == 2 and "Nothing planned" not in full
+    assert "School (handoff)" in full and "Swim (handoff)" not in full
+    assert full.count('class="raw"') == 3
+    assert "Note: Bring a coat" in full and "Note:" not in empty
+    assert ">B<" in full and ">B<" not in empty
+    assert "W2 more" in full and "W2" not in empty
+    assert empty.count('class="ev"') == 0 and "Nothing planned" in empty
+    # The rows really are inside the table, in order.
+    table = full[full.index("When"):]
+    assert table.index("School") < table.index("Swim") < table.index("</table>")
+    # Outlook conditionals stay balanced: no block comment inside one.
+    for cond in re.findall(r"<!--\[if [^\]]*\]>(.*?)<!\[endif\]-->", ct.html, re.S):
+        assert "{{" not in cond
+
+
+def test_a_placeholder_the_toolchain_would_drop_is_an_error(tmp_path: Path) -> None:
+    body = """
+    <mj-section><mj-column>
+      <mj-text>Hi {{name}}</mj-text>
+      <mj-button href="https://x.example" data-campaign="{{campaign}}">Go</mj-button>
+    </mj-column></mj-section>
+"""
+    with pytest.raises(PlaceholderLostError) as err:
+        compiled(make(tmp_path, body))
+    assert "{{campaign}}" in str(err.value)
+    assert err.value.location is not None and err.value.location.line == 12
+
+
+def test_output_between_sections_is_an_error_with_the_line(tmp_path: Path) -> None:
+    body = """
+    <mj-section><mj-column><mj-text>Hi {{name}}</mj-text></mj-column></mj-section>
+    {{signature}}
+"""
+    with pytest.raises(PlaceholderLostError) as err:
+        compiled(make(tmp_path, body))
+    assert err.value.location.line == 11 and "mj-text" in (err.value.hint or "")
+
+
+def test_generated_text_reads_well(tmp_path: Path) -> None:
+    body = """
+    <mj-section><mj-column>
+      <mj-image src="https://x.example/logo.png" alt="Acme" href="https://x.example" />
+      <mj-text>Dear {{name}},</mj-text>
+      <mj-text>Read <a href="https://x.example/terms">the terms</a> or mail <a href="mailto:help@x.example">help@x.example</a>.</mj-text>
+      <mj-button href="{{accept_url}}">Accept</mj-button>
+    </mj-column></mj-section>
+    {{#if note}}
+    <mj-section><mj-column><mj-text>Note: {{note}}</mj-text></mj-column></mj-section>
+    {{/if}}
+    <mj-section><mj-column><mj-text>Bye</mj-text></mj-column></mj-section>
+"""
+    ct = compiled(make(tmp_path, body))
+    text = ct.text
+    assert "Hi {{name}}" not in text  # the preheader is not part of the text
+    assert "Acme: https://x.example" in text
+    assert "the terms: https://x.example/terms" in text
+    assert "help@x.example" in text and "mailto:" not in text.replace("help@x.example", "")
+    assert "Accept: {{accept_url}}" in text
+    assert "|" not in text and "<" not in text
+    with_note = handlebars.render(ct.parsed["text"], {"name": "A", "accept_url": "u", "note": "N"})
+    without = handlebars.render(ct.parsed["text"], {"name": "A", "accept_url": "u"})
+    assert "Note: N\n\nBye" in with_note
+    assert "Accept: u\n\nBye" in without  # the block's lines vanish cleanly
+
+
+def test_handwritten_text_part_is_used(tmp_path: Path) -> None:
+    ct = compiled(make(tmp_path, EVERYWHERE, samples=EVERY_SAMPLE, text="Hi {{name}}\n{% if true %}[[ brand.name ]]{% endif %}\n"))
+    assert ct.text == "Hi {{name}}\nAcme\n" and not ct.text_generated
+
+
+def _build(root: Path, **kw: Any):
+    return build(load_config(root), **kw)
+
+
+def test_hostile_values_are_text_in_html_and_unchanged_in_subject_and_text_both_ways(tmp_path: Path) -> None:
+    root = make(tmp_path, EVERYWHERE, samples=EVERY_SAMPLE)
+    _build(root)
+    payload = SesTemplate.load(root / "ses_templates" / "t.json")
+    hostile = '<b>Tom & "Jerry"</b>'
+    data = {"name": hostile, "title": "T", "brand_color": "#000", "user_id": "1&x=<y>", "link_color": "red",
+            "accept_url": "https://x.example/a?b=1&c=2", "button_color": "#111", "avatar_url": "https://x.example/a.png"}
+    for escape in (False, True):  # SES's documented behaviour, and handlebars.js's
+        parts = render_parts(payload, data, escape=escape)
+        assert "<b>Tom" not in parts["html"]
+        assert "&lt;b&gt;Tom &amp; &quot;Jerry&quot;&lt;/b&gt;" in parts["html"]
+        assert "&amp;amp;" not in parts["html"]  # escaped once, not twice
+        # Attribute values decode back to the exact URL (handlebars.js also writes = as &#x3D;).
+        import html as htmllib
+
+        hrefs = [htmllib.unescape(h) for h in re.findall(r'href="([^"]*)"', parts["html"])]
+        assert "https://x.example/a?b=1&c=2" in hrefs and "https://x.example/p?u=1&x=<y>&s=1" in hrefs
+        assert parts["subject"] == f"Hello {hostile}"
+        assert f"Dear {hostile}," in parts["text"]
+
+
+def test_forgetting_prepare_data_fails_loudly_instead_of_an_empty_email(tmp_path: Path) -> None:
+    root = make(tmp_path, EVERYWHERE, samples=EVERY_SAMPLE)
+    _build(root)
+    payload = SesTemplate.load(root / "ses_templates" / "t.json")
+    html = handlebars.parse(payload.html)
+    from letterhead.errors import RenderError
+
+    with pytest.raises(RenderError) as err:
+        handlebars.render(html, {"name": "Ada"}, escape=False)
+    assert "letterhead_html_data_missing" in str(err.value)
+
+
+def test_payload_is_exactly_create_template_input(tmp_path: Path) -> None:
+    root = make(tmp_path, EVERYWHERE, samples=EVERY_SAMPLE)
+    _build(root)
+    raw = (root / "ses_templates" / "t.json").read_text()
+    data = json.loads(raw)
+    assert list(data) == ["Template"]
+    assert sorted(data["Template"]) == ["HtmlPart", "SubjectPart", "TemplateName", "TextPart"]
+    assert data["Template"]["TemplateName"] == "t"
+    assert raw == json.dumps(data, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
+    manifest = json.loads((root / "ses_templates" / "manifest.json").read_text())
+    entry = manifest["templates"]["t"]
+    assert entry["content_hash"] == SesTemplate.from_json(data).content_hash
+    assert entry["contract"]["name"]["required"] is True
+    assert entry["contract"]["accept_url"]["required"] is True
+
+
+def test_builds_are_byte_identical_and_check_detects_staleness(tmp_path: Path) -> None:
+    from letterhead.errors import StaleOutputError
+
+    from .conftest import snapshot
+
+    root = make(tmp_path, BLOCKS, samples={"full": FULL, "empty": EMPTY})
+    _build(root)
+    first = {**snapshot(root / "ses_templates"), **snapshot(root / "build")}
+    _build(root, force=True)
+    assert {**snapshot(root / "ses_templates"), **snapshot(root / "build")} == first
+    _build(root, check=True)  # up to date: no exception
+    src = root / "templates_src" / "t" / "subject.txt"
+    src.write_text("Changed {{name}}")
+    with pytest.raises(StaleOutputError) as err:
+        _build(root, check=True)
+    assert err.value.exit_code == 2 and "ses_templates/t.json" in str(err.value)
+    assert {**snapshot(root / "ses_templates"), **snapshot(root / "build")} == first  # check writes nothing
+
+
+def test_rebuild_recompiles_only_what_changed(tmp_path: Path) -> None:
+    from .conftest import make_project
+
+    root = make_project(tmp_path)
+    for i in range(4):
+        dst = root / "templates_src" / f"copy{i}"
+        import shutil
+
+        shutil.copytree(root / "templates_src" / "welcome", dst)
+    first = _build(root)
+    assert {r.status for r in first.reports} == {"compiled"}
+    again = _build(root)
+    assert {r.status for r in again.reports} == {"unchanged"} and again.written == ()
+    (root / "templates_src" / "copy2" / "subject.txt").write_text("New subject {{name}}")
+    third = _build(root)
+    assert [r.name for r in third.reports if r.status == "compiled"] == ["copy2"]
+    (root / "templates_src" / "_layouts" / "base.mjml").write_text(
+        (root / "templates_src" / "_layouts" / "base.mjml").read_text().replace("12px", "13px"))
+    fourth = _build(root)
+    assert all(r.status == "compiled" for r in fourth.reports)  # a layout is every template's input
+
+
+def test_removed_template_is_removed_from_outputs(tmp_path: Path) -> None:
+    import shutil
+
+    from .conftest import make_project
+
+    root = make_project(tmp_path)
+    shutil.copytree(root / "templates_src" / "welcome", root / "templates_src" / "other")
+    _build(root)
+    assert (root / "ses_templates" / "other.json").exists()
+    shutil.rmtree(root / "templates_src" / "other")
+    result = _build(root)
+    assert "ses_templates/other.json" in result.removed
+    assert not (root / "ses_templates" / "other.json").exists()
+    assert "other" not in json.loads((root / "ses_templates" / "manifest.json").read_text())["templates"]
+
+
+def test_no_network_during_a_build(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import socket
+
+    def refuse(*a: Any, **k: Any) -> None:
+        raise AssertionError("the build tried to open a network connection")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    body = EVERYWHERE.replace("<mj-section>", '<mj-section background-url="https://x.example/bg.png">', 1)
+    root = make(tmp_path, body, inliner="premailer", samples=EVERY_SAMPLE)
+    (root / "templates_src" / "t" / "template.mjml").write_text(
+        (root / "templates_src" / "t" / "template.mjml").read_text().replace(
+            "<mj-head>", '<mj-head><mj-font name="Inter" href="https://fonts.example/inter.css" /><mj-attributes><mj-all font-family="Inter, Arial" /></mj-attributes>'))
+    _build(root)
+    assert "fonts.example/inter.css" in (root / "build" / "t" / "template.html").read_text()

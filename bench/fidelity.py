@@ -403,7 +403,7 @@ def run(cases: Sequence[Case], widths: Iterable[int] = WIDTHS, out: Path | None 
             try:
                 mine = letterhead_compile(case.mjml)
             except Exception as exc:  # noqa: BLE001 - reported in the table
-                result.error = f"letterhead: {type(exc).__name__}: {exc}"[:200]
+                result.error = f"letterhead: {type(exc).__name__}: {exc}"[:300]
                 continue
             for w in widths:
                 cmp = renderer.compare(off["html"], mine, w)
@@ -424,7 +424,7 @@ def format_table(results: Sequence[Result], widths: Sequence[int] = WIDTHS) -> s
     rows = [head]
     for r in results:
         if r.error:
-            rows.append([r.case.name] + ["-"] * (2 * len(widths)) + [f"ERROR {r.error}"])
+            rows.append([r.case.name] + ["-"] * (2 * len(widths)) + ["ERROR (below)"])
             continue
         by_w = {c.width: c for c in r.comparisons}
         rows.append(
@@ -440,6 +440,9 @@ def format_table(results: Sequence[Result], widths: Sequence[int] = WIDTHS) -> s
                                for j, cell in enumerate(row)))
         if i == 0:
             lines.append("  ".join("-" * n for n in widths_col))
+    for r in results:
+        if r.error:
+            lines.append(f"ERROR {r.case.name}: " + " ".join(r.error.split()))
     return "\n".join(lines)
 
 

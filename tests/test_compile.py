@@ -24,7 +24,10 @@ HEAD = """<mjml>
   <mj-head>
     <mj-title>{{title}}</mj-title>
     <mj-preview>Hi {{name}}</mj-preview>
-    <mj-style inline="inline">.accent { color: #ff0066; }</mj-style>
+    <mj-style inline="inline">
+      .accent { color: #ff0066; }
+      .lead { font-weight: 700; }
+    </mj-style>
     <mj-style>.hb { color: {{brand_color}}; }</mj-style>
   </mj-head>
   <mj-body>
@@ -61,7 +64,7 @@ def mustaches(text: str) -> list[str]:
 EVERYWHERE = """
     <mj-section>
       <mj-column>
-        <mj-text css-class="accent">Dear {{name}}, <a href="https://x.example/p?u={{user_id}}&amp;s=1" style="color: {{link_color}}">your page</a></mj-text>
+        <mj-text css-class="accent">Dear <b class="lead">{{name}}</b>, <a href="https://x.example/p?u={{user_id}}&amp;s=1" style="color: {{link_color}}">your page</a></mj-text>
         <mj-button href="{{accept_url}}" background-color="{{button_color}}">Accept {{name}}</mj-button>
         <mj-image src="{{avatar_url}}" alt="{{name}}'s avatar" />
       </mj-column>
@@ -89,6 +92,7 @@ def test_placeholders_survive_in_text_attributes_urls_and_css(tmp_path: Path, in
     # (premailer's cssutils shortens #ff0066 to #f06.)
     accent = re.search(r'<td[^>]*class="accent"[^>]*>', html)
     assert accent and re.search(r"color: ?#(ff0066|f06)", accent.group(0)), inliner
+    assert re.search(r'<b class="lead" style="font-weight: ?700', html), inliner
     assert "@media" in html
 
 
@@ -162,7 +166,7 @@ def test_a_placeholder_the_toolchain_would_drop_is_an_error(tmp_path: Path) -> N
     with pytest.raises(PlaceholderLostError) as err:
         compiled(make(tmp_path, body))
     assert "{{campaign}}" in str(err.value)
-    assert err.value.location is not None and err.value.location.line == 12
+    assert err.value.location is not None and err.value.location.line == 15
 
 
 def test_output_between_sections_is_an_error_with_the_line(tmp_path: Path) -> None:
@@ -172,7 +176,7 @@ def test_output_between_sections_is_an_error_with_the_line(tmp_path: Path) -> No
 """
     with pytest.raises(PlaceholderLostError) as err:
         compiled(make(tmp_path, body))
-    assert err.value.location.line == 11 and "mj-text" in (err.value.hint or "")
+    assert err.value.location.line == 14 and "mj-text" in (err.value.hint or "")
 
 
 def test_generated_text_reads_well(tmp_path: Path) -> None:

@@ -167,9 +167,9 @@ class Compiler:
         rel_mjml = self.config.rel(source.mjml_path)
         mjml_text = self._render_jinja(f"{name}/template.mjml")
         mjml_text = self._protect_rendered(mjml_text, rel_mjml)
-        mjml_text, css = extract_inline_css(mjml_text)
-        mjml_text = _ensure_lang(mjml_text, self.config.lang)
         mjml_text, locate = self.loader.lines.strip(mjml_text, rel_mjml)
+        mjml_text, css = extract_inline_css(mjml_text)  # keeps offsets: blanks the block
+        mjml_text = _ensure_lang(mjml_text, self.config.lang)
         mjml_map = mjml.scan(mjml_text, locate=locate)
         placed = place_in_mjml(mjml_text, self.table, mjml_map)
         html_tokens = hoist_from_conditionals(mjml.compile_mjml(placed, locate=locate))

@@ -378,6 +378,7 @@ _TOKEN = re.compile(
     )
 )
 _ID_CHAR = re.compile("^" + _ID + "$")
+_ID_START = re.compile(_ID)
 
 
 def scan(
@@ -511,6 +512,10 @@ def _tokenize(src: _Source, tag_start: int, pos: int) -> tuple[list[_Token], int
                 f"`{text[tag_start:end]}` closes with four braces",
                 "put a space between the tag and the braces that follow it",
             )
+        if kind == "INVALID" and _ID_START.match(text, pos):
+            # a name followed by a character no name may touch (`a;b`): blame that character
+            end = min(_ID_START.match(text, pos).end() + 1, len(text))  # type: ignore[union-attr]
+            raw = text[pos:end]
         if kind != "WS":
             value, literal = raw, False
             if kind == "DOTS":
@@ -557,7 +562,7 @@ def _parse_args(tokens: list[_Token], text: str) -> tuple[_Arg, ...]:
             return _Arg("literal", tok.text, tok.start, value=tok.value, literal_type=tok.type), i + 1
         if tok.type in ("ID", "DATA"):
             return _path_arg(tokens, i, text)
-        return _Arg("invalid", tok.text, tok.start, problem=f"unexpected `{tok.text}`"), i + 1
+        return _Arg("invalid", tok.text, tok.start, problem=f"unexpected `{tok.text[-1]}`"), i + 1
 
     while i < len(tokens):
         tok = tokens[i]
@@ -597,6 +602,10 @@ def _path_arg(tokens: list[_Token], i: int, text: str) -> tuple[_Arg, int]:
     raw = text[tokens[first].start : tokens[i - 1].end]
     if not segments:
         return _Arg("invalid", raw, tokens[first].start, problem=f"`{raw}` is not followed by a name"), i
+    if i + 1 < len(tokens) and tokens[i].type == "SEP" and tokens[i + 1].type == "NUMBER":
+        number = tokens[i + 1].text
+        problem = f"write a number after `.` as a segment literal: `{raw}.[{number}]`"
+        return _Arg("invalid", raw + "." + number, tokens[first].start, problem=problem), i + 2
     if i < len(tokens) and tokens[i].type == "SEP":
         bad = text[tokens[first].start : tokens[i].end]
         return _Arg("invalid", bad, tokens[first].start, problem=f"`{bad}` ends with a separator"), i + 1
@@ -957,8 +966,9 @@ def _block_head(item: _Mustache, src: _Source) -> tuple[str, Path]:
     if path.data and path.parts[0] != "root" and name in ("each", "with"):
         raise src.error(
             tag.start,
-            f"`{tag.raw}`: `{path.original}` is a number or a boolean, not something to {name}",
-            "loop over or scope into a variable the application sends",
+            f"`{tag.raw}`: `{path.original}` is a number or a boolean and cannot be "
+            + ("looped over" if name == "each" else "used as a context"),
+            "use a variable the application sends",
         )
     return name, path
 

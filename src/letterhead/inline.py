@@ -34,12 +34,13 @@ _INLINE_STYLE_RE = re.compile(
 def extract_inline_css(mjml: str) -> tuple[str, str]:
     """Remove ``<mj-style inline="inline">`` blocks; return (mjml, their css).
 
-    Newlines are kept in place of the removed block so line numbers hold."""
+    The block is blanked, not cut (spaces, newlines kept), so offsets and
+    line numbers of the rest of the document hold."""
     css: list[str] = []
 
     def take(m: re.Match[str]) -> str:
         css.append(m.group(2))
-        return "\n" * m.group(0).count("\n")
+        return re.sub(r"[^\n]", " ", m.group(0))
 
     return _INLINE_STYLE_RE.sub(take, mjml), "\n".join(css)
 

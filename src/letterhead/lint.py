@@ -76,6 +76,8 @@ _LEFTOVERS = (
     (re.compile(r"\[\[|\]\]"), "Jinja delimiters '[[' or ']]' survived", "balance [[ … ]] in the source"),
     (re.compile(r"\{\{%20|%7B%7B|%7D%7D", re.IGNORECASE), "a placeholder was URL-encoded",
      "report this: letterhead should have protected it"),
+    (re.compile(r"xlh\d{6,}x|[\x00-\x08\x0b\x0c\x0e-\x1f]"), "an internal marker or control character survived",
+     "remove control characters from the source; otherwise report this"),
 )
 
 

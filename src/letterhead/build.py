@@ -18,6 +18,7 @@ stays exactly as it was.
 from __future__ import annotations
 
 import functools
+import json
 import hashlib
 import os
 import re
@@ -199,6 +200,8 @@ def build(
 ) -> BuildResult:
     names = template_names(config)
     old_manifest = Manifest.load(config.ses_dir)
+    cache = _load_cache(config)
+    new_cache: dict[str, str] = {}
     brand = load_brand(config)
     compiler: Compiler | None = None
     outputs = _Outputs()
@@ -213,7 +216,8 @@ def build(
             source = load_source(config, name)
             shash = source_hash(config, source)
             old = old_manifest.templates.get(name)
-            if (not force and old is not None and old.source_hash == shash
+            new_cache[name] = shash
+            if (not force and old is not None and cache.get(name) == shash
                     and _reuse(config, name, source, outputs, old)):
                 entries[name] = old
                 reports.append(TemplateReport(name, "unchanged", old.size_bytes))
@@ -238,7 +242,6 @@ def build(
             entries[name] = ManifestEntry(
                 name=name,
                 content_hash=payload.content_hash,
-                source_hash=shash,
                 description=source.description,
                 contract=compiled.contract.to_json(),
                 variables={n: v.to_json() for n, v in sorted(source.variables.items())},
@@ -275,6 +278,7 @@ def build(
             )
         return BuildResult(tuple(reports), stale=())
     written, removed = _write_all(config, outputs, ses_rel, build_rel)
+    _save_cache(config, new_cache)
     return BuildResult(result.reports, written=tuple(written), removed=tuple(removed))
 
 
@@ -313,13 +317,38 @@ def _reuse(config: Config, name: str, source: TemplateSource, outputs: _Outputs,
             return False
         found[p] = f.read_text(encoding="utf-8")
     try:
-        payload = SesTemplate.from_json(__import__("json").loads(found[paths[0]]))
+        payload = SesTemplate.from_json(json.loads(found[paths[0]]))
     except (LetterheadError, ValueError):
         return False
     if payload.content_hash != old.content_hash:
         return False  # someone edited the generated file: regenerate it
     outputs.files.update(found)
     return True
+
+
+CACHE_FILE = ".letterhead-cache/build.json"
+
+
+def _load_cache(config: Config) -> dict[str, str]:
+    """Input hashes of the last successful build (kept out of the committed
+    manifest: an upgrade of letterhead must not make ses_templates/ stale)."""
+    try:
+        data = json.loads((config.root / CACHE_FILE).read_text(encoding="utf-8"))
+        return {str(k): str(v) for k, v in data.get("templates", {}).items()}
+    except (OSError, ValueError, AttributeError):
+        return {}
+
+
+def _save_cache(config: Config, hashes: dict[str, str]) -> None:
+    path = config.root / CACHE_FILE
+    try:
+        path.parent.mkdir(exist_ok=True)
+        (path.parent / ".gitignore").write_text("*\n")
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps({"templates": hashes}, sort_keys=True, indent=1))
+        os.replace(tmp, path)
+    except OSError:
+        pass  # a cache that cannot be written only costs a full rebuild next time
 
 
 def _generated(config: Config, ses_rel: str, build_rel: str) -> dict[str, Path]:

@@ -74,7 +74,7 @@ def _print_plan(plan: SyncPlan, *, prune: bool, verbose: bool, n_local: int) -> 
     counts = plan.counts()
     click.echo(f"  {counts[CREATE]} to create, {counts[UPDATE]} to update, {counts[UNCHANGED]} unchanged, "
                f"{counts[DELETE]} delete candidate(s)")
-    if plan.prune_note:
+    if plan.prune_note and (verbose or prune):
         click.echo(click.style("  note: ", fg="yellow") + plan.prune_note)
     for a in plan.of(UPDATE):
         click.echo("")

@@ -696,6 +696,9 @@ def _build(items: list[_Content | _Mustache], src: _Source) -> _Program:
             filling.body.append(item)
             continue
         tag = item.tag
+        invalid = next((arg for arg in item.args if arg.kind == "invalid"), None)
+        if invalid is not None:
+            raise _argument_error(item, invalid, src)
         if tag.kind in ("output", "raw_output"):
             filling.body.append(_Statement(item, path=_output_path(item, src)))
         elif tag.kind == "comment":

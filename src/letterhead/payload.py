@@ -100,7 +100,6 @@ class SesTemplate:
 class ManifestEntry:
     name: str
     content_hash: str
-    source_hash: str
     description: str = ""
     contract: Mapping[str, Any] = field(default_factory=dict)
     variables: Mapping[str, Any] = field(default_factory=dict)  # declared types
@@ -112,7 +111,6 @@ class ManifestEntry:
     def to_json(self) -> dict[str, Any]:
         return {
             "content_hash": self.content_hash,
-            "source_hash": self.source_hash,
             "description": self.description,
             "contract": dict(self.contract),
             "variables": dict(self.variables),
@@ -127,7 +125,6 @@ class ManifestEntry:
         return cls(
             name=name,
             content_hash=str(d.get("content_hash", "")),
-            source_hash=str(d.get("source_hash", "")),
             description=str(d.get("description", "")),
             contract=d.get("contract", {}) or {},
             variables=d.get("variables", {}) or {},

@@ -130,6 +130,15 @@ def lint(
             if m:
                 findings.append(Finding("error", "leftover", f"{part} part: {msg}: {m.group(0)!r}", where, hint))
 
+    # MRML (like MJML) writes alt="" for an mj-image without alt, so "no alt
+    # at all" is only visible in the source.
+    for m in re.finditer(r"<mj-image\b((?:[^>\"']|\"[^\"]*\"|'[^']*')*)>", mjml_source):
+        if not re.search(r"\balt\s*=", m.group(1)):
+            src = re.search(r"\bsrc\s*=\s*[\"']([^\"']*)", m.group(1))
+            findings.append(Finding(
+                "error", "img-alt", f"mj-image {src.group(1) if src else ''!r} has no alt attribute",
+                Location(mjml_path, mjml_source.count("\n", 0, m.start()) + 1),
+                'add alt="…" (alt="" only for purely decorative images)'))
     c = _Collector()
     c.feed(compiled.html)
     if not c.html_lang or c.html_lang == "und":

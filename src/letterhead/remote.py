@@ -45,6 +45,7 @@ from .payload import SesTemplate
 DEFAULT_RATE = 1.0  # calls per second: SES's limit on each template API
 DEFAULT_MAX_ATTEMPTS = 6  # botocore tries per call, the first included
 PAGE_SIZE = 100  # ListTemplates' largest MaxItems
+DEFAULT_HEADROOM = 0.05  # pace this much under the rate
 
 THROTTLING_CODES = frozenset({"Throttling", "ThrottlingException", "TooManyRequestsException",
                               "RequestLimitExceeded", "SlowDown"})
@@ -65,16 +66,21 @@ class RateLimiter:
 
     Each ``acquire`` waits until the next free slot and books the one after
     it, measured from the moment the caller is released: consecutive calls
-    are never closer than ``1 / rate``, whatever the scheduler does.  ``clock``
-    and ``sleep`` are seams for tests.
+    are never closer than ``(1 + headroom) / rate``, whatever the scheduler
+    does.  The headroom (5 % by default) absorbs the network's jitter: calls
+    sent exactly 1/rate apart arrive some a little closer than that, and a
+    strict server throttles those.  ``clock`` and ``sleep`` are seams for tests.
     """
 
-    def __init__(self, rate: float, *, clock: Callable[[], float] = time.monotonic,
+    def __init__(self, rate: float, *, headroom: float = DEFAULT_HEADROOM,
+                 clock: Callable[[], float] = time.monotonic,
                  sleep: Callable[[float], None] = time.sleep) -> None:
         if not rate > 0:
             raise ValueError("rate must be > 0")
+        if not 0 <= headroom < 1:
+            raise ValueError("headroom must be in [0, 1)")
         self.rate = float(rate)
-        self.interval = 1.0 / self.rate
+        self.interval = (1.0 + headroom) / self.rate
         self._clock = clock
         self._sleep = sleep
         self._lock = threading.Lock()

@@ -1,0 +1,103 @@
+"""Each lint rule fires on the input it is about, with the right severity."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from letterhead.build import build
+from letterhead.config import load_config
+from letterhead.errors import LintError
+from letterhead.lint import lint
+
+from .test_compile import EVERY_SAMPLE, EVERYWHERE, compiled, make
+
+
+def findings_for(tmp_path: Path, body: str, *, text: str | None = None, **kw):  # type: ignore[no-untyped-def]
+    root = make(tmp_path, body, samples=kw.pop("samples", EVERY_SAMPLE), text=text)
+    ct = compiled(root)
+    from letterhead.build import _payload_for
+
+    payload = _payload_for(ct)
+    src = (root / "templates_src" / "t" / "template.mjml").read_text()
+    return lint(ct, payload, [("default", ct.html)], mjml_source=src,
+                mjml_path="templates_src/t/template.mjml", **kw)
+
+
+def codes(findings) -> set[tuple[str, str]]:  # type: ignore[no-untyped-def]
+    return {(f.severity, f.code) for f in findings}
+
+
+def section(inner: str) -> str:
+    return f"<mj-section><mj-column>{inner}</mj-column></mj-section>"
+
+
+def test_clean_template_has_no_errors(tmp_path: Path) -> None:
+    assert not [f for f in findings_for(tmp_path, EVERYWHERE) if f.severity == "error"]
+
+
+def test_image_without_alt_is_an_error_and_points_at_its_line(tmp_path: Path) -> None:
+    fs = findings_for(tmp_path, section('\n<mj-text>Hi {{name}}</mj-text>\n<mj-image src="https://x.example/i.png" />'))
+    alt = [f for f in fs if f.code == "img-alt"]
+    assert alt and alt[0].severity == "error"
+    assert alt[0].location.line == 14
+
+
+def test_empty_alt_is_a_warning(tmp_path: Path) -> None:
+    fs = findings_for(tmp_path, section('<mj-text>Hi {{name}}</mj-text><mj-image src="https://x.example/i.png" alt="" />'))
+    assert ("warning", "img-alt") in codes(fs)
+
+
+@pytest.mark.parametrize("url", ["/relative/path", "www.example.com", "javascript:alert(1)"])
+def test_relative_or_odd_link_urls_are_errors(tmp_path: Path, url: str) -> None:
+    fs = findings_for(tmp_path, section(f'<mj-text>Hi {{{{name}}}} <a href="{url}">x</a></mj-text>'))
+    assert ("error", "url") in codes(fs)
+
+
+def test_placeholder_and_mailto_urls_are_fine(tmp_path: Path) -> None:
+    fs = findings_for(tmp_path, section(
+        '<mj-text>Hi {{name}} <a href="{{profile_url}}">p</a> <a href="mailto:help@x.example">help@x.example</a>'
+        ' <a href="tel:+441234">call</a></mj-text>'),
+        samples={"default": {**EVERY_SAMPLE["default"], "profile_url": "https://x.example/p"}})
+    assert ("error", "url") not in codes(fs)
+    assert ("error", "text-links") not in codes(fs)
+
+
+def test_handwritten_text_must_carry_every_link(tmp_path: Path) -> None:
+    fs = findings_for(tmp_path, section('<mj-text>Hi {{name}} <a href="https://x.example/terms">terms</a></mj-text>'),
+                      text="Hi {{name}}\n")
+    tl = [f for f in fs if f.code == "text-links"]
+    assert tl and tl[0].severity == "error" and "https://x.example/terms" in tl[0].message
+    assert tl[0].location.path.endswith("text.txt")
+
+
+def test_missing_preheader_warns_and_missing_lang_errors(tmp_path: Path) -> None:
+    root = make(tmp_path, EVERYWHERE, samples=EVERY_SAMPLE)
+    mjml = root / "templates_src" / "t" / "template.mjml"
+    mjml.write_text(mjml.read_text().replace("<mj-preview>Hi {{name}}</mj-preview>", "").replace(
+        "<mjml>", '<mjml lang="und">'))
+    ct = compiled(root)
+    from letterhead.build import _payload_for
+
+    fs = lint(ct, _payload_for(ct), [], mjml_source=mjml.read_text(), mjml_path="t")
+    assert ("warning", "preheader") in codes(fs)
+    assert ("error", "lang") in codes(fs)
+
+
+def test_gmail_clip_warns_from_80_percent_and_errors_over(tmp_path: Path) -> None:
+    ct_findings = findings_for(tmp_path, EVERYWHERE, gmail_clip_bytes=2_000)
+    assert ("error", "gmail-clip") in codes(ct_findings)
+    html_size = len(compiled(make(tmp_path / "b", EVERYWHERE, samples=EVERY_SAMPLE)).html.encode())
+    near = findings_for(tmp_path / "c", EVERYWHERE, gmail_clip_bytes=int(html_size / 0.9))
+    assert ("warning", "gmail-clip") in codes(near)
+
+
+def test_lint_errors_fail_the_build_and_warnings_do_not(tmp_path: Path) -> None:
+    root = make(tmp_path, section('<mj-text>Hi {{name}}</mj-text><mj-image src="https://x.example/i.png" alt="" />'))
+    result = build(load_config(root))
+    assert [f.code for f in result.warnings] == ["img-alt"]
+    root2 = make(tmp_path / "2", section('<mj-text>Hi {{name}} <a href="/x">x</a></mj-text>'))
+    with pytest.raises(LintError):
+        build(load_config(root2))
+    assert not (root2 / "ses_templates").exists()

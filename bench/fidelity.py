@@ -446,11 +446,44 @@ def format_table(results: Sequence[Result], widths: Sequence[int] = WIDTHS) -> s
     return "\n".join(lines)
 
 
+FIDELITY_CASES = ROOT / "tests" / "projects" / "fidelity"
+OFFICIAL_DIR = FIDELITY_CASES / "official"
+
+
+def source_digest(mjml_text: str) -> str:
+    import hashlib
+
+    return hashlib.sha256(mjml_text.encode("utf-8")).hexdigest()
+
+
+def write_official(folder: Path = FIDELITY_CASES, target: Path = OFFICIAL_DIR) -> list[Path]:
+    """Commit the official compiler's HTML for each fidelity case, so the
+    pixel tests need no node: ``official/NAME.html`` plus ``manifest.json``
+    (the MJML's sha256, to catch a case edited without regenerating)."""
+    cases = mjml_files(folder)
+    results = official_compile([(c.mjml, str(c.path)) for c in cases])
+    target.mkdir(parents=True, exist_ok=True)
+    manifest: dict[str, Any] = {"mjml": official_version(), "cases": {}}
+    written = []
+    for case, res in zip(cases, results):
+        if res["html"] is None:
+            raise SystemExit(f"official compiler failed on {case.name}: {res['errors']}")
+        stem = case.path.stem if case.path else case.name
+        out = target / f"{stem}.html"
+        out.write_text(res["html"], encoding="utf-8")
+        manifest["cases"][stem] = {"sha256": source_digest(case.mjml)}
+        written.append(out)
+    (target / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    return written
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--only", help="only cases whose name contains this")
     ap.add_argument("--widths", default=",".join(map(str, WIDTHS)))
     ap.add_argument("--out", type=Path, default=OUT, help="where diff images go")
+    ap.add_argument("--write-official", action="store_true",
+                    help="write the official HTML of tests/projects/fidelity/*.mjml for the tests, then exit")
     ap.add_argument("--no-fixes", action="store_true",
                     help="bypass letterhead.mjml_fixes (shows what each fix is worth)")
     args = ap.parse_args(argv)
@@ -458,6 +491,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from letterhead import mjml_fixes
 
         mjml_fixes.before_mrml = mjml_fixes.after_mrml = lambda text: text  # type: ignore[assignment]
+    if args.write_official:
+        for path in write_official():
+            print(path.relative_to(ROOT))
+        return 0
     widths = [int(w) for w in args.widths.split(",")]
     cases = collect_cases()
     if args.only:

@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 
 from letterhead import handlebars
-from letterhead.build import build, render_parts
+from letterhead.build import build
+from letterhead.validate import render_parts
 from letterhead.compile import Compiler
 from letterhead.config import load_config
 from letterhead.errors import PlaceholderLostError

@@ -21,7 +21,6 @@ import functools
 import json
 import hashlib
 import os
-import re
 import shutil
 import tempfile
 from dataclasses import dataclass, field
@@ -31,10 +30,11 @@ from typing import Any, Callable, Mapping
 from . import __version__, handlebars
 from .compile import CompiledTemplate, Compiler
 from .config import Config
-from .errors import DataError, LetterheadError, LintError, Location, RenderError, StaleOutputError
+from .errors import LetterheadError, LintError, RenderError, StaleOutputError
 from .lint import Finding, lint
 from .payload import MANIFEST_NAME, Manifest, ManifestEntry, SesTemplate
-from .safety import HTML_DATA_KEY, prepare_data, ses_parts
+from .safety import HTML_DATA_KEY, ses_parts
+from .validate import check_types, parse_payload, render_parts
 from .sources import TemplateSource, digest, load_brand, load_source, read_text, shared_files, template_names
 
 
@@ -107,54 +107,6 @@ def source_hash(config: Config, source: TemplateSource) -> str:
     )
 
 
-def check_sample_types(source: TemplateSource, sample_name: str, data: Mapping[str, Any], where: str) -> None:
-    """Declared types from template.toml, checked on sample (or send) data."""
-    for name, spec in source.variables.items():
-        if name not in data or data[name] is None:
-            continue
-        check_value(name, spec.type, spec.pattern, data[name], where=where, sample=sample_name)
-
-
-def check_value(name: str, vtype: str, pattern: str | None, value: Any, *, where: str, sample: str = "") -> None:
-    ok = {
-        "string": isinstance(value, str),
-        "integer": isinstance(value, int) and not isinstance(value, bool),
-        "number": isinstance(value, (int, float)) and not isinstance(value, bool),
-        "boolean": isinstance(value, bool),
-        "url": isinstance(value, str) and re.match(r"^https?://[^\s]+$", value) is not None,
-        "email": isinstance(value, str) and re.match(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", value) is not None,
-        "list": isinstance(value, list),
-        "object": isinstance(value, dict),
-    }.get(vtype, True)
-    label = f"sample '{sample}': " if sample else ""
-    if not ok:
-        raise DataError(
-            f"{label}variable `{name}` should be {vtype}, got {type(value).__name__} {value!r:.60}",
-            location=Location(where),
-            hint=f"send a {vtype} (declared in template.toml)",
-        )
-    if pattern and isinstance(value, str) and not re.search(pattern, value):
-        raise DataError(
-            f"{label}variable `{name}` = {value!r:.60} does not match {pattern}",
-            location=Location(where),
-            hint="fix the data or the pattern in template.toml",
-        )
-
-
-def render_parts(payload: SesTemplate, data: Mapping[str, Any], raw_paths: tuple[str, ...] = (),
-                 *, escape: bool = False, parsed: Mapping[str, handlebars.Template] | None = None,
-                 ) -> dict[str, str]:
-    """Render an SES payload as SES would (``escape=False`` per the SES guide,
-    ``True`` as handlebars.js), after :func:`prepare_data`."""
-    prepared = prepare_data(data, raw_paths)
-    templates = parsed or {
-        "subject": handlebars.parse(payload.subject, origin="subject"),
-        "html": handlebars.parse(payload.html, origin="html"),
-        "text": handlebars.parse(payload.text, origin="text"),
-    }
-    return {part: handlebars.render(t, prepared, escape=escape) for part, t in templates.items()}
-
-
 def _payload_for(compiled: CompiledTemplate) -> SesTemplate:
     subject, html, text = ses_parts(compiled.subject, compiled.html, compiled.text)
     return SesTemplate(compiled.name, subject, html, text)
@@ -165,14 +117,10 @@ def _check_samples(config: Config, source: TemplateSource, compiled: CompiledTem
     """Render each sample with SES semantics through the designer-form parts
     (whose placeholders point at source lines), then through the SES payload."""
     rendered: dict[str, dict[str, str]] = {}
-    ses_parsed = {
-        "subject": handlebars.parse(payload.subject, origin=f"ses_templates/{payload.name}.json"),
-        "html": handlebars.parse(payload.html, origin=f"ses_templates/{payload.name}.json"),
-        "text": handlebars.parse(payload.text, origin=f"ses_templates/{payload.name}.json"),
-    }
+    ses_parsed = parse_payload(payload)
     for sample in source.samples:
         where = config.rel(sample.path)
-        check_sample_types(source, sample.name, sample.data, where)
+        check_types(source.variables, sample.data, where=where, label=f"sample '{sample.name}': ")
         for part in ("subject", "html", "text"):
             try:
                 handlebars.render(compiled.parsed[part], sample.data, escape=True)
@@ -185,10 +133,6 @@ def _check_samples(config: Config, source: TemplateSource, compiled: CompiledTem
                 ) from None
         rendered[sample.name] = render_parts(payload, sample.data, raw_paths, escape=False, parsed=ses_parsed)
     return rendered
-
-
-def _sample_html_page(parts: Mapping[str, str]) -> str:
-    return parts["html"]
 
 
 def build(

@@ -132,7 +132,6 @@ def build(ctx: Ctx, check: bool, force: bool, as_json: bool) -> None:
 @click.pass_obj
 def lint(ctx: Ctx, as_json: bool) -> None:
     """Compile every template in memory and report lint findings (writes nothing)."""
-    from .build import build as run_build
 
     ctx.as_json = as_json
     with reported(ctx):
@@ -175,7 +174,7 @@ def render(ctx: Ctx, template: str, sample: str | None, data_file: Path | None, 
     A variable the data lacks is an error naming it: that is a message SES
     would accept, then silently drop.
     """
-    from .build import render_parts
+    from .validate import render_parts
     from .payload import Manifest, SesTemplate
     from .sources import read_json
 

@@ -471,7 +471,7 @@ def _lex_tag(src: _Source, start: int) -> _Mustache:
         raise src.error(
             start,
             f"`{text[start:end]}` opens with three braces but closes with two",
-            "close a triple-stash tag with `}}}`",
+            "close a triple-stash tag with `}}}`; with whitespace control it is `{{~{name}~}}`",
         )
     if kind != "triple" and closer == "CLOSE_UNESCAPED":
         raise src.error(

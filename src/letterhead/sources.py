@@ -156,7 +156,7 @@ def load_source(config: Config, name: str) -> TemplateSource:
             raise SourceError(
                 f"{required} is missing",
                 location=Location.of(f"{rel}/{required}"),
-                hint=f"every template folder needs template.mjml and subject.txt",
+                hint="every template folder needs template.mjml and subject.txt",
             )
     meta: dict[str, Any] = {}
     meta_path = folder / "template.toml"

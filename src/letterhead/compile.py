@@ -191,7 +191,7 @@ class Compiler:
             text_tokens = text_tokens.strip("\n") + "\n"
         else:
             blocks = frozenset(p.token for p in self.table.items.values() if p.is_block)
-            text_tokens = html_to_text(html_tokens, blocks)
+            text_tokens = html_to_text(html_tokens, blocks, self.table.restore)
 
         parts_tokens = {"subject": subject_tokens, "html": html_tokens, "text": text_tokens}
         parts: dict[str, str] = {}

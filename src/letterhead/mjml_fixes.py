@@ -37,16 +37,12 @@ _HTML_VALUED = frozenset({"alt", "title", "href", "src", "name", "rel", "target"
 _ALT_DEFAULT = frozenset({"mj-image", "mj-carousel-image", "mj-social-element"})
 _PADDING_ATTR = re.compile(r"(?:^|-)padding(?:-(?:top|right|bottom|left))?$")
 
-# Quick checks that let the common document skip the slower content pass.
-_BARE_LT = re.compile(r"<(?![A-Za-z/!?])")
-_ODD_ATTR_VALUE = re.compile(r"""=\s*(?:"[^"]*[\n\r\t\\][^"]*"|'[^']*["\n\r\t\\][^']*')""")
 
 BUTTON_TITLE_MARK = "lh-button-title-"
 
 
 def before_mrml(mjml: str) -> str:
-    if _BARE_LT.search(mjml) or _ODD_ATTR_VALUE.search(mjml):
-        mjml = _fix_content(mjml)
+    mjml = _fix_content(mjml)
     head = _HEAD.search(mjml)
     head_span = head.span() if head else (0, 0)
     # A default alt from mj-attributes / mj-class must win over alt="".
@@ -118,30 +114,75 @@ def before_mrml(mjml: str) -> str:
     return _MJ_TAG.sub(fix_tag, mjml)
 
 
-def _fix_content(mjml: str) -> str:
-    """Fixes inside the HTML content of mj-text, mj-button, mj-raw... (and the
-    text of mj-title / mj-preview), located with the MJML scanner."""
-    from .mjml import Context, scan
+_CONTENT_TAGS = (
+    "mj-text|mj-button|mj-table|mj-raw|mj-navbar-link|mj-social-element|"
+    "mj-accordion-title|mj-accordion-text|mj-title|mj-preview"
+)
+_CONTENT_OPEN = re.compile(r"""<(""" + _CONTENT_TAGS + r""")\b(?:[^>"']|"[^"]*"|'[^']*')*?(/?)>""")
+# Inside content: comments, raw-text elements (left alone), HTML tags, text.
+_CONTENT_TOKEN = re.compile(
+    r"""(<!--.*?(?:-->|$))"""
+    r"""|(<(style|script|textarea)\b(?:[^>"']|"[^"]*"|'[^']*')*>.*?</\3\s*>)"""
+    r"""|(<[A-Za-z/!?](?:[^>"']|"[^"]*"|'[^']*')*>)""",
+    re.DOTALL | re.IGNORECASE,
+)
+_DROPPED_WS = re.compile(r"[\n\r\t]")
 
-    regions = scan(mjml).regions
-    parts: list[str] = []
+
+def _fix_content(mjml: str) -> str:
+    """Fixes inside the HTML content of mj-text, mj-button, mj-raw... and the
+    text of mj-title / mj-preview."""
+    out: list[str] = []
     pos = 0
-    for r in regions:
-        if r.start < pos:
+    while True:
+        m = _CONTENT_OPEN.search(mjml, pos)
+        if m is None:
+            break
+        if m.group(2):  # self-closing: no content
+            out.append(mjml[pos : m.end()])
+            pos = m.end()
             continue
-        chunk = mjml[r.start : r.end]
-        if r.context in (Context.HTML_TEXT, Context.HEAD_TEXT):
-            # MRML cannot parse a bare '<' in text ("3 < 5", "<3"): "unable to
-            # parse next template".  MJML passes it through and browsers show a
-            # '<' that starts no tag as text; &lt; renders the same.
-            chunk = _BARE_LT.sub("&lt;", chunk)
-        elif r.context is Context.HTML_TAG and chunk[1:2] not in ("/", "!"):
-            chunk = _ATTR.sub(_html_attr, chunk)
-        parts.append(mjml[pos : r.start])
-        parts.append(chunk)
-        pos = r.end
-    parts.append(mjml[pos:])
-    return "".join(parts)
+        close = re.compile(rf"</{m.group(1)}\s*>").search(mjml, m.end())
+        if close is None:
+            break
+        out.append(mjml[pos : m.end()])
+        out.append(_fix_html(mjml[m.end() : close.start()]))
+        pos = close.start()
+    out.append(mjml[pos:])
+    return "".join(out)
+
+
+def _fix_html(content: str) -> str:
+    pieces: list[tuple[str, str]] = []  # (kind, text)
+    pos = 0
+    for t in _CONTENT_TOKEN.finditer(content):
+        if t.start() > pos:
+            pieces.append(("text", content[pos : t.start()]))
+        kind = "comment" if t.group(1) else "raw" if t.group(2) else "tag"
+        pieces.append((kind, t.group(0)))
+        pos = t.end()
+    if pos < len(content):
+        pieces.append(("text", content[pos:]))
+    out = []
+    last = len(pieces) - 1
+    for i, (kind, text) in enumerate(pieces):
+        if kind == "text":
+            if text.isspace():
+                # MRML drops a whitespace-only text node that holds a newline
+                # or a tab: "<b>Name</b>\n<a>link</a>" renders "Namelink".
+                # MJML keeps it (one space on screen); a character reference
+                # is kept by MRML and decodes to the very same text.
+                if 0 < i < last and _DROPPED_WS.search(text):
+                    text = text.replace("\r", "&#13;").replace("\n", "&#10;").replace("\t", "&#9;")
+            elif "<" in text:
+                # MRML cannot parse a bare '<' in text ("3 < 5", "<3"): "unable
+                # to parse next template".  MJML passes it through and browsers
+                # show a '<' that starts no tag as text; &lt; renders the same.
+                text = text.replace("<", "&lt;")
+        elif kind == "tag" and text[1] not in "/!?":
+            text = _ATTR.sub(_html_attr, text)
+        out.append(text)
+    return "".join(out)
 
 
 def _html_attr(m: re.Match[str]) -> str:

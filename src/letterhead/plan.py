@@ -286,11 +286,11 @@ def diff_parts(remote: SesTemplate, local: SesTemplate, *, logical: str, deploye
     return "\n".join(chunks)
 
 
-_TAG_END = re.compile(r"(?<=>)")
+_TAG_END = re.compile(r"(?<=>)(?=\s*<)")
 
 
 def _diff_lines(text: str) -> list[str]:
-    """Lines to diff: minified HTML lines are split after each ``>`` so a diff
+    """Lines to diff: minified HTML lines are split between tags (``>…<``) so a diff
     points at the changed tag, not at a 5,000-character line."""
     out: list[str] = []
     for line in text.split("\n"):

@@ -13,6 +13,7 @@ standalone-line rule removes that line when SES renders the text part.
 from __future__ import annotations
 
 import re
+from typing import Callable
 
 import html2text
 
@@ -35,10 +36,16 @@ _IMAGE_LINK_RE = re.compile(
 _BLOCK_LINE_RE = re.compile(r"^(xlh\d{6,}x)\n\n+", re.MULTILINE)
 
 
-def html_to_text(html: str, block_ids: frozenset[str] = frozenset()) -> str:
+def html_to_text(
+    html: str,
+    block_ids: frozenset[str] = frozenset(),
+    normalize: Callable[[str], str] = lambda s: s,
+) -> str:
     """``block_ids``: the tokens that stand for block tags (``xlh000012x``);
     a line holding only one of them is not followed by a blank line, so the
-    text reads the same whichever way the block renders."""
+    text reads the same whichever way the block renders.  ``normalize`` maps
+    tokens back to their mustaches, so that ``<a href="mailto:{{e}}">{{e}}</a>``
+    is recognised as a link labelled with its own address."""
     html = _HEAD_RE.sub("", html)
     # A linked logo has no text: label the link with the image's alt text.
     html = _IMAGE_LINK_RE.sub(lambda m: f"{m.group(1)}{m.group(2)}{m.group(3)}", html)
@@ -61,7 +68,7 @@ def html_to_text(html: str, block_ids: frozenset[str] = frozenset()) -> str:
     h.ul_item_mark = "-"
     text = h.handle(html)
 
-    text = _LINK_RE.sub(_link, text)
+    text = _LINK_RE.sub(lambda m: _link(m, normalize), text)
     lines = [line.rstrip() for line in text.splitlines()]
     # html2text puts layout-table cells on their own indented lines; keep text flush.
     lines = [line.strip() if not line.lstrip().startswith(("-", "*")) else line for line in lines]
@@ -71,8 +78,10 @@ def html_to_text(html: str, block_ids: frozenset[str] = frozenset()) -> str:
     return text + "\n"
 
 
-def _link(m: re.Match[str]) -> str:
+def _link(m: re.Match[str], normalize: Callable[[str], str]) -> str:
     label, url = m.group(1).strip(), m.group(2)
+    if normalize(label) in (normalize(url), normalize(url).split(":", 1)[-1]):
+        return label if url.lower().startswith(("mailto:", "tel:")) else url
     if not label or label == url or label.rstrip("/") == url.rstrip("/"):
         return url
     if url.lower() in (f"mailto:{label.lower()}", f"tel:{label.lower()}"):

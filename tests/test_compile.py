@@ -336,3 +336,38 @@ def test_no_network_during_a_build(tmp_path: Path, monkeypatch: pytest.MonkeyPat
             "<mj-head>", '<mj-head><mj-font name="Inter" href="https://fonts.example/inter.css" /><mj-attributes><mj-all font-family="Inter, Arial" /></mj-attributes>'))
     _build(root)
     assert "fonts.example/inter.css" in (root / "build" / "t" / "template.html").read_text()
+
+
+def test_a_crash_while_writing_leaves_the_old_outputs_whole(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    import importlib
+
+    build_mod = importlib.import_module("letterhead.build")
+
+    from .conftest import make_project, snapshot
+
+    root = make_project(tmp_path)
+    _build(root)
+    before = snapshot(root / "ses_templates")
+    (root / "templates_src" / "welcome" / "subject.txt").write_text("Changed {{name}}")
+    real_replace = os.replace
+    calls = []
+
+    def dying_replace(src, dst):  # type: ignore[no-untyped-def]
+        calls.append((src, dst))
+        if len(calls) == 2:  # old folder moved aside, new one not yet in place
+            raise KeyboardInterrupt("power cut")
+        return real_replace(src, dst)
+
+    monkeypatch.setattr(build_mod.os, "replace", dying_replace)
+    with pytest.raises(KeyboardInterrupt):
+        _build(root)
+    monkeypatch.setattr(build_mod.os, "replace", real_replace)
+    assert not (root / "ses_templates").exists()  # the window the crash hit
+    # The next run (any command that builds) restores the old, whole folder first.
+    build_mod.recover_interrupted_write(load_config(root))
+    assert snapshot(root / "ses_templates") == before
+    _build(root)
+    assert json.loads((root / "ses_templates" / "welcome.json").read_text())["Template"]["SubjectPart"] == "Changed {{{name}}}"
+    assert not list(root.glob(".ses_templates*"))

@@ -265,6 +265,8 @@ LINT_CASES = [
     ("{{#each items as |item|}}{{item}}{{/each}}", "block parameters `as |item|`", 1, "{{this}}"),
     ("{{}}", "empty tag `{{}}`", 1, "{{first_name}}"),
     ("{{a;b}}", "unexpected `;`", 1, "{{user.email}}"),
+    ('{{a"b"}}', 'unexpected `"`', 1, "{{user.email}}"),
+    ("{{#if a}}{{b c;}}{{/if}}", "unexpected `;`", 1, "{{user.email}}"),
     ("{{a.this}}", "may only start a path", 1, "variable"),
     ("{{items.1}}", "`items.[1]`", 1, "variable"),
     ("{{/if a}}", "not a valid closing tag", 1, "{{/if}}"),

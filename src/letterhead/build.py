@@ -143,6 +143,7 @@ def build(
     progress: Callable[[str, str], None] | None = None,
 ) -> BuildResult:
     names = template_names(config)
+    recover_interrupted_write(config)
     old_manifest = Manifest.load(config.ses_dir)
     cache = _load_cache(config)
     new_cache: dict[str, str] = {}
@@ -316,6 +317,17 @@ def _stale(config: Config, outputs: _Outputs, ses_rel: str, build_rel: str) -> l
     return stale
 
 
+def recover_interrupted_write(config: Config) -> None:
+    """A build killed between its two renames leaves ``.ses_templates.old``
+    and no ``ses_templates/``: put the old folder back."""
+    for target in (config.ses_dir, config.build_dir):
+        old_dir = target.with_name(f".{target.name}.old")
+        if old_dir.is_dir() and not target.exists():
+            os.replace(old_dir, target)
+        elif old_dir.is_dir():
+            shutil.rmtree(old_dir, ignore_errors=True)
+
+
 def _write_all(config: Config, outputs: _Outputs, ses_rel: str, build_rel: str) -> tuple[list[str], list[str]]:
     """Write the new ``ses_templates/`` into a sibling folder and swap it in
     with renames, so a crash mid-write never leaves a half-updated folder."""
@@ -323,6 +335,10 @@ def _write_all(config: Config, outputs: _Outputs, ses_rel: str, build_rel: str) 
     on_disk = _generated(config, ses_rel, build_rel)
     removed = sorted(p for p in on_disk if p not in outputs.files)
     for target, prefix in ((config.ses_dir, ses_rel), (config.build_dir, build_rel)):
+        changed = [r for r, c in outputs.files.items() if r.startswith(prefix + "/")
+                   and (r not in on_disk or on_disk[r].read_text(encoding="utf-8") != c)]
+        if not changed and not any(r.startswith(prefix + "/") for r in removed):
+            continue  # nothing to do: leave the folder (and its mtimes) alone
         target.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
         try:

@@ -1419,7 +1419,7 @@ def contract(*templates: Template) -> Contract:
             if i >= min(use.named_from, len(use.path) - 1):
                 node.locations.add(use.location)
             if use.role in ("output", "raw") and _always_reached(use.guards, use.path[: i + 1]):
-                pass
+                node.required = True
         if use.role in ("output", "raw"):
             node.output = True
             node.raw = node.raw or use.role == "raw"

@@ -35,6 +35,12 @@ _HEAD = re.compile(r"<mj-head\b.*?</mj-head\s*>", re.DOTALL)
 _HTML_VALUED = frozenset({"alt", "title", "href", "src", "name", "rel", "target", "srcset", "sizes"})
 # Components whose <img> gets alt="" from the official compiler when none is given.
 _ALT_DEFAULT = frozenset({"mj-image", "mj-carousel-image", "mj-social-element"})
+# Cheap test for a tag that one of the attribute fixes below may change.
+_MAY_NEED_FIX = re.compile(
+    r"""=\s*"[^"]*[\n\r\t\\]|=\s*'[^']*[\n\r\t\\"]"""  # odd characters in a value
+    r"""|padding[a-z-]*\s*=\s*["'][^"']*(?<![\w.])0(?![\w.%])"""  # unitless 0
+    r"""|\bmode\s*=\s*["']\s*fluid-height"""
+)
 _PADDING_ATTR = re.compile(r"(?:^|-)padding(?:-(?:top|right|bottom|left))?$")
 
 
@@ -50,9 +56,13 @@ def before_mrml(mjml: str) -> str:
 
     def fix_tag(m: re.Match[str]) -> str:
         name, attrs, selfclose = m.group(1), m.group(2), m.group(3)
-        if not attrs.strip() and name not in _ALT_DEFAULT:
-            return m.group(0)
         in_head = head_span[0] <= m.start() < head_span[1]
+        if not (
+            (name in _ALT_DEFAULT and not in_head)
+            or _MAY_NEED_FIX.search(attrs)
+            or (name == "mj-button" and "title" in attrs)
+        ):
+            return m.group(0)
         pairs = _ATTR.findall(attrs)
         values = {k.lower(): v for k, _, v in pairs}
         out = []

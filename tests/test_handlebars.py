@@ -53,7 +53,7 @@ def syntax_error(source: str, origin: str = "t.html") -> TemplateSyntaxError:
 
 def test_scan_finds_every_kind_of_tag_in_order() -> None:
     source = (
-        '{{name}} {{{html}}} {{&amp}} {{#if note}}{{else if other}}{{^}}{{/if}} {{^each xs}}{{/each}}'
+        "{{name}} {{{html}}} {{&amp}} {{#if note}}{{else if other}}{{^}}{{/if}} {{^each xs}}{{/each}}"
         ' {{! short }} {{!-- long }} --}} {{> footer}} {{#*inline "footer"}}{{/inline}} {{else}}'
     )
     tags = scan(source)
@@ -82,7 +82,7 @@ def test_scan_finds_every_kind_of_tag_in_order() -> None:
 def test_scan_groups_arguments_like_the_grammar() -> None:
     (tag,) = scan('{{#each  items  key = (lookup a "b c")  as |x y| }}')
     assert tag.name == "each"
-    assert tag.args == ("items", "key = (lookup a \"b c\")", "as |x y|")
+    assert tag.args == ("items", 'key = (lookup a "b c")', "as |x y|")
     (tag,) = scan("{{eq a.b ../c @index [weird key] 'x}}y' 2}}")
     assert tag.args == ("eq", "a.b", "../c", "@index", "[weird key]", "'x}}y'", "2")
 
@@ -242,7 +242,12 @@ LINT_CASES = [
     ("a\n\n{{/if}}", "`{{/if}}` closes nothing", 3, "remove it"),
     ("x\n{{else}}", "`{{else}}` outside a block", 2, "belongs between"),
     ("{{#if a}}{{else}}\n{{else}}{{/if}}", "a second `{{else}}` in `{{#if a}}`", 2, "one plain `{{else}}`"),
-    ("{{#each items}}\n{{#if a}}{{/each}}", "`{{#if a}}` is not closed before `{{/each}}`", 2, "add `{{/if}}`"),
+    (
+        "{{#each items}}\n{{#if a}}{{/each}}",
+        "`{{#if a}}` is not closed before `{{/each}}`",
+        2,
+        "add `{{/if}}`",
+    ),
     ("{{^if a}}x{{else if b}}y{{/if}}", "cannot follow `{{^if a}}`", 1, "#unless"),
     ("x\n  {{eq a b}}", "unsupported helper `eq` in `{{eq a b}}`", 2, PINPOINT),
     ("{{#eq a b}}x{{/eq}}", "unsupported helper `eq` in `{{#eq a b}}`", 1, PINPOINT),
@@ -261,7 +266,7 @@ LINT_CASES = [
     ("{{if a}}", "`if` is a block helper", 1, "{{#if a}}…{{/if}}"),
     ("{{each}}", "calls Handlebars' `each` helper", 1, "{{this.each}}"),
     ("{{#if true}}x{{/if}}", "uses the constant `true`", 1, "variable"),
-    ("{{\"greeting\"}}", "uses the constant", 1, "variable"),
+    ('{{"greeting"}}', "uses the constant", 1, "variable"),
     ("{{#each items as |item|}}{{item}}{{/each}}", "block parameters `as |item|`", 1, "{{this}}"),
     ("{{}}", "empty tag `{{}}`", 1, "{{first_name}}"),
     ("{{a;b}}", "unexpected `;`", 1, "{{user.email}}"),
@@ -279,18 +284,53 @@ LINT_CASES = [
     ("{{#each xs}}{{#each @index}}x{{/each}}{{/each}}", "cannot be looped over", 1, "variable"),
     ("{{#if a}}\n{{../b}}{{/if}}", "`../b` goes above the top of the data", 2, "`@root.b`"),
     ("{{#each xs}}{{../../b}}{{/each}}", "`../../b` goes above the top of the data", 1, "`@root.b`"),
-    ("{{> footer}}", 'partial "footer" is not defined in this template', 1, "{{#*inline \"footer\"}}"),
-    ('{{#*inline "footer"}}x{{/inline}}{{> fotter}}', 'partial "fotter" is not defined', 1, "did you mean `{{> footer}}`?"),
-    ('{{#if a}}{{#*inline "p"}}x{{/inline}}{{/if}}\n{{> p}}', "outside the block that defines it (line 1)", 2, "top level"),
-    ('{{#*inline "p"}}a{{> q}}{{/inline}}{{#*inline "q"}}{{> p}}{{/inline}}{{> p}}', 'partial "p" calls itself', 1, "recursive"),
-    ('{{#*inline "p"}}a{{/inline}}\n{{#*inline "p"}}b{{/inline}}', 'inline partial "p" is defined twice (first on line 1)', 2, "rename"),
+    ("{{> footer}}", 'partial "footer" is not defined in this template', 1, '{{#*inline "footer"}}'),
+    (
+        '{{#*inline "footer"}}x{{/inline}}{{> fotter}}',
+        'partial "fotter" is not defined',
+        1,
+        "did you mean `{{> footer}}`?",
+    ),
+    (
+        '{{#if a}}{{#*inline "p"}}x{{/inline}}{{/if}}\n{{> p}}',
+        "outside the block that defines it (line 1)",
+        2,
+        "top level",
+    ),
+    (
+        '{{#*inline "p"}}a{{> q}}{{/inline}}{{#*inline "q"}}{{> p}}{{/inline}}{{> p}}',
+        'partial "p" calls itself',
+        1,
+        "recursive",
+    ),
+    (
+        '{{#*inline "p"}}a{{/inline}}\n{{#*inline "p"}}b{{/inline}}',
+        'inline partial "p" is defined twice (first on line 1)',
+        2,
+        "rename",
+    ),
     ("{{> p x}}", "arguments to a partial", 1, "{{#with x}}{{> p}}{{/with}}"),
     ("{{> (which)}}", "dynamic partial", 1, "{{> footer}}"),
-    ("{{#*inline p}}x{{/inline}}", "must name its partial with one quoted string", 1, '{{#*inline "footer"}}'),
+    (
+        "{{#*inline p}}x{{/inline}}",
+        "must name its partial with one quoted string",
+        1,
+        '{{#*inline "footer"}}',
+    ),
     ('{{#*inline "p"}}x{{else}}y{{/inline}}', "`{{else}}` inside inline partial `p`", 1, "no else branch"),
     ("{{#*foo}}x{{/foo}}", "decorator `{{#*foo}}`", 1, "inline partials"),
-    ('{{#*inline "p"}}\n{{@index}}{{/inline}}\n{{> p}}', "`@index` is only set inside `{{#each}}` (in partial `p` used on line 3)", 2, "{{#each …}}"),
-    ('{{#*inline "p"}}{{../x}}{{/inline}}{{#each a}}{{> p}}{{/each}}', "reaches outside the inline partial", 1, "`@root.x`"),
+    (
+        '{{#*inline "p"}}\n{{@index}}{{/inline}}\n{{> p}}',
+        "`@index` is only set inside `{{#each}}` (in partial `p` used on line 3)",
+        2,
+        "{{#each …}}",
+    ),
+    (
+        '{{#*inline "p"}}{{../x}}{{/inline}}{{#each a}}{{> p}}{{/each}}',
+        "reaches outside the inline partial",
+        1,
+        "`@root.x`",
+    ),
 ]
 
 
@@ -345,10 +385,16 @@ STANDALONE = [
     ("{{#if a}}\r\nA\r\n{{/if}}\r\n", {"a": True}, "A\r\n"),
     ("A\n{{#if a}}\nB\n{{/if}}", {"a": True}, "A\nB\n"),
     ("{{#if a}}{{/if}}\n", {"a": True}, "\n"),
-    ("<ul>\n  {{#each items}}\n  <li>{{name}}</li>\n  {{/each}}\n</ul>\n", {"items": [{"name": "a"}, {"name": "b"}]},
-     "<ul>\n  <li>a</li>\n  <li>b</li>\n</ul>\n"),
-    ("Total: {{total}}\n\n{{#unless paid}}\n  Please pay.\n{{/unless}}\n", {"total": 5, "paid": False},
-     "Total: 5\n\n  Please pay.\n"),
+    (
+        "<ul>\n  {{#each items}}\n  <li>{{name}}</li>\n  {{/each}}\n</ul>\n",
+        {"items": [{"name": "a"}, {"name": "b"}]},
+        "<ul>\n  <li>a</li>\n  <li>b</li>\n</ul>\n",
+    ),
+    (
+        "Total: {{total}}\n\n{{#unless paid}}\n  Please pay.\n{{/unless}}\n",
+        {"total": 5, "paid": False},
+        "Total: 5\n\n  Please pay.\n",
+    ),
     ("{{#with user}}\n  {{name}}\n{{else}}\n  nobody\n{{/with}}\n", {}, "  nobody\n"),
     ("\t{{#if a}}\t\nx\n\t{{/if}}\t\n", {"a": 1}, "x\n"),
     ("a\n{{#if a}}  \n\nb\n  {{/if}}\n", {"a": 1}, "a\n\nb\n"),
@@ -368,13 +414,17 @@ STANDALONE = [
 
 
 @pytest.mark.parametrize(("source", "data", "expected"), STANDALONE)
-def test_standalone_lines_and_tilde_match_handlebars_js(source: str, data: dict[str, Any], expected: str) -> None:
+def test_standalone_lines_and_tilde_match_handlebars_js(
+    source: str, data: dict[str, Any], expected: str
+) -> None:
     assert r(source, data) == expected
 
 
 def test_standalone_partial_indents_every_line() -> None:
     source = '{{#*inline "p"}}\nline1 {{x}}\nline2\n{{/inline}}\n<ul>\n  {{> p}}\n    {{> p}}\n</ul>\n'
-    assert r(source, {"x": "X"}) == "<ul>\n  line1 X\n  line2\n    line1 X\n    line2\n</ul>\n"  # handlebars.js
+    assert (
+        r(source, {"x": "X"}) == "<ul>\n  line1 X\n  line2\n    line1 X\n    line2\n</ul>\n"
+    )  # handlebars.js
 
 
 def test_escaped_mustaches_render_literally() -> None:
@@ -571,7 +621,9 @@ def test_missing_parent_is_blamed_rather_than_the_leaf() -> None:
         ("{{#if a}}{{b}}{{/if}}", {"a": True}, "b"),
     ],
 )
-def test_missing_variables_are_named_by_their_data_path(source: str, data: dict[str, Any], variable: str) -> None:
+def test_missing_variables_are_named_by_their_data_path(
+    source: str, data: dict[str, Any], variable: str
+) -> None:
     assert render_error(source, data).variable == variable
 
 
@@ -600,11 +652,24 @@ INVITE_HTML = """<p>Hi {{inviter_name}}</p>
 
 @pytest.fixture
 def invite() -> Contract:
-    return contract(parse("Invite from {{inviter_name}}", origin="subject"), parse(INVITE_HTML, origin="html"))
+    return contract(
+        parse("Invite from {{inviter_name}}", origin="subject"), parse(INVITE_HTML, origin="html")
+    )
 
 
 def test_contract_flags(invite: Contract) -> None:
-    assert set(invite) == {"inviter_name", "note", "a", "b", "events", "fallback", "user", "tags", "muted", "unsubscribe_url"}
+    assert set(invite) == {
+        "inviter_name",
+        "note",
+        "a",
+        "b",
+        "events",
+        "fallback",
+        "user",
+        "tags",
+        "muted",
+        "unsubscribe_url",
+    }
     inviter = invite["inviter_name"]
     assert (inviter.required, inviter.output, inviter.raw) == (True, True, False)
     assert inviter.locations == (Location("html", 1), Location("html", 5), Location("subject", 1))
@@ -618,7 +683,12 @@ def test_contract_flags(invite: Contract) -> None:
 
 def test_contract_follows_each_and_with(invite: Contract) -> None:
     events = invite["events"]
-    assert (events.iterated, events.required, events.output, events.item_output) == (True, False, False, False)
+    assert (events.iterated, events.required, events.output, events.item_output) == (
+        True,
+        False,
+        False,
+        False,
+    )
     assert set(events.fields) == {"title", "description", "location"}
     title = events.fields["title"]
     assert (title.required, title.output, title.locations) == (True, True, (Location("html", 5),))
@@ -679,13 +749,21 @@ def test_contract_json_round_trip(invite: Contract) -> None:
         ("{{#if a}}{{else}}{{b}}{{/if}}", ("b",), {"required": False, "output": True}),
         ("{{#each xs}}{{../top}}{{/each}}", ("top",), {"required": False, "output": True}),
         ("{{#each xs}}{{@root.top}}{{/each}}", ("top",), {"required": False, "output": True}),
-        ("{{#each xs}}{{#if ../show}}{{t}}{{/if}}{{/each}}", ("xs", "t"), {"required": False, "output": True}),
+        (
+            "{{#each xs}}{{#if ../show}}{{t}}{{/if}}{{/each}}",
+            ("xs", "t"),
+            {"required": False, "output": True},
+        ),
         ("{{#each xs}}{{#if @first}}{{t}}{{/if}}{{/each}}", ("xs", "t"), {"required": False}),
         ("{{#each xs}}{{#if this}}{{t}}{{/if}}{{/each}}", ("xs", "t"), {"required": True}),
         ("{{#with u}}{{this}}{{/with}}", ("u",), {"required": False, "output": True, "scoped": True}),
         ("{{#each xs}}{{#each ys}}{{z}}{{/each}}{{/each}}", ("xs", "ys", "z"), {"required": True}),
         # printed only when `ys` has items
-        ("{{#each xs}}{{#each ys}}{{../z}}{{/each}}{{/each}}", ("xs", "z"), {"required": False, "output": True}),
+        (
+            "{{#each xs}}{{#each ys}}{{../z}}{{/each}}{{/each}}",
+            ("xs", "z"),
+            {"required": False, "output": True},
+        ),
         ('{{#*inline "p"}}{{t}}{{/inline}}{{#each xs}}{{> p}}{{/each}}', ("xs", "t"), {"required": True}),
         ("{{{x}}} {{x}}", ("x",), {"raw": True, "output": True}),
     ],
@@ -720,15 +798,25 @@ CORPUS = [
         "<html><head><style>a{color:#0a66c2}@media (max-width:600px){.col{width:100%!important}}</style></head>\n"
         "<body>\n<p>Hi {{first_name}},</p>\n<p>{{inviter.name}} ({{inviter.email}}) invited you to {{team}}.</p>\n"
         '<a href="{{accept_url}}" style="padding:0 8px">Accept</a>\n</body></html>\n',
-        {"first_name": "Zoë", "inviter": {"name": "Ann <CEO>", "email": "ann@example.com"}, "team": "R&D",
-         "accept_url": "https://x.test/accept/1"},
+        {
+            "first_name": "Zoë",
+            "inviter": {"name": "Ann <CEO>", "email": "ann@example.com"},
+            "team": "R&D",
+            "accept_url": "https://x.test/accept/1",
+        },
     ),
     (
         "events-text",
         "Hello {{name}},\n\nYour upcoming events:\n{{#each events}}\n{{@index}}. {{title}} on {{date}}\n"
         "{{#if location}}\n   at {{location}}\n{{/if}}\n{{else}}\nNothing planned.\n{{/each}}\n\nSee you, {{sender}}\n",
-        {"name": "Bo", "sender": "Calndr",
-         "events": [{"title": "Standup", "date": "Mon", "location": "Room 1"}, {"title": "Retro", "date": "Fri", "location": ""}]},
+        {
+            "name": "Bo",
+            "sender": "Calndr",
+            "events": [
+                {"title": "Standup", "date": "Mon", "location": "Room 1"},
+                {"title": "Retro", "date": "Fri", "location": ""},
+            ],
+        },
     ),
     (
         "events-text-empty",
@@ -739,8 +827,16 @@ CORPUS = [
         "receipt-html",
         "<table>\n{{#each items}}\n<tr><td>{{name}}</td><td>{{qty}}</td><td>{{price}}</td></tr>\n{{/each}}\n</table>\n"
         "<p>Total: {{total}} {{currency}}</p>\n{{#unless paid}}\n<p>Please pay by {{due}}.</p>\n{{/unless}}\n",
-        {"items": [{"name": "Widget & Co", "qty": 2, "price": "9.50"}, {"name": "Gadget", "qty": 1, "price": "19.00"}],
-         "total": 38, "currency": "EUR", "paid": False, "due": "May 1"},
+        {
+            "items": [
+                {"name": "Widget & Co", "qty": 2, "price": "9.50"},
+                {"name": "Gadget", "qty": 1, "price": "19.00"},
+            ],
+            "total": 38,
+            "currency": "EUR",
+            "paid": False,
+            "due": "May 1",
+        },
     ),
     (
         "note-optional",
@@ -767,9 +863,16 @@ CORPUS = [
         "root-and-parent",
         "{{#each groups}}\n<h2>{{name}}</h2>\n{{#each members}}\n<p>{{this}} in {{../name}} for {{@root.org}}</p>\n"
         "{{/each}}\n{{/each}}\n",
-        {"org": "Acme", "groups": [{"name": "Ops", "members": ["x", "y"]}, {"name": "Dev", "members": ["z"]}]},
+        {
+            "org": "Acme",
+            "groups": [{"name": "Ops", "members": ["x", "y"]}, {"name": "Dev", "members": ["z"]}],
+        },
     ),
-    ("subject", "{{inviter_name}} invited you to {{event_title}}", {"inviter_name": "Dana", "event_title": "Q3 <draft>"}),
+    (
+        "subject",
+        "{{inviter_name}} invited you to {{event_title}}",
+        {"inviter_name": "Dana", "event_title": "Q3 <draft>"},
+    ),
     (
         "falsy-values",
         "{{#if zero}}Z{{else}}no-zero{{/if}} {{#if empty}}E{{else}}no-empty{{/if}} "
@@ -778,7 +881,7 @@ CORPUS = [
     ),
     (
         "comments-and-css",
-        "<style>\n.btn{border:1px solid}{{! keep braces }}\n</style>\n<p class=\"btn\">{{label}}</p>\n",
+        '<style>\n.btn{border:1px solid}{{! keep braces }}\n</style>\n<p class="btn">{{label}}</p>\n',
         {"label": "Go"},
     ),
 ]
@@ -823,7 +926,11 @@ PYBARS_DIFFERS = [
     ("{{#with a}}{{../c}}{{/with}}", {"a": {}, "c": 2}, "2"),  # pybars3 loses `../` inside #with
     ("{{#if a}}A{{else if b}}B{{else}}C{{/if}}", {"b": True}, "B"),  # pybars3 has no else-if chains
     ("A\n{{#if a}}\nB\n{{/if}}", {"a": True}, "A\nB\n"),  # pybars3: no standalone tag on the last line
-    ("  {{#each xs}}\n  - {{this}}\n  {{/each}}\n", {"xs": ["a", "b"]}, "  - a\n  - b\n"),  # indented standalone
+    (
+        "  {{#each xs}}\n  - {{this}}\n  {{/each}}\n",
+        {"xs": ["a", "b"]},
+        "  - a\n  - b\n",
+    ),  # indented standalone
     ("{{!-- a }} b --}}\nnext\n", {}, "next\n"),  # pybars3 ends a long comment at the first `}}`
     (r"\{{a}}", {"a": 1}, "{{a}}"),  # pybars3 has no escaped mustaches
 ]

@@ -269,3 +269,142 @@ class DriftError(LetterheadError):
         if callable(to_dict):
             d.update(to_dict())
         return d
+
+
+# --- SES account: doctor, setup, stats (issue #6) ---------------------------------
+
+
+class ConfigurationSetError(RemoteError):
+    """The configuration set or one of its event destinations is missing or refused."""
+
+
+class AccountCheckFailed(LetterheadError):
+    """``letterhead doctor``: one or more checks failed; ``report`` holds them all."""
+
+    exit_code = 2
+
+    def __init__(self, message: str, report: object, *, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.report = report
+
+    def to_dict(self) -> dict[str, object]:
+        d = super().to_dict()
+        to_dict = getattr(self.report, "to_dict", None)
+        if callable(to_dict):
+            d.update(to_dict())
+        return d
+
+
+class ThresholdExceeded(LetterheadError):
+    """``letterhead stats``: a bounce or complaint rate is at or above its threshold."""
+
+    exit_code = 2
+
+    def __init__(self, message: str, report: object, *, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.report = report
+
+    def to_dict(self) -> dict[str, object]:
+        d = super().to_dict()
+        to_dict = getattr(self.report, "to_dict", None)
+        if callable(to_dict):
+            d.update(to_dict())
+        return d
+
+
+# --- sending (issue #4) ----------------------------------------------------------
+#
+# A send either never reaches the transport (DataError / RenderError: the data
+# does not fit the template, or a header value would break a header), or the
+# transport refuses it with one of these.  Three class attributes drive the
+# sender's policy, so a caller can use them too:
+#   retryable   nothing was sent and the same call may succeed later;
+#   fallback    the SMTP fallback may send it instead (SES unreachable or paused);
+#   stops_bulk  every further send would fail the same way: a bulk send stops
+#               and reports the rest as not sent.
+# Messages never carry template data or a recipient's local part.
+
+
+class SendError(RemoteError):
+    """A transport (SES, SMTP) refused or could not take a message."""
+
+    retryable = False
+    fallback = False
+    stops_bulk = False
+
+
+class MessageRejected(SendError):
+    """SES said MessageRejected: an unverified sender, or (in the sandbox) an
+    unverified recipient, or content SES refuses."""
+
+
+class MailFromDomainNotVerified(SendError):
+    """The custom MAIL FROM domain of the sender is not set up."""
+
+    stops_bulk = True
+
+
+class TemplateDoesNotExist(SendError):
+    """SES has no template of the deployed name in this region."""
+
+    stops_bulk = True
+
+
+class ConfigurationSetDoesNotExist(SendError):
+    """``SES_CONFIGURATION_SET`` names a configuration set this region lacks."""
+
+    stops_bulk = True
+
+
+class AccountSendingPaused(SendError):
+    """SES paused sending for the account (or the configuration set)."""
+
+    fallback = True
+    stops_bulk = True
+
+
+class ConfigurationSetSendingPaused(AccountSendingPaused):
+    """Sending is paused for the configuration set only."""
+
+
+class DailyQuotaExceeded(SendError):
+    """The 24-hour sending quota is used up (Throttling: "Daily message quota
+    exceeded."): not a rate problem, waiting a few seconds will not help."""
+
+    stops_bulk = True
+
+
+class Throttled(SendError, ThrottledError):
+    """SES kept answering "Maximum sending rate exceeded" after every retry."""
+
+    retryable = True
+
+
+class NoCredentials(SendError, CredentialsError):
+    """No AWS credentials, or credentials AWS does not accept."""
+
+    stops_bulk = True
+
+
+class SendAccessDenied(SendError, AccessDeniedError):
+    """The credentials may not send (IAM)."""
+
+    stops_bulk = True
+
+
+class SesUnreachable(SendError, EndpointError):
+    """The SES endpoint could not be reached or is unavailable; nothing was sent."""
+
+    retryable = True
+    fallback = True
+    stops_bulk = True
+
+
+class DeliveryUnknown(SendError):
+    """The request may or may not have been sent (a read timeout, a dropped
+    connection, an internal error): letterhead does not retry it, so nothing
+    is ever sent twice."""
+
+
+class SmtpError(SendError):
+    """The SMTP fallback refused or could not take a message."""

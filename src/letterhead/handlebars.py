@@ -71,7 +71,11 @@ _HELPER_HINT = (
 
 # JavaScript's `\s`, which every handlebars.js regex uses; Python's `\s` differs
 # on a few characters (\x1c-\x1f, \x85, \ufeff).
-_JS_WHITESPACE = "\t\n\x0b\x0c\r \u00a0\u1680" + "".join(map(chr, range(0x2000, 0x200B))) + "\u2028\u2029\u202f\u205f\u3000\ufeff"
+_JS_WHITESPACE = (
+    "\t\n\x0b\x0c\r \u00a0\u1680"
+    + "".join(map(chr, range(0x2000, 0x200B)))
+    + "\u2028\u2029\u202f\u205f\u3000\ufeff"
+)
 _WS_CHARS = re.escape(_JS_WHITESPACE)  # for use inside a regex character class
 _S = "[" + _WS_CHARS + "]"
 
@@ -179,6 +183,8 @@ Node = Union[Text, Output, Block, PartialCall, InlinePartial]
 
 @dataclass(frozen=True)
 class Template:
+    """One parsed part (subject, html or text); ``text`` is kept for error lines."""
+
     body: tuple[Node, ...]
     origin: str
     text: str = field(repr=False)
@@ -209,7 +215,17 @@ class Variable:
     locations: tuple[Location, ...] = ()
 
 
-_FLAGS = ("required", "output", "raw", "tested", "iterated", "scoped", "item_output", "item_required", "item_raw")
+_FLAGS = (
+    "required",
+    "output",
+    "raw",
+    "tested",
+    "iterated",
+    "scoped",
+    "item_output",
+    "item_required",
+    "item_raw",
+)
 
 
 @dataclass(frozen=True)
@@ -240,7 +256,8 @@ class Contract:
         return sorted(_paths(self.variables, "", lambda v: (v.required, v.item_required)))
 
     def raw_paths(self) -> list[str]:
-        """Paths printed with triple-stash, i.e. never escaped by anyone."""
+        """Paths printed with triple-stash, which Handlebars never escapes: the
+        application must make these safe for HTML itself."""
         return sorted(_paths(self.variables, "", lambda v: (v.raw, v.item_raw)))
 
 
@@ -348,7 +365,7 @@ _LONG_COMMENT_END = re.compile(r"--(~)?\}\}")
 
 _LOOKAHEAD = "(?=[=~}" + _WS_CHARS + "/.)|])"
 _LITERAL_LOOKAHEAD = "(?=[~}" + _WS_CHARS + ")])"
-_ID = "[^" + _WS_CHARS + "!\"#%-,./;->@\\[-\\^`{-~]+"
+_ID = "[^" + _WS_CHARS + '!"#%-,./;->@\\[-\\^`{-~]+'
 _TOKEN = re.compile(
     "|".join(
         f"(?P<{name}>{pattern})"
@@ -427,15 +444,22 @@ def _escaped_end(text: str, start: int) -> int:
     return following
 
 
-def _lex_tag(src: _Source, start: int) -> _Mustache:
-    text = src.text
+def _opener(text: str, start: int) -> tuple[re.Match[str], str]:
     for pattern, kind in _OPENERS:
         match = pattern.match(text, start)
         if match:
-            break
-    strip_left = match.group(1) == "~" if kind != "raw_block" else False
+            return match, kind
+    raise AssertionError("the last opener matches any `{{`")
 
-    def tag(end: int, tag_kind: TagKind, strip_right: bool, name: str = "", args: tuple[str, ...] = ()) -> Tag:
+
+def _lex_tag(src: _Source, start: int) -> _Mustache:
+    text = src.text
+    match, kind = _opener(text, start)
+    strip_left = kind != "raw_block" and match.group(1) == "~"
+
+    def tag(
+        end: int, tag_kind: TagKind, strip_right: bool, name: str = "", args: tuple[str, ...] = ()
+    ) -> Tag:
         return Tag(start, end, text[start:end], tag_kind, name, args, strip_left, strip_right)
 
     if kind == "raw_block":
@@ -455,10 +479,10 @@ def _lex_tag(src: _Source, start: int) -> _Mustache:
     if kind == "comment":
         return _Mustache(tag(match.end(), "comment", text[match.end() - 3] == "~"), ())
     if kind == "long_comment":
-        end = _LONG_COMMENT_END.search(text, start)
-        if end is None:
+        closing = _LONG_COMMENT_END.search(text, start)
+        if closing is None:
             raise src.error(start, "unterminated comment `{{!--`", "close the comment with `--}}`")
-        return _Mustache(tag(end.end(), "comment", end.group(1) == "~"), ())
+        return _Mustache(tag(closing.end(), "comment", closing.group(1) == "~"), ())
     if kind == "output" and match.group(2):
         raise src.error(
             start,
@@ -497,7 +521,7 @@ def _lex_tag(src: _Source, start: int) -> _Mustache:
 
 def _tokenize(src: _Source, tag_start: int, pos: int) -> tuple[list[_Token], int, str]:
     """Tokens of a tag's inside, up to its closing braces (handlebars.js's rules)."""
-    text, tokens = src.text, []
+    text, tokens = src.text, list[_Token]()
     while pos < len(text):
         match = _TOKEN.match(text, pos)
         assert match is not None  # INVALID matches any character
@@ -512,9 +536,10 @@ def _tokenize(src: _Source, tag_start: int, pos: int) -> tuple[list[_Token], int
                 f"`{text[tag_start:end]}` closes with four braces",
                 "put a space between the tag and the braces that follow it",
             )
-        if kind == "INVALID" and _ID_START.match(text, pos):
+        name = _ID_START.match(text, pos) if kind == "INVALID" else None
+        if name is not None:
             # a name followed by a character no name may touch (`a;b`): blame that character
-            end = min(_ID_START.match(text, pos).end() + 1, len(text))  # type: ignore[union-attr]
+            end = min(name.end() + 1, len(text))
             raw = text[pos:end]
         if kind != "WS":
             value, literal = raw, False
@@ -707,7 +732,9 @@ def _build(items: list[_Content | _Mustache], src: _Source) -> _Program:
             filling.body.append(_Statement(item, name=_partial_name(item, src)))
         elif tag.kind in ("open", "inverse_open", "inline_open"):
             if tag.kind == "inline_open":
-                block = _BlockStatement(item, "inline", None, _Program([]), inline_name=_inline_name(item, src))
+                block = _BlockStatement(
+                    item, "inline", None, _Program([]), inline_name=_inline_name(item, src)
+                )
             else:
                 block = _BlockStatement(item, *_block_head(item, src), _Program([]))
             filling.body.append(block)
@@ -843,7 +870,9 @@ def _unsupported_helper(item: _Mustache, src: _Source, name: str) -> TemplateSyn
 def _argument_error(item: _Mustache, arg: _Arg, src: _Source) -> TemplateSyntaxError:
     raw = item.tag.raw
     if arg.kind == "subexpression":
-        return src.error(item.tag.start, f"subexpression `{arg.raw}` in `{raw}` is not supported", _HELPER_HINT)
+        return src.error(
+            item.tag.start, f"subexpression `{arg.raw}` in `{raw}` is not supported", _HELPER_HINT
+        )
     if arg.kind == "hash":
         if arg.raw.replace(" ", "").startswith("includeZero="):
             hint = "`{{#if}}` treats 0 as false: test a boolean the application computes, e.g. `has_items`"
@@ -888,7 +917,8 @@ def _checked_path(item: _Mustache, arg: _Arg, src: _Source) -> Path:
             raise src.error(
                 item.tag.start,
                 f"unknown data variable `@{head}` in `{item.tag.raw}`",
-                return_hint + "SES sets `@index`, `@key`, `@first` and `@last` inside `{{#each}}`, and `@root`",
+                return_hint
+                + "SES sets `@index`, `@key`, `@first` and `@last` inside `{{#each}}`, and `@root`",
             )
         if head != "root" and len(path.parts) > 1:
             raise src.error(
@@ -902,7 +932,9 @@ def _checked_path(item: _Mustache, arg: _Arg, src: _Source) -> Path:
 def _output_path(item: _Mustache, src: _Source) -> Path:
     tag, args = item.tag, item.args
     if not args:
-        raise src.error(tag.start, f"empty tag `{tag.raw}`", "put a variable name inside, e.g. `{{first_name}}`")
+        raise src.error(
+            tag.start, f"empty tag `{tag.raw}`", "put a variable name inside, e.g. `{{first_name}}`"
+        )
     head = args[0]
     if len(args) > 1:
         if head.kind == "path" and head.path and not head.path.data:
@@ -939,7 +971,9 @@ def _block_head(item: _Mustache, src: _Source) -> tuple[str, Path]:
     tag, args = item.tag, item.args
     name = tag.name
     if not args:
-        raise src.error(tag.start, f"`{tag.raw}` names no block helper", "write `{{#if note}}` or `{{#each items}}`")
+        raise src.error(
+            tag.start, f"`{tag.raw}` names no block helper", "write `{{#if note}}` or `{{#each items}}`"
+        )
     if args[0].kind != "path":
         raise _argument_error(item, args[0], src)
     if name not in BLOCK_HELPERS:
@@ -1000,7 +1034,9 @@ def _partial_name(item: _Mustache, src: _Source) -> str:
     head = args[0]
     if head.kind == "subexpression":
         raise src.error(
-            tag.start, f"dynamic partial `{tag.raw}` is not supported", "call an inline partial by name: `{{> footer}}`"
+            tag.start,
+            f"dynamic partial `{tag.raw}` is not supported",
+            "call an inline partial by name: `{{> footer}}`",
         )
     if head.literal_type == "STRING":
         name = head.value
@@ -1068,7 +1104,11 @@ def _control_whitespace(program: _Program, is_root: bool = False) -> None:
             _omit_left(body, i, True)
         if inline_standalone:
             _omit_right(body, i)
-            if _omit_left(body, i) and isinstance(current, _Statement) and current.mustache.tag.kind == "partial":
+            if (
+                _omit_left(body, i)
+                and isinstance(current, _Statement)
+                and current.mustache.tag.kind == "partial"
+            ):
                 previous = body[i - 1]
                 assert isinstance(previous, _Content)
                 current.indent = previous.original[len(previous.original.rstrip(" \t")) :]
@@ -1228,7 +1268,9 @@ def _freeze(body: _Body, src: _Source) -> tuple[Node, ...]:
 # them at call time).
 # ---------------------------------------------------------------------------
 
-_Guard = Union[tuple[str, ...], None]  # a path known truthy in this branch; None: a condition implying nothing
+_Guard = Union[
+    tuple[str, ...], None
+]  # a path known truthy in this branch; None: a condition implying nothing
 
 
 @dataclass(frozen=True)
@@ -1364,7 +1406,7 @@ class _Walker:
                 guess = difflib.get_close_matches(node.name, visible, n=1)
                 message = f'partial "{node.name}" is not defined in this template'
                 hint = (f"did you mean `{{{{> {guess[0]}}}}}`? " if guess else "") + (
-                    'SES has no registered partials: define it in each part (subject, html, text) with '
+                    "SES has no registered partials: define it in each part (subject, html, text) with "
                     '`{{#*inline "' + node.name + '"}}…{{/inline}}`'
                 )
             raise self._error(node, message, hint, env)
@@ -1474,7 +1516,10 @@ def _merge(a: Variable, b: Variable) -> Variable:
         fields[key] = _merge(fields[key], var) if key in fields else var
     flags = {flag: getattr(a, flag) or getattr(b, flag) for flag in _FLAGS}
     return Variable(
-        a.name, **flags, fields=dict(sorted(fields.items())), locations=_sorted_locations({*a.locations, *b.locations})
+        a.name,
+        **flags,
+        fields=dict(sorted(fields.items())),
+        locations=_sorted_locations({*a.locations, *b.locations}),
     )
 
 
@@ -1530,7 +1575,15 @@ def _paths(
 
 _MISSING: Any = type("Missing", (), {"__repr__": lambda self: "<missing>"})()
 
-_ESCAPES = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#x27;", "`": "&#x60;", "=": "&#x3D;"}
+_ESCAPES = {
+    "&": "&amp;",
+    "<": "&lt;",
+    ">": "&gt;",
+    '"': "&quot;",
+    "'": "&#x27;",
+    "`": "&#x60;",
+    "=": "&#x3D;",
+}
 _BAD_CHARS = re.compile("[&<>\"'`=]")
 
 
@@ -1560,7 +1613,14 @@ class _Renderer:
         self.template = template
         self.escape = escape
 
-    def run(self, nodes: tuple[Node, ...], stack: _Stack, frame: dict[str, Any], programs: _Programs, out: list[str]) -> None:
+    def run(
+        self,
+        nodes: tuple[Node, ...],
+        stack: _Stack,
+        frame: dict[str, Any],
+        programs: _Programs,
+        out: list[str],
+    ) -> None:
         programs = programs + (nodes,)
         for node in nodes:
             kind = type(node)
@@ -1580,7 +1640,9 @@ class _Renderer:
         text = value if type(value) is str else _js_string(value)
         return escape_expression(text) if self.escape and not node.raw else text
 
-    def _block(self, node: Block, stack: _Stack, frame: dict[str, Any], programs: _Programs, out: list[str]) -> None:
+    def _block(
+        self, node: Block, stack: _Stack, frame: dict[str, Any], programs: _Programs, out: list[str]
+    ) -> None:
         value, label = _lookup(node.path, stack, frame)
         helper = node.helper
         if helper == "if" or helper == "unless":
@@ -1643,8 +1705,8 @@ class _Renderer:
 def _find_partial(name: str, programs: _Programs) -> InlinePartial | None:
     for nodes in reversed(programs):
         for node in reversed(nodes):  # a later definition replaces an earlier one
-            if type(node) is InlinePartial and node.name == name:  # type: ignore[union-attr]
-                return node  # type: ignore[return-value]
+            if isinstance(node, InlinePartial) and node.name == name:
+                return node
     return None
 
 

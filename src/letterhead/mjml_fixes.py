@@ -129,15 +129,7 @@ _CONTENT_TAGS = (
     "mj-accordion-title|mj-accordion-text|mj-title|mj-preview"
 )
 _CONTENT_OPEN = re.compile(r"""<(""" + _CONTENT_TAGS + r""")\b(?:[^>"']|"[^"]*"|'[^']*')*?(/?)>""")
-# Inside content: comments, raw-text elements (left alone), HTML tags, text.
-_CONTENT_TOKEN = re.compile(
-    r"""(<!--.*?(?:-->|$))"""
-    r"""|(<(style|script|textarea)\b(?:[^>"']|"[^"]*"|'[^']*')*>.*?</\3\s*>)"""
-    r"""|(<[A-Za-z/!?](?:[^>"']|"[^"]*"|'[^']*')*>)""",
-    re.DOTALL | re.IGNORECASE,
-)
-_DROPPED_WS = re.compile(r"[\n\r\t]")
-
+_CONTENT_CLOSE = {name: re.compile(rf"</{name}\s*>") for name in _CONTENT_TAGS.split("|")}
 
 def _fix_content(mjml: str) -> str:
     """Fixes inside the HTML content of mj-text, mj-button, mj-raw... and the
@@ -152,47 +144,42 @@ def _fix_content(mjml: str) -> str:
             out.append(mjml[pos : m.end()])
             pos = m.end()
             continue
-        close = re.compile(rf"</{m.group(1)}\s*>").search(mjml, m.end())
+        close = _CONTENT_CLOSE[m.group(1)].search(mjml, m.end())
         if close is None:
             break
         out.append(mjml[pos : m.end()])
-        out.append(_fix_html(mjml[m.end() : close.start()]))
+        content = mjml[m.end() : close.start()]
+        out.append(_fix_html(content) if "<" in content else content)
         pos = close.start()
     out.append(mjml[pos:])
     return "".join(out)
 
 
 def _fix_html(content: str) -> str:
-    pieces: list[tuple[str, str]] = []  # (kind, text)
-    pos = 0
-    for t in _CONTENT_TOKEN.finditer(content):
-        if t.start() > pos:
-            pieces.append(("text", content[pos : t.start()]))
-        kind = "comment" if t.group(1) else "raw" if t.group(2) else "tag"
-        pieces.append((kind, t.group(0)))
-        pos = t.end()
-    if pos < len(content):
-        pieces.append(("text", content[pos:]))
-    out = []
-    last = len(pieces) - 1
-    for i, (kind, text) in enumerate(pieces):
-        if kind == "text":
-            if text.isspace():
-                # MRML drops a whitespace-only text node that holds a newline
-                # or a tab: "<b>Name</b>\n<a>link</a>" renders "Namelink".
-                # MJML keeps it (one space on screen); a character reference
-                # is kept by MRML and decodes to the very same text.
-                if 0 < i < last and _DROPPED_WS.search(text):
-                    text = text.replace("\r", "&#13;").replace("\n", "&#10;").replace("\t", "&#9;")
-            elif "<" in text:
-                # MRML cannot parse a bare '<' in text ("3 < 5", "<3"): "unable
-                # to parse next template".  MJML passes it through and browsers
-                # show a '<' that starts no tag as text; &lt; renders the same.
-                text = text.replace("<", "&lt;")
-        elif kind == "tag" and text[1] not in "/!?":
-            text = _ATTR.sub(_html_attr, text)
-        out.append(text)
-    return "".join(out)
+    if "\n" in content or "\t" in content or "\r" in content:
+        # MRML drops a whitespace-only text node that holds a newline or a
+        # tab: "<b>Name</b>\n<a>link</a>" renders "Namelink".  MJML keeps it
+        # (one space on screen); character references are kept by MRML and
+        # decode to the very same text.
+        content = _WS_BETWEEN_TAGS.sub(_encode_ws, content)
+    if _BARE_LT.search(content):
+        # MRML cannot parse a bare '<' in text ("3 < 5", "<3"): "unable to
+        # parse next template".  MJML passes it through and browsers show a
+        # '<' that starts no tag as text; &lt; renders the same.
+        content = _BARE_LT.sub("&lt;", content)
+    if _ODD_HTML_ATTR.search(content):
+        content = _HTML_TAG.sub(lambda t: _ATTR.sub(_html_attr, t.group(0)), content)
+    return content
+
+
+_WS_BETWEEN_TAGS = re.compile(r"(?<=>)[ ]*[\n\r\t]\s*(?=<)")
+_BARE_LT = re.compile(r"<(?![A-Za-z/!?])")
+_ODD_HTML_ATTR = re.compile(r"""=\s*"[^"<>]*[\n\r\t\\]|=\s*'[^'<>]*[\n\r\t\\"]""")
+_HTML_TAG = re.compile(r"""<[A-Za-z](?:[^>"']|"[^"]*"|'[^']*')*>""")
+
+
+def _encode_ws(m: re.Match[str]) -> str:
+    return m.group(0).replace("\r", "&#13;").replace("\n", "&#10;").replace("\t", "&#9;")
 
 
 def _html_attr(m: re.Match[str]) -> str:

@@ -25,6 +25,7 @@ letterhead's sender must call on its TemplateData.
 
 from __future__ import annotations
 
+import re
 from typing import Any, Iterable, Mapping
 
 from . import handlebars
@@ -43,14 +44,25 @@ def _triple(raw: str) -> str:
     return "{{" + ("~" if left else "") + "{" + expr + "}" + ("~" if right else "") + "}}"
 
 
-def unescape_outputs(text: str) -> str:
-    """Every double-stash output ``{{x}}`` → ``{{{x}}}``; all else unchanged."""
+_ROOT_RE = re.compile(r"@root(?=[.}\s~)/]|$)")
+
+
+def unescape_outputs(text: str, *, root_to: str | None = None) -> str:
+    """Every double-stash output ``{{x}}`` → ``{{{x}}}``; all else unchanged.
+
+    ``root_to``: inside the HTML part's ``{{#with _html}}``, ``@root`` would
+    reach past the escaped copy to the raw data; point it at the copy."""
     out: list[str] = []
     pos = 0
     for tag in handlebars.scan(text):
+        raw = tag.raw
+        if root_to and "@root" in raw:
+            raw = _ROOT_RE.sub(f"@root.{root_to}", raw)
         if tag.kind == "output":
+            raw = _triple(raw)
+        if raw != tag.raw:
             out.append(text[pos : tag.start])
-            out.append(_triple(tag.raw))
+            out.append(raw)
             pos = tag.end
     out.append(text[pos:])
     return "".join(out)
@@ -59,7 +71,7 @@ def unescape_outputs(text: str) -> str:
 def ses_parts(subject: str, html: str, text: str) -> tuple[str, str, str]:
     """The designer-form parts → the parts uploaded to SES."""
     html_ses = (
-        "{{#with " + HTML_DATA_KEY + "}}" + unescape_outputs(html)
+        "{{#with " + HTML_DATA_KEY + "}}" + unescape_outputs(html, root_to=HTML_DATA_KEY)
         + "{{else}}{{" + MISSING_MARKER + "}}{{/with}}"
     )
     return unescape_outputs(subject), html_ses, unescape_outputs(text)
@@ -71,6 +83,10 @@ def _escape_tree(value: Any, path: str, raw: frozenset[str]) -> Any:
     if isinstance(value, str):
         return handlebars.escape_expression(value)
     if isinstance(value, Mapping):
+        # A dict's values are reached either by name (``prefs.email``) or by
+        # ``#each`` over the dict, which the contract writes ``prefs[]``.
+        if path and f"{path}[]" in raw:
+            return value
         return {
             handlebars.escape_expression(str(k)): _escape_tree(v, f"{path}.{k}" if path else str(k), raw)
             for k, v in value.items()

@@ -1,0 +1,276 @@
+/* letterhead preview: sample switching, the sample editor and live reload.
+   Inlined into every page (allowed by its hash in the page's CSP), so it must
+   never contain a closing script tag sequence. */
+(function () {
+  "use strict";
+  var body = document.body;
+  var live = body.getAttribute("data-live") === "1";
+  var pageKind = body.getAttribute("data-page");
+  var model = null;
+  var dirty = false; /* the editor holds data that is not the selected sample */
+  var renderSeq = 0;
+  var editTimer = null;
+  var DEFAULT_STATUS = live
+    ? "Edit the JSON: the email re-renders as you type (the sample file is not changed)."
+    : "Static export: run letterhead dev to edit sample data live.";
+
+  function $(id) { return document.getElementById(id); }
+
+  function readModel() {
+    var el = $("model");
+    model = el ? JSON.parse(el.textContent) : null;
+  }
+
+  /* Frames grow to their content: no inner scrollbar, so a 375 px frame
+     really lays the email out at 375 px. */
+  function fit(frame) {
+    try {
+      var doc = frame.contentDocument;
+      if (!doc || !doc.documentElement) { return; }
+      var h = doc.documentElement.getBoundingClientRect().height;
+      if (doc.body) { h = Math.max(h, doc.body.scrollHeight); }
+      h = Math.ceil(h);
+      if (h > 0) { frame.style.height = h + "px"; }
+    } catch (e) { /* not same-origin: keep the fixed height */ }
+  }
+
+  function watchFrame(frame) {
+    if (frame.getAttribute("data-watched")) { return; }
+    frame.setAttribute("data-watched", "1");
+    frame.addEventListener("load", function () {
+      fit(frame);
+      setTimeout(function () { fit(frame); }, 300);
+      frame.setAttribute("data-loaded", String(Number(frame.getAttribute("data-loaded") || 0) + 1));
+    });
+    fit(frame);
+  }
+
+  function watchFrames() {
+    var frames = document.querySelectorAll("iframe");
+    for (var i = 0; i < frames.length; i++) { watchFrame(frames[i]); }
+  }
+
+  function setHtml(frame, html) {
+    if (frame && frame.srcdoc !== html) { frame.srcdoc = html; }
+  }
+
+  function setStatus(text, isError) {
+    var s = $("editor-status");
+    if (!s) { return; }
+    s.textContent = text;
+    s.classList.toggle("error", !!isError);
+  }
+
+  function showError(box, e) {
+    box.querySelector(".headline").textContent = e ? e.headline : "";
+    box.querySelector(".summary").textContent = e ? e.summary : "";
+    var src = box.querySelector(".source-line");
+    src.textContent = (e && e.source_line) || "";
+    src.hidden = !(e && e.source_line);
+    var hint = box.querySelector(".hint");
+    hint.textContent = e && e.hint ? "fix: " + e.hint : "";
+    hint.hidden = !(e && e.hint);
+  }
+
+  function showRender(r) {
+    $("subject").textContent = r.subject || "";
+    $("html-size").textContent = r.size || "";
+    $("text-part").textContent = r.text || "";
+    var err = $("render-error");
+    var frames = $("frames");
+    if (r.ok) {
+      err.hidden = true;
+      frames.hidden = false;
+      setHtml($("frame-desktop"), r.html);
+      setHtml($("frame-mobile"), r.html);
+    } else {
+      /* a template that does not compile says so once, at the top */
+      showError(err, r.error);
+      err.hidden = !!$("compile-error");
+      frames.hidden = true;
+    }
+    body.setAttribute("data-rendered", String(Number(body.getAttribute("data-rendered") || 0) + 1));
+  }
+
+  function pressButtons() {
+    var buttons = document.querySelectorAll("[data-sample]");
+    for (var i = 0; i < buttons.length; i++) {
+      var b = buttons[i];
+      var name = b.getAttribute("data-sample");
+      b.setAttribute("aria-pressed", String(name === "" ? dirty : (!dirty && name === model.current)));
+    }
+    var custom = $("custom-sample");
+    if (custom) { custom.hidden = !dirty; }
+    var reset = $("editor-reset");
+    if (reset) { reset.hidden = !dirty; }
+  }
+
+  function setEditor(data) {
+    var ed = $("data-editor");
+    if (!ed) { return; }
+    ed.value = JSON.stringify(data, null, 2);
+    ed.classList.remove("invalid");
+    var label = $("editor-sample");
+    if (label) { label.textContent = model.current || ""; }
+    setStatus(DEFAULT_STATUS, false);
+  }
+
+  function updateUrl(name) {
+    if (!window.history || !history.replaceState) { return; }
+    if (live) {
+      history.replaceState(null, "", location.pathname + "?sample=" + encodeURIComponent(name));
+    } else {
+      history.replaceState(null, "", "#sample=" + encodeURIComponent(name));
+    }
+  }
+
+  function selectSample(name) {
+    if (!model || !Object.prototype.hasOwnProperty.call(model.samples, name)) { return; }
+    model.current = name;
+    dirty = false;
+    pressButtons();
+    setEditor(model.samples[name].data);
+    showRender(model.samples[name].render);
+    updateUrl(name);
+  }
+
+  function renderCustom(data) {
+    var seq = ++renderSeq;
+    setStatus("rendering…", false);
+    fetch("/api/render/" + encodeURIComponent(model.name), {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ data: data }),
+      cache: "no-store"
+    }).then(function (resp) { return resp.json(); }).then(function (res) {
+      if (seq !== renderSeq) { return; }
+      showRender(res);
+      setStatus(res.ok ? "Showing your edit (the sample file is unchanged)."
+                       : "Your edit does not render: " + (res.error ? res.error.headline : "error"), !res.ok);
+    }).catch(function (e) {
+      if (seq === renderSeq) { setStatus("cannot reach letterhead dev: " + e, true); }
+    });
+  }
+
+  function onEdit() {
+    var ed = $("data-editor");
+    var data;
+    try {
+      data = JSON.parse(ed.value);
+    } catch (e) {
+      ed.classList.add("invalid");
+      setStatus("not valid JSON: " + e.message, true);
+      return;
+    }
+    ed.classList.remove("invalid");
+    var sample = model.current ? model.samples[model.current] : null;
+    dirty = !sample || JSON.stringify(data) !== JSON.stringify(sample.data);
+    pressButtons();
+    clearTimeout(editTimer);
+    if (!dirty) {
+      renderSeq++;
+      showRender(sample.render);
+      setStatus(DEFAULT_STATUS, false);
+      return;
+    }
+    editTimer = setTimeout(function () { renderCustom(data); }, 120);
+  }
+
+  function initTemplatePage() {
+    readModel();
+    if (!model) { return; }
+    document.addEventListener("click", function (e) {
+      var b = e.target.closest ? e.target.closest("[data-sample]") : null;
+      if (b && b.getAttribute("data-sample")) { selectSample(b.getAttribute("data-sample")); }
+      if (e.target.id === "editor-reset" && model.current) { selectSample(model.current); }
+    });
+    var ed = $("data-editor");
+    if (ed && live) { ed.addEventListener("input", onEdit); }
+    var m = /(?:^#|&)sample=([^&]+)/.exec(location.hash);
+    if (m) { selectSample(decodeURIComponent(m[1])); }
+  }
+
+  /* -- live reload ------------------------------------------------------ */
+  function setLive(state, label) {
+    var el = $("live-status");
+    if (!el) { return; }
+    el.classList.toggle("offline", state === "offline");
+    el.classList.toggle("busy", state === "busy");
+    $("live-label").textContent = label || state;
+  }
+
+  function fetchPage(url) {
+    return fetch(url, { cache: "no-store" }).then(function (resp) {
+      if (resp.status === 404) { return null; }
+      return resp.text().then(function (html) { return new DOMParser().parseFromString(html, "text/html"); });
+    });
+  }
+
+  function refreshTemplate() {
+    var url = location.pathname + (model.current ? "?sample=" + encodeURIComponent(model.current) : "");
+    return fetchPage(url).then(function (doc) {
+      if (!doc) { location.href = "/"; return; }
+      var meta = doc.getElementById("meta");
+      var newModel = JSON.parse(doc.getElementById("model").textContent);
+      $("meta").replaceWith(document.adoptNode(meta));
+      $("model").textContent = doc.getElementById("model").textContent;
+      var keep = model.current && Object.prototype.hasOwnProperty.call(newModel.samples, model.current)
+        ? model.current : newModel.current;
+      var editorData = null;
+      if (dirty) {
+        try { editorData = JSON.parse($("data-editor").value); } catch (e) { editorData = null; }
+      }
+      model = newModel;
+      model.current = keep;
+      $("frames").classList.toggle("stale", !!model.stale);
+      $("envelope").classList.toggle("stale", !!model.stale);
+      if (dirty && editorData !== null) {
+        pressButtons();
+        renderCustom(editorData);
+      } else if (keep) {
+        dirty = false;
+        pressButtons();
+        setEditor(model.samples[keep].data);
+        showRender(model.samples[keep].render);
+      } else {
+        $("frames").hidden = true;
+      }
+      body.setAttribute("data-version", String(model.version));
+    });
+  }
+
+  function refreshMain() {
+    return fetchPage(location.pathname + location.search).then(function (doc) {
+      if (!doc) { return; }
+      $("main").replaceWith(document.adoptNode(doc.getElementById("main")));
+      watchFrames();
+      body.setAttribute("data-refreshed", String(Number(body.getAttribute("data-refreshed") || 0) + 1));
+    });
+  }
+
+  function onChange(d) {
+    if (pageKind === "template") {
+      if (d.names === null || d.names.indexOf(model.name) !== -1) { refreshTemplate(); }
+    } else if (pageKind === "index") {
+      refreshMain();
+    }
+  }
+
+  function connect() {
+    if (!window.EventSource) { return; }
+    var es = new EventSource("/events");
+    es.addEventListener("hello", function (e) {
+      var d = JSON.parse(e.data);
+      var boot = body.getAttribute("data-boot");
+      if (boot && d.boot !== boot) { location.reload(); return; }
+      setLive("live");
+    });
+    es.addEventListener("change", function (e) { onChange(JSON.parse(e.data)); });
+    es.addEventListener("outbox", function () { if (pageKind === "outbox") { refreshMain(); } });
+    es.onerror = function () { setLive("offline", "offline: is letterhead dev running?"); };
+  }
+
+  watchFrames();
+  if (pageKind === "template") { initTemplatePage(); }
+  if (live) { connect(); }
+}());

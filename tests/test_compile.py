@@ -371,3 +371,18 @@ def test_a_crash_while_writing_leaves_the_old_outputs_whole(tmp_path: Path, monk
     _build(root)
     assert json.loads((root / "ses_templates" / "welcome.json").read_text())["Template"]["SubjectPart"] == "Changed {{{name}}}"
     assert not list(root.glob(".ses_templates*"))
+
+
+@pytest.mark.parametrize("body, message, hint", [
+    ('<mj-section><mj-column>\n<mj-social-element name="x" href="https://x.example">x</mj-social-element>'
+     '</mj-column></mj-section>', "<mj-social-element> cannot stand inside <mj-column>", "<mj-social>"),
+    ("<mj-section>\n<mj-text>loose</mj-text></mj-section>", "<mj-text> cannot stand inside <mj-section>", "<mj-column>"),
+    ("<mj-section><mj-column>\n<mj-text>unclosed</mj-column></mj-section>", "<mj-text> is never closed", "</mj-text>"),
+])
+def test_misplaced_or_unclosed_components_name_the_line(tmp_path: Path, body: str, message: str, hint: str) -> None:
+    from letterhead.errors import MjmlError
+
+    with pytest.raises(MjmlError) as err:
+        compiled(make(tmp_path, body))
+    assert message in str(err.value) and hint in str(err.value)
+    assert err.value.location.path == "templates_src/t/template.mjml" and err.value.location.line == 13

@@ -33,15 +33,18 @@ from typing import Any
 from .config import Config
 from .errors import (
     AccessDeniedError,
+    AccountSendingPaused,
     ConfigError,
     ConfigurationSetError,
+    ConfigurationSetSendingPaused,
     CredentialsError,
+    DailyQuotaExceeded,
     EndpointError,
-    IdentityNotVerifiedError,
     LetterheadError,
+    MailFromDomainNotVerified,
+    MessageRejected,
     RemoteError,
-    SandboxError,
-    SendingPausedError,
+    Throttled,
     ThrottledError,
 )
 from .remote import (
@@ -268,14 +271,34 @@ def failed_identities(message: str) -> tuple[str, ...]:
     return tuple(a.strip().rstrip(".") for a in m.group(1).split(",") if a.strip())
 
 
+def rejection_hint(message: str, sender: str | None = None) -> tuple[str, str]:
+    """``MessageRejected`` → (what happened, the fix): an unverified sender, or
+    an unverified recipient of an account still in the sandbox."""
+    if "not verified" not in (message or "").lower():
+        return message, "SES refused the content or an address: read the AWS message"
+    named = failed_identities(message)
+    if sender and (not named or sender.lower() in {a.lower() for a in named}):
+        return (f"the sender {sender} is not a verified identity",
+                (f"run `letterhead setup` to send the verification email to {sender}, click its link, "
+                "then check with `letterhead doctor`"))
+    if named:
+        return ((f"{', '.join(named)} not verified: the account is in the SES sandbox, where recipients must "
+                "be verified too"),
+                (f"{PRODUCTION_HINT}; meanwhile send to verified addresses or to the mailbox simulator "
+                "(success@simulator.amazonses.com)"))
+    return (message, ("verify the sender (`letterhead setup`); in the sandbox verify each recipient too, "
+                     f"or {PRODUCTION_HINT}"))
+
+
 def explain(exc: BaseException, operation: str, *, sender: str | None = None,
             endpoint_url: str | None = None) -> RemoteError:
     """A botocore exception → the ``RemoteError`` whose hint is the fix.
 
-    Covers the cases of the SES troubleshooting table: an unverified sender,
-    the sandbox (an unverified recipient), missing or refused credentials,
-    throttling (API rate, sending rate, daily quota), a missing configuration
-    set, paused sending; the sending side can reuse it for its calls.
+    Covers the cases of the SES troubleshooting table: missing or refused
+    credentials, throttling (API rate, sending rate, daily quota), an
+    unverified sender, the sandbox (an unverified recipient), a missing
+    configuration set, paused sending.  Send-time refusals come back as the
+    sending side's classes (``MessageRejected``, ``DailyQuotaExceeded``, ...).
     """
     from botocore import exceptions as bx
 
@@ -299,35 +322,36 @@ def explain(exc: BaseException, operation: str, *, sender: str | None = None,
                      "(an expired session? `aws sts get-caller-identity` tells)")
         if code in THROTTLING_CODES:
             if "daily message quota" in low:
-                hint = ("the 24-hour sending quota is used up: wait for the window to move, or request a "
-                        "higher quota (Service Quotas → SES); `letterhead stats` shows the usage")
-            elif "sending rate" in low:
-                hint = ("send at most MaxSendRate messages per second (`letterhead stats` shows it), "
-                        "or request a higher rate")
-            else:
-                hint = f"SES allows about one {operation} call per second: wait a minute and rerun"
-            return ThrottledError(f"SES throttled {operation} after every retry: {msg}", **kw, hint=hint)
-        if code == "MessageRejected" and "not verified" in low:
-            named = failed_identities(msg)
-            if sender and (not named or sender.lower() in {a.lower() for a in named}):
-                return IdentityNotVerifiedError(
-                    f"SES refused {operation}: the sender {sender} is not verified ({msg})", **kw,
-                    identities=named or (sender,),
-                    hint=f"run `letterhead setup` to send the verification email to {sender}, "
-                         "click its link, then check with `letterhead doctor`")
-            if named:
-                return SandboxError(
-                    f"SES refused {operation}: {', '.join(named)} not verified; the account is in the SES "
-                    f"sandbox, where recipients must be verified too", **kw, identities=named,
-                    hint=f"{PRODUCTION_HINT}; meanwhile send to verified addresses or the mailbox "
-                         "simulator (success@simulator.amazonses.com)")
-            return IdentityNotVerifiedError(
-                f"SES refused {operation}: {msg}", **kw,
-                hint="verify the sender (`letterhead setup`); in the sandbox verify each recipient too, "
-                     f"or {PRODUCTION_HINT}")
+                return DailyQuotaExceeded(
+                    f"SES refused {operation}: the 24-hour sending quota is used up ({msg})", **kw,
+                    hint="wait for the 24-hour window to move, or request a higher quota "
+                         "(Service Quotas → SES); `letterhead stats` shows the usage")
+            if "sending rate" in low:
+                return Throttled(
+                    f"SES throttled {operation} after every retry: {msg}", **kw,
+                    hint="send at most MaxSendRate messages per second (`letterhead stats` shows it), "
+                         "or request a higher rate")
+            return ThrottledError(f"SES throttled {operation} after every retry: {msg}", **kw,
+                                  hint=f"SES allows about one {operation} call per second: wait a minute "
+                                       "and rerun")
+        if code == "MessageRejected":
+            summary, hint = rejection_hint(msg, sender)
+            return MessageRejected(f"SES refused {operation}: {summary}", **kw, hint=hint)
         if code in ("MailFromDomainNotVerifiedException", "FromEmailAddressNotVerified"):
-            return IdentityNotVerifiedError(f"SES refused {operation}: {msg}", **kw,
-                                            hint="verify the sender or its MAIL FROM domain in SES")
+            return MailFromDomainNotVerified(f"SES refused {operation}: {msg}", **kw,
+                                             hint="verify the sender's MAIL FROM domain in SES (its MX and "
+                                                  "SPF records), or remove the custom MAIL FROM domain")
+        if code == "ConfigurationSetSendingPausedException":
+            return ConfigurationSetSendingPaused(
+                f"SES refused {operation}: sending is paused for the configuration set ({msg})", **kw,
+                hint="re-enable it: `aws ses update-configuration-set-sending-enabled "
+                     "--configuration-set-name NAME --enabled`")
+        if code == "AccountSendingPausedException":
+            return AccountSendingPaused(
+                f"SES refused {operation}: sending is paused for the whole account ({msg})", **kw,
+                hint="SES pauses accounts whose bounce or complaint rates run high: read the Account "
+                     "dashboard and `letterhead stats`; once fixed, `aws ses update-account-sending-enabled "
+                     "--enabled`")
         if code == "ConfigurationSetDoesNotExist":
             return ConfigurationSetError(
                 f"SES refused {operation}: {msg}", **kw,
@@ -338,17 +362,6 @@ def explain(exc: BaseException, operation: str, *, sender: str | None = None,
             hint = ("the SNS topic must exist in the same region and account as SES" if "SNS" in code
                     else "someone changed the configuration set meanwhile: rerun `letterhead setup`, it converges")
             return ConfigurationSetError(f"SES refused {operation}: {msg}", **kw, hint=hint)
-        if code == "ConfigurationSetSendingPausedException":
-            return SendingPausedError(
-                f"SES refused {operation}: sending is paused for the configuration set ({msg})", **kw,
-                hint="re-enable it: `aws ses update-configuration-set-sending-enabled "
-                     "--configuration-set-name NAME --enabled`")
-        if code == "AccountSendingPausedException":
-            return SendingPausedError(
-                f"SES refused {operation}: sending is paused for the whole account ({msg})", **kw,
-                hint="SES pauses accounts whose bounce or complaint rates run high: read the Account "
-                     "dashboard and `letterhead stats`; once fixed, `aws ses update-account-sending-enabled "
-                     "--enabled`")
         if code == "LimitExceeded":
             return RemoteError(f"SES refused {operation}: {msg}", **kw,
                                hint="an SES limit of the account is reached: delete what is unused, or "
@@ -740,7 +753,7 @@ CHECK_TITLES = {
 }
 
 
-def _check(key: str, status: str, summary: str, fix: str | None = None, **data: Any) -> Check:
+def _check(key: str, status: str, summary: str, fix: str | None = None, /, **data: Any) -> Check:
     return Check(key, CHECK_TITLES[key], status, summary, fix, data)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Sequence
 
 
 @dataclass(frozen=True)
@@ -107,8 +108,8 @@ class PlaceholderLostError(SourceError):
 class LintError(LetterheadError):
     """One or more lint findings of severity 'error'."""
 
-    def __init__(self, findings: list["object"]) -> None:
-        self.findings = findings
+    def __init__(self, findings: Sequence[object]) -> None:
+        self.findings = list(findings)
         lines = [str(f) for f in findings]
         super().__init__(f"{len(findings)} lint error(s):\n" + "\n".join(lines))
 

@@ -134,9 +134,9 @@ def lint(
     # at all" is only visible in the source.
     for m in re.finditer(r"<mj-image\b((?:[^>\"']|\"[^\"]*\"|'[^']*')*)>", mjml_source):
         if not re.search(r"\balt\s*=", m.group(1)):
-            src = re.search(r"\bsrc\s*=\s*[\"']([^\"']*)", m.group(1))
+            src_m = re.search(r"\bsrc\s*=\s*[\"']([^\"']*)", m.group(1))
             findings.append(Finding(
-                "error", "img-alt", f"mj-image {src.group(1) if src else ''!r} has no alt attribute",
+                "error", "img-alt", f"mj-image {src_m.group(1) if src_m else ''!r} has no alt attribute",
                 Location(mjml_path, mjml_source.count("\n", 0, m.start()) + 1),
                 'add alt="…" (alt="" only for purely decorative images)'))
     c = _Collector()

@@ -64,6 +64,27 @@ UNSUPPORTED_TAGS = {
 }
 
 
+_CONTENT = ("mj-column", "mj-hero")
+# Where each component may stand (MJML's own validator rules, abridged).
+# MRML accepts a misplaced component and copies it into the HTML verbatim.
+ALLOWED_PARENTS: dict[str, tuple[str, ...]] = {
+    "mj-head": ("mjml",), "mj-body": ("mjml",),
+    "mj-title": ("mj-head",), "mj-preview": ("mj-head",), "mj-style": ("mj-head",),
+    "mj-font": ("mj-head",), "mj-breakpoint": ("mj-head",), "mj-attributes": ("mj-head",),
+    "mj-all": ("mj-attributes",), "mj-class": ("mj-attributes",),
+    "mj-wrapper": ("mj-body",), "mj-hero": ("mj-body", "mj-wrapper"),
+    "mj-section": ("mj-body", "mj-wrapper"),
+    "mj-group": ("mj-section",), "mj-column": ("mj-section", "mj-group"),
+    "mj-text": _CONTENT, "mj-button": _CONTENT, "mj-image": _CONTENT, "mj-divider": _CONTENT,
+    "mj-spacer": _CONTENT, "mj-table": _CONTENT, "mj-social": _CONTENT, "mj-navbar": _CONTENT,
+    "mj-accordion": _CONTENT, "mj-carousel": _CONTENT,
+    "mj-social-element": ("mj-social",), "mj-navbar-link": ("mj-navbar",),
+    "mj-accordion-element": ("mj-accordion",),
+    "mj-accordion-title": ("mj-accordion-element",), "mj-accordion-text": ("mj-accordion-element",),
+    "mj-carousel-image": ("mj-carousel",),
+}
+
+
 class Context(Enum):
     """What kind of place an offset of an MJML document is."""
 
@@ -154,6 +175,14 @@ def scan(text: str, *, locate=None) -> MjmlMap:
             close = difflib.get_close_matches(name, sorted(KNOWN_TAGS), n=1)
             hint = f"did you mean <{close[0]}>?" if close else "see https://documentation.mjml.io for the list of components"
             raise fail(f"unknown MJML tag <{name}>", mstart, hint)
+        parent = stack[-1][0] if stack else ""
+        allowed = ALLOWED_PARENTS.get(name)
+        if not closing and allowed and parent != "mj-attributes" and parent not in allowed:
+            raise fail(
+                f"<{name}> cannot stand inside <{parent or 'the top level'}>",
+                mstart,
+                f"put it inside {' or '.join(f'<{a}>' for a in allowed)}",
+            )
         if closing:
             if not stack or stack[-1][0] != name:
                 expected = f"</{stack[-1][0]}>" if stack else "nothing"

@@ -35,12 +35,9 @@ _HEAD = re.compile(r"<mj-head\b.*?</mj-head\s*>", re.DOTALL)
 _HTML_VALUED = frozenset({"alt", "title", "href", "src", "name", "rel", "target", "srcset", "sizes"})
 # Components whose <img> gets alt="" from the official compiler when none is given.
 _ALT_DEFAULT = frozenset({"mj-image", "mj-carousel-image", "mj-social-element"})
-# Cheap test for a tag that one of the attribute fixes below may change.
-_MAY_NEED_FIX = re.compile(
-    r"""=\s*"[^"]*[\n\r\t\\]|=\s*'[^']*[\n\r\t\\"]"""  # odd characters in a value
-    r"""|padding[a-z-]*\s*=\s*["'][^"']*(?<![\w.])0(?![\w.%])"""  # unitless 0
-    r"""|\bmode\s*=\s*["']\s*fluid-height"""
-)
+# Cheap tests for a tag that one of the attribute fixes below may change.
+_ODD_VALUE = re.compile(r"""=\s*"[^"]*[\n\r\t\\]|=\s*'[^']*[\n\r\t\\"]""")
+_UNITLESS_ZERO = re.compile(r"""(?<![\w.])0(?![\w.%])""")
 _PADDING_ATTR = re.compile(r"(?:^|-)padding(?:-(?:top|right|bottom|left))?$")
 
 
@@ -59,8 +56,10 @@ def before_mrml(mjml: str) -> str:
         in_head = head_span[0] <= m.start() < head_span[1]
         if not (
             (name in _ALT_DEFAULT and not in_head)
-            or _MAY_NEED_FIX.search(attrs)
             or (name == "mj-button" and "title" in attrs)
+            or "fluid-height" in attrs
+            or (("\n" in attrs or "\t" in attrs or "\\" in attrs or "'" in attrs) and _ODD_VALUE.search(attrs))
+            or ("padding" in attrs and _UNITLESS_ZERO.search(attrs))
         ):
             return m.group(0)
         pairs = _ATTR.findall(attrs)

@@ -581,7 +581,7 @@ def template_page(state: TemplateState, *, sample: str | None = None, site: Site
 
 def outbox_page(deliveries: Sequence[Any], *, site: Site = Site(live=True), endpoint_url: str | None = None,
                 region: str | None = None, senders: Sequence[str] = (), templates: Sequence[str] = (),
-                ses_error: str | None = None) -> str:
+                ses_error: str | None = None, disabled: bool = False) -> str:
     """``deliveries``: :class:`letterhead.localses.Delivery` records, newest first."""
     items = []
     for d in deliveries:
@@ -615,7 +615,8 @@ def outbox_page(deliveries: Sequence[Any], *, site: Site = Site(live=True), endp
                      "AWS_ACCESS_KEY_ID=local", "AWS_SECRET_ACCESS_KEY=local"]
     return _render_page("outbox.html", site, page="outbox", title="Outbox · letterhead preview", items=items,
                         endpoint_url=endpoint_url, region=region, senders=list(senders),
-                        templates=list(templates), env_lines=env_lines, ses_error=ses_error)
+                        templates=list(templates), env_lines=env_lines, ses_error=ses_error,
+                        disabled=disabled)
 
 
 EXPORT_MARKER = ".letterhead-preview"

@@ -199,8 +199,8 @@ class TemplateStore:
         events = client.meta.events
         # register_first: pace before anything answers the request (moto's
         # in-process mock answers from a built-in before-send handler).
-        events.register_first("before-send.ses", self._before_send, unique_id="letterhead-pace")
-        events.register("response-received.ses", self._after_response, unique_id="letterhead-count")
+        events.register_first("before-send.ses", self._before_send)
+        events.register("response-received.ses", self._after_response)
 
     @classmethod
     def connect(cls, *, region: str | None, endpoint_url: str | None = None, rate: float = DEFAULT_RATE,

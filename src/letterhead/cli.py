@@ -68,7 +68,33 @@ def reported(ctx: Ctx) -> Iterator[None]:
         sys.exit(exc.exit_code)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class LazyGroup(click.Group):
+    """Commands that need boto3, moto or a web server are imported only when
+    run, so `letterhead build` starts fast."""
+
+    LAZY = {
+        "sync": "letterhead.cli_sync:sync",
+        "send": "letterhead.cli_send:send",
+        "dev": "letterhead.cli_dev:dev",
+        "preview": "letterhead.cli_dev:preview",
+        "doctor": "letterhead.cli_account:doctor",
+        "setup": "letterhead.cli_account:setup",
+        "stats": "letterhead.cli_account:stats",
+    }
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self.LAZY})
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name in self.LAZY and name not in self.commands:
+            import importlib
+
+            module, attr = self.LAZY[name].split(":")
+            self.add_command(getattr(importlib.import_module(module), attr), name)
+        return super().get_command(ctx, name)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="letterhead")
 @click.option("--root", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Project root (default: the nearest folder with pyproject.toml).")

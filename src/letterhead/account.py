@@ -33,18 +33,12 @@ from typing import Any
 from .config import Config
 from .errors import (
     AccessDeniedError,
-    AccountSendingPaused,
     ConfigError,
     ConfigurationSetError,
-    ConfigurationSetSendingPaused,
     CredentialsError,
-    DailyQuotaExceeded,
     EndpointError,
     LetterheadError,
-    MailFromDomainNotVerified,
-    MessageRejected,
     RemoteError,
-    Throttled,
     ThrottledError,
 )
 from .remote import (
@@ -154,8 +148,9 @@ def account_settings(config: Config, *, region: str | None = None, endpoint_url:
                      sender: str | None = None, configuration_set: str | None = None,
                      max_attempts: int | None = None) -> AccountSettings:
     """Options > the environment (``AWS_REGION``, ``SES_SENDER_EMAIL``,
-    ``SES_CONFIGURATION_SET``, ``AWS_ENDPOINT_URL_SES``) > defaults.  Checks
-    the names locally, before any call."""
+    ``SES_CONFIGURATION_SET``, ``AWS_ENDPOINT_URL_SES``) > ``region`` of
+    ``[tool.letterhead.sync]`` (as sync reads it) > defaults.  Checks the
+    names locally, before any call."""
     raw_sender = sender or config.sender_email
     address = None
     if raw_sender:
@@ -167,14 +162,18 @@ def account_settings(config: Config, *, region: str | None = None, endpoint_url:
     if not CONFIG_SET_RE.match(name):
         raise ConfigError(f"configuration set name {name!r} is not valid",
                           hint="use 1 to 64 letters, digits, '_' or '-' (SES_CONFIGURATION_SET)")
+    sync_table = config.extra.get("sync") or {}
+    sync_region = sync_table.get("region") if isinstance(sync_table, Mapping) else None
     if region:
         region_source = "--region"
     elif config.region:
         region_source = "AWS_REGION / AWS_DEFAULT_REGION"
+    elif sync_region:
+        region_source = "[tool.letterhead.sync] region"
     else:
-        region_source = None
+        region_source = None  # boto3's profile, if any
     return AccountSettings(
-        region=region or config.region,
+        region=region or config.region or (str(sync_region) if sync_region else None),
         region_source=region_source,
         endpoint_url=endpoint_url or config.endpoint_url,
         sender=address,
@@ -255,7 +254,6 @@ def credential_info(session: Any) -> CredentialInfo:
 
 # -- errors: the troubleshooting table ------------------------------------------------
 
-_FAILED_IDENTITIES = re.compile(r"failed the check in region [^:]*:\s*(.+)$", re.IGNORECASE | re.DOTALL)
 POLICY_HINT = "`letterhead setup --print-policy` prints every action letterhead needs"
 CREDENTIALS_HINT = ("set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE, or run where an IAM "
                     "role is attached; `letterhead doctor` shows what boto3 finds")
@@ -263,43 +261,13 @@ PRODUCTION_HINT = ("request production access: SES console → Account dashboard
                    "(or `aws sesv2 put-account-details`)")
 
 
-def failed_identities(message: str) -> tuple[str, ...]:
-    """The addresses a ``MessageRejected`` "not verified" message names."""
-    m = _FAILED_IDENTITIES.search(message or "")
-    if not m:
-        return ()
-    return tuple(a.strip().rstrip(".") for a in m.group(1).split(",") if a.strip())
-
-
-def rejection_hint(message: str, sender: str | None = None) -> tuple[str, str]:
-    """``MessageRejected`` → (what happened, the fix): an unverified sender, or
-    an unverified recipient of an account still in the sandbox."""
-    if "not verified" not in (message or "").lower():
-        return message, "SES refused the content or an address: read the AWS message"
-    named = failed_identities(message)
-    if sender and (not named or sender.lower() in {a.lower() for a in named}):
-        return (f"the sender {sender} is not a verified identity",
-                (f"run `letterhead setup` to send the verification email to {sender}, click its link, "
-                "then check with `letterhead doctor`"))
-    if named:
-        return ((f"{', '.join(named)} not verified: the account is in the SES sandbox, where recipients must "
-                "be verified too"),
-                (f"{PRODUCTION_HINT}; meanwhile send to verified addresses or to the mailbox simulator "
-                "(success@simulator.amazonses.com)"))
-    return (message, ("verify the sender (`letterhead setup`); in the sandbox verify each recipient too, "
-                     f"or {PRODUCTION_HINT}"))
-
-
-def explain(exc: BaseException, operation: str, *, sender: str | None = None,
-            endpoint_url: str | None = None) -> RemoteError:
-    """A botocore exception → the ``RemoteError`` whose hint is the fix.
-
-    Covers the cases of the SES troubleshooting table: missing or refused
-    credentials, throttling (API rate, sending rate, daily quota), an
-    unverified sender, the sandbox (an unverified recipient), a missing
-    configuration set, paused sending.  Send-time refusals come back as the
-    sending side's classes (``MessageRejected``, ``DailyQuotaExceeded``, ...).
-    """
+def explain(exc: BaseException, operation: str, *, endpoint_url: str | None = None) -> RemoteError:
+    """A botocore exception of an *account* call → the ``RemoteError`` whose
+    hint is the fix: missing or refused credentials, a missing permission,
+    throttling, an unknown region or unreachable endpoint, a missing
+    configuration set.  (Send-time refusals, an unverified sender or the
+    sandbox among them, are ``transports.ses_error``'s; ``doctor`` finds
+    their causes before a send does.)"""
     from botocore import exceptions as bx
 
     if isinstance(exc, RemoteError):
@@ -311,7 +279,6 @@ def explain(exc: BaseException, operation: str, *, sender: str | None = None,
         msg = str(err.get("Message") or code)
         status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
         kw["code"] = code
-        low = msg.lower()
         if code in DENIED_CODES:
             return AccessDeniedError(f"AWS denied {operation}: {msg}", **kw,
                                      hint=f"allow ses:{operation} for these credentials; {POLICY_HINT}")
@@ -321,37 +288,9 @@ def explain(exc: BaseException, operation: str, *, sender: str | None = None,
                 hint="check AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN or AWS_PROFILE "
                      "(an expired session? `aws sts get-caller-identity` tells)")
         if code in THROTTLING_CODES:
-            if "daily message quota" in low:
-                return DailyQuotaExceeded(
-                    f"SES refused {operation}: the 24-hour sending quota is used up ({msg})", **kw,
-                    hint="wait for the 24-hour window to move, or request a higher quota "
-                         "(Service Quotas → SES); `letterhead stats` shows the usage")
-            if "sending rate" in low:
-                return Throttled(
-                    f"SES throttled {operation} after every retry: {msg}", **kw,
-                    hint="send at most MaxSendRate messages per second (`letterhead stats` shows it), "
-                         "or request a higher rate")
             return ThrottledError(f"SES throttled {operation} after every retry: {msg}", **kw,
                                   hint=f"SES allows about one {operation} call per second: wait a minute "
                                        "and rerun")
-        if code == "MessageRejected":
-            summary, hint = rejection_hint(msg, sender)
-            return MessageRejected(f"SES refused {operation}: {summary}", **kw, hint=hint)
-        if code in ("MailFromDomainNotVerifiedException", "FromEmailAddressNotVerified"):
-            return MailFromDomainNotVerified(f"SES refused {operation}: {msg}", **kw,
-                                             hint="verify the sender's MAIL FROM domain in SES (its MX and "
-                                                  "SPF records), or remove the custom MAIL FROM domain")
-        if code == "ConfigurationSetSendingPausedException":
-            return ConfigurationSetSendingPaused(
-                f"SES refused {operation}: sending is paused for the configuration set ({msg})", **kw,
-                hint="re-enable it: `aws ses update-configuration-set-sending-enabled "
-                     "--configuration-set-name NAME --enabled`")
-        if code == "AccountSendingPausedException":
-            return AccountSendingPaused(
-                f"SES refused {operation}: sending is paused for the whole account ({msg})", **kw,
-                hint="SES pauses accounts whose bounce or complaint rates run high: read the Account "
-                     "dashboard and `letterhead stats`; once fixed, `aws ses update-account-sending-enabled "
-                     "--enabled`")
         if code == "ConfigurationSetDoesNotExist":
             return ConfigurationSetError(
                 f"SES refused {operation}: {msg}", **kw,
@@ -580,12 +519,11 @@ class Account:
     """
 
     def __init__(self, ses: Any, sesv2: Any = None, *, region: str | None = None,
-                 endpoint_url: str | None = None, sender: str | None = None) -> None:
+                 endpoint_url: str | None = None) -> None:
         self.ses = ses
         self.sesv2 = sesv2
         self.region = region or getattr(getattr(ses, "meta", None), "region_name", None)
         self.endpoint_url = endpoint_url
-        self.sender = sender
         self.calls: Counter[str] = Counter()
         for client in (ses, sesv2):
             if client is not None:
@@ -611,7 +549,7 @@ class Account:
                                    config=config)
         except BotoCoreError as exc:
             raise explain(exc, "connect", endpoint_url=settings.endpoint_url) from None
-        return cls(ses, sesv2, region=region, endpoint_url=settings.endpoint_url, sender=settings.sender)
+        return cls(ses, sesv2, region=region, endpoint_url=settings.endpoint_url)
 
     def _count(self, event_name: str = "", **_: Any) -> None:
         self.calls[event_name.rsplit(".", 1)[-1]] += 1
@@ -626,7 +564,7 @@ class Account:
         try:
             return method(**params)
         except (ClientError, BotoCoreError) as exc:
-            raise explain(exc, operation, sender=self.sender, endpoint_url=self.endpoint_url) from None
+            raise explain(exc, operation, endpoint_url=self.endpoint_url) from None
 
     # -- reads ----------------------------------------------------------------------------
 
@@ -706,11 +644,24 @@ class Account:
             params = {"MaxItems": 100, "NextToken": token}
         return names
 
-    def template_names(self) -> set[str]:
-        """Every stored template's name, through the sync module's store (paging, pacing)."""
-        from .remote import TemplateStore
+    def template_names(self, *, page_pause: float = 1.0) -> set[str]:
+        """Every stored template's name (ListTemplates, 100 a page).  SES allows
+        about one ListTemplates a second, hence the pause between pages.  (Not
+        ``remote.TemplateStore``: its pacing would stay on this client and slow
+        every later account call.)"""
+        import time
 
-        return {t.name for t in TemplateStore(self.ses, endpoint_url=self.endpoint_url).list()}
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        names: set[str] = set()
+        try:
+            for page in self.ses.get_paginator("list_templates").paginate(PaginationConfig={"PageSize": 100}):
+                names.update(m["Name"] for m in page.get("TemplatesMetadata", []))
+                if page.get("NextToken"):
+                    time.sleep(page_pause)
+        except (ClientError, BotoCoreError) as exc:
+            raise explain(exc, "ListTemplates", endpoint_url=self.endpoint_url) from None
+        return names
 
     # -- writes ---------------------------------------------------------------------------
 
@@ -846,7 +797,13 @@ def check_sender(settings: AccountSettings, status: SenderStatus | None,
 
 
 def check_configuration_set(name: str, state: ConfigurationSetState | None,
-                            existing: Sequence[str] = ()) -> Check:
+                            existing: Sequence[str] = (), *, source: str = "SES_CONFIGURATION_SET") -> Check:
+    if state is not None and source == "default":
+        # letterhead's sending side passes ConfigurationSetName only when it is configured.
+        return _check("configuration_set", WARN,
+                      f"{name} exists, but SES_CONFIGURATION_SET is not set: sends carry no configuration set, "
+                      "so SES publishes no event (no rendering failure) for them",
+                      f"set SES_CONFIGURATION_SET={name} wherever the application sends", name=name)
     if state is not None:
         return _check("configuration_set", OK, f"{name} exists", name=name)
     others = f" (the account has: {', '.join(existing)})" if existing else " (the account has none)"
@@ -963,7 +920,8 @@ def doctor(settings: AccountSettings, credentials: CredentialInfo, connect: Call
     try:
         state = account.configuration_set(settings.configuration_set)
         existing = account.configuration_set_names() if state is None else []
-        checks["configuration_set"] = check_configuration_set(settings.configuration_set, state, existing)
+        checks["configuration_set"] = check_configuration_set(settings.configuration_set, state, existing,
+                                                              source=settings.configuration_set_source)
         checks["event_destinations"] = check_event_destinations(state)
     except RemoteError as exc:
         checks["configuration_set"] = _failed("configuration_set", exc)

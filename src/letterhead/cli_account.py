@@ -48,20 +48,25 @@ def connect_account(settings: acc.AccountSettings, session: Any) -> acc.Account:
 
 
 def _common(f: Any) -> Any:
+    """--region, --endpoint-url, --root, --json: every account command."""
     for option in reversed((
         click.option("--region", default=None, help="AWS region (default: AWS_REGION, then the AWS profile)."),
         click.option("--endpoint-url", default=None,
                      help="SES endpoint, for local and test endpoints (default: AWS_ENDPOINT_URL_SES)."),
-        click.option("--sender", default=None, help="Sender address (default: SES_SENDER_EMAIL)."),
-        click.option("--configuration-set", default=None,
-                     help=f"Configuration set (default: SES_CONFIGURATION_SET, else "
-                          f"{acc.DEFAULT_CONFIGURATION_SET!r})."),
         click.option("--root", type=click.Path(file_okay=False, path_type=Path), default=None,
                      help="Project root (default: the nearest folder with pyproject.toml)."),
         click.option("--json", "as_json", is_flag=True, help="Print a machine-readable result."),
     )):
         f = option(f)
     return f
+
+
+def _identity(f: Any) -> Any:
+    """--sender, --configuration-set: doctor and setup."""
+    f = click.option("--configuration-set", default=None,
+                     help=f"Configuration set (default: SES_CONFIGURATION_SET, else "
+                          f"{acc.DEFAULT_CONFIGURATION_SET!r}).")(f)
+    return click.option("--sender", default=None, help="Sender address (default: SES_SENDER_EMAIL).")(f)
 
 
 def _ctx(click_ctx: click.Context, root: Path | None, as_json: bool) -> Ctx:
@@ -91,6 +96,7 @@ def _headline(verb: str, settings: acc.AccountSettings, region: str | None) -> N
 @click.option("--env", "env", metavar="NAME", default=None,
               help="Check the templates under the deployed names of this sync environment.")
 @click.option("--strict", is_flag=True, help="Warnings (sandbox, quota nearly used) fail too.")
+@_identity
 @_common
 @click.pass_context
 def doctor(click_ctx: click.Context, env: str | None, strict: bool, region: str | None,
@@ -123,8 +129,8 @@ def doctor(click_ctx: click.Context, env: str | None, strict: bool, region: str 
             names = ", ".join(c.title for c in failing)
             raise AccountCheckFailed(
                 f"{len(failing)} check(s) failed: {names}", report,
-                hint="fix the ✗ lines above (`letterhead setup` fixes the sender and the configuration set), "
-                     "then rerun `letterhead doctor`")
+                hint=(failing[0].fix if len(failing) == 1 and failing[0].fix
+                      else "fix the ✗ lines above, then rerun `letterhead doctor`"))
         if as_json:
             _emit_json(report.to_dict())
 
@@ -152,6 +158,7 @@ def _print_checks(checks: Sequence[acc.Check]) -> None:
 @click.option("--resend", is_flag=True, help="Send a new verification email while the sender is pending.")
 @click.option("--print-policy", is_flag=True,
               help="Print the least-privilege IAM policy for letterhead's calls and stop (no AWS call).")
+@_identity
 @_common
 @click.pass_context
 def setup(click_ctx: click.Context, dry_run: bool, sns_topic: str | None, resend: bool, print_policy: bool,
@@ -189,10 +196,10 @@ def setup(click_ctx: click.Context, dry_run: bool, sns_topic: str | None, resend
         if as_json:
             _emit_json({"ok": True, **result.to_dict()})
             return
-        _print_setup(result, policy)
+        _print_setup(result, policy, settings)
 
 
-def _print_setup(result: acc.SetupResult, policy: dict[str, Any]) -> None:
+def _print_setup(result: acc.SetupResult, policy: dict[str, Any], settings: acc.AccountSettings) -> None:
     plan = result.plan
     for note in plan.notes:
         click.echo(f"  {click.style('=', fg='green')} {note}")
@@ -215,6 +222,9 @@ def _print_setup(result: acc.SetupResult, policy: dict[str, Any]) -> None:
                        f"{after.address.identity} a link; click it, then run `letterhead doctor`")
     else:
         click.echo("nothing to change: the account is set up")
+    if settings.configuration_set_source == "default":
+        click.echo(f"  {click.style('!', fg='yellow')} sends publish events only with SES_CONFIGURATION_SET="
+                   f"{settings.configuration_set} set where the application sends")
     click.echo("")
     click.secho("Least-privilege IAM policy for the calls letterhead makes "
                 "(give each role only its statement):", bold=True)
@@ -233,8 +243,7 @@ def _print_setup(result: acc.SetupResult, policy: dict[str, Any]) -> None:
 @_common
 @click.pass_context
 def stats(click_ctx: click.Context, max_bounce_rate: float, max_complaint_rate: float, chart: bool,
-          region: str | None, endpoint_url: str | None, sender: str | None, configuration_set: str | None,
-          root: Path | None, as_json: bool) -> None:
+          region: str | None, endpoint_url: str | None, root: Path | None, as_json: bool) -> None:
     """Send quota, and send statistics of the last 24 hours and 14 days.
 
     Bounce and complaint rates are checked against 5 % and 0.1 % (SES reviews
@@ -242,7 +251,7 @@ def stats(click_ctx: click.Context, max_bounce_rate: float, max_complaint_rate: 
     """
     ctx = _ctx(click_ctx, root, as_json)
     with reported(ctx):
-        settings = _settings(ctx, region, endpoint_url, sender, configuration_set)
+        settings = _settings(ctx, region, endpoint_url, None, None)
         account = connect_account(settings, make_session(settings))
         thresholds = acc.Thresholds(max_bounce_rate / 100, max_complaint_rate / 100)
         report = acc.statistics(account, thresholds=thresholds)
@@ -259,11 +268,14 @@ def stats(click_ctx: click.Context, max_bounce_rate: float, max_complaint_rate: 
             _emit_json(report.to_dict())
 
 
-def _rate(n: int, rate: float | None, threshold: float, digits: int) -> str:
+def _rate(n: int, rate: float | None, threshold: float, digits: int, width: int) -> str:
+    """``n (r %) ✓`` padded to ``width`` before colouring, so columns stay
+    aligned when click strips the colours (not a terminal)."""
     if rate is None:
-        return f"{n} (n/a)"
+        return f"{n} (no sends)".ljust(width)
+    text = f"{n} ({rate * 100:.{digits}f} %)"
     mark = click.style("✗", fg="red") if rate >= threshold else click.style("✓", fg="green")
-    return f"{n} ({rate * 100:.{digits}f} %) {mark}"
+    return f"{text} {mark}" + " " * max(0, width - len(text) - 2)
 
 
 def _print_stats(report: acc.StatsReport, *, chart: bool) -> None:
@@ -272,8 +284,8 @@ def _print_stats(report: acc.StatsReport, *, chart: bool) -> None:
     t = report.thresholds
     click.echo(f"  {'':<14} {'sends':>8}  {'bounces':<18} {'complaints':<19} {'rejects':>7}")
     for w in (report.last_24h, report.last_14d):
-        click.echo(f"  {w.label:<14} {w.attempts:>8}  {_rate(w.bounces, w.bounce_rate, t.bounce, 2):<18} "
-                   f"{_rate(w.complaints, w.complaint_rate, t.complaint, 3):<19} {w.rejects:>7}")
+        click.echo(f"  {w.label:<14} {w.attempts:>8}  {_rate(w.bounces, w.bounce_rate, t.bounce, 2, 18)} "
+                   f"{_rate(w.complaints, w.complaint_rate, t.complaint, 3, 19)} {w.rejects:>7}")
     click.echo(f"  thresholds: bounce rate under {t.bounce * 100:g} %, complaint rate under {t.complaint * 100:g} %"
                " (rates are over delivery attempts; SES's own dashboard may differ)")
     if chart:

@@ -329,34 +329,46 @@ class Renderer:
         self._pw = sync_playwright().start()
         self.browser = self._pw.chromium.launch(executable_path=self.executable, args=CHROMIUM_ARGS)
         self._blank = self.browser.new_page()
+        self._pages: dict[int, Any] = {}
+        self._body = b""
+        self._count = 0
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.browser.close()
         self._pw.stop()
 
-    def screenshot(self, html_text: str, width: int) -> Shot:
-        page = self.browser.new_page(viewport={"width": width, "height": 600}, device_scale_factor=1)
-        body = html_text.encode("utf-8")
+    def _page(self, width: int):  # type: ignore[no-untyped-def]
+        """One page per viewport width, reused; every request answered locally."""
+        page = self._pages.get(width)
+        if page is None:
+            page = self.browser.new_page(viewport={"width": width, "height": 600}, device_scale_factor=1)
 
-        def handle(route, request):  # type: ignore[no-untyped-def]
-            if request.url == PAGE_URL:
-                route.fulfill(status=200, content_type="text/html; charset=utf-8", body=body)
-            elif request.resource_type == "image":
-                route.fulfill(status=200, content_type="image/png", body=self._stub)
-            elif request.resource_type == "stylesheet":
-                route.fulfill(status=200, content_type="text/css", body="")
-            else:
-                route.abort()
+            def handle(route, request):  # type: ignore[no-untyped-def]
+                if request.url.split("?", 1)[0] == PAGE_URL:
+                    route.fulfill(status=200, content_type="text/html; charset=utf-8", body=self._body)
+                elif request.resource_type == "image":
+                    route.fulfill(status=200, content_type="image/png", body=self._stub)
+                elif request.resource_type == "stylesheet":
+                    route.fulfill(status=200, content_type="text/css", body="")
+                else:
+                    route.abort()
 
-        try:
             page.route("**/*", handle)
-            page.goto(PAGE_URL, wait_until="load")
-            page.evaluate("document.fonts.ready.then(() => true)")
-            height = page.evaluate("document.documentElement.scrollHeight")
-            png = page.screenshot(full_page=True, animations="disabled", caret="hide")
-        finally:
-            page.close()
+            self._pages[width] = page
+        return page
+
+    def screenshot(self, html_text: str, width: int) -> Shot:
+        page = self._page(width)
+        self._body = html_text.encode("utf-8")
+        page.set_viewport_size({"width": width, "height": 600})
+        self._count += 1  # a fresh URL each time: no cache, no restored form state
+        page.goto(f"{PAGE_URL}?n={self._count}", wait_until="load")
+        page.wait_for_function("Array.from(document.images).every(i => i.complete)")
+        page.evaluate("document.fonts.ready.then(() => new Promise(r => requestAnimationFrame(() => r(true))))")
+        height = page.evaluate("document.documentElement.scrollHeight")
+        png = page.screenshot(full_page=True, animations="disabled", caret="hide")
+        page.goto("about:blank")
         return Shot(png, int(height))
 
     def diff(self, a: bytes, b: bytes, width: int) -> tuple[int, int, bytes | None]:
@@ -459,11 +471,21 @@ def source_digest(mjml_text: str) -> str:
 def write_official(folder: Path = FIDELITY_CASES, target: Path = OFFICIAL_DIR) -> list[Path]:
     """Commit the official compiler's HTML for each fidelity case, so the
     pixel tests need no node: ``official/NAME.html`` plus ``manifest.json``
-    (the MJML's sha256, to catch a case edited without regenerating)."""
-    cases = mjml_files(folder)
-    results = official_compile([(c.mjml, str(c.path)) for c in cases])
+    (the MJML's sha256, to catch a case edited without regenerating).  Only
+    new or edited cases are rewritten: the official compiler puts random ids
+    in carousels and navbars, which would otherwise churn on every run."""
+    manifest_path = target / "manifest.json"
+    manifest: dict[str, Any] = {"cases": {}}
+    if manifest_path.is_file():
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    cases = [
+        c for c in mjml_files(folder)
+        if manifest["cases"].get(c.path.stem if c.path else c.name, {}).get("sha256") != source_digest(c.mjml)
+        or not (target / f"{c.path.stem if c.path else c.name}.html").is_file()
+    ]
+    results = official_compile([(c.mjml, str(c.path)) for c in cases]) if cases else []
     target.mkdir(parents=True, exist_ok=True)
-    manifest: dict[str, Any] = {"mjml": official_version(), "cases": {}}
+    manifest["mjml"] = official_version()
     written = []
     for case, res in zip(cases, results):
         if res["html"] is None:
@@ -473,7 +495,9 @@ def write_official(folder: Path = FIDELITY_CASES, target: Path = OFFICIAL_DIR) -
         out.write_text(res["html"], encoding="utf-8")
         manifest["cases"][stem] = {"sha256": source_digest(case.mjml)}
         written.append(out)
-    (target / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    present = {c.path.stem for c in mjml_files(folder) if c.path}
+    manifest["cases"] = {k: v for k, v in manifest["cases"].items() if k in present}
+    manifest_path.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     return written
 
 

@@ -58,6 +58,7 @@ class Bucket:
             self.tokens = self.burst
             self.last = time.monotonic()
             self.accepted: list[float] = []
+            self.arrivals: list[float] = []
             self.throttled = 0
             self.by_action: dict[str, int] = {}
 
@@ -67,6 +68,7 @@ class Bucket:
             self.tokens = min(self.burst, self.tokens + (now - self.last) * self.rate)
             self.last = now
             self.by_action[action] = self.by_action.get(action, 0) + 1
+            self.arrivals.append(now)
             if self.tokens >= 1.0:
                 self.tokens -= 1.0
                 self.accepted.append(now)
@@ -78,9 +80,11 @@ class Bucket:
         with self.lock:
             a = self.accepted
             span = a[-1] - a[0] if len(a) > 1 else 0.0
+            gaps = [y - x for x, y in zip(self.arrivals, self.arrivals[1:])]
             return {"calls": sum(self.by_action.values()), "accepted": len(a), "throttled": self.throttled,
                     "by_action": dict(self.by_action),
-                    "achieved_rate": (len(a) - 1) / span if span > 0 else None}
+                    "achieved_rate": (len(a) - 1) / span if span > 0 else None,
+                    "min_gap_s": min(gaps) if gaps else None}
 
 
 def serve(limit: float, burst: float) -> None:
@@ -118,6 +122,7 @@ def serve(limit: float, burst: float) -> None:
             if self.path == "/__mark":  # a new run: rates count from here
                 with bucket.lock:
                     bucket.accepted = []
+                    bucket.arrivals = []
                 self._reply(200, b"{}", "application/json")
                 return
             if self.path == "/__reset":
@@ -203,6 +208,7 @@ def run_once(root: Path, port: int, rate: float, versioned: bool, max_attempts: 
         "wall_s": round(wall, 2),
         # The pace the endpoint accepted, first to last accepted call of this run.
         "achieved_rate": after["achieved_rate"] if after["accepted"] - before["accepted"] > 1 else None,
+        "min_gap_s": after["min_gap_s"],
         "error": error,
     }
 
@@ -275,7 +281,9 @@ def _print_row(r: dict, limit: float) -> None:
     print(f"{r['mode']:<9} {r['run']:<5}  {r['templates']} templates  {r['calls']:4d} calls "
           f"({r['calls'] / r['templates']:.2f}/template, {r['throttled']} throttled)  "
           f"{r['wall_s']:7.1f} s  {rate_s}  {r['error'] or 'ok'}", flush=True)
-    print(f"          calls by action: {r['by_action']}", flush=True)
+    gap = f"{r['min_gap_s'] * 1000:.0f} ms" if r["min_gap_s"] is not None else "n/a"
+    print(f"          calls by action: {r['by_action']}; closest two calls the endpoint saw: {gap}",
+          flush=True)
 
 
 if __name__ == "__main__":

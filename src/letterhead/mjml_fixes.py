@@ -4,9 +4,9 @@ Measured against the official compiler (``mjml`` 5.4 on Node) by
 ``bench/fidelity.py``, which renders both outputs in Chromium and compares
 pixels.  Each fix below names the difference it corrects and has a regression
 case in ``tests/test_mjml_fidelity.py``.  ``before_mrml`` rewrites the MJML
-source, ``after_mrml`` rewrites MRML's HTML; both must stay cheap (the whole
-compile of one email is a fraction of a millisecond) and general (no fix knows
-a particular template).
+source, ``after_mrml`` rewrites MRML's HTML.  Both must stay cheap (MRML
+itself takes about 0.3 ms for an email; these fixes about as much again) and
+general (no fix knows a particular template).
 
 Known differences left alone (no visible effect): attribute order, short hex
 colours (``#0a7`` vs ``#00aa77``), a stray ``vertical-align`` attribute on
@@ -220,6 +220,81 @@ _IMAGE_WIDTH = re.compile(
 )
 _MSO_BLOCK = re.compile(r"<!--\[if mso \| IE\]>.*?<!\[endif\]-->", re.DOTALL)
 _MSO_WIDTH = re.compile(r"(width:)(\d+\.\d+)(px)")
+# An mj-hero's cell (with its padding), Outlook table and content.
+_HERO = re.compile(
+    r'(<td\b[^>]*?\bstyle="([^"]*)"[^>]*>'
+    r'<!--\[if mso \| IE\]><table border="0" cellpadding="0" cellspacing="0" width=")(\d+)(" style="width:)(\d+)'
+    r'(px;"><tr><td><!\[endif\]--><div class="mj-hero-content")'
+    r"(.*?)(<!--\[if mso \| IE\]></td></tr></table><!\[endif\]--></td>)",
+    re.DOTALL,
+)
+# An mj-image: its cell's padding, its box width, the <img> width.
+_IMAGE_IN_CELL = re.compile(
+    r'(<td align="[a-z]+" style="font-size:0px;((?:padding[a-z-]*:[^;"]*;)*)word-break:break-word;">'
+    r'<table [^>]*><tbody><tr><td style="width:)(\d+)(px;">(?:<a\b[^>]*>)?<img\b[^>]*?\bwidth=")(\d+)(")'
+)
+_DIVIDER_MSO_TABLE = re.compile(r'<table [^>]*style="border-top:[^"]*"[^>]*>')
+_PX = re.compile(r"(-?\d+(?:\.\d+)?)px")
+
+
+def _horizontal_padding(style: str) -> float:
+    """Left + right padding in px from a style's padding declarations."""
+    left = right = 0.0
+    for decl in style.split(";"):
+        prop, _, value = decl.partition(":")
+        prop = prop.strip()
+        nums = [float(v) for v in _PX.findall(value)] if "px" in value else [0.0 for v in value.split() if v == "0"]
+        if prop == "padding" and nums:
+            right = nums[1] if len(nums) > 1 else nums[0]
+            left = nums[3] if len(nums) > 3 else right
+        elif prop == "padding-left" and nums:
+            left = nums[0]
+        elif prop == "padding-right" and nums:
+            right = nums[0]
+    return left + right
+
+
+def _fix_hero_widths(m: re.Match[str]) -> str:
+    # MJML lays out mj-hero's content in the hero's width less its horizontal
+    # padding (480px for padding="0 60px"); MRML ignores the padding, so an
+    # mj-image in a hero is as wide as the whole hero and sticks out of it,
+    # and Outlook's content table is too wide.
+    inner = float(m.group(3)) - _horizontal_padding(m.group(2))
+    if inner <= 0 or inner == float(m.group(3)):
+        return m.group(0)
+    width = str(math.floor(inner + 0.5))
+
+    def image(c: re.Match[str]) -> str:
+        # MJML: min(width attribute, box); MRML's value is min(width, whole hero box).
+        box = int(inner - _horizontal_padding(c.group(2)))
+        return f"{c.group(1)}{min(int(c.group(3)), box)}{c.group(4)}{min(int(c.group(5)), box)}{c.group(6)}"
+
+    delta = float(m.group(3)) - inner
+
+    def divider(t: re.Match[str]) -> str:  # Outlook's table for an mj-divider
+        return re.sub(
+            r'(width(?::|="))(\d+)(px)',
+            lambda w: f"{w.group(1)}{max(int(w.group(2)) - int(delta), 0)}{w.group(3)}",
+            t.group(0),
+        )
+
+    content = _IMAGE_IN_CELL.sub(image, m.group(7))
+    content = _DIVIDER_MSO_TABLE.sub(divider, content)
+    return f"{m.group(1)}{width}{m.group(4)}{width}{m.group(6)}{content}{m.group(8)}"
+
+
+# An mj-group: its Outlook cell (whose width the columns share), its <div>,
+# and everything up to the Outlook row's end.
+_GROUP = re.compile(
+    r'(<!--\[if mso \| IE\]><td style="width:(\d+(?:\.\d+)?)px;"><!\[endif\]-->'
+    r'<div class="[^"]*" style="font-size:0;line-height:0;[^"]*">)'
+    r"(.*?)(<!--\[if mso \| IE\]></tr></table><!\[endif\]--></div>)",
+    re.DOTALL,
+)
+_GROUP_COLUMN_TD = re.compile(
+    r'(<!--\[if mso \| IE\]><td style="vertical-align:[a-z]+;width:)(\d+(?:\.\d+)?)(px;"><!\[endif\]-->'
+    r'<div class="[^"]*?\bmj-column-(per|px)-(\d+(?:-\d+)?)\b)'
+)
 _BUTTON_TITLE = re.compile(
     r'(<td\b[^>]*?\bclass=")([^"]*?)\s*\b' + BUTTON_TITLE_MARK + r'([0-9a-f]*)([^"]*)("[^>]*>.*?<)(a|p)\b',
     re.DOTALL,
@@ -239,6 +314,8 @@ def after_mrml(html_text: str) -> str:
         h = _MJ_TABLE.sub(_fix_mj_table, h)
     if "width:0.01%" in h:
         h = _FLUID_HERO_TD.sub(_fix_fluid_hero, h)
+    if "mj-hero-content" in h:
+        h = _HERO.sub(_fix_hero_widths, h)
     if "@media screen, yahoo" in h:
         # MRML joins mj-carousel's Yahoo-only media query "screen yahoo" (never
         # true in other clients, on purpose) into "screen, yahoo", which is true
@@ -247,6 +324,8 @@ def after_mrml(html_text: str) -> str:
     h = _IMAGE_WIDTH.sub(_fix_image_width, h)
     if "[if mso" in h:
         h = _MSO_BLOCK.sub(_fix_mso_widths, h)
+    if "line-height:0;text-align" in h:
+        h = _GROUP.sub(_fix_group_widths, h)
     if BUTTON_TITLE_MARK in h:
         h = _BUTTON_TITLE.sub(_fix_button_title, h)
     return _add_default_fonts(h)
@@ -295,6 +374,21 @@ def _fix_mso_widths(m: re.Match[str]) -> str:
     return _MSO_WIDTH.sub(lambda w: f"{w.group(1)}{math.floor(float(w.group(2)) + 0.5)}{w.group(3)}", m.group(0))
 
 
+def _fix_group_widths(m: re.Match[str]) -> str:
+    # Outlook's cells for the columns of an mj-group: MJML gives each its share
+    # of the group (Math.round(548 * 50%) = 274px); MRML also subtracts the
+    # column's own padding (262px for padding="0px 6px"), so in Outlook the
+    # columns come out narrower than the group and no longer fill it.
+    group_width = float(m.group(2))
+
+    def cell(c: re.Match[str]) -> str:
+        amount = float(c.group(5).replace("-", "."))
+        width = group_width * amount / 100 if c.group(4) == "per" else amount
+        return f"{c.group(1)}{math.floor(width + 0.5)}{c.group(3)}"
+
+    return m.group(1) + _GROUP_COLUMN_TD.sub(cell, m.group(3)) + m.group(4)
+
+
 def _fix_button_title(m: re.Match[str]) -> str:
     # MJML puts mj-button's title on the link; MRML drops the attribute.
     # before_mrml carried it here hex-encoded in a css-class marker.
@@ -333,7 +427,8 @@ def _add_default_fonts(h: str) -> str:
 
 
 # MJML 5 attributes MRML 6 (mjml-python 1.4) ignores silently, found by
-# compiling every allowed attribute of every component with both compilers.
+# compiling every allowed attribute of every component with both compilers
+# (mj-button's title, also ignored, is carried over by the fixes above).
 UNSUPPORTED_ATTRIBUTES: dict[str, tuple[str, ...]] = {
     "mj-section": ("gutter",),
     "mj-column": ("inner-border-radius",),
@@ -345,3 +440,17 @@ UNSUPPORTED_ATTRIBUTES: dict[str, tuple[str, ...]] = {
     "mj-accordion-title": ("font-weight",),
     "mj-body": ("id",),
 }
+
+
+def unsupported_attributes(mjml: str) -> list[tuple[int, str, str]]:
+    """``(offset, tag, attribute)`` for each use of an attribute in
+    :data:`UNSUPPORTED_ATTRIBUTES`: MRML drops it without a word, so the
+    email differs from what the designer wrote (a lint warning)."""
+    found = []
+    for m in _MJ_TAG.finditer(mjml):
+        names = UNSUPPORTED_ATTRIBUTES.get(m.group(1))
+        if names and m.group(2).strip():
+            for key, _, _ in _ATTR.findall(m.group(2)):
+                if key.lower() in names:
+                    found.append((m.start(), m.group(1), key.lower()))
+    return found

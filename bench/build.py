@@ -1,0 +1,269 @@
+"""Build speed: letterhead against the MJML JS CLI, measured in this run.
+
+Three measurements, each against its target:
+
+(a) whole process, 50 templates: ``letterhead --root DIR build --force`` as
+    a subprocess on a generated project of 50 templates (variations of the
+    Calndr Club templates with their layout and partials), against the
+    official ``mjml`` CLI compiling the same 50 templates, rendered through
+    Jinja, in ONE call (``mjml a.mjml b.mjml ... -o out/``).  Median of
+    ``--repeat`` runs each.  Target: letterhead at least 5x faster.
+(b) in process, one template: ``Compiler(config, brand).compile(source)``,
+    median of ``--runs`` calls after a warm-up.  Target: at most 5 ms.
+(c) incremental: after a full build of the 50, one template's source is
+    changed and the project rebuilt (``build --json``); count the templates
+    reported "compiled".  Target: exactly 1.
+
+Usage::
+
+    npm ci --prefix bench     # once: the official compiler, for (a)
+    .venv/bin/python bench/build.py [--repeat 3] [--runs 200] [--keep DIR]
+
+Exit status 1 when a target is missed (or a step fails).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Sequence
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH = ROOT / "bench"
+LETTERHEAD = Path(sys.executable).parent / "letterhead"
+MJML_CLI = BENCH / "node_modules" / ".bin" / "mjml"
+N_TEMPLATES = 50
+
+sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(BENCH))
+
+
+# --------------------------------------------------------------------------
+# The generated project
+# --------------------------------------------------------------------------
+
+_MARK = "data-bench-variant"
+
+
+def make_project(dest: Path, n: int = N_TEMPLATES, source: Path = ROOT / "templates_src") -> list[str]:
+    """A project of ``n`` templates: the source project's layouts, partials
+    and brand, and its templates copied round-robin, each made distinct (its
+    subject and a hidden marker in its MJML)."""
+    src_dir = dest / "templates_src"
+    src_dir.mkdir(parents=True)
+    for item in source.iterdir():
+        if item.is_file() or item.name.startswith("_"):
+            (shutil.copytree if item.is_dir() else shutil.copy2)(item, src_dir / item.name)
+    bases = sorted(
+        p.name for p in source.iterdir()
+        if p.is_dir() and not p.name.startswith(("_", ".")) and (p / "template.mjml").is_file()
+    )
+    if not bases:
+        raise SystemExit(f"no templates in {source}")
+    names = []
+    for i in range(n):
+        base = bases[i % len(bases)]
+        name = f"{base}_{i:02d}"[:64]
+        folder = src_dir / name
+        shutil.copytree(source / base, folder)
+        subject = folder / "subject.txt"
+        subject.write_text(subject.read_text(encoding="utf-8").rstrip("\n") + f" ({i})\n", encoding="utf-8")
+        mjml = folder / "template.mjml"
+        text = mjml.read_text(encoding="utf-8")
+        marked = text.replace("</mj-text>", f'<span {_MARK}="{i}" style="display:none"></span></mj-text>', 1)
+        mjml.write_text(marked if marked != text else text + f"\n[# variant {i} #]\n", encoding="utf-8")
+        names.append(name)
+    return names
+
+
+def change_one(root: Path, name: str) -> None:
+    """Edit one template's MJML the way a designer would (a visible change)."""
+    mjml = root / "templates_src" / name / "template.mjml"
+    text = mjml.read_text(encoding="utf-8")
+    changed = re.sub(rf'{_MARK}="(\d+)"', rf'{_MARK}="\1-changed"', text, count=1)
+    mjml.write_text(changed if changed != text else text + "\n[# changed #]\n", encoding="utf-8")
+
+
+# --------------------------------------------------------------------------
+# Measurements
+# --------------------------------------------------------------------------
+
+
+def timed(cmd: Sequence[str], **kw) -> tuple[float, subprocess.CompletedProcess[str]]:  # type: ignore[no-untyped-def]
+    t0 = time.perf_counter()
+    proc = subprocess.run(list(cmd), capture_output=True, text=True, **kw)
+    return time.perf_counter() - t0, proc
+
+
+def check(proc: subprocess.CompletedProcess[str], what: str) -> None:
+    if proc.returncode != 0:
+        raise RuntimeError(f"{what} failed (exit {proc.returncode}):\n{(proc.stderr or proc.stdout)[-3000:]}")
+
+
+def letterhead_build(root: Path, *args: str) -> tuple[float, subprocess.CompletedProcess[str]]:
+    return timed([str(LETTERHEAD), "--root", str(root), "build", *args], cwd=root)
+
+
+def jinja_render_all(root: Path, out: Path) -> list[Path]:
+    """The 50 templates as plain MJML (Jinja applied, SES placeholders kept),
+    for the JS CLI: what it would have to compile in a JS-only pipeline."""
+    from fidelity import render_project_templates
+
+    out.mkdir(parents=True)
+    files = []
+    for case in render_project_templates(root, fill=False):
+        path = out / f"{case.name.rsplit('/', 1)[-1]}.mjml"
+        path.write_text(case.mjml, encoding="utf-8")
+        files.append(path)
+    return files
+
+
+def in_process_compile(runs: int, root: Path = ROOT) -> tuple[float, str]:
+    from letterhead.compile import Compiler
+    from letterhead.config import load_config
+    from letterhead.sources import load_brand, load_source, template_names
+
+    config = load_config(root)
+    name = "coparent_invitation" if "coparent_invitation" in template_names(config) else template_names(config)[0]
+    compiler = Compiler(config, load_brand(config))
+    source = load_source(config, name)
+    for _ in range(5):
+        compiler.compile(source)
+    times = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        compiler.compile(source)
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times), name
+
+
+@dataclass
+class Row:
+    measure: str
+    value: str
+    target: str
+    ok: bool
+    detail: str = ""
+
+
+def median_of(repeat: int, fn: Callable[[], float]) -> tuple[float, list[float]]:
+    samples = [fn() for _ in range(repeat)]
+    return statistics.median(samples), samples
+
+
+def run(repeat: int, runs: int, keep: Path | None) -> list[Row]:
+    rows: list[Row] = []
+    work = Path(tempfile.mkdtemp(prefix="letterhead-bench-")) if keep is None else keep
+    try:
+        project = work / "project"
+        names = make_project(project)
+        print(f"generated {len(names)} templates in {project}", file=sys.stderr)
+
+        # (a) whole process, 50 templates
+        def lh_once() -> float:
+            seconds, proc = letterhead_build(project, "--force")
+            check(proc, "letterhead build --force")
+            return seconds
+
+        lh, lh_all = median_of(repeat, lh_once)
+        if MJML_CLI.is_file():
+            mjml_files = jinja_render_all(project, work / "mjml_in")
+
+            def js_once() -> float:
+                out = work / "mjml_out"
+                shutil.rmtree(out, ignore_errors=True)
+                out.mkdir()
+                seconds, proc = timed([str(MJML_CLI), *map(str, mjml_files), "-o", f"{out}{os.sep}"], cwd=work)
+                check(proc, "mjml CLI")
+                produced = len(list(out.glob("*.html")))
+                if produced != len(mjml_files):
+                    raise RuntimeError(f"mjml CLI wrote {produced} of {len(mjml_files)} files")
+                return seconds
+
+            js, js_all = median_of(repeat, js_once)
+            ratio = js / lh
+            rows.append(Row(
+                f"(a) whole process, {len(names)} templates: mjml CLI / letterhead build",
+                f"{ratio:.1f}x", ">= 5x", ratio >= 5,
+                f"letterhead {lh:.2f} s, mjml CLI {js:.2f} s (medians of {repeat}: "
+                f"{', '.join(f'{s:.2f}' for s in lh_all)} / {', '.join(f'{s:.2f}' for s in js_all)})",
+            ))
+        else:
+            rows.append(Row(
+                f"(a) whole process, {len(names)} templates", "not measured", ">= 5x", False,
+                f"letterhead {lh:.2f} s; the MJML CLI is missing: run `npm ci --prefix bench`",
+            ))
+
+        # (b) in process, one template
+        med, name = in_process_compile(runs)
+        rows.append(Row(
+            f"(b) in-process compile of one template ({name})",
+            f"{med * 1000:.2f} ms", "<= 5 ms", med <= 0.005, f"median of {runs} runs",
+        ))
+
+        # (c) incremental rebuild after changing one template
+        seconds, proc = letterhead_build(project)  # a plain build first: everything up to date
+        check(proc, "letterhead build")
+        target = names[len(names) // 2]
+        change_one(project, target)
+        seconds, proc = letterhead_build(project, "--json")
+        check(proc, "letterhead build --json")
+        statuses = {t["name"]: t["status"] for t in json.loads(proc.stdout)["templates"]}
+        compiled = sorted(n for n, s in statuses.items() if s == "compiled")
+        rows.append(Row(
+            f"(c) rebuild after changing 1 of {len(statuses)} templates: recompiled",
+            str(len(compiled)), "exactly 1", compiled == [target],
+            f"{seconds:.2f} s; recompiled: {', '.join(compiled[:5]) or 'none'}"
+            + (" ..." if len(compiled) > 5 else ""),
+        ))
+    finally:
+        if keep is None:
+            shutil.rmtree(work, ignore_errors=True)
+    return rows
+
+
+def format_rows(rows: Sequence[Row]) -> str:
+    table = [("measure", "measured", "target", "result")] + [
+        (r.measure, r.value, r.target, "PASS" if r.ok else "FAIL") for r in rows
+    ]
+    w = [max(len(row[i]) for row in table) for i in range(4)]
+    lines = []
+    for i, row in enumerate(table):
+        lines.append("  ".join(c.ljust(w[j]) if j == 0 else c.rjust(w[j]) for j, c in enumerate(row)))
+        if i == 0:
+            lines.append("  ".join("-" * n for n in w))
+    lines.append("")
+    lines += [f"{r.measure.split(' ', 1)[0]} {r.detail}" for r in rows if r.detail]
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--repeat", type=int, default=3, help="whole-process runs per side (median)")
+    ap.add_argument("--runs", type=int, default=200, help="in-process compiles (median)")
+    ap.add_argument("--keep", type=Path, help="work in this (new) folder and keep it")
+    args = ap.parse_args(argv)
+    if not LETTERHEAD.is_file():
+        print(f"{LETTERHEAD} not found: install letterhead in this environment (pip install -e .)", file=sys.stderr)
+        return 1
+    try:
+        rows = run(args.repeat, args.runs, args.keep)
+    except RuntimeError as exc:
+        print(f"FAILED: {exc}", file=sys.stderr)
+        return 1
+    print(format_rows(rows))
+    return 0 if all(r.ok for r in rows) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -3,29 +3,45 @@
 The importable API (the CLI is a thin layer over it)::
 
     from letterhead import load_config, build, prepare_data
-    result = build(load_config())              # templates_src/ → build/, ses_templates/
+    result = build(load_config())                 # templates_src/ → build/, ses_templates/
     data = prepare_data({"inviter_name": "Sam"})  # TemplateData for a letterhead template
+
+Names are imported on first use, so a deploy job that only syncs or sends
+never loads the MJML toolchain.
 """
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
-from .build import BuildResult, build  # noqa: E402
-from .compile import CompiledTemplate, Compiler  # noqa: E402
-from .config import Config, load_config  # noqa: E402
-from .errors import LetterheadError  # noqa: E402
-from .payload import Manifest, SesTemplate  # noqa: E402
-from .safety import prepare_data  # noqa: E402
+_EXPORTS = {
+    "BuildResult": "letterhead.build",
+    "build": "letterhead.build",
+    "CompiledTemplate": "letterhead.compile",
+    "Compiler": "letterhead.compile",
+    "Config": "letterhead.config",
+    "load_config": "letterhead.config",
+    "LetterheadError": "letterhead.errors",
+    "Manifest": "letterhead.payload",
+    "SesTemplate": "letterhead.payload",
+    "prepare_data": "letterhead.safety",
+}
 
-__all__ = [
-    "BuildResult",
-    "CompiledTemplate",
-    "Compiler",
-    "Config",
-    "LetterheadError",
-    "Manifest",
-    "SesTemplate",
-    "__version__",
-    "build",
-    "load_config",
-    "prepare_data",
-]
+__all__ = ["__version__", *sorted(_EXPORTS)]
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .build import BuildResult, build
+    from .compile import CompiledTemplate, Compiler
+    from .config import Config, load_config
+    from .errors import LetterheadError
+    from .payload import Manifest, SesTemplate
+    from .safety import prepare_data
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'letterhead' has no attribute {name!r}")

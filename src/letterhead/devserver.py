@@ -40,6 +40,7 @@ from typing import Any, AsyncIterator, Callable, Iterator, Sequence
 from .config import Config
 from .errors import LetterheadError
 from .localses import DEFAULT_REGION, Delivery, LocalSes, SentMessage, render_sent
+from .payload import SesTemplate
 from .preview import PreviewProject, Site, TemplateState, csp, index_page, outbox_page, render_view, template_page
 
 __all__ = ["DEFAULT_PORT", "DEFAULT_SES_PORT", "DevServer", "RebuildEvent"]
@@ -237,6 +238,9 @@ class DevServer:
                         ses.delete_template(name)
                     elif state.payload is not None:
                         ses.put_template(state.payload)
+                    elif names is None and (self.config.ses_dir / f"{name}.json").is_file():
+                        # does not compile now: start from what `letterhead build` wrote last
+                        ses.put_template(SesTemplate.load(self.config.ses_dir / f"{name}.json"))
                 except Exception as exc:  # noqa: BLE001 - the preview goes on without it
                     self.ses_error = f"could not load {name} into the local SES: {exc}"
 
@@ -438,14 +442,17 @@ class DevServer:
         new: list[Delivery] = []
         with self._ses_lock:
             messages: list[SentMessage] = ses.sent_messages()
+            known = dict(self.deliveries)  # pages iterate the old dict meanwhile: replace, never mutate
             for m in messages:
-                if m.id in self.deliveries:
+                if m.id in known:
                     continue
                 payload = ses.template(m.template) if m.template else None
                 state = self.project.get(m.template or "")
                 d = render_sent(m, payload, state.variables if state else None)
-                self.deliveries[m.id] = d
+                known[m.id] = d
                 new.append(d)
+            if new:
+                self.deliveries = known
         return new
 
     async def _poll_outbox(self) -> None:

@@ -40,7 +40,7 @@ from .config import Config
 from .errors import DataError, LetterheadError, Location, RenderError
 from .lint import Finding, lint
 from .payload import SesTemplate
-from .safety import ses_parts
+from .safety import HTML_DATA_KEY, ses_parts
 from .sources import TemplateSource, load_brand, load_source, read_text, template_names
 from .validate import check_types, parse_payload, render_parts
 
@@ -142,7 +142,7 @@ def _with_source_line(config: Config, exc: LetterheadError) -> LetterheadError:
     return exc
 
 
-def render_data(config: Config, state: TemplateState, data: Any, *, where: str = "the sample editor",
+def render_data(config: Config, state: TemplateState, data: Any, *, where: str = "the data",
                 label: str = "") -> SampleRender:
     """Render ``data`` through ``state``'s template as SES would.
 
@@ -436,6 +436,7 @@ def _env() -> Any:
     with _env_lock:
         if "env" not in _env_cache:
             import jinja2
+            from markupsafe import Markup
 
             env = jinja2.Environment(
                 loader=jinja2.PackageLoader("letterhead", "preview_assets"),
@@ -449,8 +450,8 @@ def _env() -> Any:
             if "</" in script:
                 raise RuntimeError("preview.js must not contain '</'")  # it is inlined
             env.globals.update(
-                script=jinja2.utils.markupsafe.Markup(script),
-                style=jinja2.utils.markupsafe.Markup(style),
+                script=Markup(script),
+                style=Markup(style),
                 version=__version__,
                 desktop_width=DESKTOP_WIDTH,
                 mobile_width=MOBILE_WIDTH,
@@ -584,14 +585,24 @@ def outbox_page(deliveries: Sequence[Any], *, site: Site = Site(live=True), endp
                 ses_error: str | None = None, disabled: bool = False) -> str:
     """``deliveries``: :class:`letterhead.localses.Delivery` records, newest first."""
     items = []
+    first_delivered = True
     for d in deliveries:
         m = d.message
         data_text = None
+        has_html_copy = False
         if m.template_data is not None:
             try:
-                data_text = json.dumps(json.loads(m.template_data), indent=2, ensure_ascii=False)
+                data = json.loads(m.template_data)
             except ValueError:
                 data_text = m.template_data
+            else:
+                if isinstance(data, dict) and HTML_DATA_KEY in data:
+                    # prepare_data's escaped copy repeats every value: say so, do not print it
+                    has_html_copy = True
+                    data = {k: v for k, v in data.items() if k != HTML_DATA_KEY}
+                data_text = json.dumps(data, indent=2, ensure_ascii=False)
+        open_html = d.delivered and bool((d.parts or {}).get("html")) and first_delivered
+        first_delivered = first_delivered and not open_html
         items.append({
             "id": m.id,
             "kind": m.kind,
@@ -608,6 +619,8 @@ def outbox_page(deliveries: Sequence[Any], *, site: Site = Site(live=True), endp
             "html": (d.parts or {}).get("html", ""),
             "text": (d.parts or {}).get("text", ""),
             "data_text": data_text,
+            "has_html_copy": has_html_copy,
+            "open_html": open_html,
         })
     env_lines = []
     if endpoint_url:

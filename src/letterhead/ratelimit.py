@@ -93,7 +93,7 @@ class RateLimiter:
         with self._lock:
             now, start = self._reserve(n)
         wait = start - now
-        if wait > 0:
+        if wait > 1e-9:  # float noise is not a wait
             self._sleep(wait)
             with self._lock:
                 self.waited += wait
@@ -112,6 +112,16 @@ class RateLimiter:
                 return False
             self._reserve(n)
             return True
+
+    def refund(self, n: int = 1) -> None:
+        """Give back ``n`` tokens taken for something that did not happen (a
+        call the server refused before doing anything): the bucket counts
+        what went through, not what was tried.  Never fills it past ``burst``."""
+        if n < 1:
+            return
+        with self._lock:
+            self._full_at -= n / self._rate
+            self.acquired -= n
 
     def penalize(self, seconds: float | None = None) -> None:
         """Empty the bucket and hold every caller back ``seconds`` (one

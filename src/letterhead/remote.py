@@ -222,19 +222,15 @@ class TemplateStore:
     # -- hooks -----------------------------------------------------------------
 
     def _before_send(self, **_: Any) -> None:
-        self.limiter.acquire()
-        return None
+        self.limiter.acquire()  # returns nothing: the request goes on as usual
 
     def _after_response(self, event_name: str = "", parsed_response: Any = None, **_: Any) -> None:
         op = event_name.rsplit(".", 1)[-1]
+        error = parsed_response.get("Error") if isinstance(parsed_response, dict) else None
+        throttled = isinstance(error, dict) and error.get("Code") in THROTTLING_CODES
         with self._count_lock:
             self.calls[op] += 1
-            code = ((parsed_response or {}).get("Error") or {}).get("Code") if isinstance(parsed_response, dict) else None
-            if code in THROTTLING_CODES:
-                self.throttled += 1
-                throttled = True
-            else:
-                throttled = False
+            self.throttled += throttled
         if throttled:
             self.limiter.penalize()
 
@@ -253,7 +249,7 @@ class TemplateStore:
         if url and is_loopback(url):
             return f"{url} is a local endpoint (moto or similar), not SES; its test_render is not SES's renderer"
         host = (urlparse(url).hostname or "") if url else ""
-        if url and not (host.endswith(".amazonaws.com") or host.endswith(".amazonaws.com.cn")):
+        if url and not host.endswith((".amazonaws.com", ".amazonaws.com.cn")):
             return f"{url} is not an AWS endpoint; only SES itself can check SES rendering"
         return None
 

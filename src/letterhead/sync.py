@@ -257,8 +257,8 @@ def load_local(config: Config, namespace: Namespace) -> dict[str, LocalTemplate]
         if entry is None:
             bad.append((f"{logical!r} is not in manifest.json", rebuild))
         elif entry.content_hash != payload.content_hash:
-            bad.append(("content differs from the manifest's content_hash (edited by hand, "
-                        "or the manifest is out of date)", rebuild))
+            bad.append((("content differs from the manifest's content_hash "
+                         "(edited by hand, or the manifest is out of date)"), rebuild))
         for message, hint in bad:
             errors.append(DataError(message, location=where, hint=hint))
         if not bad and entry is not None:
@@ -274,8 +274,8 @@ def load_local(config: Config, namespace: Namespace) -> dict[str, LocalTemplate]
 def _payload_problems(logical: str, t: SesTemplate, ns: Namespace) -> list[tuple[str, str]]:
     out: list[tuple[str, str]] = []
     if not NAME_RE.match(logical):
-        out.append((f"file name {logical!r} is not a valid SES template name "
-                    "(letters, digits, '_' and '-', 1 to 64)", "rename the template folder and rebuild"))
+        out.append(((f"file name {logical!r} is not a valid SES template name "
+                     "(letters, digits, '_' and '-', 1 to 64)"), "rename the template folder and rebuild"))
         return out
     if VERSION_RE.match(logical):
         out.append((f"template name {logical!r} ends like a versioned name (-v + 10 hex digits)",
@@ -292,8 +292,8 @@ def _payload_problems(logical: str, t: SesTemplate, ns: Namespace) -> list[tuple
                     "make the template smaller (images by URL, less inline CSS)"))
     deployed = ns.deployed_name(logical, t.content_hash)
     if not NAME_RE.match(deployed):
-        out.append((f"deployed name {deployed!r} ({len(deployed)} characters) is not a valid SES "
-                    "template name (letters, digits, '_' and '-', at most 64)",
+        out.append(((f"deployed name {deployed!r} ({len(deployed)} characters) is not a valid SES "
+                     "template name (letters, digits, '_' and '-', at most 64)"),
                     "shorten the env prefix/suffix or the template name"))
     return out
 

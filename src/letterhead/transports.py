@@ -72,6 +72,7 @@ MAX_DESTINATIONS = 50  # SES: destinations per SendBulkTemplatedEmail (moto: rec
 SANDBOX_RATE = 1.0  # messages a second in the SES sandbox: the pace when nothing better is known
 DEFAULT_MAX_ATTEMPTS = 8  # tries of one call answered Throttling, the first included
 DEFAULT_CONNECT_ATTEMPTS = 2  # tries of one call whose connection could not be made
+DEFAULT_BURST_SECONDS = 0.5  # the limiter's bucket: this much of a second's rate
 
 # SES v1 bulk statuses (BulkEmailDestinationStatus.Status) a later call may turn into Success.
 RETRYABLE_STATUSES = frozenset({"AccountThrottled", "TransientFailure"})
@@ -310,6 +311,11 @@ class SesTransport(Transport):
     for the call), and falls back to the sandbox's 1/s with a warning when
     the quota cannot be read.  ``limiter``: share one between transports (or
     with other code) that use the same account; it counts recipients.
+
+    ``burst_seconds``: the limiter holds that many seconds of the rate (half
+    a second by default).  SES lets short bursts exceed the rate; a little
+    burst lets the sender make up the time a throttled call or a late thread
+    cost, which a bucket of one token would lose for good.
     """
 
     name = "ses"
@@ -319,14 +325,18 @@ class SesTransport(Transport):
                  max_attempts: int = DEFAULT_MAX_ATTEMPTS, connect_attempts: int = DEFAULT_CONNECT_ATTEMPTS,
                  backoff: Callable[[int], float] | None = None, sleep: Callable[[float], None] = time.sleep,
                  connect_timeout: float = 5, read_timeout: float = 30, max_pool_connections: int = 10,
+                 credentials: Mapping[str, str] | None = None, burst_seconds: float = DEFAULT_BURST_SECONDS,
                  ) -> None:
         self.region = region
         self.endpoint_url = endpoint_url
         self._client = client
-        self._client_kw = dict(connect_timeout=connect_timeout, read_timeout=read_timeout,
-                               max_pool_connections=max_pool_connections)
+        self._client_kw: dict[str, Any] = dict(connect_timeout=connect_timeout, read_timeout=read_timeout,
+                                               max_pool_connections=max_pool_connections,
+                                               credentials=dict(credentials or {}))
         self._client_lock = threading.Lock()
-        self.limiter = limiter or RateLimiter(max_send_rate or SANDBOX_RATE)
+        self.burst_seconds = max(0.0, float(burst_seconds))
+        rate = max_send_rate or SANDBOX_RATE
+        self.limiter = limiter or RateLimiter(rate, self._burst(rate))
         if limiter is not None and max_send_rate:
             limiter.set_rate(max_send_rate)
         self._rate_known = bool(max_send_rate) or limiter is not None
@@ -347,6 +357,9 @@ class SesTransport(Transport):
                 if self._client is None:
                     self._client = make_client(self.region, self.endpoint_url, **self._client_kw)
         return self._client
+
+    def _burst(self, rate: float) -> int:
+        return max(1, int(rate * self.burst_seconds))
 
     def quota(self) -> SendQuota:
         """``get_send_quota``, as typed errors when it fails."""
@@ -370,7 +383,7 @@ class SesTransport(Transport):
                             type(exc).__name__, self.limiter.rate)
             else:
                 if rate > 0:
-                    self.limiter.set_rate(rate)
+                    self.limiter.set_rate(rate, self._burst(rate))
             self._rate_known = True
 
     # -- calls --------------------------------------------------------------------------------
@@ -419,6 +432,9 @@ class SesTransport(Transport):
                 return method(**params)
             except Exception as exc:  # noqa: BLE001
                 err = self._translate(exc, operation, template, config_set, domain)
+            if not isinstance(err, DeliveryUnknown):
+                # SES refused the call before sending anything: its slot was not used.
+                self.limiter.refund(max(1, recipients))
             if isinstance(err, Throttled):
                 self.throttled += 1
                 throttled += 1
@@ -485,6 +501,10 @@ class SesTransport(Transport):
                               first.template_name, config_set=first.configuration_set,
                               domain=first.sender_domain, **params)
         statuses = list(response.get("Status") or ())
+        refused = sum(m.recipient_count for m, s in zip(messages, statuses)
+                      if (s.get("Status") or ("Success" if s.get("MessageId") else "Failed")) != "Success")
+        if refused:
+            self.limiter.refund(refused)  # destinations SES did not send do not count against the rate
         outcomes = []
         region = self.region or _client_region(self._client)
         for i, m in enumerate(messages):
@@ -520,16 +540,19 @@ def _client_region(client: Any) -> str | None:
 
 
 def make_client(region: str | None, endpoint_url: str | None, *, connect_timeout: float = 5,
-                read_timeout: float = 30, max_pool_connections: int = 10) -> Any:
+                read_timeout: float = 30, max_pool_connections: int = 10,
+                credentials: Mapping[str, str] | None = None) -> Any:
     """An ``ses`` client with botocore's retries off (see the module docstring)
-    and the request body kept out of botocore's debug log."""
+    and the request body kept out of botocore's debug log.  ``credentials``:
+    boto3 Session arguments; none lets boto3's chain find them."""
     import boto3
     from botocore.config import Config as BotoConfig
 
     install_log_filter()
     cfg = BotoConfig(retries={"total_max_attempts": 1, "mode": "standard"}, connect_timeout=connect_timeout,
                      read_timeout=read_timeout, max_pool_connections=max_pool_connections)
-    return boto3.session.Session().client("ses", region_name=region, endpoint_url=endpoint_url, config=cfg)
+    session = boto3.session.Session(**dict(credentials or {}))
+    return session.client("ses", region_name=region, endpoint_url=endpoint_url, config=cfg)
 
 
 class _WithholdTemplateData(logging.Filter):

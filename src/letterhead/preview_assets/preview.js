@@ -270,6 +270,12 @@
     es.onerror = function () { setLive("offline", "offline: is letterhead dev running?"); };
   }
 
+  /* a frame inside a closed <details> has no size until it opens */
+  document.addEventListener("toggle", function (e) {
+    var frames = e.target.querySelectorAll ? e.target.querySelectorAll("iframe") : [];
+    for (var i = 0; i < frames.length; i++) { fit(frames[i]); }
+  }, true);
+
   watchFrames();
   if (pageKind === "template") { initTemplatePage(); }
   if (live) { connect(); }

@@ -1,0 +1,37 @@
+"""Calndr Club's verification codes: an example of sending a secret safely.
+
+    code = new_code()                        # "048213": six digits, from `secrets`
+    expires = expires_at()                   # now + 10 minutes (UTC)
+    store_hash(user, code, expires)          # keep a hash, never the code in a log
+    mailer.send("email_verification", user.email, {"code": code, "email": user.email})
+
+The email says "valid for 10 minutes" (templates_src/email_verification):
+``VALID_FOR`` is the same ten minutes.  letterhead never logs template data,
+and its errors name a variable, never its value.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from datetime import datetime, timedelta, timezone
+
+CODE_DIGITS = 6
+VALID_FOR = timedelta(minutes=10)
+
+
+def new_code() -> str:
+    """Six random digits as a string; a leading zero stays (``"048213"``)."""
+    return f"{secrets.randbelow(10 ** CODE_DIGITS):0{CODE_DIGITS}d}"
+
+
+def expires_at(now: datetime | None = None) -> datetime:
+    """When a code made ``now`` stops working (timezone-aware UTC)."""
+    return (now or datetime.now(timezone.utc)) + VALID_FOR
+
+
+def is_valid(entered: str, code: str, expires: datetime, now: datetime | None = None) -> bool:
+    """True when ``entered`` is ``code`` and it has not expired (constant-time compare)."""
+    if (now or datetime.now(timezone.utc)) >= expires:
+        return False
+    return hmac.compare_digest(entered.strip().encode(), code.encode())

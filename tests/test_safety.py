@@ -56,3 +56,33 @@ def test_without_prepare_data_the_html_part_fails_to_render() -> None:
     with pytest.raises(RenderError) as err:
         handlebars.render(handlebars.parse(html), {"name": "Ada"}, escape=False)
     assert err.value.variable == "letterhead_html_data_missing"
+
+
+def test_rendering_the_designer_form_like_ses_equals_rendering_the_payload() -> None:
+    """build/ shows samples rendered from the designer form (one parse); that
+    must be byte-identical to what the uploaded payload renders to."""
+    import json
+    from pathlib import Path
+
+    from letterhead.compile import Compiler
+    from letterhead.config import load_config
+    from letterhead.safety import render_like_ses
+    from letterhead.sources import load_brand, load_source, template_names
+    from letterhead.validate import render_parts
+
+    from .conftest import REPO
+    from letterhead.build import _payload_for
+
+    config = load_config(REPO)
+    compiler = Compiler(config, load_brand(config))
+    checked = 0
+    for name in template_names(config):
+        ct = compiler.compile(load_source(config, name))
+        payload = _payload_for(ct)
+        raw = tuple(ct.contract.raw_paths())
+        for sample in (Path(config.source_dir) / name / "samples").glob("*.json"):
+            data = json.loads(sample.read_text())
+            for escape in (False, True):
+                assert render_parts(payload, data, raw, escape=escape) == render_like_ses(ct.parsed, data, raw)
+                checked += 1
+    assert checked >= 16

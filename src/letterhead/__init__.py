@@ -2,8 +2,8 @@
 
 The importable API (the CLI is a thin layer over it)::
 
-    from letterhead import load_config, build, prepare_data
-    result = build(load_config())                 # templates_src/ → build/, ses_templates/
+    from letterhead import load_config, build_project, prepare_data
+    result = build_project(load_config())         # templates_src/ → build/, ses_templates/
     data = prepare_data({"inviter_name": "Sam"})  # TemplateData for a letterhead template
 
 Names are imported on first use, so a deploy job that only syncs or sends
@@ -19,7 +19,7 @@ __version__ = "0.1.0"
 
 _EXPORTS = {
     "BuildResult": "letterhead.build",
-    "build": "letterhead.build",
+    "build_project": "letterhead.build",  # not "build": that is the module's name
     "CompiledTemplate": "letterhead.compile",
     "Compiler": "letterhead.compile",
     "Config": "letterhead.config",
@@ -33,7 +33,7 @@ _EXPORTS = {
 __all__ = ["__version__", *sorted(_EXPORTS)]
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .build import BuildResult, build
+    from .build import BuildResult, build_project
     from .compile import CompiledTemplate, Compiler
     from .config import Config, load_config
     from .errors import LetterheadError

@@ -18,8 +18,8 @@ stays exactly as it was.
 from __future__ import annotations
 
 import functools
-import json
 import hashlib
+import json
 import os
 import shutil
 import tempfile
@@ -27,15 +27,23 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
-from . import __version__, handlebars
+from . import __version__
 from .compile import CompiledTemplate, Compiler
 from .config import Config
 from .errors import LetterheadError, LintError, RenderError, StaleOutputError
 from .lint import Finding, lint
 from .payload import MANIFEST_NAME, Manifest, ManifestEntry, SesTemplate
-from .safety import HTML_DATA_KEY, ses_parts
-from .validate import check_types, parse_payload, render_parts
-from .sources import TemplateSource, digest, load_brand, load_source, read_text, shared_files, template_names
+from .safety import HTML_DATA_KEY, render_like_ses, ses_parts
+from .sources import (
+    TemplateSource,
+    digest,
+    load_brand,
+    load_source,
+    read_text,
+    shared_files,
+    template_names,
+)
+from .validate import check_types
 
 
 @dataclass(frozen=True)
@@ -113,25 +121,24 @@ def _payload_for(compiled: CompiledTemplate) -> SesTemplate:
 
 
 def _check_samples(config: Config, source: TemplateSource, compiled: CompiledTemplate,
-                   payload: SesTemplate, raw_paths: tuple[str, ...]) -> dict[str, dict[str, str]]:
-    """Render each sample with SES semantics through the designer-form parts
-    (whose placeholders point at source lines), then through the SES payload."""
+                   raw_paths: tuple[str, ...]) -> dict[str, dict[str, str]]:
+    """Render each sample as SES will; a sample that does not fit names the
+    sample, the variable and the source line."""
     rendered: dict[str, dict[str, str]] = {}
-    ses_parsed = parse_payload(payload)
     for sample in source.samples:
         where = config.rel(sample.path)
         check_types(source.variables, sample.data, where=where, label=f"sample '{sample.name}': ")
-        for part in ("subject", "html", "text"):
-            try:
-                handlebars.render(compiled.parsed[part], sample.data, escape=True)
-            except RenderError as exc:
-                raise RenderError(
-                    f"sample '{sample.name}' ({where}) does not fit the {part} part: {exc.message}",
-                    variable=exc.variable, location=exc.location, source_line=exc.source_line,
-                    hint=f"add `{exc.variable}` to {where}, or guard it with {{{{#if {exc.variable}}}}}"
-                    if exc.variable else exc.hint,
-                ) from None
-        rendered[sample.name] = render_parts(payload, sample.data, raw_paths, escape=False, parsed=ses_parsed)
+        try:
+            rendered[sample.name] = render_like_ses(compiled.parsed, sample.data, raw_paths)
+        except RenderError as exc:
+            part = next((p for p, locs in compiled.placeholder_locations.items()
+                         if exc.location in (loc for _, loc in locs)), "template")
+            raise RenderError(
+                f"sample '{sample.name}' ({where}) does not fit the {part} part: {exc.message}",
+                variable=exc.variable, location=exc.location, source_line=exc.source_line,
+                hint=f"add `{exc.variable}` to {where}, or guard it with {{{{#if {exc.variable}}}}}"
+                if exc.variable else exc.hint,
+            ) from None
     return rendered
 
 
@@ -174,7 +181,7 @@ def build(
             compiled = compiler.compile(source)
             payload = _payload_for(compiled)
             raw_paths = tuple(compiled.contract.raw_paths())
-            rendered = _check_samples(config, source, compiled, payload, raw_paths)
+            rendered = _check_samples(config, source, compiled, raw_paths)
             findings = lint(
                 compiled, payload, [(s, p["html"]) for s, p in rendered.items()],
                 mjml_source=read_text(source.mjml_path), mjml_path=config.rel(source.mjml_path),
@@ -225,6 +232,9 @@ def build(
     written, removed = _write_all(config, outputs, ses_rel, build_rel)
     _save_cache(config, new_cache)
     return BuildResult(result.reports, written=tuple(written), removed=tuple(removed))
+
+
+build_project = build  # the package-level name (``letterhead.build`` is this module)
 
 
 class BuildFailed(LetterheadError):

@@ -66,6 +66,21 @@ def reported(ctx: Ctx) -> Iterator[None]:
             click.secho("ERROR ", fg="red", bold=True, err=True, nl=False)
             click.echo(str(exc), err=True)
         sys.exit(exc.exit_code)
+    except (KeyboardInterrupt, SystemExit, click.exceptions.Exit, click.ClickException, click.Abort):
+        raise
+    except Exception as exc:  # a bug in letterhead, not the user's input
+        import os
+        import traceback
+
+        if os.environ.get("LETTERHEAD_DEBUG"):
+            traceback.print_exc()
+        if ctx.as_json:
+            _emit_json({"ok": False, "error": "InternalError", "message": f"{type(exc).__name__}: {exc}"})
+        else:
+            click.secho("INTERNAL ERROR ", fg="red", bold=True, err=True, nl=False)
+            click.echo(f"{type(exc).__name__}: {exc}\n  this is a bug in letterhead: rerun with "
+                       "LETTERHEAD_DEBUG=1 for the traceback and report it", err=True)
+        sys.exit(3)
 
 
 class LazyGroup(click.Group):

@@ -172,7 +172,7 @@ class Compiler:
         mjml_text = _ensure_lang(mjml_text, self.config.lang)
         mjml_map = mjml.scan(mjml_text, locate=locate)
         placed = place_in_mjml(mjml_text, self.table, mjml_map)
-        html_tokens = hoist_from_conditionals(mjml.compile_mjml(placed, locate=locate))
+        html_tokens = hoist_from_conditionals(mjml.compile_mjml(placed, locate=locate, validate=False))
         html_tokens = inline_css(html_tokens, css, self.config.inliner)  # type: ignore[arg-type]
         verify(placed, html_tokens, self.table)
 

@@ -9,6 +9,7 @@ credentials through its own chain.
 
 from __future__ import annotations
 
+import functools
 import os
 import tomllib
 from dataclasses import dataclass, field, replace
@@ -48,13 +49,19 @@ class Config:
 
     def rel(self, path: Path) -> str:
         """A path as users see it: relative to the project root when inside it."""
-        try:
-            return str(path.resolve().relative_to(self.root.resolve()))
-        except ValueError:
-            return str(path)
+        return _relative(str(path), str(self.root))
 
     def with_overrides(self, **kw: Any) -> "Config":
         return replace(self, **{k: v for k, v in kw.items() if v is not None})
+
+
+@functools.lru_cache(maxsize=4096)
+def _relative(path: str, root: str) -> str:
+    # Cached: resolving touches the file system, and a build asks ~100 times a template.
+    try:
+        return str(Path(path).resolve().relative_to(Path(root).resolve()))
+    except ValueError:
+        return path
 
 
 def find_root(start: Path | None = None) -> Path:

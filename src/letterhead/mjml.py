@@ -275,12 +275,13 @@ def _content_regions(text: str, start: int, end: int, tag: str, add) -> None:
             pos = end
 
 
-def compile_mjml(mjml_text: str, *, locate=None) -> str:
+def compile_mjml(mjml_text: str, *, locate=None, validate: bool = True) -> str:
     """MJML → HTML.  Structure errors carry a line; MRML's own errors (which have
     no position) are reported against the whole document."""
     from . import mjml_fixes
 
-    scan(mjml_text, locate=locate)
+    if validate:  # the compile pipeline has scanned (and so validated) already
+        scan(mjml_text, locate=locate)
     fixed = mjml_fixes.before_mrml(mjml_text)
     try:
         html = _mrml.mjml2html(fixed)

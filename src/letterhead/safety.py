@@ -103,3 +103,20 @@ def prepare_data(data: Mapping[str, Any], raw_paths: Iterable[str] = ()) -> dict
     prepared = {k: v for k, v in data.items() if k != HTML_DATA_KEY}
     prepared[HTML_DATA_KEY] = _escape_tree(prepared, "", frozenset(raw_paths))
     return prepared
+
+
+def render_like_ses(parsed: Mapping[str, "handlebars.Template"], data: Mapping[str, Any],
+                    raw_paths: Iterable[str] = ()) -> dict[str, str]:
+    """What SES renders from the payload :func:`ses_parts` makes, computed from
+    the designer-form parts (whose placeholders know their source lines), so a
+    build needs no second parse.  The payload prints every value with
+    triple-stash, so the result does not depend on whether SES escapes, and
+    the HTML part reads the escaped copy: equal to rendering the designer HTML
+    against that copy without escaping.  ``tests/test_safety.py`` checks the
+    two ways agree."""
+    prepared = prepare_data(data, raw_paths)
+    return {
+        "subject": handlebars.render(parsed["subject"], data, escape=False),
+        "html": handlebars.render(parsed["html"], prepared[HTML_DATA_KEY], escape=False),
+        "text": handlebars.render(parsed["text"], data, escape=False),
+    }

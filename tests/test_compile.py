@@ -386,3 +386,35 @@ def test_misplaced_or_unclosed_components_name_the_line(tmp_path: Path, body: st
         compiled(make(tmp_path, body))
     assert message in str(err.value) and hint in str(err.value)
     assert err.value.location.path == "templates_src/t/template.mjml" and err.value.location.line == 13
+
+
+def test_a_large_project_builds_in_parallel_with_the_same_bytes_and_errors(tmp_path: Path) -> None:
+    import shutil
+
+    from letterhead.build import PARALLEL_FROM
+    from letterhead.errors import JinjaError
+
+    from .conftest import make_project, snapshot
+
+    root = make_project(tmp_path)
+    for i in range(PARALLEL_FROM + 1):
+        shutil.copytree(root / "templates_src" / "welcome", root / "templates_src" / f"w{i:02d}")
+    _build(root)  # parallel: more templates than PARALLEL_FROM
+    parallel = {**snapshot(root / "ses_templates"), **snapshot(root / "build")}
+    shutil.rmtree(root / "ses_templates")
+    shutil.rmtree(root / "build")
+    import letterhead.build as b
+
+    old = b.PARALLEL_FROM
+    b.PARALLEL_FROM = 10**6
+    try:
+        _build(root, force=True)
+    finally:
+        b.PARALLEL_FROM = old
+    assert {**snapshot(root / "ses_templates"), **snapshot(root / "build")} == parallel
+    bad = root / "templates_src" / "w07" / "template.mjml"
+    bad.write_text(bad.read_text().replace("[[ brand.color ]]", "[[ brand.colour ]]"))
+    with pytest.raises(JinjaError) as err:
+        _build(root)
+    assert str(err.value.location) == "templates_src/w07/template.mjml:10"
+    assert "did you mean 'color'" in (err.value.hint or "")

@@ -105,14 +105,19 @@ def _code_fingerprint() -> str:
     return h.hexdigest()
 
 
-def source_hash(config: Config, source: TemplateSource) -> str:
+def _shared_digest(config: Config) -> str:
+    """Layouts, partials, brand, letterhead's code and settings: inputs of every template."""
     return digest(
-        (*source.files, *shared_files(config)),
+        shared_files(config),
         config.root,
         f"letterhead {__version__} {_code_fingerprint()}",
         f"inliner={config.inliner}",
         f"lang={config.lang}",
     )
+
+
+def source_hash(config: Config, source: TemplateSource, shared: str | None = None) -> str:
+    return digest(source.files, config.root, shared or _shared_digest(config))
 
 
 def _payload_for(compiled: CompiledTemplate) -> SesTemplate:
@@ -142,6 +147,100 @@ def _check_samples(config: Config, source: TemplateSource, compiled: CompiledTem
     return rendered
 
 
+@dataclass(frozen=True)
+class _One:
+    """One template's share of a build (picklable: it may come from a worker)."""
+
+    name: str
+    files: Mapping[str, str]
+    entry: ManifestEntry | None = None
+    report: TemplateReport | None = None
+    error: LetterheadError | None = None
+
+
+def _compile_one(compiler: Compiler, config: Config, name: str, deployed_name: str | None) -> _One:
+    try:
+        source = load_source(config, name)
+        compiled = compiler.compile(source)
+        payload = _payload_for(compiled)
+        raw_paths = tuple(compiled.contract.raw_paths())
+        rendered = _check_samples(config, source, compiled, raw_paths)
+        findings = lint(
+            compiled, payload, [(s, p["html"]) for s, p in rendered.items()],
+            mjml_source=read_text(source.mjml_path), mjml_path=config.rel(source.mjml_path),
+            gmail_clip_bytes=config.gmail_clip_bytes,
+        )
+        errs = [f for f in findings if f.severity == "error"]
+        if errs:
+            raise LintError(errs)
+        outputs = _Outputs()
+        _add_outputs(outputs, config.rel(config.ses_dir), config.rel(config.build_dir), compiled, payload, rendered)
+        entry = ManifestEntry(
+            name=name,
+            content_hash=payload.content_hash,
+            description=source.description,
+            contract=compiled.contract.to_json(),
+            variables={n: v.to_json() for n, v in sorted(source.variables.items())},
+            raw_paths=raw_paths,
+            samples=tuple(s.name for s in source.samples),
+            size_bytes=payload.size_bytes,
+            deployed_name=deployed_name,
+        )
+        return _One(name, outputs.files, entry, TemplateReport(name, "compiled", payload.size_bytes, tuple(findings)))
+    except LetterheadError as exc:
+        # Errors found in compiled output carry a source location; show the
+        # designer's line, not the compiled one.
+        if exc.location is not None and exc.location.line:
+            exc.source_line = exc.location.read_line(config.root) or exc.source_line
+        return _One(name, {}, error=exc)
+
+
+# -- parallel compilation ------------------------------------------------------
+# Compiling is CPU-bound Python; a project of many templates is split across
+# processes (fork: workers inherit the loaded modules).  Output does not depend
+# on the split: each template is compiled on its own.
+PARALLEL_FROM = int(__import__("os").environ.get("LETTERHEAD_PARALLEL_FROM", "12"))
+_worker: tuple[Compiler, Config] | None = None
+
+
+def _init_worker(config: Config, brand: Mapping[str, Any]) -> None:
+    global _worker
+    _worker = (Compiler(config, brand), config)
+
+
+def _compile_in_worker(job: tuple[str, str | None]) -> _One:
+    assert _worker is not None
+    return _compile_one(_worker[0], _worker[1], *job)
+
+
+def _compile_all(config: Config, brand: Mapping[str, Any], jobs: list[tuple[str, str | None]],
+                 progress: Callable[[str, str], None] | None) -> list[_One]:
+    import multiprocessing
+    import os as _os
+
+    workers = min(len(_os.sched_getaffinity(0)) if hasattr(_os, "sched_getaffinity") else (_os.cpu_count() or 1), 8)
+    results: list[_One] = []
+    if len(jobs) >= PARALLEL_FROM and workers > 1 and "fork" in multiprocessing.get_all_start_methods():
+        from concurrent.futures import ProcessPoolExecutor
+
+        ctx = multiprocessing.get_context("fork")
+        with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker,
+                                 initargs=(config, brand)) as pool:
+            chunk = max(1, len(jobs) // (workers * 4))
+            for one in pool.map(_compile_in_worker, jobs, chunksize=chunk):
+                results.append(one)
+                if progress:
+                    progress(one.name, "failed" if one.error else "compiled")
+        return results
+    compiler = Compiler(config, brand)
+    for job in jobs:
+        one = _compile_one(compiler, config, *job)
+        results.append(one)
+        if progress:
+            progress(one.name, "failed" if one.error else "compiled")
+    return results
+
+
 def build(
     config: Config,
     *,
@@ -154,72 +253,51 @@ def build(
     old_manifest = Manifest.load(config.ses_dir)
     cache = _load_cache(config)
     new_cache: dict[str, str] = {}
-    brand = load_brand(config)
-    compiler: Compiler | None = None
     outputs = _Outputs()
     entries: dict[str, ManifestEntry] = {}
-    reports: list[TemplateReport] = []
+    reports: dict[str, TemplateReport] = {}
     errors: list[LetterheadError] = []
-    ses_rel = config.rel(config.ses_dir)
-    build_rel = config.rel(config.build_dir)
+    shared = _shared_digest(config)
+    jobs: list[tuple[str, str | None]] = []
 
     for name in names:
         try:
             source = load_source(config, name)
-            shash = source_hash(config, source)
-            old = old_manifest.templates.get(name)
-            new_cache[name] = shash
-            if (not force and old is not None and cache.get(name) == shash
-                    and _reuse(config, name, source, outputs, old)):
-                entries[name] = old
-                reports.append(TemplateReport(name, "unchanged", old.size_bytes))
-                if progress:
-                    progress(name, "unchanged")
-                continue
-            if compiler is None:
-                compiler = Compiler(config, brand)
-            compiled = compiler.compile(source)
-            payload = _payload_for(compiled)
-            raw_paths = tuple(compiled.contract.raw_paths())
-            rendered = _check_samples(config, source, compiled, raw_paths)
-            findings = lint(
-                compiled, payload, [(s, p["html"]) for s, p in rendered.items()],
-                mjml_source=read_text(source.mjml_path), mjml_path=config.rel(source.mjml_path),
-                gmail_clip_bytes=config.gmail_clip_bytes,
-            )
-            errs = [f for f in findings if f.severity == "error"]
-            if errs:
-                raise LintError(errs)
-            _add_outputs(outputs, ses_rel, build_rel, compiled, payload, rendered)
-            entries[name] = ManifestEntry(
-                name=name,
-                content_hash=payload.content_hash,
-                description=source.description,
-                contract=compiled.contract.to_json(),
-                variables={n: v.to_json() for n, v in sorted(source.variables.items())},
-                raw_paths=raw_paths,
-                samples=tuple(s.name for s in source.samples),
-                size_bytes=payload.size_bytes,
-                deployed_name=old.deployed_name if old else None,
-            )
-            reports.append(TemplateReport(name, "compiled", payload.size_bytes, tuple(findings)))
-            if progress:
-                progress(name, "compiled")
         except LetterheadError as exc:
-            # Errors found in compiled output carry a source location; show
-            # the designer's line, not the compiled one.
-            if exc.location is not None and exc.location.line:
-                exc.source_line = exc.location.read_line(config.root) or exc.source_line
             errors.append(exc)
             if progress:
                 progress(name, "failed")
+            continue
+        shash = source_hash(config, source, shared)
+        old = old_manifest.templates.get(name)
+        new_cache[name] = shash
+        if (not force and old is not None and cache.get(name) == shash
+                and _reuse(config, name, source, outputs, old)):
+            entries[name] = old
+            reports[name] = TemplateReport(name, "unchanged", old.size_bytes)
+            if progress:
+                progress(name, "unchanged")
+            continue
+        jobs.append((name, old.deployed_name if old else None))
+
+    if jobs:
+        brand = load_brand(config)
+        for one in _compile_all(config, brand, jobs, progress):
+            if one.error is not None:
+                errors.append(one.error)
+                continue
+            assert one.entry is not None and one.report is not None
+            outputs.files.update(one.files)
+            entries[one.name] = one.entry
+            reports[one.name] = one.report
     if errors:
         if len(errors) == 1:
             raise errors[0]
         raise BuildFailed(errors)
 
+    ses_rel, build_rel = config.rel(config.ses_dir), config.rel(config.build_dir)
     outputs.add(f"{ses_rel}/{MANIFEST_NAME}", Manifest(entries, html_data_key=HTML_DATA_KEY).dumps())
-    result = BuildResult(tuple(reports))
+    ordered = tuple(reports[n] for n in names if n in reports)
     if check:
         stale = _stale(config, outputs, ses_rel, build_rel)
         if stale:
@@ -228,10 +306,10 @@ def build(
                 + (" …" if len(stale) > 10 else ""),
                 hint="run `letterhead build` and commit the result",
             )
-        return BuildResult(tuple(reports), stale=())
+        return BuildResult(ordered)
     written, removed = _write_all(config, outputs, ses_rel, build_rel)
     _save_cache(config, new_cache)
-    return BuildResult(result.reports, written=tuple(written), removed=tuple(removed))
+    return BuildResult(ordered, written=tuple(written), removed=tuple(removed))
 
 
 build_project = build  # the package-level name (``letterhead.build`` is this module)

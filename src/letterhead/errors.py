@@ -70,6 +70,11 @@ class LetterheadError(Exception):
             text += f"\n  fix: {self.hint}"
         return text
 
+    def __reduce__(self):  # type: ignore[no-untyped-def]
+        # Keyword-only fields would be lost by Exception's default pickling,
+        # and errors travel from build worker processes.
+        return (_restore_error, (type(self), self.args, self.__dict__))
+
     def to_dict(self) -> dict[str, object]:
         return {
             "error": type(self).__name__,
@@ -78,6 +83,13 @@ class LetterheadError(Exception):
             "line": self.location.line if self.location else None,
             "hint": self.hint,
         }
+
+
+def _restore_error(cls: type, args: tuple, state: dict) -> "LetterheadError":  # type: ignore[type-arg]
+    err = cls.__new__(cls)
+    Exception.__init__(err, *args)
+    err.__dict__.update(state)
+    return err
 
 
 class ConfigError(LetterheadError):

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import bisect
 import re
+import zlib
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
@@ -80,6 +81,18 @@ class _ProtectingLoader(jinja2.FileSystemLoader):
         return protected, str(path), lambda: path.is_file() and path.stat().st_mtime == mtime
 
 
+def _bytecode_cache(config: Config) -> jinja2.BytecodeCache | None:
+    """Compiled Jinja templates, kept between runs (Jinja spends ~6 ms
+    compiling each file; loading its bytecode costs ~0.2 ms)."""
+    directory = config.root / ".letterhead-cache" / "jinja"
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        (directory.parent / ".gitignore").write_text("*\n")
+    except OSError:
+        return None  # read-only checkout: compile every time
+    return jinja2.FileSystemBytecodeCache(str(directory))
+
+
 class Compiler:
     """Compiles templates of one project; reuse it across templates (one Jinja
     Environment per build is ~13 ms saved per template)."""
@@ -101,6 +114,7 @@ class Compiler:
             ),
             keep_trailing_newline=True,
             auto_reload=True,
+            bytecode_cache=_bytecode_cache(config),
         )
 
     # -- Jinja -------------------------------------------------------------
@@ -250,20 +264,19 @@ class LineMarks:
     locator from output offsets to ``Location(file, line)``.
     """
 
-    MARK_RE = re.compile("\x02(\\d+)\x03")
+    MARK_RE = re.compile("\x02(\\d+):(\\d+)\x03")
 
     def __init__(self) -> None:
-        self.places: list[Location] = []
+        self.paths: dict[int, str] = {}
 
     def mark(self, text: str, path: str) -> str:
+        # File id + line: the same marks in every run (see PlaceholderTable.protect).
+        fid = zlib.crc32(path.encode("utf-8"))
+        self.paths[fid] = path
         out: list[str] = []
         depth_close: str | None = None  # the closing delimiter we are inside
         for lineno, line in enumerate(text.split("\n"), start=1):
-            if depth_close is None:
-                self.places.append(Location(path, lineno))
-                out.append(f"\x02{len(self.places) - 1}\x03{line}")
-            else:
-                out.append(line)
+            out.append(f"\x02{fid}:{lineno}\x03{line}" if depth_close is None else line)
             depth_close = _jinja_state_after(line, depth_close)
         return "\n".join(out)
 
@@ -276,7 +289,7 @@ class LineMarks:
         for m in self.MARK_RE.finditer(text):
             parts.append(text[pos : m.start()])
             offsets.append(m.start() - removed)
-            locs.append(self.places[int(m.group(1))])
+            locs.append(Location(self.paths[int(m.group(1))], int(m.group(2))))
             removed += m.end() - m.start()
             pos = m.end()
         parts.append(text[pos:])

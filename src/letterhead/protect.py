@@ -23,6 +23,7 @@ source; anything else is a :class:`PlaceholderLostError` naming file and line.
 from __future__ import annotations
 
 import re
+import zlib
 from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
@@ -79,8 +80,12 @@ class PlaceholderTable:
 
     items: dict[int, Placeholder] = field(default_factory=dict)
 
-    def add(self, raw: str, location: Location) -> Placeholder:
-        ph = Placeholder(len(self.items) + 1, raw, mustache_kind(raw), location)
+    def add(self, raw: str, location: Location, ident: int | None = None) -> Placeholder:
+        if ident is None:  # mustaches met after Jinja: a plain counter, out of the file range
+            ident = 10**15 + len(self.items)
+            while ident in self.items:
+                ident += 1
+        ph = Placeholder(ident, raw, mustache_kind(raw), location)
         self.items[ph.id] = ph
         return ph
 
@@ -102,9 +107,13 @@ class PlaceholderTable:
             )
         out: list[str] = []
         pos = 0
-        for m in _MUSTACHE_RE.finditer(text):
+        # Ids depend only on the file and the mustache's rank in it, so the
+        # protected source is the same in every run: Jinja's bytecode cache
+        # then hits, and the order templates load in does not matter.
+        base = zlib.crc32(path.encode("utf-8")) * 100_000
+        for i, m in enumerate(_MUSTACHE_RE.finditer(text)):
             line = text.count("\n", 0, m.start()) + 1
-            ph = self.add(m.group(0), Location(path, line))
+            ph = self.add(m.group(0), Location(path, line), ident=base + i)
             out.append(text[pos : m.start()])
             out.append(ph.token)
             newlines = m.group(0).count("\n")

@@ -45,6 +45,22 @@ def _report_send(d: Delivery) -> None:
                    "(real SES would accept the call and silently drop this message)", err=True)
 
 
+def _require_dev_extra(*, local_ses: bool) -> None:
+    """The dev server's packages are an extra; say how to get them."""
+    import importlib.util
+
+    from .errors import ConfigError
+
+    needed = ["starlette", "uvicorn", "watchfiles"] + (["moto"] if local_ses else [])
+    missing = [m for m in needed if importlib.util.find_spec(m) is None]
+    if missing:
+        raise ConfigError(
+            f"`letterhead dev` needs {', '.join(missing)}, which are not installed",
+            hint="pip install 'letterhead[dev]'" + ("" if "moto" not in missing or len(missing) > 1
+                                                     else " (or run with --no-ses)"),
+        )
+
+
 @click.command()
 @click.option("--host", default="127.0.0.1", show_default=True,
               help="Address to serve on. Keep the loopback default unless you mean to share the preview.")
@@ -74,6 +90,7 @@ def dev(ctx: Ctx, host: str, port: int, ses_port: int, no_ses: bool, senders: tu
     from .devserver import DevServer
 
     with reported(ctx):
+        _require_dev_extra(local_ses=not no_ses)
         config = ctx.config
         chosen = senders or ((config.sender_email,) if config.sender_email else ())
         server = DevServer(config, host=host, port=port, ses=not no_ses, ses_port=ses_port, senders=chosen,

@@ -252,6 +252,11 @@ def _content_regions(text: str, start: int, end: int, tag: str, add) -> None:
     if tag in HEAD_TEXT_TAGS:
         add(start, end, Context.HEAD_TEXT, tag)
         return
+    if "xlh" not in text[start:end]:
+        # No placeholder token inside: nobody will ask what kind of place
+        # this is, so skip the per-tag regions (most of a scan's cost).
+        add(start, end, Context.HTML_TEXT, tag)
+        return
     pos = start
     ci = -2  # next comment start, found lazily: searching afresh each step is quadratic
     tm = None

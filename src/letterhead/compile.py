@@ -32,7 +32,7 @@ from . import handlebars, mjml
 from .config import Config
 from .errors import JinjaError, LetterheadError, Location, SourceError
 from .inline import extract_inline_css, inline_css
-from .protect import PlaceholderTable, hoist_from_conditionals, place_in_mjml, verify
+from .protect import PlaceholderTable, hoist_from_conditionals, place_in_mjml, tokens_in, verify
 from .sources import TemplateSource, read_text
 from .text import html_to_text
 
@@ -204,7 +204,7 @@ class Compiler:
             text_tokens = self._protect_rendered(text_tokens, self.config.rel(source.text_path))
             text_tokens = text_tokens.strip("\n") + "\n"
         else:
-            blocks = frozenset(p.token for p in self.table.items.values() if p.is_block)
+            blocks = frozenset(self.table[i].token for i in tokens_in(html_tokens) if self.table[i].is_block)
             text_tokens = html_to_text(html_tokens, blocks, self.table.restore)
 
         parts_tokens = {"subject": subject_tokens, "html": html_tokens, "text": text_tokens}

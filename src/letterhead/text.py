@@ -57,6 +57,10 @@ def html_to_text(
     # html2text reads only href (and alt/src, which we do not use): dropping the
     # long inline styles first halves its parse time.
     html = _ATTRS_RE.sub(_keep_href, html)
+    # Layout tables carry no text of their own and html2text ignores them
+    # (ignore_tables) at a cost: unwrap them, keeping cells as blocks.
+    html = _TABLE_TAGS_RE.sub("", html)
+    html = _CELL_RE.sub(lambda m: "</div>" if m.group(1) else "<div>", html)
 
     h = html2text.HTML2Text()
     h.body_width = 0
@@ -81,6 +85,8 @@ def html_to_text(
     return text + "\n"
 
 
+_TABLE_TAGS_RE = re.compile(r"</?(?:table|tbody|thead|tfoot|tr)\b[^>]*>", re.IGNORECASE)
+_CELL_RE = re.compile(r"<(/?)(?:td|th)\b[^>]*>", re.IGNORECASE)
 _ATTRS_RE = re.compile(r"<([a-zA-Z][a-zA-Z0-9]*)\b((?:[^>\"']|\"[^\"]*\"|'[^']*')*?)(/?)>")
 _HREF_RE = re.compile(r"""\bhref\s*=\s*("[^"]*"|'[^']*')""", re.IGNORECASE)
 

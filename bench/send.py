@@ -23,7 +23,9 @@ Two runs, each measured in the same process run:
    Mailer, so one rate limiter.
 
 Printed per run: achieved rate (recipients SES accepted per second of wall
-time) against the allowed rate, sent / lost / duplicated, throttled calls.
+time) against the allowed rate, the steady rate (the sender's starting
+half-second burst left out, over the span the server accepted in), sent /
+lost / duplicated, throttled calls.
 Targets (issue #4): achieved >= 95 % of the allowed rate, zero lost, zero
 duplicated, memory flat as the recipient count grows.
 
@@ -324,9 +326,13 @@ def _summary(name: str, n: int, rate: float, elapsed: float, statuses: Counter[s
              ses: Any) -> dict[str, Any]:
     accepted = server["accepted"]
     achieved = accepted / elapsed if elapsed else 0.0
+    # Steady state, as the server saw it: the starting burst left out.
+    burst = ses.limiter.burst
+    steady = (accepted - burst) / server["span"] if server["span"] else 0.0
     return {
         "run": name, "recipients": n, "allowed_rate": rate, "elapsed_s": round(elapsed, 2),
         "achieved_rate": round(achieved, 1), "achieved_ratio": round(achieved / rate, 3),
+        "steady_rate": round(steady, 1), "steady_ratio": round(steady / rate, 3),
         "sent": statuses.get("sent", 0), "statuses": dict(statuses),
         "lost": n - server["unique"], "duplicated": server["duplicates"],
         "server": server, "client_calls": ses.calls, "client_throttled_attempts": ses.throttled,
@@ -339,6 +345,8 @@ def _print(r: dict[str, Any]) -> None:
         if r["achieved_ratio"] > 1 else ""
     print(f"  achieved   {r['achieved_rate']:.1f}/s = {r['achieved_ratio'] * 100:.1f} % of the allowed rate "
           f"({r['elapsed_s']} s){over}")
+    print(f"  steady     {r['steady_rate']:.1f}/s = {r['steady_ratio'] * 100:.1f} % (accepted after the starting "
+          f"burst, over the span the server accepted in)")
     print(f"  sent {r['sent']:,}   lost {r['lost']}   duplicated {r['duplicated']}   statuses {r['statuses']}")
     s = r["server"]
     print(f"  SES calls {s['calls']:,}: {s['injected_throttles']} injected throttles, "
@@ -380,7 +388,8 @@ def main() -> None:
     finally:
         child.terminate()
         child.wait(timeout=10)
-    ok = all(r["achieved_ratio"] >= 0.95 and r["lost"] == 0 and r["duplicated"] == 0 for r in results)
+    ok = all(min(r["achieved_ratio"], r["steady_ratio"]) >= 0.95 and r["lost"] == 0 and r["duplicated"] == 0
+             for r in results)
     mem = results[0].get("memory", {})
     flat = mem.get("peak_ratio") is not None and mem["peak_ratio"] <= 1.5
     if args.json:

@@ -21,7 +21,6 @@ import socket
 import threading
 import urllib.request
 from collections import Counter
-from pathlib import Path
 from typing import Any, Callable, Iterator
 
 import boto3

@@ -282,6 +282,26 @@ def test_deployed_names_follow_the_sync_namespace(moto_ses: Any) -> None:
     assert "letterhead sync" in str(info.value) and f"-v{entry.content_hash[:10]}" in str(info.value)
 
 
+def test_an_app_shipping_only_ses_templates_sends_with_its_deploys_names(moto_ses: Any, tmp_path: Path) -> None:
+    c, backend = moto_ses
+    root = tmp_path / "app"
+    (root / "ses_templates" / "deployed").mkdir(parents=True)
+    for p in SES_DIR.glob("*.json"):
+        (root / "ses_templates" / p.name).write_bytes(p.read_bytes())
+    (root / "ses_templates" / "deployed" / "stg.json").write_text(json.dumps(
+        {"format": 1, "env": "stg", "prefix": "stg-", "suffix": "", "mode": "stable",
+         "templates": {"email_verification": "stg-email_verification"}}))
+    payload = json.loads((SES_DIR / "email_verification.json").read_text())
+    payload["Template"]["TemplateName"] = "stg-email_verification"
+    c.create_template(**payload)
+    environ = {"SES_SENDER_EMAIL": "noreply@calndr.club", "AWS_REGION": REGION, "LETTERHEAD_ENV": "stg"}
+    mailer = Mailer.from_env(root, environ=environ, client=c, max_send_rate=100)
+    mailer.send("email_verification", "a@example.org", verification_data())
+    assert backend.sent_messages[-1].template == "stg-email_verification"
+    with pytest.raises(ConfigError, match="no settings for environment 'prod'"):
+        Mailer.from_env(root, environ={**environ, "LETTERHEAD_ENV": "prod"}, client=c)
+
+
 # --- SES's refusals, typed, each with its fix ----------------------------------------------------------
 
 

@@ -51,6 +51,10 @@ def people(n: int) -> Iterator[Recipient]:
         yield Recipient(address, data, key=f"user-{i}")
 
 
+def plain(n: int) -> list[tuple[str, dict[str, str]]]:
+    return [(f"user{i}@example.org", {"code": "123456", "email": "x@example.org"}) for i in range(n)]
+
+
 def flaky(address: str, attempt: int) -> str | None:
     """Per-destination answers: SES always rejects ``rejected…``; about one
     in eight destinations fails once or twice, retryably."""
@@ -133,7 +137,7 @@ def test_bulk_streams_a_generator_without_reading_ahead(moto_ses: Any) -> None:
 
     mailer = make_mailer(c)
     seen = 0
-    for status in mailer.iter_send_bulk("email_verification", recipients()):
+    for _ in mailer.iter_send_bulk("email_verification", recipients()):
         seen += 1
         assert pulled - seen < 50  # at most one call's worth is held
     assert seen == pulled == 230
@@ -145,7 +149,7 @@ def test_daily_quota_stops_the_run_and_reports_the_rest_as_skipped(moto_ses: Any
                    lambda i: ("Throttling", "Daily message quota exceeded.", 400) if i >= 2 else None)
     mailer = make_mailer(c)
     result = mailer.send_bulk("email_verification",
-                              ((f"user{i}@example.org", {"code": "123456", "email": "x@example.org"}) for i in range(260)))
+                              iter(plain(260)))
     assert result.counts == {"sent": 100, "invalid": 0, "failed": 50, "unknown": 0, "skipped": 110}
     assert quota.calls == 3  # no call after the quota ran out
     assert all(isinstance(s.error, DailyQuotaExceeded) for s in result.statuses if not s.ok)
@@ -158,7 +162,7 @@ def test_paused_destinations_stop_the_run_without_a_fallback(moto_ses: Any) -> N
     DestinationFaults(c, lambda address, attempt: "AccountSendingPaused" if address == "user60@example.org" else None)
     mailer = make_mailer(c)
     result = mailer.send_bulk("email_verification",
-                              [(f"user{i}@example.org", {"code": "123456", "email": "x@example.org"}) for i in range(150)])
+                              plain(150))
     assert result.counts["sent"] == 99 and result.counts["failed"] == 1 and result.counts["skipped"] == 50
 
 
@@ -175,7 +179,7 @@ def test_an_outcome_ses_may_have_sent_is_unknown_and_never_retried(moto_ses: Any
 
     c.meta.events.register_first("before-call.ses.SendBulkTemplatedEmail", timeout_on_second_call)
     result = make_mailer(c).send_bulk(
-        "email_verification", [(f"user{i}@example.org", {"code": "123456", "email": "x@example.org"}) for i in range(120)])
+        "email_verification", plain(120))
     assert result.counts == {"sent": 70, "invalid": 0, "failed": 0, "unknown": 50, "skipped": 0}
     assert calls["n"] == 3
     unknown = [s for s in result.statuses if s.status == "unknown"]
@@ -186,10 +190,11 @@ def test_an_outcome_ses_may_have_sent_is_unknown_and_never_retried(moto_ses: Any
 
 def test_retryable_destinations_give_up_after_the_attempts(moto_ses: Any) -> None:
     c, _ = moto_ses
-    faults = DestinationFaults(c, lambda address, attempt: "TransientFailure" if address == "user3@example.org" else None)
+    faults = DestinationFaults(c, lambda address, attempt: "TransientFailure"
+                               if address == "user3@example.org" else None)
     mailer = make_mailer(c, bulk_attempts=3)
     result = mailer.send_bulk("email_verification",
-                              [(f"user{i}@example.org", {"code": "123456", "email": "x@example.org"}) for i in range(10)])
+                              plain(10))
     [failed] = [s for s in result.statuses if not s.ok]
     assert failed.index == 3 and failed.attempts == 3 and failed.error.retryable  # type: ignore[union-attr]
     assert faults.seen["user3@example.org"] == 3 and result.counts["sent"] == 9
@@ -200,7 +205,7 @@ def test_whole_call_throttling_that_never_ends_fails_the_batch_as_retryable(moto
     Faults(c, "SendBulkTemplatedEmail", lambda i: ("Throttling", "Maximum sending rate exceeded.", 400))
     mailer = make_mailer(c)
     result = mailer.send_bulk("email_verification",
-                              [(f"user{i}@example.org", {"code": "123456", "email": "x@example.org"}) for i in range(60)])
+                              plain(60))
     assert result.counts["failed"] == 60
     assert all(isinstance(s.error, Throttled) and s.error.retryable for s in result.statuses)
 

@@ -67,7 +67,8 @@ class Inbox:
         self.sessions = 0
         self._lock = threading.Lock()
 
-    async def handle_EHLO(self, server: Any, session: Any, envelope: Any, hostname: str, responses: list[str]) -> list[str]:
+    async def handle_EHLO(self, server: Any, session: Any, envelope: Any, hostname: str,
+                          responses: list[str]) -> list[str]:
         with self._lock:
             self.sessions += 1
         session.host_name = hostname
@@ -275,7 +276,8 @@ def test_fallback_to_smtp_when_sending_is_paused(smtp: Any, moto_ses: Any) -> No
     c, backend = moto_ses
     Faults(c, "SendTemplatedEmail", lambda i: ("AccountSendingPausedException", "Sending paused", 400))
     mailer = make_mailer(c, transport=_fallback(c, port))
-    mailer.send("email_verification", "amira.haddad@example.com", {"code": "739214", "email": "amira.haddad@example.com"})
+    mailer.send("email_verification", "amira.haddad@example.com",
+                {"code": "739214", "email": "amira.haddad@example.com"})
     assert len(inbox.messages) == 1 and backend.sent_messages == []
 
 
@@ -336,7 +338,8 @@ def test_bulk_destinations_paused_in_ses_go_through_smtp(smtp: Any, moto_ses: An
     assert result.ok and result.counts["sent"] == 12
     by_transport = {s.to[0]: s.transport for s in result.statuses}
     assert {a for a, t in by_transport.items() if t == "smtp"} == {a for a, _ in people if a.startswith("paused")}
-    assert sorted(r for _, rs, _ in inbox.messages for r in rs) == sorted(a for a, _ in people if a.startswith("paused"))
+    paused = sorted(a for a, _ in people if a.startswith("paused"))
+    assert sorted(r for _, rs, _ in inbox.messages for r in rs) == paused
     assert sum(faults.failed.values()) == 3
 
 

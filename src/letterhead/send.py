@@ -84,6 +84,7 @@ SENT, INVALID, FAILED, UNKNOWN, SKIPPED = "sent", "invalid", "failed", "unknown"
 DEFAULT_BULK_ATTEMPTS = 5  # tries of one destination SES answered AccountThrottled/TransientFailure
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u0085\u2028\u2029]")
+_LINE_BREAK = re.compile(r"[\r\n\x00\x0b\x0c\u0085\u2028\u2029]")  # what could end or fold a header line
 _LOCAL_OK = re.compile(r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+$")
 _LABEL_OK = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
 _TAG_OK = re.compile(r"^[A-Za-z0-9_-]{1,255}$")
@@ -108,12 +109,32 @@ def deployed_name(entry: ManifestEntry, namespace: Any = None) -> str:
 
 
 def _namespace(config: Config, env: str | None) -> Any:
-    """The sync namespace of ``env`` as ``letterhead sync`` computes it."""
-    try:
-        from .sync import namespace_for
-    except ImportError:  # pragma: no cover - sync ships with letterhead
-        return None
-    return namespace_for(config, env)
+    """The sync namespace of ``env``.
+
+    The project's own ``[tool.letterhead.sync]`` / ``[tool.letterhead.env.*]``
+    settings when it has them (what ``letterhead sync`` uses); else the
+    namespace recorded in ``ses_templates/deployed/<env>.json``, which sync
+    writes, so an application that ships only ``ses_templates/`` sends with
+    the names its deploy used; else none (logical names)."""
+    from .plan import Namespace
+    from .sync import DEFAULT_ENV_FILE, DEPLOYED_DIR, namespace_for
+
+    if config.extra.get("sync") or config.extra.get("env"):
+        return namespace_for(config, env)
+    path = config.ses_dir / DEPLOYED_DIR / f"{env or DEFAULT_ENV_FILE}.json"
+    if path.is_file():
+        try:
+            d = json.loads(path.read_text(encoding="utf-8"))
+            return Namespace(env=env, prefix=str(d.get("prefix") or ""), suffix=str(d.get("suffix") or ""),
+                             versioned=d.get("mode") == "versioned")
+        except (ValueError, AttributeError) as exc:
+            raise ConfigError(f"{config.rel(path)} is not a deployed-names file ({exc})",
+                              hint=f"rerun `letterhead sync{' --env ' + env if env else ''}`") from None
+    if env is not None:
+        raise ConfigError(f"no settings for environment {env!r}",
+                          hint=f"add [tool.letterhead.env.{env}] to pyproject.toml, or ship "
+                               f"ses_templates/{DEPLOYED_DIR}/{env}.json (`letterhead sync --env {env}` writes it)")
+    return None
 
 
 # --- header values ---------------------------------------------------------------------------
@@ -548,7 +569,7 @@ class Mailer:
             parts = check_data(item.entry, item.payload, data, parsed=item.parsed)
         except RenderError as exc:
             raise _as_sent(exc) from None
-        if _CONTROL.search(parts["subject"]):
+        if _LINE_BREAK.search(parts["subject"]):
             raise DataError(f"template '{item.entry.name}': the subject would contain a line break "
                             f"({_subject_culprit(item, data)})",
                             hint="pass one-line values for the variables the subject prints")
@@ -636,7 +657,7 @@ class Mailer:
         def settle(batch: list[_Pending], result: list[Outcome] | SendError) -> Iterator[RecipientStatus]:
             nonlocal stop
             whole = isinstance(result, SendError)
-            for p, outcome in zip(batch, [None] * len(batch) if whole else result):  # type: ignore[arg-type]
+            for p, outcome in zip(batch, [None] * len(batch) if whole else result, strict=True):  # type: ignore[arg-type]
                 error = result if whole else outcome.error  # type: ignore[union-attr]
                 transport = self.transport.name if whole else outcome.transport  # type: ignore[union-attr]
                 if error is None:
@@ -799,7 +820,7 @@ def _as_sent(exc: RenderError) -> RenderError:
 def _subject_culprit(item: CatalogItem, data: Mapping[str, Any]) -> str:
     names = [name for name, var in item.entry.contract.items()
              if any("subject" in str(loc) for loc in (var.get("locations") or ()))
-             and isinstance(data.get(name), str) and _CONTROL.search(data[name])]
+             and isinstance(data.get(name), str) and _LINE_BREAK.search(data[name])]
     return f"variable `{names[0]}`" if names else "a variable it prints"
 
 

@@ -347,6 +347,7 @@ class SesTransport(Transport):
         self._sleep = sleep
         self.calls = 0  # API calls made (attempts), for tests and benchmarks
         self.throttled = 0  # attempts answered Throttling
+        self._count_lock = threading.Lock()
 
     # -- the client --------------------------------------------------------------------------
 
@@ -427,7 +428,8 @@ class SesTransport(Transport):
             if self.limiter.acquired:
                 self._ensure_rate()
             self.limiter.acquire(max(1, recipients))
-            self.calls += 1
+            with self._count_lock:
+                self.calls += 1
             try:
                 return method(**params)
             except Exception as exc:  # noqa: BLE001
@@ -436,7 +438,8 @@ class SesTransport(Transport):
                 # SES refused the call before sending anything: its slot was not used.
                 self.limiter.refund(max(1, recipients))
             if isinstance(err, Throttled):
-                self.throttled += 1
+                with self._count_lock:
+                    self.throttled += 1
                 throttled += 1
                 if throttled < self.max_attempts:
                     self._sleep(self.backoff(throttled - 1))
@@ -501,7 +504,7 @@ class SesTransport(Transport):
                               first.template_name, config_set=first.configuration_set,
                               domain=first.sender_domain, **params)
         statuses = list(response.get("Status") or ())
-        refused = sum(m.recipient_count for m, s in zip(messages, statuses)
+        refused = sum(m.recipient_count for m, s in zip(messages, statuses, strict=False)
                       if (s.get("Status") or ("Success" if s.get("MessageId") else "Failed")) != "Success")
         if refused:
             self.limiter.refund(refused)  # destinations SES did not send do not count against the rate
@@ -785,7 +788,7 @@ class OutboxMessage:
 
 class OutboxTransport(Transport):
     """Keeps every message in ``messages`` (thread-safe) and, given a
-    ``folder``, writes each as ``<n>-<template>-<id>.eml`` there."""
+    ``folder``, writes each as ``<date>-<time>-<n>-<template>-<id>.eml`` there."""
 
     name = "outbox"
     renders_locally = True
@@ -806,7 +809,8 @@ class OutboxTransport(Transport):
         if self.folder is not None:
             self.folder.mkdir(parents=True, exist_ok=True)
             local = re.sub(r"[^A-Za-z0-9._-]", "_", message_id.split("@", 1)[0])
-            path = self.folder / f"{n:06d}-{message.template}-{local}.eml"
+            stamp = time.strftime("%Y%m%d-%H%M%S")  # sorts across runs; the id keeps names unique
+            path = self.folder / f"{stamp}-{n:04d}-{message.template}-{local}.eml"
             tmp = path.with_suffix(".eml.tmp")
             tmp.write_bytes(mime.as_bytes())
             tmp.replace(path)
@@ -873,7 +877,7 @@ class FallbackTransport(Transport):
                 again = self.secondary.send_batch([outcomes[i].message for i in redo])
             except SendError as exc:
                 again = [Outcome(outcomes[i].message, error=exc, transport=self.secondary.name) for i in redo]
-            for i, o in zip(redo, again):
+            for i, o in zip(redo, again, strict=True):
                 outcomes[i] = o
         return outcomes
 

@@ -260,7 +260,7 @@ def _mailer(url: str) -> Any:
 def recipients(n: int) -> Iterator[tuple[str, dict[str, str]]]:
     for i in range(n):
         address = f"user{i}@example.org"
-        yield address, {"code": f"{secrets.randbelow(1_000_000):06d}", "email": address}
+        yield address, {"code": f"{secrets.randbelow(1_000_000):06d}", "email": address, "expires_at": "14:32 UTC"}
 
 
 def run_bulk(url: str, n: int, rate: float) -> dict[str, Any]:

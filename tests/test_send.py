@@ -69,7 +69,7 @@ def invitation(**changes: Any) -> dict[str, Any]:
 
 
 def verification_data(code: str = CODE) -> dict[str, Any]:
-    return {"code": code, "email": "amira.haddad@example.com"}
+    return {"code": code, "email": "amira.haddad@example.com", "expires_at": "14:32 UTC"}
 
 
 # --- what SES receives -------------------------------------------------------------------------------

@@ -43,7 +43,7 @@ def people(n: int) -> Iterator[Recipient]:
     53rd an address SES will always reject."""
     for i in range(n):
         address = f"{'rejected' if i % 53 == 7 else 'user'}{i}@example.org"
-        data: dict[str, Any] = {"code": f"{_hash('code', i) % 1_000_000:06d}", "email": address}
+        data: dict[str, Any] = {"code": f"{_hash('code', i) % 1_000_000:06d}", "email": address, "expires_at": "14:32 UTC"}
         if i % 97 == 5:
             del data["code"]
         if i % 89 == 3:
@@ -52,7 +52,7 @@ def people(n: int) -> Iterator[Recipient]:
 
 
 def plain(n: int) -> list[tuple[str, dict[str, str]]]:
-    return [(f"user{i}@example.org", {"code": "123456", "email": "x@example.org"}) for i in range(n)]
+    return [(f"user{i}@example.org", {"code": "123456", "email": "x@example.org", "expires_at": "14:32 UTC"}) for i in range(n)]
 
 
 def flaky(address: str, attempt: int) -> str | None:
@@ -133,7 +133,7 @@ def test_bulk_streams_a_generator_without_reading_ahead(moto_ses: Any) -> None:
         nonlocal pulled
         for i in range(230):
             pulled += 1
-            yield f"user{i}@example.org", {"code": f"{i:06d}", "email": f"user{i}@example.org"}
+            yield f"user{i}@example.org", {"code": f"{i:06d}", "email": f"user{i}@example.org", "expires_at": "14:32 UTC"}
 
     mailer = make_mailer(c)
     seen = 0
@@ -239,7 +239,7 @@ def test_default_data_tags_reply_to_and_recipients_with_several_addresses(moto_s
 
 def test_bad_recipient_shapes_are_invalid_not_fatal(moto_ses: Any) -> None:
     c, _ = moto_ses
-    good = {"code": "123456", "email": "x@example.org"}
+    good = {"code": "123456", "email": "x@example.org", "expires_at": "14:32 UTC"}
     result = make_mailer(c).send_bulk("email_verification", [
         ("a@example.org", good), {"to": "b@example.org"}, "c@example.org", ("d@example.org", ["not", "a", "dict"]),
         ("e@example.org", good)])

@@ -164,8 +164,8 @@ def test_smtp_bulk_uses_one_connection_and_reports_each_recipient(smtp: Any, mot
     inbox, port = smtp
     c, _ = moto_ses
     mailer = make_mailer(c, transport=smtp_transport(port))
-    people = [(f"user{i}@example.org", {"code": f"{i:06d}", "email": f"user{i}@example.org"}) for i in range(5)]
-    people.insert(2, ("refused@example.org", {"code": "000001", "email": "refused@example.org"}))
+    people = [(f"user{i}@example.org", {"code": f"{i:06d}", "email": f"user{i}@example.org", "expires_at": "14:32 UTC"}) for i in range(5)]
+    people.insert(2, ("refused@example.org", {"code": "000001", "email": "refused@example.org", "expires_at": "14:32 UTC"}))
     result = mailer.send_bulk("email_verification", people)
     assert result.counts["sent"] == 5 and result.counts["failed"] == 1
     [refused] = [s for s in result.statuses if not s.ok]
@@ -177,7 +177,7 @@ def test_smtp_unreachable_is_retryable_and_sends_nothing(moto_ses: Any) -> None:
     c, _ = moto_ses
     mailer = make_mailer(c, transport=smtp_transport(free_port()))
     with pytest.raises(SmtpError, match="cannot reach") as info:
-        mailer.send("email_verification", "a@example.org", {"code": "123456", "email": "a@example.org"})
+        mailer.send("email_verification", "a@example.org", {"code": "123456", "email": "a@example.org", "expires_at": "14:32 UTC"})
     assert info.value.retryable and "nothing was sent" in str(info.value)
 
 
@@ -212,7 +212,7 @@ def test_outbox_in_memory_writes_no_file(moto_ses: Any) -> None:
     c, _ = moto_ses
     outbox = OutboxTransport()
     make_mailer(c, transport=outbox).send("email_verification", "a@example.org",
-                                          {"code": "048213", "email": "a@example.org"})
+                                          {"code": "048213", "email": "a@example.org", "expires_at": "14:32 UTC"})
     assert outbox.messages[0].path is None and "048213" in outbox.messages[0].text
 
 
@@ -264,7 +264,7 @@ def test_fallback_to_smtp_when_ses_is_unreachable(smtp: Any, caplog: pytest.LogC
     mailer = make_mailer(None, transport=transport)
     with caplog.at_level(logging.INFO, logger="letterhead.send"):
         message_id = mailer.send("email_verification", "amira.haddad@example.com",
-                                 {"code": "739214", "email": "amira.haddad@example.com"})
+                                 {"code": "739214", "email": "amira.haddad@example.com", "expires_at": "14:32 UTC"})
     assert len(inbox.messages) == 1 and inbox.parsed()["Message-ID"].strip("<>") == message_id
     assert transport.fallbacks == 1 and transport.primary.calls == 2  # type: ignore[attr-defined]
     assert "send fallback from=ses to=smtp reason=SesUnreachable" in caplog.text
@@ -277,7 +277,7 @@ def test_fallback_to_smtp_when_sending_is_paused(smtp: Any, moto_ses: Any) -> No
     Faults(c, "SendTemplatedEmail", lambda i: ("AccountSendingPausedException", "Sending paused", 400))
     mailer = make_mailer(c, transport=_fallback(c, port))
     mailer.send("email_verification", "amira.haddad@example.com",
-                {"code": "739214", "email": "amira.haddad@example.com"})
+                {"code": "739214", "email": "amira.haddad@example.com", "expires_at": "14:32 UTC"})
     assert len(inbox.messages) == 1 and backend.sent_messages == []
 
 
@@ -294,7 +294,7 @@ def test_no_fallback_when_ses_refuses_the_message(smtp: Any, moto_ses: Any, code
     mailer = make_mailer(c, transport=_fallback(c, port))
     with pytest.raises(cls):
         mailer.send("email_verification", "amira.haddad@example.com",
-                    {"code": "739214", "email": "amira.haddad@example.com"})
+                    {"code": "739214", "email": "amira.haddad@example.com", "expires_at": "14:32 UTC"})
     assert inbox.messages == []
 
 
@@ -322,7 +322,7 @@ def test_no_fallback_when_ses_may_have_sent_it(smtp: Any, moto_ses: Any) -> None
     mailer = make_mailer(c, transport=transport)
     with pytest.raises(DeliveryUnknown, match="does not resend"):
         mailer.send("email_verification", "amira.haddad@example.com",
-                    {"code": "739214", "email": "amira.haddad@example.com"})
+                    {"code": "739214", "email": "amira.haddad@example.com", "expires_at": "14:32 UTC"})
     assert inbox.messages == [] and transport.primary.calls == 1  # type: ignore[attr-defined]
 
 
@@ -333,7 +333,7 @@ def test_bulk_destinations_paused_in_ses_go_through_smtp(smtp: Any, moto_ses: An
                                if address.startswith("paused") else None)
     mailer = make_mailer(c, transport=_fallback(c, port))
     people = [(f"{'paused' if i % 4 == 0 else 'user'}{i}@example.org",
-               {"code": f"{i:06d}", "email": f"u{i}@example.org"}) for i in range(12)]
+               {"code": f"{i:06d}", "email": f"u{i}@example.org", "expires_at": "14:32 UTC"}) for i in range(12)]
     result = mailer.send_bulk("email_verification", people)
     assert result.ok and result.counts["sent"] == 12
     by_transport = {s.to[0]: s.transport for s in result.statuses}

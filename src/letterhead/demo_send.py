@@ -28,7 +28,7 @@ from .config import load_config
 from .payload import Manifest, SesTemplate
 from .send import Mailer
 from .validate import render_parts
-from .verification import VALID_FOR, new_code
+from .verification import VALID_FOR, expires_at, expiry_text, new_code
 
 DEMO_DIR = ".demo"
 REGION = "eu-west-1"
@@ -86,7 +86,8 @@ def run(root: Path | None = None, out_dir: Path | None = None) -> list[Path]:
                             .read_text(encoding="utf-8"))
         ids = [mailer.send("coparent_invitation", invite["recipient_email"], invite, tags={"kind": "invitation"})]
         email = "amira.haddad@example.com"
-        ids.append(mailer.send("email_verification", email, {"code": new_code(), "email": email},
+        ids.append(mailer.send("email_verification", email, {"code": new_code(), "email": email,
+                                                             "expires_at": expiry_text(expires_at())},
                                tags={"kind": "verification"}))
 
         out_dir.mkdir(parents=True, exist_ok=True)

@@ -47,9 +47,9 @@ from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 from . import handlebars
 from .config import Config, load_config
-from .errors import ConfigError, DataError, DeliveryUnknown, LetterheadError, RenderError, SendError
+from .errors import ConfigError, DataError, DeliveryUnknown, LetterheadError, SendError
 from .payload import Manifest, ManifestEntry, SesTemplate
-from .safety import HTML_DATA_KEY, prepare_data
+from .safety import prepare_data
 from .transports import (
     MAX_DESTINATIONS,
     Backoff,
@@ -557,18 +557,12 @@ class Mailer:
     def render(self, template: str, data: Mapping[str, Any]) -> dict[str, str]:
         """The subject, html and text a recipient would read (checked as a send)."""
         item = self.catalog.get(template)
-        try:
-            return dict(check_data(item.entry, item.payload, data, parsed=item.parsed))
-        except RenderError as exc:
-            raise _as_sent(exc) from None
+        return dict(check_data(item.entry, item.payload, data, parsed=item.parsed))
 
     def _message(self, item: CatalogItem, to: tuple[str, ...], data: Mapping[str, Any],
                  reply_to: tuple[str, ...], tags: tuple[tuple[str, str], ...],
                  default_template_data: str = "{}") -> OutgoingMessage:
-        try:
-            parts = check_data(item.entry, item.payload, data, parsed=item.parsed)
-        except RenderError as exc:
-            raise _as_sent(exc) from None
+        parts = check_data(item.entry, item.payload, data, parsed=item.parsed)
         if _LINE_BREAK.search(parts["subject"]):
             raise DataError(f"template '{item.entry.name}': the subject would contain a line break "
                             f"({_subject_culprit(item, data)})",
@@ -804,17 +798,6 @@ def _template_data(item: CatalogItem, data: Mapping[str, Any]) -> str:
                         f"{MAX_TEMPLATE_DATA:,} (the HTML-escaped copy doubles the data)",
                         hint="send less data (ids and links rather than content)")
     return text
-
-
-def _as_sent(exc: RenderError) -> RenderError:
-    """The HTML part reads the escaped copy under ``_html``, so a variable it
-    misses is reported as ``_html.x``; the application sends ``x``."""
-    prefix = f"{HTML_DATA_KEY}."
-    if not (exc.variable or "").startswith(prefix):
-        return exc
-    variable = exc.variable[len(prefix):]  # type: ignore[index]
-    return RenderError(exc.message.replace(f"`{prefix}", "`"), variable=variable, location=exc.location,
-                       hint=(exc.hint or "").replace(f"`{prefix}", "`"), source_line=exc.source_line)
 
 
 def _subject_culprit(item: CatalogItem, data: Mapping[str, Any]) -> str:

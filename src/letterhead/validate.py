@@ -16,7 +16,7 @@ from typing import Any, Mapping
 from . import handlebars
 from .errors import DataError, Location, RenderError
 from .payload import ManifestEntry, SesTemplate
-from .safety import prepare_data
+from .safety import HTML_DATA_KEY, prepare_data
 
 _CHECKS = {
     "string": lambda v: isinstance(v, str),
@@ -86,9 +86,17 @@ def check_data(entry: ManifestEntry, payload: SesTemplate, data: Mapping[str, An
     try:
         return render_parts(payload, data, entry.raw_paths, parsed=parsed)
     except RenderError as exc:
+        # The HTML part reads the escaped copy, so it reports `_html.x`; the
+        # application sends `x`.
+        prefix = f"{HTML_DATA_KEY}."
+        variable = exc.variable
+        message = exc.message
+        if variable and variable.startswith(prefix):
+            variable = variable[len(prefix):]
+            message = message.replace(f"`{prefix}", "`")
         raise RenderError(
-            f"template '{entry.name}': {exc.message}",
-            variable=exc.variable,
+            f"template '{entry.name}': {message}",
+            variable=variable,
             location=exc.location,
-            hint=f"pass `{exc.variable}` (not null) in the data" if exc.variable else exc.hint,
+            hint=f"pass `{variable}` (not null) in the data" if variable else exc.hint,
         ) from None

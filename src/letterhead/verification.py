@@ -3,10 +3,11 @@
     code = new_code()                        # "048213": six digits, from `secrets`
     expires = expires_at()                   # now + 10 minutes (UTC)
     store_hash(user, code, expires)          # keep a hash, never the code in a log
-    mailer.send("email_verification", user.email, {"code": code, "email": user.email})
+    mailer.send("email_verification", user.email,
+                {"code": code, "email": user.email, "expires_at": expiry_text(expires)})
 
-The email says "valid for 10 minutes" (templates_src/email_verification):
-``VALID_FOR`` is the same ten minutes.  letterhead never logs template data,
+The email says "valid for 10 minutes, until 14:32 UTC"
+(templates_src/email_verification): ``VALID_FOR`` is the same ten minutes.  letterhead never logs template data,
 and its errors name a variable, never its value.
 """
 
@@ -28,6 +29,11 @@ def new_code() -> str:
 def expires_at(now: datetime | None = None) -> datetime:
     """When a code made ``now`` stops working (timezone-aware UTC)."""
     return (now or datetime.now(timezone.utc)) + VALID_FOR
+
+
+def expiry_text(expires: datetime) -> str:
+    """The expiry as the email shows it: ``"14:32 UTC"``."""
+    return expires.astimezone(timezone.utc).strftime("%H:%M UTC")
 
 
 def is_valid(entered: str, code: str, expires: datetime, now: datetime | None = None) -> bool:

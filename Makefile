@@ -33,8 +33,9 @@ demo: install
 	@echo "Compiled templates and rendered samples (open the .html files in a browser):"
 	@find build -name '*.html' | sort
 	@echo
-	@echo "The invitation, rendered with its default sample, as SES would send it:"
+	@echo "The invitation's text part, rendered with its default sample, as SES would send it:"
 	$(VENV)/bin/letterhead render coparent_invitation --part text
+	$(PY) -m letterhead.demo
 
 test: install chromium
 	$(PY) -m pytest -q

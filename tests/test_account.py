@@ -215,7 +215,7 @@ def test_policy_lists_exactly_the_actions_and_pins_the_sender() -> None:
 # Calls that look like SES operations but are not AWS calls.
 NOT_AWS_FILES = {
     "localses.py": "drives letterhead's own loopback moto server, never AWS",
-    "demo_send.py": "the demo sends through an embedded loopback moto server, never AWS",
+    "demo.py": "the demo syncs and sends through an embedded loopback moto server, never AWS",
 }
 NOT_AWS_CALL = re.compile(r"(\benv\b|_env\(\))\.get_template\(")  # Jinja environments
 

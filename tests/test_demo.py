@@ -1,0 +1,35 @@
+"""`make demo`'s last step, as a subprocess on a copy of the project: sync into
+the embedded SES, a no-op second sync, two sends, and what recipients get."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from .conftest import REPO
+
+
+def test_demo_syncs_sends_and_renders_what_recipients_get(tmp_path: Path) -> None:
+    root = tmp_path / "calndr"
+    root.mkdir()
+    shutil.copy(REPO / "pyproject.toml", root)
+    for folder in ("templates_src", "ses_templates"):
+        shutil.copytree(REPO / folder, root / folder)
+    proc = subprocess.run([sys.executable, "-m", "letterhead.demo"], cwd=root, capture_output=True,
+                          text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    out = proc.stdout
+    assert "3 to create" in out and "synced: 3 created" in out
+    assert "synced: 0 created, 0 updated, 0 deleted, 3 unchanged" in out
+    assert "SES now holds 3 template(s)" in out
+    invitation = (root / ".demo" / "1-coparent_invitation.txt").read_text()
+    verification = (root / ".demo" / "2-email_verification.txt").read_text()
+    assert "Subject: Priya Raman invited you" in invitation or "invited you" in invitation
+    assert "From: Calndr Club <noreply@calndr.club>" in invitation
+    code_line = [line.strip() for line in verification.splitlines() if line.strip().isdigit()]
+    assert len(code_line) == 1 and len(code_line[0]) == 6
+    assert "valid for 10 minutes, until" in verification
+    assert code_line[0] not in out + proc.stderr  # the code is never printed
+    assert not (root / "ses_templates" / "deployed").exists()  # no deploy record of a throwaway SES

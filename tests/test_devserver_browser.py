@@ -212,7 +212,7 @@ def test_editing_sample_json_rerenders_and_errors_read_as_ses_failures(dev, page
     page.screenshot(path=str(ARTIFACTS / "editor-render-error-1440.png"))
     # not JSON: said so, the last render stays
     page.fill("#data-editor", "{ nope")
-    page.wait_for_function("() => document.getElementById('editor-status').textContent.startsWith('not valid JSON')")
+    page.wait_for_function("() => (document.getElementById('editor-status')?.textContent || '').startsWith('not valid JSON')")
     # back to the sample
     page.click("#editor-reset")
     page.wait_for_selector("#frames", state="visible")
@@ -265,14 +265,14 @@ def test_saving_a_source_file_updates_the_open_page(dev, page, calndr: Path) -> 
     page.fill("#data-editor", page.input_value("#data-editor"))  # untouched editor stays in sync
     try:
         subject.write_text("Live reload works: {{code}}\n")
-        page.wait_for_function("() => document.getElementById('subject').textContent.startsWith('Live reload works')")
+        page.wait_for_function("() => (document.getElementById('subject')?.textContent || '').startsWith('Live reload works')")
         before = _loads(page)
         assert "Enter this code" in old_mjml or True
         marker = "Saved just now and shown at once"
         mjml.write_text(old_mjml.replace("{% block content %}", "{% block content %}\n    <mj-section mj-class=\"card\"><mj-column><mj-text>" + marker + "</mj-text></mj-column></mj-section>", 1))
         _wait_frames_reloaded(page, before)
         page.wait_for_function(
-            "m => document.getElementById('frame-desktop').contentDocument.body.innerText.includes(m)", arg=marker)
+            "m => (document.getElementById('frame-desktop')?.contentDocument?.body?.innerText || '').includes(m)", arg=marker)
         assert marker in _frame(page, "mobile").locator("body").inner_text()
         # a save that breaks the template shows the error and keeps the last good render
         mjml.write_text(old_mjml.replace("{% endblock %}", "", 1))
@@ -283,11 +283,11 @@ def test_saving_a_source_file_updates_the_open_page(dev, page, calndr: Path) -> 
         mjml.write_text(old_mjml)
         page.wait_for_selector("#compile-error", state="detached")
         page.wait_for_function(
-            "m => !document.getElementById('frame-desktop').contentDocument.body.innerText.includes(m)", arg=marker)
+            "m => (b => !!b && !b.innerText.includes(m))(document.getElementById('frame-desktop')?.contentDocument?.body)", arg=marker)
     finally:
         subject.write_text(old_subject)
         mjml.write_text(old_mjml)
-    page.wait_for_function("() => !document.getElementById('subject').textContent.startsWith('Live reload works')")
+    page.wait_for_function("() => (e => !!e && !e.textContent.startsWith('Live reload works'))(document.getElementById('subject'))")
     assert page.console_errors == []
 
 

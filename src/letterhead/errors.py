@@ -85,6 +85,14 @@ class LetterheadError(Exception):
         }
 
 
+def _merged(d: dict[str, object], attached: object) -> dict[str, object]:
+    """An error's dict plus that of the result or report it carries."""
+    to_dict = getattr(attached, "to_dict", None)
+    if callable(to_dict):
+        d.update(to_dict())
+    return d
+
+
 def _restore_error(cls: type, args: tuple, state: dict) -> "LetterheadError":  # type: ignore[type-arg]
     err = cls.__new__(cls)
     Exception.__init__(err, *args)
@@ -245,11 +253,7 @@ class SyncFailed(RemoteError):
         return f"{text}\n{report()}" if callable(report) else text
 
     def to_dict(self) -> dict[str, object]:
-        d = super().to_dict()
-        to_dict = getattr(self.result, "to_dict", None)
-        if callable(to_dict):
-            d.update(to_dict())
-        return d
+        return _merged(super().to_dict(), self.result)
 
 
 class VerifyFailed(RemoteError):
@@ -260,11 +264,7 @@ class VerifyFailed(RemoteError):
         self.result = result
 
     def to_dict(self) -> dict[str, object]:
-        d = super().to_dict()
-        to_dict = getattr(self.result, "to_dict", None)
-        if callable(to_dict):
-            d.update(to_dict())
-        return d
+        return _merged(super().to_dict(), self.result)
 
 
 class DriftError(LetterheadError):
@@ -277,11 +277,7 @@ class DriftError(LetterheadError):
         self.result = result
 
     def to_dict(self) -> dict[str, object]:
-        d = super().to_dict()
-        to_dict = getattr(self.result, "to_dict", None)
-        if callable(to_dict):
-            d.update(to_dict())
-        return d
+        return _merged(super().to_dict(), self.result)
 
 
 # --- SES account: doctor, setup, stats (issue #6) ---------------------------------
@@ -301,11 +297,7 @@ class AccountCheckFailed(LetterheadError):
         self.report = report
 
     def to_dict(self) -> dict[str, object]:
-        d = super().to_dict()
-        to_dict = getattr(self.report, "to_dict", None)
-        if callable(to_dict):
-            d.update(to_dict())
-        return d
+        return _merged(super().to_dict(), self.report)
 
 
 class ThresholdExceeded(LetterheadError):
@@ -318,11 +310,7 @@ class ThresholdExceeded(LetterheadError):
         self.report = report
 
     def to_dict(self) -> dict[str, object]:
-        d = super().to_dict()
-        to_dict = getattr(self.report, "to_dict", None)
-        if callable(to_dict):
-            d.update(to_dict())
-        return d
+        return _merged(super().to_dict(), self.report)
 
 
 # --- sending (issue #4) ----------------------------------------------------------

@@ -58,6 +58,8 @@ KNOWN_TAGS = frozenset(
 
 
 UNSUPPORTED_TAGS = {
+    "mj-include": 'compose with Jinja instead: {% include "_partials/footer.mjml" %} '
+                  "(paths from templates_src/); MRML's mj-include also loses the body width",
     "mj-html-attributes": "set the attributes in the HTML of an mj-raw, or add classes with css-class",
     "mj-selector": "set the attributes in the HTML of an mj-raw, or add classes with css-class",
     "mj-html-attribute": "set the attributes in the HTML of an mj-raw, or add classes with css-class",
@@ -291,10 +293,15 @@ def compile_mjml(mjml_text: str, *, locate=None, validate: bool = True) -> str:
     try:
         html = _mrml.mjml2html(fixed)
     except ValueError as exc:  # MRML reports parse failures as ValueError
-        loc = locate(0) if locate else None
+        # "... at position 774:784": an offset in the (fixed) MJML; the fixes
+        # change lengths only a little, so the line is right or close to it.
+        m = re.search(r"position (\d+)", str(exc))
+        loc = (locate or (lambda off: Location("<mjml>", _line_of(mjml_text, off))))(
+            min(int(m.group(1)), len(mjml_text)) if m else 0)
         raise MjmlError(
             f"MRML could not compile the MJML: {exc}",
-            location=Location(loc.path) if loc else None,
-            hint="check for a bare '<' or '&' in text (write &lt; and &amp;) or an unclosed tag",
+            location=loc if m else Location(loc.path),
+            hint="check this component's attributes and content: a bare '<' or '&' in text "
+            "(write &lt; and &amp;) or an unclosed tag",
         ) from None
     return mjml_fixes.after_mrml(html)

@@ -54,13 +54,11 @@ def html_to_text(
     # Block tags between elements: own paragraph; inside running text: inline.
     html = _STANDALONE_BLOCK_RE.sub(lambda m: f"{m.group(1)}<p>{m.group(2)}</p>", html)
     html = COMMENT_TOKEN_RE.sub(lambda m: f"xlh{m.group(1)}x", html)
-    # html2text reads only href (and alt/src, which we do not use): dropping the
-    # long inline styles first halves its parse time.
-    html = _ATTRS_RE.sub(_keep_href, html)
-    # Layout tables carry no text of their own and html2text ignores them
-    # (ignore_tables) at a cost: unwrap them, keeping cells as blocks.
-    html = _TABLE_TAGS_RE.sub("", html)
-    html = _CELL_RE.sub(lambda m: "</div>" if m.group(1) else "<div>", html)
+    # One pass over the tags, to halve html2text's parse time: it reads only
+    # href, so other attributes (long inline styles) go; layout tables carry
+    # no text and html2text ignores them (ignore_tables), so they are
+    # unwrapped, cells kept as blocks.
+    html = _ATTRS_RE.sub(_lean_tag, html)
 
     h = html2text.HTML2Text()
     h.body_width = 0
@@ -85,15 +83,21 @@ def html_to_text(
     return text + "\n"
 
 
-_TABLE_TAGS_RE = re.compile(r"</?(?:table|tbody|thead|tfoot|tr)\b[^>]*>", re.IGNORECASE)
-_CELL_RE = re.compile(r"<(/?)(?:td|th)\b[^>]*>", re.IGNORECASE)
-_ATTRS_RE = re.compile(r"<([a-zA-Z][a-zA-Z0-9]*)\b((?:[^>\"']|\"[^\"]*\"|'[^']*')*?)(/?)>")
+_ATTRS_RE = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9]*)\b((?:[^>\"']|\"[^\"]*\"|'[^']*')*?)(/?)>")
 _HREF_RE = re.compile(r"""\bhref\s*=\s*("[^"]*"|'[^']*')""", re.IGNORECASE)
+_TABLE_TAGS = frozenset({"table", "tbody", "thead", "tfoot", "tr"})
+_CELL_TAGS = frozenset({"td", "th"})
 
 
-def _keep_href(m: re.Match[str]) -> str:
-    href = _HREF_RE.search(m.group(2)) if m.group(1).lower() == "a" else None
-    return f"<{m.group(1)}{' href=' + href.group(1) if href else ''}{m.group(3)}>"
+def _lean_tag(m: re.Match[str]) -> str:
+    closing, name, attrs, selfclose = m.groups()
+    lower = name.lower()
+    if lower in _TABLE_TAGS:
+        return ""
+    if lower in _CELL_TAGS:
+        return f"<{closing}div>"
+    href = _HREF_RE.search(attrs) if lower == "a" and not closing else None
+    return f"<{closing}{name}{' href=' + href.group(1) if href else ''}{selfclose}>"
 
 
 def _link(m: re.Match[str], normalize: Callable[[str], str]) -> str:

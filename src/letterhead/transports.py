@@ -65,6 +65,7 @@ from .errors import (
     Throttled,
 )
 from .ratelimit import RateLimiter
+from .remote import CREDENTIAL_CODES, DENIED_CODES, THROTTLING_CODES
 
 log = logging.getLogger("letterhead.send")
 
@@ -239,11 +240,8 @@ _HINTS = {
     "invalid": "see the AWS message; fix the value and send again",
 }
 
-_CREDENTIAL_CODES = frozenset({"InvalidClientTokenId", "UnrecognizedClientException", "SignatureDoesNotMatch",
-                               "InvalidSignatureException", "ExpiredToken", "ExpiredTokenException",
-                               "IncompleteSignature", "MissingAuthenticationToken", "InvalidAccessKeyId"})
-_DENIED_CODES = frozenset({"AccessDenied", "AccessDeniedException", "NotAuthorized", "OptInRequired"})
-_THROTTLE_CODES = frozenset({"Throttling", "ThrottlingException", "TooManyRequestsException"})
+# AWS error-code families: one list, remote.py's, for sync, send and account calls.
+_CREDENTIAL_CODES, _DENIED_CODES, _THROTTLE_CODES = CREDENTIAL_CODES, DENIED_CODES, THROTTLING_CODES
 _UNAVAILABLE_CODES = frozenset({"ServiceUnavailable", "ServiceUnavailableException"})
 
 

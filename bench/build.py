@@ -111,7 +111,10 @@ def check(proc: subprocess.CompletedProcess[str], what: str) -> None:
 
 
 def letterhead_build(root: Path, *args: str) -> tuple[float, subprocess.CompletedProcess[str]]:
-    return timed([str(LETTERHEAD), "--root", str(root), "build", *args], cwd=root)
+    # As on a user's machine, Python may cache its bytecode (some sandboxes
+    # set PYTHONDONTWRITEBYTECODE, which would recompile letterhead each run).
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    return timed([str(LETTERHEAD), "--root", str(root), "build", *args], cwd=root, env=env)
 
 
 def jinja_render_all(root: Path, out: Path) -> list[Path]:

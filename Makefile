@@ -35,6 +35,7 @@ demo: install
 	@echo
 	@echo "The invitation's text part, rendered with its default sample, as SES would send it:"
 	$(VENV)/bin/letterhead render coparent_invitation --part text
+	$(VENV)/bin/letterhead preview --export preview/
 	$(PY) -m letterhead.demo
 
 test: install chromium

@@ -88,3 +88,14 @@ def test_repository_outputs_are_up_to_date() -> None:
     """The committed build/ and ses_templates/ are what the sources give."""
     proc = run_cli("build", "--check", cwd=REPO)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_repository_preview_export_is_up_to_date(tmp_path: Path) -> None:
+    """The committed preview/ (for pull-request review) is what the sources give."""
+    proc = run_cli("preview", "--export", str(tmp_path / "preview"), cwd=REPO)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    committed = {p.relative_to(REPO / "preview").as_posix(): p.read_bytes()
+                 for p in (REPO / "preview").rglob("*") if p.is_file()}
+    fresh = {p.relative_to(tmp_path / "preview").as_posix(): p.read_bytes()
+             for p in (tmp_path / "preview").rglob("*") if p.is_file()}
+    assert committed == fresh, "run `letterhead preview --export preview/` and commit the result"

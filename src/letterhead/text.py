@@ -60,7 +60,7 @@ def html_to_text(
     # unwrapped, cells kept as blocks.
     html = _ATTRS_RE.sub(_lean_tag, html)
 
-    h = html2text.HTML2Text()
+    h = _PlainText()
     h.body_width = 0
     h.ignore_images = True
     h.ignore_emphasis = True
@@ -81,6 +81,14 @@ def html_to_text(
     text = re.sub(r"\n{3,}", "\n\n", text).strip("\n")
     text = _BLOCK_LINE_RE.sub(lambda m: m.group(1) + "\n" if m.group(1) in block_ids else m.group(0), text)
     return text + "\n"
+
+
+class _PlainText(html2text.HTML2Text):  # type: ignore[misc]
+    """html2text without Markdown escapes: a text part is read by people, so
+    "1. Open the app" must not come out as "1\\. Open the app"."""
+
+    def handle_data(self, data: str, entity_char: bool = False) -> None:
+        super().handle_data(data, entity_char=True)  # entity_char=True: no escaping
 
 
 _ATTRS_RE = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9]*)\b((?:[^>\"']|\"[^\"]*\"|'[^']*')*?)(/?)>")

@@ -185,7 +185,7 @@ def test_generated_text_reads_well(tmp_path: Path) -> None:
     <mj-section><mj-column>
       <mj-image src="https://x.example/logo.png" alt="Acme" href="https://x.example" />
       <mj-text>Dear {{name}},</mj-text>
-      <mj-text><p>1. Open the app</p><p>- bring snacks &amp; water</p><p>Use code A_B*C</p></mj-text>
+      <mj-text><h2>Next steps</h2><p>1. Open the app</p><p>- bring snacks &amp; water</p><p>Use code A_B*C</p></mj-text>
       <mj-text>Read <a href="https://x.example/terms">the terms</a> or mail <a href="mailto:help@x.example">help@x.example</a>.</mj-text>
       <mj-button href="{{accept_url}}">Accept</mj-button>
     </mj-column></mj-section>
@@ -204,7 +204,8 @@ def test_generated_text_reads_well(tmp_path: Path) -> None:
     assert "|" not in text and "<" not in text
     # A text part is for people: no Markdown escapes.
     assert "1. Open the app" in text and "- bring snacks & water" in text and "Use code A_B*C" in text
-    assert "\\" not in text
+    assert "\\" not in text and "Next steps\n" in text
+    assert not any(line.startswith("# ") or line.startswith("## ") for line in text.splitlines())
     with_note = handlebars.render(ct.parsed["text"], {"name": "A", "accept_url": "u", "note": "N"})
     without = handlebars.render(ct.parsed["text"], {"name": "A", "accept_url": "u"})
     assert "Note: N\n\nBye" in with_note

@@ -95,6 +95,7 @@ _ATTRS_RE = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9]*)\b((?:[^>\"']|\"[^\"]*\"|'[^
 _HREF_RE = re.compile(r"""\bhref\s*=\s*("[^"]*"|'[^']*')""", re.IGNORECASE)
 _TABLE_TAGS = frozenset({"table", "tbody", "thead", "tfoot", "tr"})
 _CELL_TAGS = frozenset({"td", "th"})
+_HEADING_TAGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
 
 
 def _lean_tag(m: re.Match[str]) -> str:
@@ -104,6 +105,8 @@ def _lean_tag(m: re.Match[str]) -> str:
         return ""
     if lower in _CELL_TAGS:
         return f"<{closing}div>"
+    if lower in _HEADING_TAGS:  # a heading is a paragraph in plain text, not "# Title"
+        return f"<{closing}p>"
     href = _HREF_RE.search(attrs) if lower == "a" and not closing else None
     return f"<{closing}{name}{' href=' + href.group(1) if href else ''}{selfclose}>"
 

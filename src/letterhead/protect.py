@@ -206,11 +206,25 @@ def hoist_from_conditionals(html: str) -> str:
                 out.append(f"<!--xlh{piece}x-->")
         return "".join(out)
 
+    if not _token_inside_conditional(html):
+        return html  # the usual case: nothing to split, skip the rewrite
     # A token comment's "-->" ends the regex match early, so match up to the
     # real "<![endif]-->" by scanning with the token comments masked.
     masked = COMMENT_TOKEN_RE.sub(lambda t: "\x01" + t.group(1) + "\x01", html)
     fixed = re.sub(r"<!--\[if [^\]]*\]>(.*?)<!\[endif\]-->", _unmask_then(split), masked, flags=re.DOTALL)
     return re.sub("\x01(\\d+)\x01", lambda t: f"<!--xlh{t.group(1)}x-->", fixed)
+
+
+def _token_inside_conditional(html: str) -> bool:
+    pos = html.find("<!--[if ")
+    while pos != -1:
+        end = html.find("<![endif]-->", pos)
+        if end == -1:
+            return False
+        if html.find("<!--xlh", pos + 8, end) != -1:
+            return True
+        pos = html.find("<!--[if ", end)
+    return False
 
 
 def _unmask_then(fn):  # type: ignore[no-untyped-def]

@@ -46,6 +46,10 @@ class Config:
     configuration_set: str | None = None
     endpoint_url: str | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
+    # The process environment merged over .env, as read at load time, for the
+    # settings only one module needs (SMTP_*, SES_MAX_SEND_RATE...).  It may
+    # hold secrets: kept out of repr, never printed.
+    environ: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
 
     def rel(self, path: Path) -> str:
         """A path as users see it: relative to the project root when inside it."""
@@ -131,5 +135,6 @@ def load_config(
         configuration_set=env.get("SES_CONFIGURATION_SET"),
         endpoint_url=env.get("AWS_ENDPOINT_URL_SES") or env.get("AWS_ENDPOINT_URL"),
         extra={k: settings[k] for k in ("env", "sync", "send") if k in settings},
+        environ=env,
     )
     return cfg.with_overrides(**overrides)

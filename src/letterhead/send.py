@@ -361,12 +361,10 @@ class _Pending:
 
 def _env_values(config: Config | None, environ: Mapping[str, str] | None) -> dict[str, str]:
     """``.env`` beside the project (never overriding) + the environment."""
-    values: dict[str, str] = {}
-    if config is not None:
-        from .config import _read_env_file
-
-        values.update(_read_env_file(config.root / ".env"))
-    values.update(os.environ if environ is None else environ)
+    if config is None:
+        return dict(os.environ if environ is None else environ)
+    values = dict(config.environ)  # .env + environment, read once by load_config
+    values.update(environ or {})
     return values
 
 

@@ -30,10 +30,10 @@ from typing import Any, Callable, Mapping
 from . import __version__
 from .compile import CompiledTemplate, Compiler
 from .config import Config
-from .errors import LetterheadError, LintError, RenderError, StaleOutputError
+from .errors import LetterheadError, LintError, StaleOutputError
 from .lint import Finding, lint
 from .payload import MANIFEST_NAME, Manifest, ManifestEntry, SesTemplate
-from .safety import HTML_DATA_KEY, render_like_ses, ses_parts
+from .safety import HTML_DATA_KEY, ses_parts
 from .sources import (
     TemplateSource,
     digest,
@@ -43,7 +43,7 @@ from .sources import (
     shared_files,
     template_names,
 )
-from .validate import check_types
+from .validate import render_compiled
 
 
 @dataclass(frozen=True)
@@ -129,22 +129,12 @@ def _check_samples(config: Config, source: TemplateSource, compiled: CompiledTem
                    raw_paths: tuple[str, ...]) -> dict[str, dict[str, str]]:
     """Render each sample as SES will; a sample that does not fit names the
     sample, the variable and the source line."""
-    rendered: dict[str, dict[str, str]] = {}
-    for sample in source.samples:
-        where = config.rel(sample.path)
-        check_types(source.variables, sample.data, where=where, label=f"sample '{sample.name}': ")
-        try:
-            rendered[sample.name] = render_like_ses(compiled.parsed, sample.data, raw_paths)
-        except RenderError as exc:
-            part = next((p for p, locs in compiled.placeholder_locations.items()
-                         if exc.location in (loc for _, loc in locs)), "template")
-            raise RenderError(
-                f"sample '{sample.name}' ({where}) does not fit the {part} part: {exc.message}",
-                variable=exc.variable, location=exc.location, source_line=exc.source_line,
-                hint=f"add `{exc.variable}` to {where}, or guard it with {{{{#if {exc.variable}}}}}"
-                if exc.variable else exc.hint,
-            ) from None
-    return rendered
+    return {
+        sample.name: render_compiled(compiled, sample.data, variables=source.variables, raw_paths=raw_paths,
+                                     where=config.rel(sample.path),
+                                     label=f"sample '{sample.name}' ({config.rel(sample.path)}): ")
+        for sample in source.samples
+    }
 
 
 @dataclass(frozen=True)

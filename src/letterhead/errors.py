@@ -145,9 +145,11 @@ class RenderError(LetterheadError):
         location: Location | None = None,
         hint: str | None = None,
         source_line: str | None = None,
+        part: str | None = None,
     ) -> None:
         super().__init__(message, location=location, hint=hint, source_line=source_line)
         self.variable = variable
+        self.part = part  # subject, html or text, when known
 
 
 class DataError(LetterheadError):

@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
-from . import __version__, handlebars
+from . import __version__
 from .compile import CompiledTemplate, Compiler
 from .config import Config
 from .errors import DataError, LetterheadError, Location, RenderError
@@ -42,7 +42,7 @@ from .lint import Finding, lint
 from .payload import SesTemplate
 from .safety import HTML_DATA_KEY, ses_parts
 from .sources import TemplateSource, load_brand, load_source, read_text, template_names
-from .validate import check_types, parse_payload, render_parts
+from .validate import render_compiled
 
 __all__ = [
     "DESKTOP_WIDTH",
@@ -103,7 +103,6 @@ class TemplateState:
     findings: tuple[Finding, ...] = ()
     error: LetterheadError | None = None  # the template does not compile
     last_good: "TemplateState | None" = None  # shown (marked stale) while it does not
-    ses_parsed: Mapping[str, handlebars.Template] | None = field(default=None, repr=False)
 
     @property
     def status(self) -> str:
@@ -152,27 +151,13 @@ def render_data(config: Config, state: TemplateState, data: Any, *, where: str =
     if state.compiled is None or state.payload is None:
         err = state.error or LetterheadError("the template does not compile")
         return SampleRender(error=err)
-    if not isinstance(data, Mapping):
-        return SampleRender(error=DataError(
-            "template data must be a JSON object", location=Location(where),
-            hint='wrap the values in {"name": value, ...}'))
     try:
-        check_types(state.variables, data, where=where, label=label)
+        parts = render_compiled(state.compiled, data, variables=state.variables, raw_paths=state.raw_paths,
+                                where=where, label=label)
+    except RenderError as exc:
+        return SampleRender(error=_with_source_line(config, exc), part=exc.part)
     except DataError as exc:
         return SampleRender(error=exc)
-    for part in PARTS:
-        try:
-            handlebars.render(state.compiled.parsed[part], data, escape=True)
-        except RenderError as exc:
-            hint = (f"add `{exc.variable}` to {where}, or guard it with {{{{#if {exc.variable}}}}}"
-                    if exc.variable else exc.hint)
-            err = RenderError(f"{label}{exc.message}", variable=exc.variable, location=exc.location,
-                              source_line=exc.source_line, hint=hint)
-            return SampleRender(error=_with_source_line(config, err), part=part)
-    try:
-        parts = render_parts(state.payload, data, state.raw_paths, escape=False, parsed=state.ses_parsed)
-    except RenderError as exc:  # the designer form rendered, so this is letterhead's bug
-        return SampleRender(error=exc, part="html")
     return SampleRender(parts=parts)
 
 
@@ -196,7 +181,7 @@ def compile_state(config: Config, compiler: Compiler, name: str, *, version: int
     subject, html, text = ses_parts(compiled.subject, compiled.html, compiled.text)
     payload = SesTemplate(compiled.name, subject, html, text)
     state = TemplateState(name, version, description=source.description, source=source, compiled=compiled,
-                          payload=payload, samples=samples, ses_parsed=parse_payload(payload))
+                          payload=payload, samples=samples)
     renders = {
         s.name: render_data(config, state, s.data, where=config.rel(s.path), label=f"sample '{s.name}': ")
         for s in source.samples
@@ -211,8 +196,7 @@ def compile_state(config: Config, compiler: Compiler, name: str, *, version: int
         return TemplateState(name, version, description=source.description, source=source, samples=samples,
                              error=exc, last_good=last_good)
     return TemplateState(name, version, description=source.description, source=source, compiled=compiled,
-                         payload=payload, samples=samples, renders=renders, findings=findings,
-                         ses_parsed=state.ses_parsed)
+                         payload=payload, samples=samples, renders=renders, findings=findings)
 
 
 ALL = None  # rebuild() target meaning "every template"

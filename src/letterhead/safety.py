@@ -106,7 +106,8 @@ def prepare_data(data: Mapping[str, Any], raw_paths: Iterable[str] = ()) -> dict
 
 
 def render_like_ses(parsed: Mapping[str, "handlebars.Template"], data: Mapping[str, Any],
-                    raw_paths: Iterable[str] = ()) -> dict[str, str]:
+                    raw_paths: Iterable[str] = (),
+                    parts: Iterable[str] = ("subject", "html", "text")) -> dict[str, str]:
     """What SES renders from the payload :func:`ses_parts` makes, computed from
     the designer-form parts (whose placeholders know their source lines), so a
     build needs no second parse.  The payload prints every value with
@@ -114,9 +115,11 @@ def render_like_ses(parsed: Mapping[str, "handlebars.Template"], data: Mapping[s
     the HTML part reads the escaped copy: equal to rendering the designer HTML
     against that copy without escaping.  ``tests/test_safety.py`` checks the
     two ways agree."""
-    prepared = prepare_data(data, raw_paths)
-    return {
-        "subject": handlebars.render(parsed["subject"], data, escape=False),
-        "html": handlebars.render(parsed["html"], prepared[HTML_DATA_KEY], escape=False),
-        "text": handlebars.render(parsed["text"], data, escape=False),
-    }
+    out: dict[str, str] = {}
+    for part in parts:
+        if part == "html":
+            escaped = prepare_data(data, raw_paths)[HTML_DATA_KEY]
+            out[part] = handlebars.render(parsed[part], escaped, escape=False)
+        else:
+            out[part] = handlebars.render(parsed[part], data, escape=False)
+    return out

@@ -11,11 +11,14 @@ may hold a verification code or personal details, and errors end up in logs.
 from __future__ import annotations
 
 import re
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
 from . import handlebars
 from .errors import DataError, Location, RenderError
 from .payload import ManifestEntry, SesTemplate
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .compile import CompiledTemplate
 from .safety import HTML_DATA_KEY, prepare_data
 
 _CHECKS = {
@@ -54,6 +57,34 @@ def check_types(variables: Mapping[str, Any], data: Mapping[str, Any], *, where:
         vtype = spec["type"] if isinstance(spec, Mapping) else spec.type
         pattern = spec.get("pattern") if isinstance(spec, Mapping) else spec.pattern
         check_value(name, vtype, pattern, data[name], where=where, label=label)
+
+
+def render_compiled(compiled: "CompiledTemplate", data: Any, *, variables: Mapping[str, Any],
+                    raw_paths: tuple[str, ...], where: str, label: str = "") -> dict[str, str]:
+    """Sample (or editor) data → the parts as SES renders them, from the
+    designer-form parts, so a missing variable names its template.mjml line.
+    The one path for ``letterhead build`` and ``letterhead dev``.
+
+    ``label`` prefixes messages (``"sample 'default': "``); ``where`` names
+    the data's file for the hint."""
+    from .safety import render_like_ses
+
+    if not isinstance(data, Mapping):
+        raise DataError(f"{label}template data must be a JSON object", location=Location(where),
+                        hint='wrap the values in {"name": value, ...}')
+    check_types(variables, data, where=where, label=label)
+    parts: dict[str, str] = {}
+    for part in ("subject", "html", "text"):
+        try:
+            parts.update(render_like_ses(compiled.parsed, data, raw_paths, parts=(part,)))
+        except RenderError as exc:
+            raise RenderError(
+                f"{label}{exc.message}", part=part,
+                variable=exc.variable, location=exc.location, source_line=exc.source_line,
+                hint=f"add `{exc.variable}` to {where}, or guard it with {{{{#if {exc.variable}}}}}"
+                if exc.variable else exc.hint,
+            ) from None
+    return parts
 
 
 def parse_payload(payload: SesTemplate) -> dict[str, handlebars.Template]:

@@ -101,3 +101,10 @@ def test_lint_errors_fail_the_build_and_warnings_do_not(tmp_path: Path) -> None:
     with pytest.raises(LintError):
         build(load_config(root2))
     assert not (root2 / "ses_templates").exists()
+
+
+def test_attributes_mrml_ignores_are_warnings_with_their_line(tmp_path: Path) -> None:
+    fs = findings_for(tmp_path, section('\n<mj-text>Hi {{name}}</mj-text>\n<mj-image src="https://x.example/i.png" alt="i" border-top="1px solid #000" />'))
+    ignored = [f for f in fs if f.code == "mjml-attribute"]
+    assert ignored and ignored[0].severity == "warning" and "border-top" in ignored[0].message
+    assert ignored[0].location.line == 14

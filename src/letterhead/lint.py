@@ -152,6 +152,13 @@ def lint(
                 "error", "img-alt", f"mj-image {src_m.group(1) if src_m else ''!r} has no alt attribute",
                 Location(mjml_path, mjml_source.count("\n", 0, m.start()) + 1),
                 'add alt="…" (alt="" only for purely decorative images)'))
+    from .mjml_fixes import unsupported_attributes
+
+    for offset, tag, attr in unsupported_attributes(mjml_source):
+        findings.append(Finding(
+            "warning", "mjml-attribute", f"<{tag} {attr}=…> has no effect: MRML ignores this attribute",
+            Location(mjml_path, mjml_source.count("\n", 0, offset) + 1),
+            "style it another way (css-class and mj-style), or drop the attribute"))
     c = _Collector()
     c.feed(compiled.html)
     if not c.html_lang or c.html_lang == "und":

@@ -131,23 +131,27 @@ def jinja_render_all(root: Path, out: Path) -> list[Path]:
     return files
 
 
-def in_process_compile(runs: int, root: Path = ROOT) -> tuple[float, str]:
+def in_process_compile(runs: int, root: Path = ROOT) -> list[tuple[str, float]]:
+    """Median compile time of each of the project's templates (the Calndr
+    ones: one with a hand-written text part, two... see templates_src/)."""
     from letterhead.compile import Compiler
     from letterhead.config import load_config
     from letterhead.sources import load_brand, load_source, template_names
 
     config = load_config(root)
-    name = "coparent_invitation" if "coparent_invitation" in template_names(config) else template_names(config)[0]
     compiler = Compiler(config, load_brand(config))
-    source = load_source(config, name)
-    for _ in range(5):
-        compiler.compile(source)
-    times = []
-    for _ in range(runs):
-        t0 = time.perf_counter()
-        compiler.compile(source)
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times), name
+    result = []
+    for name in template_names(config):
+        source = load_source(config, name)
+        for _ in range(5):
+            compiler.compile(source)
+        times = []
+        for _ in range(runs):
+            t0 = time.perf_counter()
+            compiler.compile(source)
+            times.append(time.perf_counter() - t0)
+        result.append((name, statistics.median(times)))
+    return result
 
 
 @dataclass
@@ -213,11 +217,11 @@ def run(repeat: int, runs: int, keep: Path | None) -> list[Row]:
             ))
 
         # (b) in process, one template
-        med, name = in_process_compile(runs)
-        rows.append(Row(
-            f"(b) in-process compile of one template ({name})",
-            f"{med * 1000:.2f} ms", "<= 5 ms", med <= 0.005, f"median of {runs} runs",
-        ))
+        for name, med in in_process_compile(runs):
+            rows.append(Row(
+                f"(b) in-process compile of one template ({name})",
+                f"{med * 1000:.2f} ms", "<= 5 ms", med <= 0.005, f"median of {runs} runs",
+            ))
 
         # (c) incremental rebuild after changing one template
         seconds, proc = letterhead_build(project)  # a plain build first: everything up to date

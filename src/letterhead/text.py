@@ -59,6 +59,10 @@ def html_to_text(
     # no text and html2text ignores them (ignore_tables), so they are
     # unwrapped, cells kept as blocks.
     html = _ATTRS_RE.sub(_lean_tag, html)
+    # MRML nests each component in six blocks; for text one block is enough.
+    html = _DIV_RUN_OPEN_RE.sub("<div>", html)
+    html = _DIV_RUN_CLOSE_RE.sub("</div>", html)
+    html = _INLINE_TAG_RE.sub("", html)  # emphasis and spans print nothing (ignore_emphasis)
 
     h = _PlainText()
     h.body_width = 0
@@ -95,6 +99,9 @@ _ATTRS_RE = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9]*)\b((?:[^>\"']|\"[^\"]*\"|'[^
 _HREF_RE = re.compile(r"""\bhref\s*=\s*("[^"]*"|'[^']*')""", re.IGNORECASE)
 _TABLE_TAGS = frozenset({"table", "tbody", "thead", "tfoot", "tr"})
 _CELL_TAGS = frozenset({"td", "th"})
+_DIV_RUN_OPEN_RE = re.compile(r"<div>(?:\s*<div>)+")
+_DIV_RUN_CLOSE_RE = re.compile(r"</div>(?:\s*</div>)+")
+_INLINE_TAG_RE = re.compile(r"</?(?:span|strong|b|em|i|u|font|small|big|mark|abbr|ins|del|s)>", re.IGNORECASE)
 _HEADING_TAGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
 
 

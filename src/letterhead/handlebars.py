@@ -452,7 +452,33 @@ def _opener(text: str, start: int) -> tuple[re.Match[str], str]:
     raise AssertionError("the last opener matches any `{{`")
 
 
+# The same tags recur across parts and templates (`{{/if}}`, `{{name}}`): lexing
+# one is ~10 µs of Python, so a valid tag's result is remembered by its text.
+# A tag depends only on its own characters (and the one after `}}`, which
+# tells `}}` from `}}}`); `_Arg.start` of a remembered tag is stale, which is
+# harmless: errors point at the tag's start, never an argument's.
+_TAG_CACHE: dict[str, tuple[int, TagKind, str, tuple[str, ...], bool, bool, tuple["_Arg", ...]]] = {}
+_TAG_CACHE_MAX = 4096
+
+
 def _lex_tag(src: _Source, start: int) -> _Mustache:
+    text = src.text
+    close = text.find("}}", start + 2)
+    key = text[start : close + 3] if close != -1 else ""
+    hit = _TAG_CACHE.get(key) if key else None
+    if hit is not None:
+        length, kind, name, args_raw, left, right, args = hit
+        return _Mustache(Tag(start, start + length, text[start : start + length], kind, name, args_raw, left, right),
+                         args)
+    mustache = _lex_tag_uncached(src, start)
+    tag = mustache.tag
+    if key and tag.end <= close + 3 and len(_TAG_CACHE) < _TAG_CACHE_MAX:
+        _TAG_CACHE[key] = (tag.end - start, tag.kind, tag.name, tag.args, tag.strip_left, tag.strip_right,
+                           mustache.args)
+    return mustache
+
+
+def _lex_tag_uncached(src: _Source, start: int) -> _Mustache:
     text = src.text
     match, kind = _opener(text, start)
     strip_left = kind != "raw_block" and match.group(1) == "~"

@@ -20,6 +20,7 @@ import bisect
 import re
 from dataclasses import dataclass
 from enum import Enum
+from typing import NamedTuple
 
 import mjml as _mrml
 
@@ -107,8 +108,7 @@ _COMMENT_RE = re.compile(r"<!--.*?-->", re.DOTALL)
 _HTML_TAG_RE = re.compile(r"""<[a-zA-Z!/](?:[^>"']|"[^"]*"|'[^']*')*>""")
 
 
-@dataclass(frozen=True)
-class Region:
+class Region(NamedTuple):  # a NamedTuple: a scan makes hundreds, and frozen dataclasses are slow to build
     start: int
     end: int
     context: Context

@@ -282,24 +282,19 @@ class LineMarks:
 
     def strip(self, text: str, fallback: str):
         offsets: list[int] = []
-        locs: list[Location] = []
-        parts: list[str] = []
-        pos = 0
+        marks: list[tuple[str, str]] = []  # (file id, line), made into Locations only when asked
         removed = 0
         for m in self.MARK_RE.finditer(text):
-            parts.append(text[pos : m.start()])
             offsets.append(m.start() - removed)
-            locs.append(Location(self.paths[int(m.group(1))], int(m.group(2))))
+            marks.append(m.groups())  # type: ignore[arg-type]
             removed += m.end() - m.start()
-            pos = m.end()
-        parts.append(text[pos:])
-        clean = "".join(parts)
+        clean = self.MARK_RE.sub("", text)
 
         def locate(offset: int) -> Location:
             i = bisect.bisect_right(offsets, offset) - 1
             if i >= 0:
-                near = locs[i]
-                return Location(near.path, (near.line or 1) + clean.count("\n", offsets[i], offset))
+                fid, line = marks[i]
+                return Location(self.paths[int(fid)], int(line) + clean.count("\n", offsets[i], offset))
             return Location(fallback, clean.count("\n", 0, offset) + 1)
 
         return clean, locate

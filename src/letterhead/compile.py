@@ -212,8 +212,8 @@ class Compiler:
         parsed: dict[str, handlebars.Template] = {}
         locations: dict[str, tuple[tuple[int, Location], ...]] = {}
         for part, tokens in parts_tokens.items():
-            restored = self.table.restore(tokens)
-            locs = tuple(self.table.locations_in(tokens))
+            restored, located = self.table.restore_located(tokens)
+            locs = tuple(located)
             parts[part] = restored
             locations[part] = locs
             fallback = {

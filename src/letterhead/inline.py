@@ -14,6 +14,7 @@ doctype, and is quietened.  Placeholders reach both inliners as opaque tokens
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from typing import Literal
@@ -49,18 +50,24 @@ def inline_css(html: str, css: str, inliner: Inliner = "css-inline") -> str:
     if not css.strip():
         return html
     if inliner == "css-inline":
-        return css_inline.CSSInliner(
-            inline_style_tags=False,
-            keep_style_tags=True,
-            keep_link_tags=True,
-            load_remote_stylesheets=False,
-            extra_css=css,
-        ).inline(html)
+        return _css_inliner(css).inline(html)
     if inliner == "premailer":
         return _premailer(html, css)
     raise ConfigError(
         f"unknown inliner {inliner!r}",
         hint=f"set [tool.letterhead] inliner to one of {', '.join(INLINERS)}",
+    )
+
+
+@functools.lru_cache(maxsize=64)
+def _css_inliner(css: str) -> css_inline.CSSInliner:
+    # One inliner per stylesheet: templates sharing a layout share its rules.
+    return css_inline.CSSInliner(
+        inline_style_tags=False,
+        keep_style_tags=True,
+        keep_link_tags=True,
+        load_remote_stylesheets=False,
+        extra_css=css,
     )
 
 

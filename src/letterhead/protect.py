@@ -32,6 +32,7 @@ from .mjml import Context, MjmlMap
 
 TOKEN_RE = re.compile(r"xlh(\d{6,})x")
 COMMENT_TOKEN_RE = re.compile(r"<!--\s*xlh(\d{6,})x\s*-->")
+_ANY_TOKEN_RE = re.compile(r"<!--\s*xlh(\d{6,})x\s*-->|xlh(\d{6,})x")
 _MUSTACHE_RE = re.compile(r"\{\{!--.*?--\}\}|\{\{\{.*?\}\}\}|\{\{.*?\}\}", re.DOTALL)
 
 # Kinds of mustache that are positional (structure) rather than printed values.
@@ -131,13 +132,25 @@ class PlaceholderTable:
     def locations_in(self, restored_from: str) -> list[tuple[int, Location]]:
         """(offset in the restored text, source location) for each placeholder,
         so errors found in compiled output point back at the source line."""
-        result: list[tuple[int, Location]] = []
-        shift = 0
-        for m in re.finditer(r"<!--\s*xlh(\d{6,})x\s*-->|xlh(\d{6,})x", restored_from):
-            ph = self.items[int(m.group(1) or m.group(2))]
-            result.append((m.start() + shift, ph.location))
-            shift += len(ph.raw) - (m.end() - m.start())
-        return result
+        return self.restore_located(restored_from)[1]
+
+    def restore_located(self, text: str) -> tuple[str, list[tuple[int, Location]]]:
+        """:meth:`restore` and :meth:`locations_in` in one pass."""
+        out: list[str] = []
+        locations: list[tuple[int, Location]] = []
+        pos = length = 0
+        items = self.items
+        for m in _ANY_TOKEN_RE.finditer(text):
+            piece = text[pos : m.start()]
+            out.append(piece)
+            length += len(piece)
+            ph = items[int(m.group(1) or m.group(2))]
+            locations.append((length, ph.location))
+            out.append(ph.raw)
+            length += len(ph.raw)
+            pos = m.end()
+        out.append(text[pos:])
+        return "".join(out), locations
 
 
 def place_in_mjml(text: str, table: PlaceholderTable, mjml_map: MjmlMap) -> str:

@@ -136,7 +136,7 @@ def test_smtp_sends_the_ses_rendering_as_multipart_alternative(smtp: Any, moto_s
     assert _decoded(msg["From"]) == "Calndr Club · Zoë <noreply@calndr.club>"
     assert msg["To"] == "jonas.mueller@example.de" and msg["Reply-To"] == "zoe.lukasiewicz@example.de"
     assert msg["Message-ID"].strip("<>") == message_id and message_id.endswith("@calndr.club")
-    assert msg["X-SES-MESSAGE-TAGS"] == "kind=invitation"
+    assert msg["X-SES-MESSAGE-TAGS"] == "template=coparent_invitation, kind=invitation"
 
 
 def test_smtp_hostile_values_stay_text_and_add_no_header(smtp: Any, moto_ses: Any) -> None:
@@ -150,7 +150,7 @@ def test_smtp_hostile_values_stay_text_and_add_no_header(smtp: Any, moto_ses: An
     assert "<script>" not in html.get_content()
     assert str(msg["Subject"]).startswith('<b>Tom & "Jerry"</b>')
     assert sorted(msg.keys()) == sorted(["From", "To", "Subject", "Date", "Message-ID", "MIME-Version",
-                                         "Content-Type"])
+                                         "Content-Type", "X-SES-MESSAGE-TAGS"])  # template=… for metrics
 
 
 def test_the_email_package_refuses_a_line_break_in_a_header_too() -> None:

@@ -573,7 +573,9 @@ class Mailer:
             to=to,
             template_data=template_data,
             reply_to=reply_to,
-            tags=tags,
+            # The CloudWatch destination `letterhead setup` creates splits
+            # metrics by a `template` tag: every send carries its logical name.
+            tags=tags if any(k == "template" for k, _ in tags) else (("template", item.entry.name), *tags),
             configuration_set=self.configuration_set,
             parts=parts if self.transport.renders_locally else None,
             default_template_data=default_template_data,

@@ -423,3 +423,17 @@ def test_a_large_project_builds_in_parallel_with_the_same_bytes_and_errors(tmp_p
         _build(root)
     assert str(err.value.location) == "templates_src/w07/template.mjml:10"
     assert "did you mean 'color'" in (err.value.hint or "")
+
+
+def test_check_is_not_fooled_by_a_hand_edited_output(tmp_path: Path) -> None:
+    from letterhead.errors import StaleOutputError
+
+    from .conftest import make_project
+
+    root = make_project(tmp_path)
+    _build(root)
+    page = root / "build" / "welcome" / "template.html"
+    page.write_text(page.read_text().replace("Hello", "Hullo"))
+    with pytest.raises(StaleOutputError) as err:
+        _build(root, check=True)
+    assert "build/welcome/template.html" in str(err.value)

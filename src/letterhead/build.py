@@ -261,7 +261,9 @@ def build(
         shash = source_hash(config, source, shared)
         old = old_manifest.templates.get(name)
         new_cache[name] = shash
-        if (not force and old is not None and cache.get(name) == shash
+        # --check never trusts the cache: it is the gate, and a hand-edited
+        # file under build/ must show up as stale.
+        if (not force and not check and old is not None and cache.get(name) == shash
                 and _reuse(config, name, source, outputs, old)):
             entries[name] = old
             reports[name] = TemplateReport(name, "unchanged", old.size_bytes)

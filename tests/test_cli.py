@@ -99,3 +99,13 @@ def test_repository_preview_export_is_up_to_date(tmp_path: Path) -> None:
     fresh = {p.relative_to(tmp_path / "preview").as_posix(): p.read_bytes()
              for p in (tmp_path / "preview").rglob("*") if p.is_file()}
     assert committed == fresh, "run `letterhead preview --export preview/` and commit the result"
+
+
+def test_an_unknown_inliner_names_pyproject_and_the_line(project: Path) -> None:
+    pyproject = project / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text() + 'inliner = "juice"\n')
+    result = CliRunner().invoke(cli, ["--root", str(project), "build"])
+    assert result.exit_code == 1
+    line = len(pyproject.read_text().splitlines())
+    assert f"pyproject.toml:{line}: unknown inliner 'juice'" in result.output
+    assert 'inliner = "css-inline"' in result.output

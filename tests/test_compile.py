@@ -4,7 +4,6 @@ the text converter; what comes out renders with SES semantics."""
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import re
 from pathlib import Path

@@ -26,7 +26,7 @@ def test_demo_syncs_sends_and_renders_what_recipients_get(tmp_path: Path) -> Non
     assert "SES now holds 3 template(s)" in out
     invitation = (root / ".demo" / "1-coparent_invitation.txt").read_text()
     verification = (root / ".demo" / "2-email_verification.txt").read_text()
-    assert "Subject: Priya Raman invited you" in invitation or "invited you" in invitation
+    assert "Subject: Priya Raman invited you to share a calendar on Calndr Club" in invitation
     assert "From: Calndr Club <noreply@calndr.club>" in invitation
     code_line = [line.strip() for line in verification.splitlines() if line.strip().isdigit()]
     assert len(code_line) == 1 and len(code_line[0]) == 6

@@ -267,7 +267,6 @@ def test_saving_a_source_file_updates_the_open_page(dev, page, calndr: Path) -> 
         subject.write_text("Live reload works: {{code}}\n")
         page.wait_for_function("() => (document.getElementById('subject')?.textContent || '').startsWith('Live reload works')")
         before = _loads(page)
-        assert "Enter this code" in old_mjml or True
         marker = "Saved just now and shown at once"
         mjml.write_text(old_mjml.replace("{% block content %}", "{% block content %}\n    <mj-section mj-class=\"card\"><mj-column><mj-text>" + marker + "</mj-text></mj-column></mj-section>", 1))
         _wait_frames_reloaded(page, before)

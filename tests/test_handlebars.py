@@ -9,8 +9,6 @@ for where and why it does not).
 from __future__ import annotations
 
 import json
-import statistics
-import time
 from typing import Any
 
 import pybars
@@ -947,11 +945,11 @@ def test_where_pybars_differs_handlebars_js_wins(source: str, data: dict[str, An
 
 
 # ---------------------------------------------------------------------------
-# Speed: parse once, render many
+# A large template: parse once, render completely
 # ---------------------------------------------------------------------------
 
 
-def test_rendering_a_typical_email_is_fast() -> None:
+def test_a_large_typical_email_renders_completely() -> None:
     row = '<tr><td style="padding:0 24px;font-family:Arial,sans-serif;color:#333">Lorem ipsum dolor sit amet.</td></tr>\n'
     source = (
         "<html><head><style>a{color:red}@media(max-width:600px){.x{width:100%}}</style></head><body>\n"
@@ -972,12 +970,11 @@ def test_rendering_a_typical_email_is_fast() -> None:
         "muted": False,
         "unsubscribe_url": "https://u.test",
     }
-    timings = []
-    for _ in range(30):
-        start = time.perf_counter()
-        render(template, data)
-        timings.append(time.perf_counter() - start)
-    assert statistics.median(timings) < 0.001
+    # Speed is measured in bench/build.py (no timings in tests); here the
+    # large template must render completely and correctly.
+    out = render(template, data)
+    assert out.count("<tr><td>E") == 3 and "Ann &amp; Bob" in out and "&lt;hi&gt;" in out
+    assert "<p>Org 1 St</p>" in out and 'href="https://u.test"' in out and "<p>none</p>" not in out
 
 
 def test_tags_carry_their_kind_as_a_literal() -> None:

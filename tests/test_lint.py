@@ -17,7 +17,7 @@ from .test_compile import EVERY_SAMPLE, EVERYWHERE, compiled, make
 def findings_for(tmp_path: Path, body: str, *, text: str | None = None, **kw):  # type: ignore[no-untyped-def]
     root = make(tmp_path, body, samples=kw.pop("samples", EVERY_SAMPLE), text=text)
     ct = compiled(root)
-    from letterhead.build import _payload_for
+    from letterhead.safety import payload_for as _payload_for
 
     payload = _payload_for(ct)
     src = (root / "templates_src" / "t" / "template.mjml").read_text()
@@ -78,7 +78,7 @@ def test_missing_preheader_warns_and_missing_lang_errors(tmp_path: Path) -> None
     mjml.write_text(mjml.read_text().replace("<mj-preview>Hi {{name}}</mj-preview>", "").replace(
         "<mjml>", '<mjml lang="und">'))
     ct = compiled(root)
-    from letterhead.build import _payload_for
+    from letterhead.safety import payload_for as _payload_for
 
     fs = lint(ct, _payload_for(ct), [], mjml_source=mjml.read_text(), mjml_path="t")
     assert ("warning", "preheader") in codes(fs)

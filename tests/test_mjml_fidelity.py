@@ -19,7 +19,6 @@ import json
 import re
 import sys
 from html.parser import HTMLParser
-from pathlib import Path
 
 import pytest
 

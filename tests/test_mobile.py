@@ -5,7 +5,6 @@ Calndr Club's templates; screenshots are kept under tests/artifacts/."""
 from __future__ import annotations
 
 import dataclasses
-from pathlib import Path
 
 import pytest
 

@@ -71,7 +71,7 @@ def test_rendering_the_designer_form_like_ses_equals_rendering_the_payload() -> 
     from letterhead.validate import render_parts
 
     from .conftest import REPO
-    from letterhead.build import _payload_for
+    from letterhead.safety import payload_for as _payload_for
 
     config = load_config(REPO)
     compiler = Compiler(config, load_brand(config))

@@ -33,7 +33,7 @@ from .config import Config
 from .errors import LetterheadError, LintError, StaleOutputError
 from .lint import Finding, lint
 from .payload import MANIFEST_NAME, Manifest, ManifestEntry, SesTemplate
-from .safety import HTML_DATA_KEY, ses_parts
+from .safety import HTML_DATA_KEY, payload_for
 from .sources import (
     TemplateSource,
     digest,
@@ -59,7 +59,6 @@ class BuildResult:
     reports: tuple[TemplateReport, ...]
     written: tuple[str, ...] = ()
     removed: tuple[str, ...] = ()
-    stale: tuple[str, ...] = ()
 
     @property
     def warnings(self) -> list[Finding]:
@@ -74,7 +73,6 @@ class BuildResult:
             ],
             "written": list(self.written),
             "removed": list(self.removed),
-            "stale": list(self.stale),
         }
 
 
@@ -120,11 +118,6 @@ def source_hash(config: Config, source: TemplateSource, shared: str | None = Non
     return digest(source.files, config.root, shared or _shared_digest(config))
 
 
-def _payload_for(compiled: CompiledTemplate) -> SesTemplate:
-    subject, html, text = ses_parts(compiled.subject, compiled.html, compiled.text)
-    return SesTemplate(compiled.name, subject, html, text)
-
-
 def _check_samples(config: Config, source: TemplateSource, compiled: CompiledTemplate,
                    raw_paths: tuple[str, ...]) -> dict[str, dict[str, str]]:
     """Render each sample as SES will; a sample that does not fit names the
@@ -148,11 +141,11 @@ class _One:
     error: LetterheadError | None = None
 
 
-def _compile_one(compiler: Compiler, config: Config, name: str, deployed_name: str | None) -> _One:
+def _compile_one(compiler: Compiler, config: Config, source: TemplateSource, deployed_name: str | None) -> _One:
+    name = source.name
     try:
-        source = load_source(config, name)
         compiled = compiler.compile(source)
-        payload = _payload_for(compiled)
+        payload = payload_for(compiled)
         raw_paths = tuple(compiled.contract.raw_paths())
         rendered = _check_samples(config, source, compiled, raw_paths)
         findings = lint(
@@ -198,12 +191,12 @@ def _init_worker(config: Config, brand: Mapping[str, Any]) -> None:
     _worker = (Compiler(config, brand), config)
 
 
-def _compile_in_worker(job: tuple[str, str | None]) -> _One:
+def _compile_in_worker(job: tuple[TemplateSource, str | None]) -> _One:
     assert _worker is not None
     return _compile_one(_worker[0], _worker[1], *job)
 
 
-def _compile_all(config: Config, brand: Mapping[str, Any], jobs: list[tuple[str, str | None]],
+def _compile_all(config: Config, brand: Mapping[str, Any], jobs: list[tuple[TemplateSource, str | None]],
                  progress: Callable[[str, str], None] | None) -> list[_One]:
     import multiprocessing
     import os as _os
@@ -236,10 +229,15 @@ def build(
     *,
     check: bool = False,
     force: bool = False,
+    write: bool = True,
     progress: Callable[[str, str], None] | None = None,
 ) -> BuildResult:
+    """``check``: compare with the files on disk instead of writing (stale →
+    :class:`StaleOutputError`); ``write=False``: only compile, check samples
+    and lint (``letterhead lint``)."""
     names = template_names(config)
-    recover_interrupted_write(config)
+    if write and not check:
+        recover_interrupted_write(config)
     old_manifest = Manifest.load(config.ses_dir)
     cache = _load_cache(config)
     new_cache: dict[str, str] = {}
@@ -248,7 +246,7 @@ def build(
     reports: dict[str, TemplateReport] = {}
     errors: list[LetterheadError] = []
     shared = _shared_digest(config)
-    jobs: list[tuple[str, str | None]] = []
+    jobs: list[tuple[TemplateSource, str | None]] = []  # sources are read once, here
 
     for name in names:
         try:
@@ -263,14 +261,14 @@ def build(
         new_cache[name] = shash
         # --check never trusts the cache: it is the gate, and a hand-edited
         # file under build/ must show up as stale.
-        if (not force and not check and old is not None and cache.get(name) == shash
+        if (not force and not check and write and old is not None and cache.get(name) == shash
                 and _reuse(config, name, source, outputs, old)):
             entries[name] = old
             reports[name] = TemplateReport(name, "unchanged", old.size_bytes)
             if progress:
                 progress(name, "unchanged")
             continue
-        jobs.append((name, old.deployed_name if old else None))
+        jobs.append((source, old.deployed_name if old else None))
 
     if jobs:
         brand = load_brand(config)
@@ -298,6 +296,8 @@ def build(
                 + (" …" if len(stale) > 10 else ""),
                 hint="run `letterhead build` and commit the result",
             )
+        return BuildResult(ordered)
+    if not write:
         return BuildResult(ordered)
     written, removed = _write_all(config, outputs, ses_rel, build_rel)
     _save_cache(config, new_cache)

@@ -172,11 +172,12 @@ def build(ctx: Ctx, check: bool, force: bool, as_json: bool) -> None:
 @_json_option
 @click.pass_obj
 def lint(ctx: Ctx, as_json: bool) -> None:
-    """Compile every template in memory and report lint findings (writes nothing)."""
+    """Compile every template in memory and report lint findings (writes no output)."""
+    from .build import build as run_build
 
     ctx.as_json = as_json
     with reported(ctx):
-        result = _lint_only(ctx.config)
+        result = run_build(ctx.config, force=True, write=False)
         findings = [f for r in result.reports for f in r.findings]
         if as_json:
             _emit_json({"ok": True, "findings": [f.to_dict() for f in findings]})
@@ -185,17 +186,6 @@ def lint(ctx: Ctx, as_json: bool) -> None:
             click.secho(f"{f.severity} ", fg="yellow", nl=False)
             click.echo(str(f))
         click.echo(f"{len(result.reports)} template(s), {len(findings)} warning(s), 0 errors")
-
-
-def _lint_only(config: Config):  # type: ignore[no-untyped-def]
-    import dataclasses
-    import tempfile
-
-    from .build import build as run_build
-
-    with tempfile.TemporaryDirectory() as tmp:
-        scratch = dataclasses.replace(config, build_dir=Path(tmp) / "build", ses_dir=Path(tmp) / "ses")
-        return run_build(scratch, force=True)
 
 
 @cli.command()

@@ -18,6 +18,8 @@ from typing import Any, Mapping
 
 from .errors import ConfigError, Location
 
+INLINERS = ("css-inline", "premailer")
+
 DEFAULTS: dict[str, Any] = {
     "source_dir": "templates_src",
     "build_dir": "build",
@@ -68,6 +70,13 @@ def _relative(path: str, root: str) -> str:
         return path
 
 
+def _line_of_key(path: Path, key: str) -> int | None:
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if line.strip().startswith(f"{key} ") or line.strip().startswith(f"{key}="):
+            return number
+    return None
+
+
 def find_root(start: Path | None = None) -> Path:
     """The nearest directory at or above ``start`` holding a pyproject.toml
     (or a templates_src/ folder); ``start`` itself when there is none."""
@@ -116,6 +125,12 @@ def load_config(
                 hint=f"did you mean {near[0]!r}?" if near else f"known settings: {', '.join(DEFAULTS)}",
             )
         settings.update(table)
+        if str(settings["inliner"]) not in INLINERS:
+            raise ConfigError(
+                f"unknown inliner {settings['inliner']!r} in [tool.letterhead]",
+                location=Location.of(pyproject, _line_of_key(pyproject, "inliner")),
+                hint='set inliner = "css-inline" (the default) or "premailer"',
+            )
         if "source_dir" in table and "brand_file" not in table:
             settings["brand_file"] = f"{table['source_dir']}/brand.toml"
     env = dict(_read_env_file(root / ".env"))

@@ -93,7 +93,7 @@ def _merged(d: dict[str, object], attached: object) -> dict[str, object]:
     return d
 
 
-def _restore_error(cls: type, args: tuple, state: dict) -> "LetterheadError":  # type: ignore[type-arg]
+def _restore_error(cls: "type[LetterheadError]", args: tuple[object, ...], state: dict[str, object]) -> "LetterheadError":
     err = cls.__new__(cls)
     Exception.__init__(err, *args)
     err.__dict__.update(state)

@@ -1368,7 +1368,7 @@ class _Walker:
                 raise self._error(
                     node,
                     f"`@{head}` is only set inside `{{{{#each}}}}`",
-                    f"move it inside an `{{{{#each …}}}}` block, or send the value as a variable",
+                    "move it inside an `{{#each …}}` block, or send the value as a variable",
                     env,
                 )
             return None

@@ -21,10 +21,10 @@ from typing import Literal
 
 import css_inline
 
+from .config import INLINERS
 from .errors import ConfigError
 
 Inliner = Literal["css-inline", "premailer"]
-INLINERS: tuple[str, ...] = ("css-inline", "premailer")
 
 _INLINE_STYLE_RE = re.compile(
     r"<mj-style\b[^>]*\binline\s*=\s*([\"'])inline\1[^>]*>(.*?)</mj-style\s*>",

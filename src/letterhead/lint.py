@@ -83,7 +83,6 @@ class _Collector:
 
 
 _URL_OK = re.compile(r"^(https?://|mailto:|tel:|\{\{)", re.IGNORECASE)
-_PLACEHOLDER_ONLY = re.compile(r"^\s*\{\{\{?[^{}]+\}?\}\}\s*$")
 _LEFTOVERS = (
     (re.compile(r"<mj-[a-z]"), "an MJML tag survived compilation", "close or spell the MJML tag correctly"),
     (re.compile(r"\[\[|\]\]"), "Jinja delimiters '[[' or ']]' survived", "balance [[ … ]] in the source"),

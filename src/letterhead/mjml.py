@@ -24,6 +24,7 @@ from typing import NamedTuple
 
 import mjml as _mrml
 
+from . import mjml_fixes
 from .errors import Location, MjmlError
 
 # Components whose content is HTML (or text/CSS) rather than more MJML.
@@ -285,8 +286,6 @@ def _content_regions(text: str, start: int, end: int, tag: str, add) -> None:
 def compile_mjml(mjml_text: str, *, locate=None, validate: bool = True) -> str:
     """MJML → HTML.  Structure errors carry a line; MRML's own errors (which have
     no position) are reported against the whole document."""
-    from . import mjml_fixes
-
     if validate:  # the compile pipeline has scanned (and so validated) already
         scan(mjml_text, locate=locate)
     fixed = mjml_fixes.before_mrml(mjml_text)

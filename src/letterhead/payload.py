@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
-from . import __version__
 from .errors import DataError, Location
 
 MAX_TEMPLATE_BYTES = 500 * 1024  # SES: all parts of a template together
@@ -167,6 +166,3 @@ class Manifest:
             html_data_key=d.get("html_data_key", "_html"),
         )
 
-
-def generator_tag() -> str:
-    return f"letterhead {__version__}"

@@ -40,7 +40,7 @@ from .config import Config
 from .errors import DataError, LetterheadError, Location, RenderError
 from .lint import Finding, lint
 from .payload import SesTemplate
-from .safety import HTML_DATA_KEY, ses_parts
+from .safety import HTML_DATA_KEY, payload_for
 from .sources import TemplateSource, load_brand, load_source, read_text, template_names
 from .validate import render_compiled
 
@@ -178,8 +178,7 @@ def compile_state(config: Config, compiler: Compiler, name: str, *, version: int
     except LetterheadError as exc:
         return TemplateState(name, version, description=source.description, source=source, samples=samples,
                              error=_with_source_line(config, exc), last_good=last_good)
-    subject, html, text = ses_parts(compiled.subject, compiled.html, compiled.text)
-    payload = SesTemplate(compiled.name, subject, html, text)
+    payload = payload_for(compiled)
     state = TemplateState(name, version, description=source.description, source=source, compiled=compiled,
                           payload=payload, samples=samples)
     renders = {

@@ -25,7 +25,7 @@ from __future__ import annotations
 import re
 import zlib
 from dataclasses import dataclass, field
-from typing import Callable, Iterable
+from typing import Iterable
 
 from .errors import Location, PlaceholderLostError, SourceError
 from .mjml import Context, MjmlMap
@@ -129,13 +129,10 @@ class PlaceholderTable:
         text = COMMENT_TOKEN_RE.sub(lambda m: self.items[int(m.group(1))].raw, text)
         return TOKEN_RE.sub(lambda m: self.items[int(m.group(1))].raw, text)
 
-    def locations_in(self, restored_from: str) -> list[tuple[int, Location]]:
-        """(offset in the restored text, source location) for each placeholder,
-        so errors found in compiled output point back at the source line."""
-        return self.restore_located(restored_from)[1]
-
     def restore_located(self, text: str) -> tuple[str, list[tuple[int, Location]]]:
-        """:meth:`restore` and :meth:`locations_in` in one pass."""
+        """:meth:`restore`, plus (offset in the restored text, source location)
+        for each placeholder, so errors found in compiled output point back at
+        the source line."""
         out: list[str] = []
         locations: list[tuple[int, Location]] = []
         pos = length = 0
@@ -334,5 +331,3 @@ def _first_difference(a: list[int], b: list[int]) -> int:
 def tokens_in(text: str) -> Iterable[int]:
     return (int(m.group(1)) for m in TOKEN_RE.finditer(text))
 
-
-Locator = Callable[[int], Location]

@@ -26,9 +26,13 @@ letterhead's sender must call on its TemplateData.
 from __future__ import annotations
 
 import re
-from typing import Any, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
 from . import handlebars
+from .payload import SesTemplate
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .compile import CompiledTemplate
 
 HTML_DATA_KEY = "_html"
 MISSING_MARKER = "letterhead_html_data_missing"
@@ -75,6 +79,11 @@ def ses_parts(subject: str, html: str, text: str) -> tuple[str, str, str]:
         + "{{else}}{{" + MISSING_MARKER + "}}{{/with}}"
     )
     return unescape_outputs(subject), html_ses, unescape_outputs(text)
+
+
+def payload_for(compiled: "CompiledTemplate") -> SesTemplate:
+    """A compiled template (designer form) → the SES payload that is uploaded."""
+    return SesTemplate(compiled.name, *ses_parts(compiled.subject, compiled.html, compiled.text))
 
 
 def _escape_tree(value: Any, path: str, raw: frozenset[str]) -> Any:

@@ -1,10 +1,11 @@
 """``letterhead build``: every template source → ``build/`` and ``ses_templates/``.
 
-1. Discover templates and read each source (names, UTF-8, JSON, TOML checked).
-2. Skip templates whose inputs hash the same as in the manifest (a rebuild
+1. Discover templates and hash each one's files with the shared ones.
+2. Skip templates whose inputs hash the same as at the last build (a rebuild
    after one change recompiles only that one).
-3. Compile the rest (:mod:`letterhead.compile`), make the SES payload
-   injection-safe (:mod:`letterhead.safety`).
+3. Read the rest (names, UTF-8, JSON, TOML checked) and compile them
+   (:mod:`letterhead.compile`), in worker processes for 12 templates or more;
+   make the SES payload injection-safe (:mod:`letterhead.safety`).
 4. Render every sample with SES semantics; a sample that does not fit fails
    the build naming the sample, the variable and the template line.
 5. Lint (:mod:`letterhead.lint`): errors fail the build, warnings are reported.
@@ -41,6 +42,7 @@ from .sources import (
     load_source,
     read_text,
     shared_files,
+    template_files,
     template_names,
 )
 from .validate import render_compiled
@@ -88,18 +90,25 @@ class _Outputs:
 
 @functools.lru_cache(maxsize=1)
 def _code_fingerprint() -> str:
-    """letterhead's own code and its compilers' versions are inputs of every
-    template too: an upgrade (or a local edit) must not reuse old output."""
-    from importlib.metadata import PackageNotFoundError, version
+    """letterhead's own code and its compilers' installed files are inputs of
+    every template too: an upgrade (or a local edit) must not reuse old
+    output.  The compilers are identified by their files' names, sizes and
+    mtimes (importlib.metadata would cost ~10 ms a build)."""
+    import importlib.util
 
     h = hashlib.sha256()
     for p in sorted(Path(__file__).parent.glob("*.py")):
         h.update(p.read_bytes())
-    for dist in ("mjml-python", "css-inline", "html2text", "Jinja2", "premailer"):
-        try:
-            h.update(f"{dist}={version(dist)}".encode())
-        except PackageNotFoundError:
-            pass
+    for module in ("mjml", "css_inline", "html2text", "jinja2", "premailer"):
+        spec = importlib.util.find_spec(module)
+        folder = Path(spec.origin).parent if spec is not None and spec.origin else None
+        if folder is None or not folder.is_dir():
+            h.update(f"{module}: absent\0".encode())
+            continue
+        for entry in sorted(os.scandir(folder), key=lambda e: e.name):
+            if entry.is_file():
+                st = entry.stat()
+                h.update(f"{module}/{entry.name}:{st.st_size}:{st.st_mtime_ns}\0".encode())
     return h.hexdigest()
 
 
@@ -114,8 +123,9 @@ def _shared_digest(config: Config) -> str:
     )
 
 
-def source_hash(config: Config, source: TemplateSource, shared: str | None = None) -> str:
-    return digest(source.files, config.root, shared or _shared_digest(config))
+def source_hash(config: Config, name: str, shared: str | None = None) -> str:
+    """The hash of one template's inputs: its files and the shared ones."""
+    return digest(template_files(config, name), config.root, shared or _shared_digest(config))
 
 
 def _check_samples(config: Config, source: TemplateSource, compiled: CompiledTemplate,
@@ -141,9 +151,11 @@ class _One:
     error: LetterheadError | None = None
 
 
-def _compile_one(compiler: Compiler, config: Config, source: TemplateSource, deployed_name: str | None) -> _One:
-    name = source.name
+def _compile_one(compiler: Compiler, config: Config, name: str, deployed_name: str | None) -> _One:
+    """Read, compile, check and lint one template (in a worker process when
+    the build is parallel: parsing its TOML and JSON is work too)."""
     try:
+        source = load_source(config, name)
         compiled = compiler.compile(source)
         payload = payload_for(compiled)
         raw_paths = tuple(compiled.contract.raw_paths())
@@ -191,12 +203,12 @@ def _init_worker(config: Config, brand: Mapping[str, Any]) -> None:
     _worker = (Compiler(config, brand), config)
 
 
-def _compile_in_worker(job: tuple[TemplateSource, str | None]) -> _One:
+def _compile_in_worker(job: tuple[str, str | None]) -> _One:
     assert _worker is not None
     return _compile_one(_worker[0], _worker[1], *job)
 
 
-def _compile_all(config: Config, brand: Mapping[str, Any], jobs: list[tuple[TemplateSource, str | None]],
+def _compile_all(config: Config, brand: Mapping[str, Any], jobs: list[tuple[str, str | None]],
                  progress: Callable[[str, str], None] | None) -> list[_One]:
     import multiprocessing
     import os as _os
@@ -246,29 +258,22 @@ def build(
     reports: dict[str, TemplateReport] = {}
     errors: list[LetterheadError] = []
     shared = _shared_digest(config)
-    jobs: list[tuple[TemplateSource, str | None]] = []  # sources are read once, here
+    jobs: list[tuple[str, str | None]] = []  # (name, deployed name): workers read the sources
 
     for name in names:
-        try:
-            source = load_source(config, name)
-        except LetterheadError as exc:
-            errors.append(exc)
-            if progress:
-                progress(name, "failed")
-            continue
-        shash = source_hash(config, source, shared)
+        shash = source_hash(config, name, shared)
         old = old_manifest.templates.get(name)
         new_cache[name] = shash
         # --check never trusts the cache: it is the gate, and a hand-edited
         # file under build/ must show up as stale.
         if (not force and not check and write and old is not None and cache.get(name) == shash
-                and _reuse(config, name, source, outputs, old)):
+                and _reuse(config, name, outputs, old)):
             entries[name] = old
             reports[name] = TemplateReport(name, "unchanged", old.size_bytes)
             if progress:
                 progress(name, "unchanged")
             continue
-        jobs.append((source, old.deployed_name if old else None))
+        jobs.append((name, old.deployed_name if old else None))
 
     if jobs:
         brand = load_brand(config)
@@ -328,7 +333,7 @@ def _add_outputs(outputs: _Outputs, ses_rel: str, build_rel: str, compiled: Comp
                     f"Subject: {parts['subject']}\n\n{parts['text']}")
 
 
-def _reuse(config: Config, name: str, source: TemplateSource, outputs: _Outputs, old: ManifestEntry) -> bool:
+def _reuse(config: Config, name: str, outputs: _Outputs, old: ManifestEntry) -> bool:
     """Carry an unchanged template's outputs over from disk; False when any is missing."""
     ses_rel, build_rel = config.rel(config.ses_dir), config.rel(config.build_dir)
     paths = [f"{ses_rel}/{name}.json", f"{build_rel}/{name}/template.html",
@@ -383,9 +388,13 @@ def _generated(config: Config, ses_rel: str, build_rel: str) -> dict[str, Path]:
         for p in config.ses_dir.glob("*.json"):
             found[f"{ses_rel}/{p.name}"] = p
     if config.build_dir.is_dir():
-        for p in config.build_dir.rglob("*"):
-            if p.is_file():
-                found[f"{build_rel}/{p.relative_to(config.build_dir).as_posix()}"] = p
+        base = str(config.build_dir)
+        for d, _, names in os.walk(base):
+            sub = os.path.relpath(d, base).replace(os.sep, "/")
+            for n in names:
+                p = Path(d, n)
+                if p.is_file():
+                    found[f"{build_rel}/{n}" if sub == "." else f"{build_rel}/{sub}/{n}"] = p
     return found
 
 

@@ -48,7 +48,7 @@ class Finding:
         }
 
 
-_TAG_RE = re.compile(r"<(html|img|a|div)\b((?:[^>\"']|\"[^\"]*\"|'[^']*')*)>", re.IGNORECASE)
+_TAG_RE = re.compile(r"<(html|img|a|div)\b((?:[^>\"']+|\"[^\"]*\"|'[^']*')*+)>", re.IGNORECASE)
 _ATTR_RE = re.compile(r"([a-zA-Z_:][-a-zA-Z0-9_:.]*)(?:\s*=\s*(?:\"([^\"]*)\"|'([^']*)'|([^\s\"'=<>`]+)))?")
 _COMMENT_RE = re.compile(r"<!--.*?-->", re.DOTALL)
 
@@ -83,14 +83,21 @@ class _Collector:
 
 
 _URL_OK = re.compile(r"^(https?://|mailto:|tel:|\{\{)", re.IGNORECASE)
+# Each pattern starts with a literal so the regex engine can skip ahead fast
+# (an alternation or a class at the start makes it try every position: 4x
+# slower on a 20 KB email).
+_CONTROL_CHARS = tuple(chr(c) for c in (*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20)))
 _LEFTOVERS = (
     (re.compile(r"<mj-[a-z]"), "an MJML tag survived compilation", "close or spell the MJML tag correctly"),
-    (re.compile(r"\[\[|\]\]"), "Jinja delimiters '[[' or ']]' survived", "balance [[ … ]] in the source"),
-    (re.compile(r"\{\{%20|%7B%7B|%7D%7D", re.IGNORECASE), "a placeholder was URL-encoded",
+    (re.compile(r"\[\["), "Jinja delimiters '[[' or ']]' survived", "balance [[ … ]] in the source"),
+    (re.compile(r"\]\]"), "Jinja delimiters '[[' or ']]' survived", "balance [[ … ]] in the source"),
+    (re.compile(r"\{\{%20"), "a placeholder was URL-encoded", "report this: letterhead should have protected it"),
+    (re.compile(r"%7[BbDd]%7[BbDd]"), "a placeholder was URL-encoded",
      "report this: letterhead should have protected it"),
-    (re.compile(r"xlh\d{6,}x|[\x00-\x08\x0b\x0c\x0e-\x1f]"), "an internal marker or control character survived",
+    (re.compile(r"xlh\d{6,}x"), "an internal marker or control character survived",
      "remove control characters from the source; otherwise report this"),
 )
+_CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 
 def lint(
@@ -137,14 +144,22 @@ def lint(
 
     for part in ("subject", "html", "text"):
         body = compiled.part(part)
+        seen: set[str] = set()
         for rx, msg, hint in _LEFTOVERS:
             m = rx.search(body)
-            if m:
+            if m and msg not in seen:
+                seen.add(msg)
                 findings.append(Finding("error", "leftover", f"{part} part: {msg}: {m.group(0)!r}", where, hint))
+        if any(c in body for c in _CONTROL_CHARS):  # str.find: ~3x faster than a class search
+            m = _CONTROL_RE.search(body)
+            assert m is not None
+            findings.append(Finding(
+                "error", "leftover", f"{part} part: an internal marker or control character survived: "
+                f"{m.group(0)!r}", where, "remove control characters from the source; otherwise report this"))
 
     # MRML (like MJML) writes alt="" for an mj-image without alt, so "no alt
     # at all" is only visible in the source.
-    for m in re.finditer(r"<mj-image\b((?:[^>\"']|\"[^\"]*\"|'[^']*')*)>", mjml_source):
+    for m in re.finditer(r"<mj-image\b((?:[^>\"']+|\"[^\"]*\"|'[^']*')*+)>", mjml_source):
         if not re.search(r"\balt\s*=", m.group(1)):
             src_m = re.search(r"\bsrc\s*=\s*[\"']([^\"']*)", m.group(1))
             findings.append(Finding(

@@ -27,7 +27,7 @@ import re
 # --------------------------------------------------------------------------
 
 # An MJML tag, attribute values quoted either way (a '>' may sit inside quotes).
-_MJ_TAG = re.compile(r"""<(mj-[a-z-]+)\b((?:[^>"']|"[^"]*"|'[^']*')*?)(/?)>""")
+_MJ_TAG = re.compile(r"""<(mj-[a-z-]+)\b((?:[^>"'/]+|/(?!>)|"[^"]*"|'[^']*')*+)(/?)>""")
 _ATTR = re.compile(r"""([^\s=/>"']+)(\s*=\s*)("[^"]*"|'[^']*'|[^\s>"']+)""")
 _HEAD = re.compile(r"<mj-head\b.*?</mj-head\s*>", re.DOTALL)
 
@@ -127,7 +127,7 @@ _CONTENT_TAGS = (
     "mj-text|mj-button|mj-table|mj-raw|mj-navbar-link|mj-social-element|"
     "mj-accordion-title|mj-accordion-text|mj-title|mj-preview"
 )
-_CONTENT_OPEN = re.compile(r"""<(""" + _CONTENT_TAGS + r""")\b(?:[^>"']|"[^"]*"|'[^']*')*?(/?)>""")
+_CONTENT_OPEN = re.compile(r"""<(""" + _CONTENT_TAGS + r""")\b(?:[^>"'/]+|/(?!>)|"[^"]*"|'[^']*')*+(/?)>""")
 _CONTENT_CLOSE = {name: re.compile(rf"</{name}\s*>") for name in _CONTENT_TAGS.split("|")}
 
 def _fix_content(mjml: str) -> str:
@@ -174,7 +174,7 @@ def _fix_html(content: str) -> str:
 _WS_BETWEEN_TAGS = re.compile(r"(?<=>)[ ]*[\n\r\t]\s*(?=<)")
 _BARE_LT = re.compile(r"<(?![A-Za-z/!?])")
 _ODD_HTML_ATTR = re.compile(r"""=\s*"[^"<>]*[\n\r\t\\]|=\s*'[^'<>]*[\n\r\t\\"]""")
-_HTML_TAG = re.compile(r"""<[A-Za-z](?:[^>"']|"[^"]*"|'[^']*')*>""")
+_HTML_TAG = re.compile(r"""<[A-Za-z](?:[^>"']+|"[^"]*"|'[^']*')*+>""")
 
 
 def _encode_ws(m: re.Match[str]) -> str:

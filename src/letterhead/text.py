@@ -95,7 +95,7 @@ class _PlainText(html2text.HTML2Text):  # type: ignore[misc]
         super().handle_data(data, entity_char=True)  # entity_char=True: no escaping
 
 
-_ATTRS_RE = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9]*)\b((?:[^>\"']|\"[^\"]*\"|'[^']*')*?)(/?)>")
+_ATTRS_RE = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9]*)\b((?:[^>\"'/]+|/(?!>)|\"[^\"]*\"|'[^']*')*+)(/?)>")
 _HREF_RE = re.compile(r"""\bhref\s*=\s*("[^"]*"|'[^']*')""", re.IGNORECASE)
 _TABLE_TAGS = frozenset({"table", "tbody", "thead", "tfoot", "tr"})
 _CELL_TAGS = frozenset({"td", "th"})

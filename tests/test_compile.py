@@ -436,3 +436,65 @@ def test_check_is_not_fooled_by_a_hand_edited_output(tmp_path: Path) -> None:
     with pytest.raises(StaleOutputError) as err:
         _build(root, check=True)
     assert "build/welcome/template.html" in str(err.value)
+
+
+BRAND = {"name": "Calndr Club", "year": 2026, "flag": True, "colors": {"primary": "#0a7"},
+         "items": "not a method", "nested": {"deep": {"er": "x"}}, "list": ["a"]}
+
+
+@pytest.mark.parametrize("text", [
+    "plain subject\n",
+    "{{code}} is your [[ brand.name ]] code",
+    "[[brand.name]] [[ brand.colors.primary ]]\n\n[[\tbrand.nested.deep.er\t]] © [[ brand.year ]]\n",
+    "[[ brand.flag ]]",                       # a boolean: Jinja prints True
+    "[[ brand.items ]]",                      # Jinja finds dict.items before the key
+    "[[ brand.list ]]", "[[ brand.colors ]]",  # not a string or number
+    "[[ brand.name | upper ]]", "[[ brand['name'] ]]", "[[- brand.name -]]",
+    "{% if brand.name %}x{% endif %}", "[# a comment #]x", "a\r\nb [[ brand.name ]]",
+    "]] stray closers #] %} are text", "[[ [[ brand.name ]]",
+])
+def test_brand_values_in_text_files_are_filled_exactly_as_jinja_would(tmp_path: Path, text: str) -> None:
+    from letterhead.compile import _fill_brand
+
+    root = make(tmp_path, EVERYWHERE)
+    env = Compiler(load_config(root), BRAND).env
+    try:
+        expected: str | None = env.from_string(text).render(brand=BRAND)
+    except Exception:
+        expected = None  # Jinja fails: the fast path must hand it to Jinja
+    filled = _fill_brand(text, BRAND)
+    assert filled is None or filled == expected
+    if text in ("plain subject\n", "{{code}} is your [[ brand.name ]] code"):
+        assert filled is not None  # the common case takes the fast path
+
+
+def test_an_unknown_brand_value_in_the_subject_still_names_the_line(tmp_path: Path) -> None:
+    root = make(tmp_path, EVERYWHERE)
+    (root / "templates_src" / "t" / "subject.txt").write_text("Hi from [[ brand.nmae ]]\n")
+    from letterhead.errors import JinjaError
+
+    with pytest.raises(JinjaError) as exc:
+        build(load_config(root))
+    assert "templates_src/t/subject.txt:1" in str(exc.value) and "did you mean 'name'" in str(exc.value)
+
+
+@pytest.mark.parametrize("obj", [
+    {"Template": {"TemplateName": "t", "HtmlPart": "<p>é “x” \u2028 \x00\x1f\x7f 😀 </script> \\ \"</p>"}},
+    {"b": [], "a": {}, "c": [1, -0, None, True, False, {"z": 1, "a": [2]}]},
+    {"big": 2**70},             # orjson refuses: the standard library writes it
+    {"lone": "\ud800 half"},   # a lone surrogate: likewise
+])
+def test_generated_json_is_byte_for_byte_the_standard_formatting(obj: Any) -> None:
+    from letterhead.payload import dumps
+
+    assert dumps(obj) == json.dumps(obj, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
+
+
+def test_paths_are_shown_relative_to_the_project(tmp_path: Path) -> None:
+    root = make(tmp_path, EVERYWHERE)
+    config = load_config(root)
+    assert config.rel(config.root / "templates_src" / "t" / "subject.txt") == "templates_src/t/subject.txt"
+    assert config.rel(str(config.root / "build")) == "build"
+    assert config.rel(config.root / "templates_src" / ".." / "build") == "build"
+    assert config.rel(Path("/elsewhere/x.txt")) == "/elsewhere/x.txt"
+    assert config.rel(Path(str(config.root) + "-sibling") / "x") == str(config.root) + "-sibling/x"

@@ -108,3 +108,45 @@ def test_attributes_mrml_ignores_are_warnings_with_their_line(tmp_path: Path) ->
     ignored = [f for f in fs if f.code == "mjml-attribute"]
     assert ignored and ignored[0].severity == "warning" and "border-top" in ignored[0].message
     assert ignored[0].location.line == 14
+
+
+@pytest.mark.parametrize("part,leftover,message", [
+    ("html", "<mj-text>", "an MJML tag survived"),
+    ("html", "[[ brand.name", "Jinja delimiters"),
+    ("text", "brand.name ]]", "Jinja delimiters"),
+    ("html", '<a href="https://x.example/{{%20name}}">', "URL-encoded"),
+    ("html", '<a href="https://x.example/%7B%7Bname%7d%7d">', "URL-encoded"),
+    ("subject", "xlh0000123x", "internal marker"),
+    ("text", "bell\x07", "control character"),
+])
+def test_toolchain_leftovers_are_errors_naming_the_part(tmp_path: Path, part: str, leftover: str,
+                                                        message: str) -> None:
+    import dataclasses
+
+    from letterhead.safety import payload_for as _payload_for
+
+    root = make(tmp_path, EVERYWHERE, samples=EVERY_SAMPLE)
+    ct = compiled(root)
+    assert not [f for f in lint(ct, _payload_for(ct), [], mjml_source="", mjml_path="t") if f.code == "leftover"]
+    body = ct.part(part)
+    changed = body.replace("</body>", leftover + "</body>") if part == "html" else body + leftover
+    bad = dataclasses.replace(ct, **{part: changed})
+    found = [f for f in lint(bad, _payload_for(ct), [], mjml_source="", mjml_path="t") if f.code == "leftover"]
+    assert len(found) == 1 and found[0].severity == "error"
+    assert found[0].message.startswith(f"{part} part: ") and message in found[0].message
+
+
+def test_link_and_image_attributes_are_read_as_a_browser_would() -> None:
+    from letterhead.lint import _Collector
+
+    c = _Collector()
+    c.feed('<html lang="de"><body><!-- <a href="https://commented.example/"> -->'
+           "<div style=\"display: none\">pre</div><div style='color:red'>x</div>"
+           '<a title="a > b" href="https://x.example/?a=1&amp;b=2" href="https://second.example/">l</a>'
+           "<a href=https://bare.example/>b</a><a name=anchor>n</a>"
+           '<IMG SRC="https://x.example/i.png" ALT><img src=\'https://x.example/j.png\' alt="J" role=presentation>'
+           "</body></html>")
+    assert c.html_lang == "de" and c.preheader
+    assert c.links == ["https://x.example/?a=1&b=2", "https://bare.example/"]
+    assert c.images == [{"src": "https://x.example/i.png", "alt": None},
+                        {"src": "https://x.example/j.png", "alt": "J", "role": "presentation"}]

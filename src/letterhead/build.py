@@ -200,7 +200,7 @@ _worker: tuple[Compiler, Config] | None = None
 
 def _init_worker(config: Config, brand: Mapping[str, Any]) -> None:
     global _worker
-    _worker = (Compiler(config, brand), config)
+    _worker = (Compiler(config, brand, watch=False), config)
 
 
 def _compile_in_worker(job: tuple[str, str | None]) -> _One:
@@ -221,13 +221,13 @@ def _compile_all(config: Config, brand: Mapping[str, Any], jobs: list[tuple[str,
         ctx = multiprocessing.get_context("fork")
         with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker,
                                  initargs=(config, brand)) as pool:
-            chunk = max(1, len(jobs) // (workers * 4))
+            chunk = max(1, len(jobs) // (workers * 12))  # small chunks: workers finish together
             for one in pool.map(_compile_in_worker, jobs, chunksize=chunk):
                 results.append(one)
                 if progress:
                     progress(one.name, "failed" if one.error else "compiled")
         return results
-    compiler = Compiler(config, brand)
+    compiler = Compiler(config, brand, watch=False)
     for job in jobs:
         one = _compile_one(compiler, config, *job)
         results.append(one)

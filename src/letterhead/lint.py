@@ -50,7 +50,7 @@ class Finding:
 
 _TAG_RE = re.compile(r"<(html|img|a|div)\b((?:[^>\"']+|\"[^\"]*\"|'[^']*')*+)>", re.IGNORECASE)
 _ATTR_RE = re.compile(r"([a-zA-Z_:][-a-zA-Z0-9_:.]*)(?:\s*=\s*(?:\"([^\"]*)\"|'([^']*)'|([^\s\"'=<>`]+)))?")
-_COMMENT_RE = re.compile(r"<!--.*?-->", re.DOTALL)
+_COMMENT_RE = re.compile(r"<!--(?:[^-]++|-(?!->))*+-->")  # <!--.*?-->, without backtracking
 
 
 class _Collector:
@@ -64,22 +64,37 @@ class _Collector:
         self.preheader = False
 
     def feed(self, html: str) -> None:
-        import html as htmllib
-
-        for m in _TAG_RE.finditer(_COMMENT_RE.sub("", html)):
+        for m in _TAG_RE.finditer(_COMMENT_RE.sub("", html) if "<!--" in html else html):
             tag = m.group(1).lower()
-            a: dict[str, str | None] = {}
-            for am in _ATTR_RE.finditer(m.group(2)):
-                value = next((v for v in am.groups()[1:] if v is not None), None)
-                a.setdefault(am.group(1).lower(), htmllib.unescape(value) if value is not None else None)
+            raw = m.group(2)
+            if tag == "div":  # most tags: parse attributes only for a hidden one
+                if not self.preheader and "none" in raw and "display" in raw:
+                    style = _attributes(raw).get("style") or ""
+                    self.preheader = "display:none" in style.replace(" ", "")
+                continue
+            a = _attributes(raw)
             if tag == "html":
                 self.html_lang = a.get("lang")
             elif tag == "img":
                 self.images.append(a)
-            elif tag == "a" and a.get("href") is not None:
+            elif a.get("href") is not None:  # tag == "a"
                 self.links.append(a["href"] or "")
-            elif tag == "div" and "display:none" in (a.get("style") or "").replace(" ", ""):
-                self.preheader = True
+
+
+def _attributes(raw: str) -> dict[str, str | None]:
+    """A tag's attributes (first of each name wins, as in browsers); None
+    for an attribute without a value."""
+    import html as htmllib
+
+    a: dict[str, str | None] = {}
+    for am in _ATTR_RE.finditer(raw):
+        name = am.group(1).lower()
+        if name in a:
+            continue
+        _, dq, sq, bare = am.groups()
+        value = dq if dq is not None else sq if sq is not None else bare
+        a[name] = (htmllib.unescape(value) if "&" in value else value) if value is not None else None
+    return a
 
 
 _URL_OK = re.compile(r"^(https?://|mailto:|tel:|\{\{)", re.IGNORECASE)

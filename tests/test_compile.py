@@ -498,3 +498,31 @@ def test_paths_are_shown_relative_to_the_project(tmp_path: Path) -> None:
     assert config.rel(config.root / "templates_src" / ".." / "build") == "build"
     assert config.rel(Path("/elsewhere/x.txt")) == "/elsewhere/x.txt"
     assert config.rel(Path(str(config.root) + "-sibling") / "x") == str(config.root) + "-sibling/x"
+
+
+def test_token_spans_match_the_plain_regex_on_random_text() -> None:
+    import random
+
+    from letterhead.protect import _token_spans
+
+    reference = re.compile(r"<!--\s*xlh(\d{6,})x\s*-->|xlh(\d{6,})x")
+    pieces = ["<!--", "-->", " ", "\n", "xlh", "000001", "0000012", "x", "a", "<", "!", "-", "\u00a0",
+              "xlh000003x", "<!--xlh000004x-->", "<!-- xlh000005x -->"]
+    rng = random.Random(7)
+    for _ in range(20_000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 12)))
+        expected = [(m.start(), m.end(), int(m.group(1) or m.group(2))) for m in reference.finditer(text)]
+        assert list(_token_spans(text)) == expected, text
+
+
+def test_default_font_detection_matches_the_plain_regex_on_random_text() -> None:
+    import random
+
+    from letterhead.mjml_fixes import _in_font_family
+
+    pieces = ['"', "font-family:", "Roboto", "roboto", " ", "x", ";", "=", "FONT-FAMILY:", "style", "Robot", "o"]
+    rng = random.Random(3)
+    for _ in range(20_000):
+        html = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 10)))
+        expected = bool(re.search(r'"[^"]*font-family:[^"]*Roboto[^"]*"', html, re.IGNORECASE))
+        assert _in_font_family(html.lower(), "roboto") == expected, html

@@ -83,6 +83,9 @@ class _Outputs:
     """Everything a build produces, in memory, keyed by path relative to root."""
 
     files: dict[str, str] = field(default_factory=dict)
+    # Paths already known to hold exactly this content on disk (compared by
+    # the worker that made them, or carried over unchanged): not read again.
+    same: set[str] = field(default_factory=set)
 
     def add(self, path: str, content: str) -> None:
         self.files[path] = content
@@ -149,11 +152,15 @@ class _One:
     entry: ManifestEntry | None = None
     report: TemplateReport | None = None
     error: LetterheadError | None = None
+    same: frozenset[str] = frozenset()  # files whose content on disk is already this
 
 
-def _compile_one(compiler: Compiler, config: Config, name: str, deployed_name: str | None) -> _One:
+def _compile_one(compiler: Compiler, config: Config, name: str, deployed_name: str | None,
+                 compare: bool = False) -> _One:
     """Read, compile, check and lint one template (in a worker process when
-    the build is parallel: parsing its TOML and JSON is work too)."""
+    the build is parallel: parsing its TOML and JSON is work too).
+    ``compare``: also tell which outputs are already on disk as they are (so
+    that the parent, which writes, need not read them all again)."""
     try:
         source = load_source(config, name)
         compiled = compiler.compile(source)
@@ -181,7 +188,9 @@ def _compile_one(compiler: Compiler, config: Config, name: str, deployed_name: s
             size_bytes=payload.size_bytes,
             deployed_name=deployed_name,
         )
-        return _One(name, outputs.files, entry, TemplateReport(name, "compiled", payload.size_bytes, tuple(findings)))
+        same = frozenset(p for p, c in outputs.files.items() if _on_disk(config.root / p) == c) if compare else frozenset()
+        return _One(name, outputs.files, entry, TemplateReport(name, "compiled", payload.size_bytes, tuple(findings)),
+                    same=same)
     except LetterheadError as exc:
         # Errors found in compiled output carry a source location; show the
         # designer's line, not the compiled one.
@@ -203,12 +212,12 @@ def _init_worker(config: Config, brand: Mapping[str, Any]) -> None:
     _worker = (Compiler(config, brand, watch=False), config)
 
 
-def _compile_in_worker(job: tuple[str, str | None]) -> _One:
+def _compile_in_worker(job: tuple[str, str | None, bool]) -> _One:
     assert _worker is not None
     return _compile_one(_worker[0], _worker[1], *job)
 
 
-def _compile_all(config: Config, brand: Mapping[str, Any], jobs: list[tuple[str, str | None]],
+def _compile_all(config: Config, brand: Mapping[str, Any], jobs: list[tuple[str, str | None, bool]],
                  progress: Callable[[str, str], None] | None) -> list[_One]:
     import multiprocessing
     import os as _os
@@ -258,7 +267,7 @@ def build(
     reports: dict[str, TemplateReport] = {}
     errors: list[LetterheadError] = []
     shared = _shared_digest(config)
-    jobs: list[tuple[str, str | None]] = []  # (name, deployed name): workers read the sources
+    jobs: list[tuple[str, str | None, bool]] = []  # (name, deployed name, compare): workers read the sources
 
     for name in names:
         shash = source_hash(config, name, shared)
@@ -273,7 +282,7 @@ def build(
             if progress:
                 progress(name, "unchanged")
             continue
-        jobs.append((name, old.deployed_name if old else None))
+        jobs.append((name, old.deployed_name if old else None, write or check))
 
     if jobs:
         brand = load_brand(config)
@@ -283,6 +292,7 @@ def build(
                 continue
             assert one.entry is not None and one.report is not None
             outputs.files.update(one.files)
+            outputs.same.update(one.same)
             entries[one.name] = one.entry
             reports[one.name] = one.report
     if errors:
@@ -353,6 +363,7 @@ def _reuse(config: Config, name: str, outputs: _Outputs, old: ManifestEntry) -> 
     if payload.content_hash != old.content_hash:
         return False  # someone edited the generated file: regenerate it
     outputs.files.update(found)
+    outputs.same.update(found)
     return True
 
 
@@ -381,6 +392,15 @@ def _save_cache(config: Config, hashes: dict[str, str]) -> None:
         pass  # a cache that cannot be written only costs a full rebuild next time
 
 
+def _on_disk(path: Path) -> str | None:
+    """A generated file's text, None when it is missing or unreadable."""
+    try:
+        with open(path, encoding="utf-8") as fh:
+            return fh.read()
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
 def _generated(config: Config, ses_rel: str, build_rel: str) -> dict[str, Path]:
     """Files on disk that a build owns."""
     found: dict[str, Path] = {}
@@ -401,7 +421,7 @@ def _generated(config: Config, ses_rel: str, build_rel: str) -> dict[str, Path]:
 def _stale(config: Config, outputs: _Outputs, ses_rel: str, build_rel: str) -> list[str]:
     on_disk = _generated(config, ses_rel, build_rel)
     stale = [p for p, content in sorted(outputs.files.items())
-             if p not in on_disk or on_disk[p].read_text(encoding="utf-8") != content]
+             if p not in on_disk or (p not in outputs.same and _on_disk(on_disk[p]) != content)]
     stale += sorted(p for p in on_disk if p not in outputs.files)
     return stale
 
@@ -425,7 +445,7 @@ def _write_all(config: Config, outputs: _Outputs, ses_rel: str, build_rel: str) 
     removed = sorted(p for p in on_disk if p not in outputs.files)
     for target, prefix in ((config.ses_dir, ses_rel), (config.build_dir, build_rel)):
         changed = [r for r, c in outputs.files.items() if r.startswith(prefix + "/")
-                   and (r not in on_disk or on_disk[r].read_text(encoding="utf-8") != c)]
+                   and (r not in on_disk or (r not in outputs.same and _on_disk(on_disk[r]) != c))]
         if not changed and not any(r.startswith(prefix + "/") for r in removed):
             continue  # nothing to do: leave the folder (and its mtimes) alone
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -447,7 +467,7 @@ def _write_all(config: Config, outputs: _Outputs, ses_rel: str, build_rel: str) 
                 with open(dest, "w", encoding="utf-8", newline="\n") as fh:
                     fh.write(content)
                 old = on_disk.get(rel)
-                if old is None or old.read_text(encoding="utf-8") != content:
+                if old is None or (rel not in outputs.same and _on_disk(old) != content):
                     written.append(rel)
             os.chmod(staging, 0o755)
             if target.exists():

@@ -29,7 +29,7 @@ import re
 # An MJML tag, attribute values quoted either way (a '>' may sit inside quotes).
 _MJ_TAG = re.compile(r"""<(mj-[a-z-]+)\b((?:[^>"'/]+|/(?!>)|"[^"]*"|'[^']*')*+)(/?)>""")
 _ATTR = re.compile(r"""([^\s=/>"']+)(\s*=\s*)("[^"]*"|'[^']*'|[^\s>"']+)""")
-_HEAD = re.compile(r"<mj-head\b.*?</mj-head\s*>", re.DOTALL)
+_HEAD = re.compile(r"<mj-head\b(?:[^<]++|<(?!/mj-head\s*>))*+</mj-head\s*>")  # .*? without backtracking
 
 # Attributes copied verbatim onto an HTML attribute (not into CSS) by MJML.
 _HTML_VALUED = frozenset({"alt", "title", "href", "src", "name", "rel", "target", "srcset", "sizes"})
@@ -403,6 +403,19 @@ def _fix_button_title(m: re.Match[str]) -> str:
     return f'{head}{m.group(6)} title="{title_attr}"'
 
 
+def _in_font_family(lower: str, name: str) -> bool:
+    """Whether ``name`` follows "font-family:" inside a double-quoted value
+    of (lowercased) ``lower``: ``re.search('"[^"]*font-family:[^"]*NAME[^"]*"')``
+    led by the name instead of by every quote in the document."""
+    i = lower.find(name)
+    while i != -1:
+        q1 = lower.rfind('"', 0, i)
+        if q1 != -1 and "font-family:" in lower[q1 + 1 : i] and lower.find('"', i + len(name)) != -1:
+            return True
+        i = lower.find(name, i + 1)
+    return False
+
+
 def _add_default_fonts(h: str) -> str:
     # MJML imports its default web fonts (Ubuntu, Roboto...) whenever a
     # font-family in the output names one, e.g. the Ubuntu that mj-navbar's
@@ -416,7 +429,7 @@ def _add_default_fonts(h: str) -> str:
     for name, url in _DEFAULT_FONTS.items():
         if url in h or name.lower() not in lower:
             continue
-        if re.search(r'"[^"]*font-family:[^"]*' + re.escape(name) + r'[^"]*"', h, re.IGNORECASE):
+        if _in_font_family(lower, name.lower()):
             missing.append(url)
     if not missing:
         return h

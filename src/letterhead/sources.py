@@ -9,12 +9,13 @@ checked for UTF-8, JSON and TOML, with errors naming file and line.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
 import re
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -58,7 +59,11 @@ class TemplateSource:
     variables: Mapping[str, VariableSpec]
     samples: tuple[Sample, ...]
     has_text: bool
-    files: tuple[Path, ...] = field(default=())
+
+    @functools.cached_property
+    def files(self) -> tuple[Path, ...]:
+        """Every file of the template's folder, sorted."""
+        return tuple(sorted(_files_under(self.folder)))
 
     @property
     def mjml_path(self) -> Path:
@@ -166,7 +171,12 @@ def load_source(config: Config, name: str) -> TemplateSource:
     variables = _variables(meta, Location.of(config.rel(meta_path)))
     samples = []
     sample_dir = folder / "samples"
-    for path in sorted(sample_dir.glob("*.json")) if sample_dir.is_dir() else []:
+    try:
+        sample_paths = sorted(sample_dir / e.name for e in os.scandir(sample_dir)
+                              if e.name.endswith(".json") and not e.name.startswith(".") and e.is_file())
+    except (FileNotFoundError, NotADirectoryError):
+        sample_paths = []
+    for path in sample_paths:
         data = read_json(path)
         if not isinstance(data, dict):
             raise SourceError(
@@ -181,7 +191,6 @@ def load_source(config: Config, name: str) -> TemplateSource:
             location=Location.of(f"{rel}/samples/"),
             hint="add samples/default.json with the data the application sends",
         )
-    files = template_files(config, name)
     return TemplateSource(
         name=name,
         folder=folder,
@@ -189,7 +198,6 @@ def load_source(config: Config, name: str) -> TemplateSource:
         variables=variables,
         samples=tuple(samples),
         has_text=(folder / "text.txt").is_file(),
-        files=files,
     )
 
 

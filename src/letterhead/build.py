@@ -83,9 +83,14 @@ class _Outputs:
     """Everything a build produces, in memory, keyed by path relative to root."""
 
     files: dict[str, str] = field(default_factory=dict)
-    # Paths already known to hold exactly this content on disk (compared by
-    # the worker that made them, or carried over unchanged): not read again.
+    # Outputs already on disk exactly as a build would write them (found so
+    # by the worker that made them, or carried over unchanged): known by
+    # path only, so their content is neither sent back from a worker nor
+    # read again.  A path is in ``files`` or in ``same``, never both.
     same: set[str] = field(default_factory=set)
+
+    def paths(self) -> set[str]:
+        return set(self.files) | self.same
 
     def add(self, path: str, content: str) -> None:
         self.files[path] = content
@@ -152,15 +157,19 @@ class _One:
     entry: ManifestEntry | None = None
     report: TemplateReport | None = None
     error: LetterheadError | None = None
-    same: frozenset[str] = frozenset()  # files whose content on disk is already this
+    same: frozenset[str] = frozenset()  # outputs already on disk as they are (not in ``files``)
+    source_hash: str | None = None  # hashed by the worker, before it read the sources
 
 
 def _compile_one(compiler: Compiler, config: Config, name: str, deployed_name: str | None,
-                 compare: bool = False) -> _One:
+                 compare: bool = False, shared: str | None = None) -> _One:
     """Read, compile, check and lint one template (in a worker process when
     the build is parallel: parsing its TOML and JSON is work too).
     ``compare``: also tell which outputs are already on disk as they are (so
-    that the parent, which writes, need not read them all again)."""
+    that the parent, which writes, need not read them all again).
+    ``shared``: hash the template's inputs first (with this digest of the
+    shared ones), for the build cache."""
+    shash = source_hash(config, name, shared) if shared is not None else None
     try:
         source = load_source(config, name)
         compiled = compiler.compile(source)
@@ -189,8 +198,9 @@ def _compile_one(compiler: Compiler, config: Config, name: str, deployed_name: s
             deployed_name=deployed_name,
         )
         same = frozenset(p for p, c in outputs.files.items() if _on_disk(config.root / p) == c) if compare else frozenset()
-        return _One(name, outputs.files, entry, TemplateReport(name, "compiled", payload.size_bytes, tuple(findings)),
-                    same=same)
+        files = {p: c for p, c in outputs.files.items() if p not in same}
+        return _One(name, files, entry, TemplateReport(name, "compiled", payload.size_bytes, tuple(findings)),
+                    same=same, source_hash=shash)
     except LetterheadError as exc:
         # Errors found in compiled output carry a source location; show the
         # designer's line, not the compiled one.
@@ -201,47 +211,36 @@ def _compile_one(compiler: Compiler, config: Config, name: str, deployed_name: s
 
 # -- parallel compilation ------------------------------------------------------
 # Compiling is CPU-bound Python; a project of many templates is split across
-# processes (fork: workers inherit the loaded modules).  Output does not depend
-# on the split: each template is compiled on its own.
-PARALLEL_FROM = int(__import__("os").environ.get("LETTERHEAD_PARALLEL_FROM", "12"))
-_worker: tuple[Compiler, Config] | None = None
+# processes (forked: workers inherit the loaded modules).  Output does not
+# depend on the split: each template is compiled on its own.
+PARALLEL_FROM = int(os.environ.get("LETTERHEAD_PARALLEL_FROM", "12"))
 
 
-def _init_worker(config: Config, brand: Mapping[str, Any]) -> None:
-    global _worker
-    _worker = (Compiler(config, brand, watch=False), config)
-
-
-def _compile_in_worker(job: tuple[str, str | None, bool]) -> _One:
-    assert _worker is not None
-    return _compile_one(_worker[0], _worker[1], *job)
-
-
-def _compile_all(config: Config, brand: Mapping[str, Any], jobs: list[tuple[str, str | None, bool]],
+def _compile_all(config: Config, brand: Mapping[str, Any], jobs: list[tuple[str, str | None, bool, str | None]],
                  progress: Callable[[str, str], None] | None) -> list[_One]:
-    import multiprocessing
-    import os as _os
+    from . import workers as _workers
 
-    workers = min(len(_os.sched_getaffinity(0)) if hasattr(_os, "sched_getaffinity") else (_os.cpu_count() or 1), 8)
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     results: list[_One] = []
-    if len(jobs) >= PARALLEL_FROM and workers > 1 and "fork" in multiprocessing.get_all_start_methods():
-        from concurrent.futures import ProcessPoolExecutor
 
-        ctx = multiprocessing.get_context("fork")
-        with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker,
-                                 initargs=(config, brand)) as pool:
-            chunk = max(1, len(jobs) // (workers * 12))  # small chunks: workers finish together
-            for one in pool.map(_compile_in_worker, jobs, chunksize=chunk):
-                results.append(one)
-                if progress:
-                    progress(one.name, "failed" if one.error else "compiled")
-        return results
-    compiler = Compiler(config, brand, watch=False)
-    for job in jobs:
-        one = _compile_one(compiler, config, *job)
+    def record(one: _One) -> None:
         results.append(one)
         if progress:
             progress(one.name, "failed" if one.error else "compiled")
+
+    if len(jobs) >= PARALLEL_FROM and cpus > 1 and _workers.available():
+        def setup() -> Callable[[tuple[str, str | None, bool, str | None]], _One]:
+            compiler = Compiler(config, brand, watch=False)
+            return lambda job: _compile_one(compiler, config, *job)
+
+        for _, one in _workers.fork_map(setup, jobs, min(cpus, 8)):
+            record(one)
+        order = {job[0]: i for i, job in enumerate(jobs)}
+        results.sort(key=lambda one: order[one.name])
+        return results
+    compiler = Compiler(config, brand, watch=False)
+    for job in jobs:
+        record(_compile_one(compiler, config, *job))
     return results
 
 
@@ -267,22 +266,27 @@ def build(
     reports: dict[str, TemplateReport] = {}
     errors: list[LetterheadError] = []
     shared = _shared_digest(config)
-    jobs: list[tuple[str, str | None, bool]] = []  # (name, deployed name, compare): workers read the sources
-
-    for name in names:
+    # (name, deployed name, compare with disk, shared digest when the worker
+    # hashes the sources): workers read the sources.
+    jobs: list[tuple[str, str | None, bool, str | None]] = []
+    if force or check or not write or not cache:
+        # Everything compiles (--force, --check, lint, or no cache yet): no
+        # need to hash first; each worker hashes its template's sources
+        # before reading them, in parallel.
+        for name in names:
+            old = old_manifest.templates.get(name)
+            jobs.append((name, old.deployed_name if old else None, write or check, shared))
+    for name in names if not jobs else ():
         shash = source_hash(config, name, shared)
         old = old_manifest.templates.get(name)
         new_cache[name] = shash
-        # --check never trusts the cache: it is the gate, and a hand-edited
-        # file under build/ must show up as stale.
-        if (not force and not check and write and old is not None and cache.get(name) == shash
-                and _reuse(config, name, outputs, old)):
+        if old is not None and cache.get(name) == shash and _reuse(config, name, outputs, old):
             entries[name] = old
             reports[name] = TemplateReport(name, "unchanged", old.size_bytes)
             if progress:
                 progress(name, "unchanged")
             continue
-        jobs.append((name, old.deployed_name if old else None, write or check))
+        jobs.append((name, old.deployed_name if old else None, True, None))
 
     if jobs:
         brand = load_brand(config)
@@ -293,6 +297,8 @@ def build(
             assert one.entry is not None and one.report is not None
             outputs.files.update(one.files)
             outputs.same.update(one.same)
+            if one.source_hash is not None:
+                new_cache[one.name] = one.source_hash
             entries[one.name] = one.entry
             reports[one.name] = one.report
     if errors:
@@ -350,20 +356,15 @@ def _reuse(config: Config, name: str, outputs: _Outputs, old: ManifestEntry) -> 
              f"{build_rel}/{name}/template.txt", f"{build_rel}/{name}/subject.txt"]
     for sample in old.samples:
         paths += [f"{build_rel}/{name}/samples/{sample}.html", f"{build_rel}/{name}/samples/{sample}.txt"]
-    found: dict[str, str] = {}
-    for p in paths:
-        f = config.root / p
-        if not f.is_file():
-            return False
-        found[p] = f.read_text(encoding="utf-8")
+    if not all((config.root / p).is_file() for p in paths):
+        return False
     try:
-        payload = SesTemplate.from_json(json.loads(found[paths[0]]))
-    except (LetterheadError, ValueError):
+        payload = SesTemplate.from_json(json.loads((config.root / paths[0]).read_text(encoding="utf-8")))
+    except (LetterheadError, ValueError, OSError):
         return False
     if payload.content_hash != old.content_hash:
         return False  # someone edited the generated file: regenerate it
-    outputs.files.update(found)
-    outputs.same.update(found)
+    outputs.same.update(paths)
     return True
 
 
@@ -421,8 +422,10 @@ def _generated(config: Config, ses_rel: str, build_rel: str) -> dict[str, Path]:
 def _stale(config: Config, outputs: _Outputs, ses_rel: str, build_rel: str) -> list[str]:
     on_disk = _generated(config, ses_rel, build_rel)
     stale = [p for p, content in sorted(outputs.files.items())
-             if p not in on_disk or (p not in outputs.same and _on_disk(on_disk[p]) != content)]
-    stale += sorted(p for p in on_disk if p not in outputs.files)
+             if p not in on_disk or _on_disk(on_disk[p]) != content]
+    stale += sorted(p for p in outputs.same if p not in on_disk)  # deleted since the worker looked
+    ours = outputs.paths()
+    stale += sorted(p for p in on_disk if p not in ours)
     return stale
 
 
@@ -442,10 +445,12 @@ def _write_all(config: Config, outputs: _Outputs, ses_rel: str, build_rel: str) 
     with renames, so a crash mid-write never leaves a half-updated folder."""
     written: list[str] = []
     on_disk = _generated(config, ses_rel, build_rel)
-    removed = sorted(p for p in on_disk if p not in outputs.files)
+    ours = outputs.paths()
+    removed = sorted(p for p in on_disk if p not in ours)
     for target, prefix in ((config.ses_dir, ses_rel), (config.build_dir, build_rel)):
         changed = [r for r, c in outputs.files.items() if r.startswith(prefix + "/")
-                   and (r not in on_disk or (r not in outputs.same and _on_disk(on_disk[r]) != c))]
+                   and (r not in on_disk or _on_disk(on_disk[r]) != c)]
+        changed += [r for r in outputs.same if r.startswith(prefix + "/") and r not in on_disk]
         if not changed and not any(r.startswith(prefix + "/") for r in removed):
             continue  # nothing to do: leave the folder (and its mtimes) alone
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -467,8 +472,19 @@ def _write_all(config: Config, outputs: _Outputs, ses_rel: str, build_rel: str) 
                 with open(dest, "w", encoding="utf-8", newline="\n") as fh:
                     fh.write(content)
                 old = on_disk.get(rel)
-                if old is None or (rel not in outputs.same and _on_disk(old) != content):
+                if old is None or _on_disk(old) != content:
                     written.append(rel)
+            for rel in outputs.same:  # unchanged: the file as it is
+                if rel.startswith(prefix + "/"):
+                    dest = staging / rel[len(prefix) + 1:]
+                    dest.parent.mkdir(parents=True, exist_ok=True)
+                    try:
+                        shutil.copyfile(on_disk[rel], dest)
+                    except (KeyError, FileNotFoundError):
+                        raise LetterheadError(
+                            f"{rel} was deleted while letterhead was building",
+                            hint="run `letterhead build` again; nothing was changed",
+                        ) from None
             os.chmod(staging, 0o755)
             if target.exists():
                 old_dir = target.with_name(f".{target.name}.old")

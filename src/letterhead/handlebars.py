@@ -32,8 +32,8 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field, replace
-from typing import Any, Literal, Union
+from dataclasses import dataclass, field
+from typing import Any, Literal, NamedTuple, Union
 
 from letterhead.errors import Location, RenderError, TemplateSyntaxError
 
@@ -89,8 +89,7 @@ TagKind = Literal[
 ]
 
 
-@dataclass(frozen=True)
-class Tag:
+class Tag(NamedTuple):
     """One mustache as written.
 
     ``name`` is the block helper of open / inverse_open / close / ``{{else if}}``
@@ -110,8 +109,7 @@ class Tag:
     strip_right: bool = False
 
 
-@dataclass(frozen=True)
-class Path:
+class Path(NamedTuple):
     """A variable reference: ``../user.name`` is ``Path("../user.name", ("user", "name"), depth=1)``.
 
     ``this``, ``.`` and ``./`` add nothing to ``parts``; ``depth`` counts ``../``;
@@ -125,15 +123,13 @@ class Path:
     data: bool = False
 
 
-@dataclass(frozen=True)
-class Text:
+class Text(NamedTuple):
     value: str
     location: Location
     offset: int
 
 
-@dataclass(frozen=True)
-class Output:
+class Output(NamedTuple):
     """``{{path}}`` (escaped) or ``{{{path}}}`` / ``{{&path}}`` (``raw``)."""
 
     path: Path
@@ -142,8 +138,7 @@ class Output:
     offset: int
 
 
-@dataclass(frozen=True)
-class Block:
+class Block(NamedTuple):
     """``{{#helper path}}body{{else}}inverse{{/helper}}``.
 
     ``{{else if x}}`` chains nest as a Block alone in ``inverse``, as in
@@ -158,8 +153,7 @@ class Block:
     offset: int
 
 
-@dataclass(frozen=True)
-class PartialCall:
+class PartialCall(NamedTuple):
     """``{{> name}}``; ``indent`` is set when the tag stands alone on an indented line."""
 
     name: str
@@ -168,8 +162,7 @@ class PartialCall:
     indent: str = ""
 
 
-@dataclass(frozen=True)
-class InlinePartial:
+class InlinePartial(NamedTuple):
     """``{{#*inline "name"}}body{{/inline}}``: prints nothing where it stands."""
 
     name: str
@@ -289,8 +282,7 @@ def _line_at(text: str, offset: int) -> str:
     return text[start : end if end >= 0 else len(text)]
 
 
-@dataclass(frozen=True)
-class _Token:
+class _Token(NamedTuple):
     type: str
     text: str
     start: int
@@ -299,8 +291,7 @@ class _Token:
     literal: bool = False  # an ID written as a [segment literal]
 
 
-@dataclass(frozen=True)
-class _Arg:
+class _Arg(NamedTuple):
     """One argument of a tag, as the handlebars grammar groups tokens."""
 
     kind: Literal["path", "literal", "subexpression", "hash", "block_params", "invalid"]
@@ -312,13 +303,12 @@ class _Arg:
     problem: str = ""  # why an "invalid" argument is invalid
 
 
-@dataclass(frozen=True)
-class _Mustache:
+class _Mustache(NamedTuple):
     tag: Tag
     args: tuple[_Arg, ...]  # all arguments, the helper or partial name included
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, repr=False)
 class _Content:
     """A piece of literal text (handlebars.js's ContentStatement)."""
 
@@ -681,13 +671,13 @@ def _path_arg(tokens: list[_Token], i: int, text: str) -> tuple[_Arg, int]:
 _Strip = tuple[bool, bool]  # (`{{~`, `~}}`)
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, repr=False)
 class _Program:
     body: list[_Content | _Statement | _BlockStatement]
     chained: bool = False  # holds the Block of an `{{else if}}`
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, repr=False)
 class _Statement:
     """A one-tag statement: output, partial call or comment."""
 
@@ -701,7 +691,7 @@ class _Statement:
         return (self.mustache.tag.strip_left, self.mustache.tag.strip_right)
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, repr=False)
 class _BlockStatement:
     mustache: _Mustache  # the opening tag (`{{else if x}}` for a chained block)
     helper: str
@@ -717,7 +707,7 @@ class _BlockStatement:
         return (self.mustache.tag.strip_left, self.mustache.tag.strip_right)
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, repr=False)
 class _Frame:
     block: _BlockStatement
     filling: _Program
@@ -1097,8 +1087,7 @@ def _close_name(item: _Mustache, src: _Source) -> str:
 # ---------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class _StripInfo:
+class _StripInfo(NamedTuple):
     open: bool
     close: bool
     open_standalone: bool = False
@@ -1266,7 +1255,7 @@ def _freeze(body: _Body, src: _Source) -> tuple[Node, ...]:
             if not item.value:
                 continue
             if nodes and isinstance(nodes[-1], Text):
-                nodes[-1] = replace(nodes[-1], value=nodes[-1].value + item.value)
+                nodes[-1] = nodes[-1]._replace(value=nodes[-1].value + item.value)
             else:
                 nodes.append(Text(item.value, src.locate(item.start), item.start))
             continue
@@ -1299,8 +1288,7 @@ _Guard = Union[
 ]  # a path known truthy in this branch; None: a condition implying nothing
 
 
-@dataclass(frozen=True)
-class _Use:
+class _Use(NamedTuple):
     path: tuple[str, ...]  # absolute, "[]" standing for the items of an #each
     named_from: int  # path[named_from:] is what the tag wrote; the rest came from the scope
     role: Literal["output", "raw", "tested", "iterated", "scoped"]
@@ -1308,8 +1296,7 @@ class _Use:
     location: Location
 
 
-@dataclass(frozen=True)
-class _Env:
+class _Env(NamedTuple):
     contexts: tuple[tuple[str, ...], ...] = ((),)  # innermost last; `../` walks back
     barrier: int = 0  # `../` may not reach below this context (the top of an inline partial)
     in_each: bool = False
@@ -1349,7 +1336,7 @@ class _Walker:
                     )
                 defined[node.name] = node
         if defined:
-            env = replace(env, partials=env.partials + (defined,))
+            env = env._replace(partials=env.partials + (defined,))
         for node in nodes:
             if isinstance(node, Output):
                 self._output(node, env)
@@ -1396,10 +1383,10 @@ class _Walker:
     def _block(self, node: Block, env: _Env) -> None:
         found = self._resolve(node.path, node, env)
         target = found[0] if found is not None else None
-        other = replace(env, guards=env.guards + (None,))
+        other = env._replace(guards=env.guards + (None,))
         if node.helper in ("if", "unless"):
             self._use(found, "tested", node, env)
-            truthy = replace(env, guards=env.guards + (target,))
+            truthy = env._replace(guards=env.guards + (target,))
             body_env, inverse_env = (truthy, other) if node.helper == "if" else (other, truthy)
             self._program(node.body, body_env)
             self._program(node.inverse, inverse_env)
@@ -1408,12 +1395,12 @@ class _Walker:
         guards = env.guards + (target,)
         if node.helper == "each":
             self._use(found, "iterated", node, env)
-            inner = replace(env, contexts=env.contexts + (target + ("[]",),), in_each=True, guards=guards)
+            inner = env._replace(contexts=env.contexts + (target + ("[]",),), in_each=True, guards=guards)
         else:
             self._use(found, "scoped", node, env)
             # handlebars.js opens no level when the new context is the current one (`{{#with this}}`)
             contexts = env.contexts if target == env.contexts[-1] else env.contexts + (target,)
-            inner = replace(env, contexts=contexts, guards=guards)
+            inner = env._replace(contexts=contexts, guards=guards)
         self._program(node.body, inner)
         self._program(node.inverse, other)
 
@@ -1443,7 +1430,7 @@ class _Walker:
                 "recursive partials are not supported: unroll the nesting the email needs",
                 env,
             )
-        inner = replace(env, barrier=len(env.contexts) - 1, calls=env.calls + ((node, definition),))
+        inner = env._replace(barrier=len(env.contexts) - 1, calls=env.calls + ((node, definition),))
         self._program(definition.body, inner)
 
 
@@ -1462,7 +1449,7 @@ def _all_nodes(nodes: Iterable[Node]) -> Iterator[Node]:
 # ---------------------------------------------------------------------------
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, repr=False)
 class _VarNode:
     """A mutable Variable being collected; "[]" children stand for list items."""
 

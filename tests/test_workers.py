@@ -1,0 +1,90 @@
+"""The forked worker pool a large build runs on: every job once, failures loud,
+no process left behind."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from letterhead.workers import WorkerCrashed, fork_map
+
+
+def no_children_left() -> bool:
+    try:
+        os.waitpid(-1, os.WNOHANG)
+    except ChildProcessError:
+        return True
+    return False
+
+
+def square_setup():  # type: ignore[no-untyped-def]
+    return lambda n: (n * n, os.getpid())
+
+
+@pytest.mark.parametrize("jobs,workers", [(1, 2), (7, 2), (50, 3), (5000, 2)])  # 5000: more than a pipe holds
+def test_every_job_runs_exactly_once_and_results_come_back(jobs: int, workers: int) -> None:
+    seen: dict[int, int] = {}
+    pids = set()
+    for index, (value, pid) in fork_map(square_setup, list(range(jobs)), workers):
+        assert index not in seen
+        seen[index] = value
+        pids.add(pid)
+    assert seen == {n: n * n for n in range(jobs)}
+    assert os.getpid() not in pids and len(pids) <= workers
+    assert no_children_left()
+
+
+def failing_setup():  # type: ignore[no-untyped-def]
+    def work(n: int) -> int:
+        if n == 13:
+            raise ValueError("unlucky template")
+        return n
+    return work
+
+
+def test_an_unexpected_exception_in_a_job_stops_the_map_with_its_traceback() -> None:
+    with pytest.raises(WorkerCrashed) as exc:
+        list(fork_map(failing_setup, list(range(40)), 2))
+    assert "ValueError: unlucky template" in str(exc.value)
+    assert no_children_left()
+
+
+def broken_setup():  # type: ignore[no-untyped-def]
+    raise RuntimeError("cannot start")
+
+
+def test_a_failing_setup_is_reported() -> None:
+    with pytest.raises(WorkerCrashed, match="cannot start"):
+        list(fork_map(broken_setup, [1, 2, 3], 2))
+    assert no_children_left()
+
+
+def dying_setup():  # type: ignore[no-untyped-def]
+    def work(n: int) -> int:
+        if n == 5:
+            os._exit(9)  # a crash that raises nothing (a segfault in an extension, say)
+        return n
+    return work
+
+
+def test_a_worker_that_dies_is_noticed() -> None:
+    with pytest.raises(WorkerCrashed, match="a worker process died"):
+        list(fork_map(dying_setup, list(range(20)), 2))
+    assert no_children_left()
+
+
+def slow_setup():  # type: ignore[no-untyped-def]
+    import time
+
+    def work(n: int) -> int:
+        time.sleep(0.01)
+        return n
+    return work
+
+
+def test_stopping_early_leaves_no_worker_running() -> None:
+    it = fork_map(slow_setup, list(range(200)), 2)
+    assert next(it)[0] in range(200)
+    it.close()
+    assert no_children_left()

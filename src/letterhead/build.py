@@ -409,14 +409,18 @@ def _generated(config: Config, ses_rel: str, build_rel: str) -> dict[str, Path]:
         for p in config.ses_dir.glob("*.json"):
             found[f"{ses_rel}/{p.name}"] = p
     if config.build_dir.is_dir():
-        base = str(config.build_dir)
-        for d, _, names in os.walk(base):
-            sub = os.path.relpath(d, base).replace(os.sep, "/")
-            for n in names:
-                p = Path(d, n)
-                if p.is_file():
-                    found[f"{build_rel}/{n}" if sub == "." else f"{build_rel}/{sub}/{n}"] = p
+        _files_below(config.build_dir, build_rel, found)
     return found
+
+
+def _files_below(folder: Path, prefix: str, found: dict[str, Path]) -> None:
+    # os.scandir knows each entry's type without a stat per file.
+    with os.scandir(folder) as entries:
+        for entry in entries:
+            if entry.is_dir(follow_symlinks=False):
+                _files_below(Path(entry.path), f"{prefix}/{entry.name}", found)
+            elif entry.is_file():
+                found[f"{prefix}/{entry.name}"] = Path(entry.path)
 
 
 def _stale(config: Config, outputs: _Outputs, ses_rel: str, build_rel: str) -> list[str]:

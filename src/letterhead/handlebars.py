@@ -29,7 +29,6 @@ and a template that handlebars.js cannot parse is one SES refuses.
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -181,6 +180,11 @@ class Template:
     body: tuple[Node, ...]
     origin: str
     text: str = field(repr=False)
+    # What the part does with each variable, found by parse()'s own walk, so
+    # that contract() need not walk it again; None: walk when asked.
+    uses: tuple[_Use, ...] | None = field(default=None, repr=False, compare=False)
+    # Every tag as written, in order, for rewriting the part (safety.py).
+    tags: tuple[Tag, ...] | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass(frozen=True)
@@ -721,11 +725,14 @@ def parse(
     """Parse and lint one template part.  ``locate(offset)`` maps an offset in
     ``text`` to the Location reported in errors (default: ``origin`` and line)."""
     src = _Source(text, origin, locate)
-    root = _build(_lex(src), src)
+    items = _lex(src)
+    root = _build(items, src)
     _control_whitespace(root, is_root=True)
     template = Template(_freeze(root.body, src), origin, text)
-    _Walker(template).walk()
-    return template
+    uses: list[_Use] = []
+    _Walker(template, uses.append).walk()
+    tags = tuple(item.tag for item in items if isinstance(item, _Mustache))
+    return Template(template.body, origin, text, tuple(uses), tags)
 
 
 def _build(items: list[_Content | _Mustache], src: _Source) -> _Program:
@@ -872,6 +879,7 @@ def _unsupported_helper(item: _Mustache, src: _Source, name: str) -> TemplateSyn
     elif name == "log":
         hint = "remove it: SES has no log helper"
     else:
+        import difflib  # only on this error path: ~1.5 ms an import
         guess = difflib.get_close_matches(name, BLOCK_HELPERS, n=1, cutoff=0.6)
         if guess and item.tag.kind != "output":
             return src.error(
@@ -928,6 +936,7 @@ def _checked_path(item: _Mustache, arg: _Arg, src: _Source) -> Path:
                 "use `@index`, `@key`, `@first` or `@last` of the innermost `{{#each}}` only",
             )
         if head not in DATA_VARIABLES or not path.parts:
+            import difflib  # only on this error path: ~1.5 ms an import
             guess = difflib.get_close_matches(head, DATA_VARIABLES, n=1, cutoff=0.6)
             return_hint = f"did you mean `@{guess[0]}`? " if guess else ""
             raise src.error(
@@ -993,6 +1002,7 @@ def _block_head(item: _Mustache, src: _Source) -> tuple[str, Path]:
     if args[0].kind != "path":
         raise _argument_error(item, args[0], src)
     if name not in BLOCK_HELPERS:
+        import difflib  # only on this error path: ~1.5 ms an import
         if len(args) == 1 and not difflib.get_close_matches(name, BLOCK_HELPERS, n=1, cutoff=0.6):
             raise src.error(
                 tag.start,
@@ -1309,7 +1319,6 @@ class _Walker:
     def __init__(self, template: Template, on_use: Callable[[_Use], None] | None = None) -> None:
         self.template = template
         self.on_use = on_use
-        self.all_partials = {n.name: n for n in _all_nodes(template.body) if isinstance(n, InlinePartial)}
 
     def walk(self) -> None:
         self._program(self.template.body, _Env())
@@ -1407,7 +1416,10 @@ class _Walker:
     def _partial(self, node: PartialCall, env: _Env) -> None:
         definition = next((scope[node.name] for scope in reversed(env.partials) if node.name in scope), None)
         if definition is None:
-            elsewhere = self.all_partials.get(node.name)
+            elsewhere = None  # the last definition anywhere in the part
+            for other in _all_nodes(self.template.body):
+                if isinstance(other, InlinePartial) and other.name == node.name:
+                    elsewhere = other
             if elsewhere is not None:
                 message = (
                     f'partial "{node.name}" is used outside the block that defines it '
@@ -1416,6 +1428,7 @@ class _Walker:
                 hint = 'move `{{#*inline "' + node.name + '"}}` to the top level of this part'
             else:
                 visible = sorted({name for scope in env.partials for name in scope})
+                import difflib  # only on this error path: ~1.5 ms an import
                 guess = difflib.get_close_matches(node.name, visible, n=1)
                 message = f'partial "{node.name}" is not defined in this template'
                 hint = (f"did you mean `{{{{> {guess[0]}}}}}`? " if guess else "") + (
@@ -1482,7 +1495,11 @@ def contract(*templates: Template) -> Contract:
             setattr(node, use.role, True)
 
     for template in templates:
-        _Walker(template, collect).walk()
+        if template.uses is not None:
+            for use in template.uses:
+                collect(use)
+        else:
+            _Walker(template, collect).walk()
     return Contract({name: _to_variable(name, node) for name, node in sorted(root.children.items())})
 
 

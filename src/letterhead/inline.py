@@ -15,7 +15,6 @@ doctype, and is quietened.  Placeholders reach both inliners as opaque tokens
 from __future__ import annotations
 
 import functools
-import logging
 import re
 from typing import Literal
 
@@ -72,6 +71,8 @@ def _css_inliner(css: str) -> css_inline.CSSInliner:
 
 
 def _premailer(html: str, css: str) -> str:
+    import logging
+
     try:
         import premailer
     except ImportError:  # pragma: no cover - depends on the install

@@ -51,14 +51,16 @@ def _triple(raw: str) -> str:
 _ROOT_RE = re.compile(r"@root(?=[.}\s~)/]|$)")
 
 
-def unescape_outputs(text: str, *, root_to: str | None = None) -> str:
+def unescape_outputs(text: str, *, root_to: str | None = None,
+                     tags: "Iterable[handlebars.Tag] | None" = None) -> str:
     """Every double-stash output ``{{x}}`` → ``{{{x}}}``; all else unchanged.
 
     ``root_to``: inside the HTML part's ``{{#with _html}}``, ``@root`` would
-    reach past the escaped copy to the raw data; point it at the copy."""
+    reach past the escaped copy to the raw data; point it at the copy.
+    ``tags``: the tags of ``text`` when already known (a parse found them)."""
     out: list[str] = []
     pos = 0
-    for tag in handlebars.scan(text):
+    for tag in handlebars.scan(text) if tags is None else tags:
         raw = tag.raw
         if root_to and "@root" in raw:
             raw = _ROOT_RE.sub(f"@root.{root_to}", raw)
@@ -72,18 +74,24 @@ def unescape_outputs(text: str, *, root_to: str | None = None) -> str:
     return "".join(out)
 
 
-def ses_parts(subject: str, html: str, text: str) -> tuple[str, str, str]:
-    """The designer-form parts → the parts uploaded to SES."""
+def ses_parts(subject: str, html: str, text: str, *,
+              parsed: "Mapping[str, handlebars.Template] | None" = None) -> tuple[str, str, str]:
+    """The designer-form parts → the parts uploaded to SES.  ``parsed``: the
+    parts already parsed (their tags are reused)."""
+    def tags(part: str) -> "Iterable[handlebars.Tag] | None":
+        return parsed[part].tags if parsed is not None else None
+
     html_ses = (
-        "{{#with " + HTML_DATA_KEY + "}}" + unescape_outputs(html, root_to=HTML_DATA_KEY)
+        "{{#with " + HTML_DATA_KEY + "}}" + unescape_outputs(html, root_to=HTML_DATA_KEY, tags=tags("html"))
         + "{{else}}{{" + MISSING_MARKER + "}}{{/with}}"
     )
-    return unescape_outputs(subject), html_ses, unescape_outputs(text)
+    return unescape_outputs(subject, tags=tags("subject")), html_ses, unescape_outputs(text, tags=tags("text"))
 
 
 def payload_for(compiled: "CompiledTemplate") -> SesTemplate:
     """A compiled template (designer form) → the SES payload that is uploaded."""
-    return SesTemplate(compiled.name, *ses_parts(compiled.subject, compiled.html, compiled.text))
+    return SesTemplate(compiled.name, *ses_parts(compiled.subject, compiled.html, compiled.text,
+                                                 parsed=compiled.parsed))
 
 
 def _escape_tree(value: Any, path: str, raw: frozenset[str]) -> Any:

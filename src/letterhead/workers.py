@@ -18,7 +18,6 @@ from __future__ import annotations
 import os
 import pickle
 import selectors
-import signal
 import struct
 import threading
 import traceback
@@ -53,6 +52,7 @@ def fork_map(
     raises, whatever happened."""
     job_r, job_w = os.pipe()
     children: dict[int, int] = {}  # result fd -> pid
+    finished = False
     try:
         for _ in range(max(1, min(workers, len(jobs)))):
             res_r, res_w = os.pipe()
@@ -75,15 +75,19 @@ def fork_map(
             threading.Thread(target=_write_and_close, args=(job_w, indices), daemon=True).start()
         job_w = -1
         yield from _collect(children, len(jobs))
+        finished = True
     finally:
         for fd in (job_r, job_w):
             if fd >= 0:
                 os.close(fd)
         for fd, pid in children.items():
-            try:
-                os.kill(pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
+            if not finished:  # an error, or the caller stopped early: stop the workers
+                import signal
+
+                try:
+                    os.kill(pid, signal.SIGTERM)
+                except ProcessLookupError:
+                    pass
             try:
                 os.waitpid(pid, 0)
             except ChildProcessError:
@@ -110,6 +114,8 @@ def _write_and_close(fd: int, data: bytes) -> None:
 def _work(setup: Callable[[], Callable[[J], R]], jobs: Sequence[J], job_r: int, res_w: int) -> None:
     code = 0
     try:
+        import signal
+
         signal.signal(signal.SIGINT, signal.SIG_DFL)  # Ctrl-C: the parent cleans up
         out = os.fdopen(res_w, "wb")
         try:

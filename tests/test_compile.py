@@ -526,3 +526,45 @@ def test_default_font_detection_matches_the_plain_regex_on_random_text() -> None
         html = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 10)))
         expected = bool(re.search(r'"[^"]*font-family:[^"]*Roboto[^"]*"', html, re.IGNORECASE))
         assert _in_font_family(html.lower(), "roboto") == expected, html
+
+
+def test_line_marks_and_placeholder_lines_match_their_definitions_on_random_text() -> None:
+    """The one-pass mark/strip/protect agree with the plain per-line definitions."""
+    import random
+
+    from letterhead.compile import _JINJA_DELIM_RE, _JINJA_OPEN, LineMarks
+    from letterhead.protect import _MUSTACHE_RE, PlaceholderTable
+
+    def reference_marked_lines(text: str) -> list[int]:
+        marked, inside = [], None
+        for lineno, line in enumerate(text.split("\n"), start=1):
+            if inside is None:
+                marked.append(lineno)
+            for m in _JINJA_DELIM_RE.finditer(line):
+                tok = m.group(0)
+                if inside is None and tok in _JINJA_OPEN:
+                    inside = _JINJA_OPEN[tok]
+                elif inside is not None and tok == inside:
+                    inside = None
+        return marked
+
+    pieces = ["{%", "%}", "[[", "]]", "[#", "#]", "\n", "a", " ", "{", "}", "[", "]", "#", "%", "{{x}}",
+              "{{#if a}}", "{{\n/if}}"]
+    rng = random.Random(5)
+    for _ in range(5_000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 14)))
+        marks = LineMarks()
+        marked = marks.mark(text, "p.mjml")
+        assert [int(m.group(2)) for m in LineMarks.MARK_RE.finditer(marked)] == reference_marked_lines(text)
+        clean, locate = marks.strip(marked, "fallback")
+        assert clean == text
+        for offset in range(len(clean) + 1):
+            line_start = clean.rfind("\n", 0, offset) + 1
+            lineno = clean.count("\n", 0, offset) + 1
+            expected = lineno if lineno in reference_marked_lines(text) or line_start == 0 else None
+            if expected is not None:
+                assert locate(offset).line == expected
+        table = PlaceholderTable()
+        table.protect(text, "p")
+        assert [ph.location.line for ph in table.items.values()] == [
+            text.count("\n", 0, m.start()) + 1 for m in _MUSTACHE_RE.finditer(text)]

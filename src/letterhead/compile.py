@@ -315,21 +315,34 @@ class LineMarks:
         fid = zlib.crc32(path.encode("utf-8"))
         self.paths[fid] = path
         out: list[str] = []
-        depth_close: str | None = None  # the closing delimiter we are inside
+        inside: str | None = None  # the closing delimiter of the Jinja tag we are in
+        delims = _JINJA_DELIM_RE.finditer(text)  # one pass over the file, not one per line
+        m = next(delims, None)
+        end = -1
         for lineno, line in enumerate(text.split("\n"), start=1):
-            out.append(f"\x02{fid}:{lineno}\x03{line}" if depth_close is None else line)
-            depth_close = _jinja_state_after(line, depth_close)
+            out.append(f"\x02{fid}:{lineno}\x03{line}" if inside is None else line)
+            end += len(line) + 1  # the offset of this line's newline
+            while m is not None and m.start() < end:
+                tok = m.group(0)
+                if inside is None and tok in _JINJA_OPEN:
+                    inside = _JINJA_OPEN[tok]
+                elif inside is not None and tok == inside:
+                    inside = None
+                m = next(delims, None)
         return "\n".join(out)
 
     def strip(self, text: str, fallback: str):
+        # split() leaves [text, file id, line, text, file id, line, ..., text].
+        pieces = self.MARK_RE.split(text)
+        texts = pieces[0::3]
         offsets: list[int] = []
         marks: list[tuple[str, str]] = []  # (file id, line), made into Locations only when asked
-        removed = 0
-        for m in self.MARK_RE.finditer(text):
-            offsets.append(m.start() - removed)
-            marks.append(m.groups())  # type: ignore[arg-type]
-            removed += m.end() - m.start()
-        clean = self.MARK_RE.sub("", text)
+        length = len(texts[0])
+        for k in range(1, len(pieces), 3):
+            offsets.append(length)
+            marks.append((pieces[k], pieces[k + 1]))
+            length += len(pieces[k + 2])
+        clean = "".join(texts)
 
         def locate(offset: int) -> Location:
             i = bisect.bisect_right(offsets, offset) - 1

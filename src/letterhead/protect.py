@@ -111,14 +111,19 @@ class PlaceholderTable:
         # protected source is the same in every run: Jinja's bytecode cache
         # then hits, and the order templates load in does not matter.
         base = zlib.crc32(path.encode("utf-8")) * 100_000
+        line = 1
         for i, m in enumerate(_MUSTACHE_RE.finditer(text)):
-            line = text.count("\n", 0, m.start()) + 1
-            ph = self.add(m.group(0), Location(path, line), ident=base + i)
-            out.append(text[pos : m.start()])
+            start = m.start()
+            piece = text[pos:start]
+            line += piece.count("\n")  # counted piece by piece: linear in the file
+            raw = m.group(0)
+            ph = self.add(raw, Location(path, line), ident=base + i)
+            out.append(piece)
             out.append(ph.token)
-            newlines = m.group(0).count("\n")
+            newlines = raw.count("\n")
             if newlines:
                 out.append("[#" + "\n" * newlines + "#]")
+                line += newlines
             pos = m.end()
         out.append(text[pos:])
         return "".join(out)

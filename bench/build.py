@@ -7,7 +7,8 @@ Three measurements, each against its target:
     Calndr Club templates with their layout and partials), against the
     official ``mjml`` CLI compiling the same 50 templates, rendered through
     Jinja, in ONE call (``mjml a.mjml b.mjml ... -o out/``).  Median of
-    ``--repeat`` runs each.  Target: letterhead at least 5x faster.
+    ``--repeat`` runs each, the commands taking turns.  Target: letterhead at
+    least 5x faster.
 (b) in process, one template: ``Compiler(config, brand).compile(source)``,
     median of ``--runs`` calls after a warm-up.  Target: at most 5 ms.
 (c) incremental: after a full build of the 50, one template's source is
@@ -176,13 +177,16 @@ def run(repeat: int, runs: int, keep: Path | None) -> list[Row]:
         names = make_project(project)
         print(f"generated {len(names)} templates in {project}", file=sys.stderr)
 
-        # (a) whole process, 50 templates
+        # (a) whole process, 50 templates.  The runs of the three commands
+        # take turns (letterhead, npx mjml, mjml, letterhead, ...), so a
+        # machine that speeds up or slows down during the bench (a VM's
+        # neighbours) weighs on all three alike.
         def lh_once() -> float:
             seconds, proc = letterhead_build(project, "--force")
             check(proc, "letterhead build --force")
             return seconds
 
-        lh, lh_all = median_of(repeat, lh_once)
+        cold = lh_once()  # the first build of a fresh project: no Jinja bytecode cache yet
         if MJML_CLI.is_file():
             mjml_files = jinja_render_all(project, work / "mjml_in")
 
@@ -198,22 +202,29 @@ def run(repeat: int, runs: int, keep: Path | None) -> list[Row]:
                 return seconds
 
             # The baseline is `npx mjml` (what a team types); the bare
-            # binary, without npx's ~0.4 s start-up, is shown beside it.
-            npx, npx_all = median_of(repeat, lambda: js_once(["npx", "--no", "--", "mjml"]))
-            js, js_all = median_of(repeat, lambda: js_once([str(MJML_CLI)]))
+            # binary, without npx's start-up, is shown beside it.
+            lh_all: list[float] = []
+            npx_all: list[float] = []
+            js_all: list[float] = []
+            for _ in range(repeat):
+                lh_all.append(lh_once())
+                npx_all.append(js_once(["npx", "--no", "--", "mjml"]))
+                js_all.append(js_once([str(MJML_CLI)]))
+            lh, npx, js = (statistics.median(v) for v in (lh_all, npx_all, js_all))
             ratio = npx / lh
             rows.append(Row(
                 f"(a) whole process, {len(names)} templates: `npx mjml` / letterhead build",
                 f"{ratio:.1f}x", ">= 5x", ratio >= 5,
-                f"letterhead {lh:.2f} s (first, cold-cache run {lh_all[0]:.2f} s), npx mjml {npx:.2f} s, "
-                f"bare mjml binary {js:.2f} s = {js / lh:.1f}x (medians of {repeat}: "
-                f"{', '.join(f'{s:.2f}' for s in lh_all)} / {', '.join(f'{s:.2f}' for s in npx_all)} / "
-                f"{', '.join(f'{s:.2f}' for s in js_all)})",
+                f"letterhead {lh:.3f} s (a fresh project's first build, before Jinja's bytecode cache: "
+                f"{cold:.2f} s), npx mjml {npx:.2f} s, bare mjml binary {js:.2f} s = {js / lh:.1f}x "
+                f"(medians of {repeat} interleaved runs: {', '.join(f'{s:.3f}' for s in lh_all)} / "
+                f"{', '.join(f'{s:.2f}' for s in npx_all)} / {', '.join(f'{s:.2f}' for s in js_all)})",
             ))
         else:
+            lh = statistics.median([lh_once() for _ in range(repeat)])
             rows.append(Row(
                 f"(a) whole process, {len(names)} templates", "not measured", ">= 5x", False,
-                f"letterhead {lh:.2f} s; the MJML CLI is missing: run `npm ci --prefix bench`",
+                f"letterhead {lh:.3f} s; the MJML CLI is missing: run `npm ci --prefix bench`",
             ))
 
         # (b) in process, one template
@@ -261,7 +272,7 @@ def format_rows(rows: Sequence[Row]) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--repeat", type=int, default=3, help="whole-process runs per side (median)")
+    ap.add_argument("--repeat", type=int, default=7, help="whole-process runs per command (median)")
     ap.add_argument("--runs", type=int, default=200, help="in-process compiles (median)")
     ap.add_argument("--keep", type=Path, help="work in this (new) folder and keep it")
     args = ap.parse_args(argv)

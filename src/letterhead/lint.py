@@ -48,9 +48,9 @@ class Finding:
         }
 
 
-_TAG_RE = re.compile(r"<(html|img|a|div)\b((?:[^>\"']+|\"[^\"]*\"|'[^']*')*+)>", re.IGNORECASE)
+_TAG_RE = re.compile(r"<(html|img|a|div)\b([^>\"']*(?:(?:\"[^\"]*\"|'[^']*')[^>\"']*)*)>", re.IGNORECASE)
 _ATTR_RE = re.compile(r"([a-zA-Z_:][-a-zA-Z0-9_:.]*)(?:\s*=\s*(?:\"([^\"]*)\"|'([^']*)'|([^\s\"'=<>`]+)))?")
-_COMMENT_RE = re.compile(r"<!--(?:[^-]++|-(?!->))*+-->")  # <!--.*?-->, without backtracking
+_COMMENT_RE = re.compile(r"<!--[^-]*(?:-(?!->)[^-]*)*-->")  # <!--.*?-->, unrolled
 
 
 class _Collector:
@@ -98,18 +98,17 @@ def _attributes(raw: str) -> dict[str, str | None]:
 
 
 _URL_OK = re.compile(r"^(https?://|mailto:|tel:|\{\{)", re.IGNORECASE)
-# Each pattern starts with a literal so the regex engine can skip ahead fast
-# (an alternation or a class at the start makes it try every position: 4x
-# slower on a 20 KB email).
 _CONTROL_CHARS = tuple(chr(c) for c in (*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20)))
+# (literal that must occur, pattern, message, fix): the literal is looked for
+# first (str's search is several times faster than the regex engine's).
 _LEFTOVERS = (
-    (re.compile(r"<mj-[a-z]"), "an MJML tag survived compilation", "close or spell the MJML tag correctly"),
-    (re.compile(r"\[\["), "Jinja delimiters '[[' or ']]' survived", "balance [[ … ]] in the source"),
-    (re.compile(r"\]\]"), "Jinja delimiters '[[' or ']]' survived", "balance [[ … ]] in the source"),
-    (re.compile(r"\{\{%20"), "a placeholder was URL-encoded", "report this: letterhead should have protected it"),
-    (re.compile(r"%7[BbDd]%7[BbDd]"), "a placeholder was URL-encoded",
+    ("<mj-", re.compile(r"<mj-[a-z]"), "an MJML tag survived compilation", "close or spell the MJML tag correctly"),
+    ("[[", re.compile(r"\[\["), "Jinja delimiters '[[' or ']]' survived", "balance [[ … ]] in the source"),
+    ("]]", re.compile(r"\]\]"), "Jinja delimiters '[[' or ']]' survived", "balance [[ … ]] in the source"),
+    ("{{%20", re.compile(r"\{\{%20"), "a placeholder was URL-encoded", "report this: letterhead should have protected it"),
+    ("%7", re.compile(r"%7[BbDd]%7[BbDd]"), "a placeholder was URL-encoded",
      "report this: letterhead should have protected it"),
-    (re.compile(r"xlh\d{6,}x"), "an internal marker or control character survived",
+    ("xlh", re.compile(r"xlh\d{6,}x"), "an internal marker or control character survived",
      "remove control characters from the source; otherwise report this"),
 )
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
@@ -160,8 +159,8 @@ def lint(
     for part in ("subject", "html", "text"):
         body = compiled.part(part)
         seen: set[str] = set()
-        for rx, msg, hint in _LEFTOVERS:
-            m = rx.search(body)
+        for literal, rx, msg, hint in _LEFTOVERS:
+            m = rx.search(body) if literal in body else None
             if m and msg not in seen:
                 seen.add(msg)
                 findings.append(Finding("error", "leftover", f"{part} part: {msg}: {m.group(0)!r}", where, hint))
@@ -174,7 +173,7 @@ def lint(
 
     # MRML (like MJML) writes alt="" for an mj-image without alt, so "no alt
     # at all" is only visible in the source.
-    for m in re.finditer(r"<mj-image\b((?:[^>\"']+|\"[^\"]*\"|'[^']*')*+)>", mjml_source):
+    for m in re.finditer(r"<mj-image\b([^>\"']*(?:(?:\"[^\"]*\"|'[^']*')[^>\"']*)*)>", mjml_source):
         if not re.search(r"\balt\s*=", m.group(1)):
             src_m = re.search(r"\bsrc\s*=\s*[\"']([^\"']*)", m.group(1))
             findings.append(Finding(

@@ -102,11 +102,11 @@ class Context(Enum):
 
 
 _TAG_RE = re.compile(
-    r"""<(/?)(mj-[a-z-]+|mjml)\b((?:[^>"'/]+|/(?!>)|"[^"]*"|'[^']*')*+)(/?)>""",
+    r"""<(/?)(mj-[a-z-]+|mjml)\b([^>"'/]*(?:(?:/(?!>)|"[^"]*"|'[^']*')[^>"'/]*)*)(/?)>""",
     re.IGNORECASE,
 )
 _COMMENT_RE = re.compile(r"<!--.*?-->", re.DOTALL)
-_HTML_TAG_RE = re.compile(r"""<[a-zA-Z!/](?:[^>"']+|"[^"]*"|'[^']*')*+>""")
+_HTML_TAG_RE = re.compile(r"""<[a-zA-Z!/][^>"']*(?:(?:"[^"]*"|'[^']*')[^>"']*)*>""")
 
 
 class Region(NamedTuple):  # a NamedTuple: a scan makes hundreds, and frozen dataclasses are slow to build

@@ -27,9 +27,9 @@ import re
 # --------------------------------------------------------------------------
 
 # An MJML tag, attribute values quoted either way (a '>' may sit inside quotes).
-_MJ_TAG = re.compile(r"""<(mj-[a-z-]+)\b((?:[^>"'/]+|/(?!>)|"[^"]*"|'[^']*')*+)(/?)>""")
+_MJ_TAG = re.compile(r"""<(mj-[a-z-]+)\b([^>"'/]*(?:(?:/(?!>)|"[^"]*"|'[^']*')[^>"'/]*)*)(/?)>""")
 _ATTR = re.compile(r"""([^\s=/>"']+)(\s*=\s*)("[^"]*"|'[^']*'|[^\s>"']+)""")
-_HEAD = re.compile(r"<mj-head\b(?:[^<]++|<(?!/mj-head\s*>))*+</mj-head\s*>")  # .*? without backtracking
+_HEAD = re.compile(r"<mj-head\b[^<]*(?:<(?!/mj-head\s*>)[^<]*)*</mj-head\s*>")  # .*?, unrolled
 
 # Attributes copied verbatim onto an HTML attribute (not into CSS) by MJML.
 _HTML_VALUED = frozenset({"alt", "title", "href", "src", "name", "rel", "target", "srcset", "sizes"})
@@ -127,7 +127,7 @@ _CONTENT_TAGS = (
     "mj-text|mj-button|mj-table|mj-raw|mj-navbar-link|mj-social-element|"
     "mj-accordion-title|mj-accordion-text|mj-title|mj-preview"
 )
-_CONTENT_OPEN = re.compile(r"""<(""" + _CONTENT_TAGS + r""")\b(?:[^>"'/]+|/(?!>)|"[^"]*"|'[^']*')*+(/?)>""")
+_CONTENT_OPEN = re.compile(r"""<(""" + _CONTENT_TAGS + r""")\b[^>"'/]*(?:(?:/(?!>)|"[^"]*"|'[^']*')[^>"'/]*)*(/?)>""")
 _CONTENT_CLOSE = {name: re.compile(rf"</{name}\s*>") for name in _CONTENT_TAGS.split("|")}
 
 def _fix_content(mjml: str) -> str:
@@ -174,7 +174,7 @@ def _fix_html(content: str) -> str:
 _WS_BETWEEN_TAGS = re.compile(r"(?<=>)[ ]*[\n\r\t]\s*(?=<)")
 _BARE_LT = re.compile(r"<(?![A-Za-z/!?])")
 _ODD_HTML_ATTR = re.compile(r"""=\s*"[^"<>]*[\n\r\t\\]|=\s*'[^'<>]*[\n\r\t\\"]""")
-_HTML_TAG = re.compile(r"""<[A-Za-z](?:[^>"']+|"[^"]*"|'[^']*')*+>""")
+_HTML_TAG = re.compile(r"""<[A-Za-z][^>"']*(?:(?:"[^"]*"|'[^']*')[^>"']*)*>""")
 
 
 def _encode_ws(m: re.Match[str]) -> str:
@@ -218,7 +218,7 @@ _FLUID_HERO_TD = re.compile(r"(mso-padding-bottom-alt:0;padding-bottom:)(\d+(?:\
 _IMAGE_WIDTH = re.compile(
     r'(<td style="width:)(\d+\.\d+)(px;">(?:<a\b[^>]*>)?<img\b[^>]*?\bwidth=")(\d+\.\d+)(")'
 )
-_MSO_BLOCK = re.compile(r"<!--\[if mso \| IE\]>.*?<!\[endif\]-->", re.DOTALL)
+_MSO_BLOCK = re.compile(r"<!--\[if mso \| IE\]>[^<]*(?:<(?!!\[endif\]-->)[^<]*)*<!\[endif\]-->")  # .*?, unrolled
 _MSO_WIDTH = re.compile(r"(width:)(\d+\.\d+)(px)")
 # An mj-hero's cell (with its padding), Outlook table and content.
 _HERO = re.compile(
@@ -322,7 +322,7 @@ def after_mrml(html_text: str) -> str:
         # everywhere: it hides the carousel's arrows and thumbnails in every client.
         h = h.replace("@media screen, yahoo", "@media screen yahoo")
     h = _IMAGE_WIDTH.sub(_fix_image_width, h)
-    if "[if mso" in h:
+    if "[if mso" in h and _MSO_WIDTH.search(h):  # a fractional width somewhere: round those in MSO blocks
         h = _MSO_BLOCK.sub(_fix_mso_widths, h)
     if "line-height:0;text-align" in h:
         h = _GROUP.sub(_fix_group_widths, h)

@@ -233,8 +233,20 @@ def template_files(config: Config, name: str) -> tuple[Path, ...]:
 
 
 def _files_under(folder: Path) -> list[Path]:
-    """Every file below ``folder`` (os.walk: a fraction of rglob's cost)."""
-    return [Path(d, f) for d, _, names in os.walk(folder) for f in names if os.path.isfile(os.path.join(d, f))]
+    """Every file below ``folder``, symbolic links to files included (as
+    os.walk and isfile would find them; scandir knows most types without a
+    stat: a fraction of rglob's cost)."""
+    found: list[Path] = []
+    try:
+        entries = list(os.scandir(folder))
+    except (FileNotFoundError, NotADirectoryError):
+        return found
+    for entry in entries:
+        if entry.is_dir(follow_symlinks=False):
+            found.extend(_files_under(Path(entry.path)))
+        elif entry.is_file():
+            found.append(Path(entry.path))
+    return found
 
 
 def shared_files(config: Config) -> tuple[Path, ...]:

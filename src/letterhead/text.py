@@ -21,12 +21,14 @@ from .protect import COMMENT_TOKEN_RE
 
 # MRML renders mj-preview as a hidden div at the top of <body>.
 _HIDDEN_DIV_RE = re.compile(
-    r"""<div\b(?:[^>s]++|s(?!tyle="))*+style="[^"]*display:\s*none[^"]*"[^>]*>(?:[^<]++|<(?!/div>))*+</div>""",
+    r"""<div\b[^>]*style="[^"]*display:\s*none[^"]*"[^>]*>[^<]*(?:<(?!/div>)[^<]*)*</div>""",
     re.IGNORECASE,
 )
-# "(?:[^<]++|<(?!…))*+" is ".*?" up to the first "<…", without backtracking.
-_HEAD_RE = re.compile(r"<head\b(?:[^<]++|<(?!/head>))*+</head>", re.IGNORECASE)
-_MSO_RE = re.compile(r"<!--\[if [^\]]*\]>(?:[^<]++|<(?!!\[endif\]-->))*+<!\[endif\]-->", re.IGNORECASE)
+# "[^<]*(?:<(?!X)[^<]*)*X" is ".*?X" (DOTALL), unrolled so the engine runs
+# through text in a tight loop instead of trying X at every character.  (No
+# possessive quantifiers: CPython 3.11.0-3.11.2, Debian 12's, gets them wrong.)
+_HEAD_RE = re.compile(r"<head\b[^<]*(?:<(?!/head>)[^<]*)*</head>", re.IGNORECASE)
+_MSO_RE = re.compile(r"<!--\[if [^\]]*\]>[^<]*(?:<(?!!\[endif\]-->)[^<]*)*<!\[endif\]-->", re.IGNORECASE)
 _LINK_RE = re.compile(r"\[([^\]\n]*)\]\(<?([^)\s>]+)>?(?: \"[^\"]*\")?\)")
 _STANDALONE_BLOCK_RE = re.compile(r"(>\s*)<!--\s*(xlh\d{6,}x)\s*-->(?=\s*<)")
 
@@ -101,12 +103,12 @@ class _PlainText(html2text.HTML2Text):  # type: ignore[misc]
         super().handle_data(data, entity_char=True)  # entity_char=True: no escaping
 
 
-_TAG_BODY = r"""(?:[^>"'/]+|/(?!>)|"[^"]*"|'[^']*')*+"""  # attributes, quote-aware, up to an optional "/"
+_TAG_BODY = r"""[^>"'/]*(?:(?:/(?!>)|"[^"]*"|'[^']*')[^>"'/]*)*"""  # attributes, quote-aware, up to an optional "/"
 _TABLE_TAG_RE = re.compile(r"</?(?:table|tbody|thead|tfoot|tr)\b" + _TAG_BODY + "/?>", re.IGNORECASE)
 _CELL_OPEN_RE = re.compile(r"<(?:td|th|div)\b" + _TAG_BODY + ">", re.IGNORECASE)  # not self-closing
 _CELL_CLOSE_RE = re.compile(r"</(?:td|th|div)\b" + _TAG_BODY + ">", re.IGNORECASE)
 # Every other tag; a bare <div> or </div> (what the passes above leave) needs nothing.
-_ATTRS_RE = re.compile(r"<(?!/?div>)(/?)([a-zA-Z][a-zA-Z0-9]*)\b((?:[^>\"'/]+|/(?!>)|\"[^\"]*\"|'[^']*')*+)(/?)>")
+_ATTRS_RE = re.compile(r"<(?!/?div>)(/?)([a-zA-Z][a-zA-Z0-9]*)\b([^>\"'/]*(?:(?:/(?!>)|\"[^\"]*\"|'[^']*')[^>\"'/]*)*)(/?)>")
 _HREF_RE = re.compile(r"""\bhref\s*=\s*("[^"]*"|'[^']*')""", re.IGNORECASE)
 _TABLE_TAGS = frozenset({"table", "tbody", "thead", "tfoot", "tr"})
 _CELL_TAGS = frozenset({"td", "th"})

@@ -109,3 +109,21 @@ def test_an_unknown_inliner_names_pyproject_and_the_line(project: Path) -> None:
     line = len(pyproject.read_text().splitlines())
     assert f"pyproject.toml:{line}: unknown inliner 'juice'" in result.output
     assert 'inliner = "css-inline"' in result.output
+
+
+def test_build_ends_cleanly_when_its_reader_stops_early(project: Path) -> None:
+    """build skips Python's teardown after flushing its output; a reader that
+    has gone (`| head`, a closed stdout) gets no traceback, and the exit code
+    says the output was lost."""
+    exe = str(Path(sys.executable).parent / "letterhead")
+    proc = subprocess.Popen([exe, "build", "--json"], cwd=project, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()  # the reader is gone before build writes a byte
+    err = proc.stderr.read()
+    assert proc.wait(timeout=120) == 1
+    assert "Traceback" not in err and "Exception ignored" not in err, err
+    closed = subprocess.run(f"'{exe}' build >&-", shell=True, cwd=project, capture_output=True, text=True,
+                            timeout=120)
+    assert "Traceback" not in closed.stderr, closed.stderr
+    assert (project / "ses_templates" / "welcome.json").is_file()  # the build itself was done

@@ -28,6 +28,12 @@ from .config import Config, load_config  # noqa: E402
 from .errors import LetterheadError  # noqa: E402
 
 
+# Set by commands that leave nothing for Python's shutdown to do (no threads,
+# sockets or atexit work; files closed): main() then flushes the output and
+# ends the process without tearing down every loaded module (~12 ms of a build).
+_skip_teardown = False
+
+
 @contextmanager
 def _imports() -> Iterator[None]:
     """Around a command's own (heavy) imports: no GC passes meanwhile."""
@@ -159,9 +165,11 @@ def build(ctx: Ctx, check: bool, force: bool, as_json: bool) -> None:
     Every sample in samples/*.json must render every part with SES semantics,
     and lint errors fail the build; nothing is written unless all templates pass.
     """
+    global _skip_teardown
     with _imports():
         from .build import build as run_build
 
+    _skip_teardown = True
     ctx.as_json = as_json
     with reported(ctx):
         config = ctx.config
@@ -194,9 +202,11 @@ def build(ctx: Ctx, check: bool, force: bool, as_json: bool) -> None:
 @click.pass_obj
 def lint(ctx: Ctx, as_json: bool) -> None:
     """Compile every template in memory and report lint findings (writes no output)."""
+    global _skip_teardown
     with _imports():
         from .build import build as run_build
 
+    _skip_teardown = True
     ctx.as_json = as_json
     with reported(ctx):
         result = run_build(ctx.config, force=True, write=False)
@@ -271,6 +281,21 @@ def main() -> None:
     except KeyboardInterrupt:  # pragma: no cover
         click.echo("interrupted", err=True)
         sys.exit(130)
+    except SystemExit as exc:  # click ends every command with one
+        if not _skip_teardown:
+            raise
+        code = exc.code if isinstance(exc.code, int) else 0 if exc.code is None else 1
+        if not isinstance(exc.code, (int, type(None))):
+            print(exc.code, file=sys.stderr)
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                if stream is not None:
+                    stream.flush()
+            except (OSError, ValueError):  # a closed pipe (`letterhead build | head`) or stream
+                code = code or 1
+        import os
+
+        os._exit(code)
 
 
 gc.enable()  # see the top of this module

@@ -400,10 +400,25 @@ def test_a_large_project_builds_in_parallel_with_the_same_bytes_and_errors(tmp_p
 
     from .conftest import make_project, snapshot
 
+    import letterhead.workers as workers
+
     root = make_project(tmp_path)
     for i in range(PARALLEL_FROM + 1):
         shutil.copytree(root / "templates_src" / "welcome", root / "templates_src" / f"w{i:02d}")
-    _build(root)  # parallel: more templates than PARALLEL_FROM
+    forked = []
+    real_fork_map = workers.fork_map
+
+    def counting_fork_map(*args, **kwargs):  # type: ignore[no-untyped-def]
+        forked.append(args[2])
+        return real_fork_map(*args, **kwargs)
+
+    workers.fork_map = counting_fork_map  # type: ignore[assignment]
+    try:
+        assert workers.available(), "another test left a thread running: builds would not fork"
+        _build(root)  # parallel: more templates than PARALLEL_FROM
+    finally:
+        workers.fork_map = real_fork_map  # type: ignore[assignment]
+    assert forked, "the build did not use worker processes"
     parallel = {**snapshot(root / "ses_templates"), **snapshot(root / "build")}
     shutil.rmtree(root / "ses_templates")
     shutil.rmtree(root / "build")
@@ -568,3 +583,10 @@ def test_line_marks_and_placeholder_lines_match_their_definitions_on_random_text
         table.protect(text, "p")
         assert [ph.location.line for ph in table.items.values()] == [
             text.count("\n", 0, m.start()) + 1 for m in _MUSTACHE_RE.finditer(text)]
+
+
+def test_paths_with_dot_folders_and_dot_segments(tmp_path: Path) -> None:
+    root = make(tmp_path, EVERYWHERE)
+    config = load_config(root)
+    assert config.rel(config.root / ".letterhead-cache" / "build.json") == ".letterhead-cache/build.json"
+    assert config.rel(str(config.root) + "/templates_src/./t/../t/subject.txt") == "templates_src/t/subject.txt"

@@ -88,3 +88,20 @@ def test_stopping_early_leaves_no_worker_running() -> None:
     assert next(it)[0] in range(200)
     it.close()
     assert no_children_left()
+
+
+def test_no_fork_from_a_process_running_other_threads() -> None:
+    import threading
+
+    from letterhead.workers import available
+
+    assert available()
+    stop = threading.Event()
+    thread = threading.Thread(target=stop.wait)
+    thread.start()
+    try:
+        assert not available()  # a build then compiles in-process
+    finally:
+        stop.set()
+        thread.join()
+    assert available()

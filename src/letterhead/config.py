@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -58,13 +59,18 @@ class Config:
         text, root = str(path), str(self.root)
         # The common case, by its text (paths are made from the resolved
         # root): no file system access, which a build would pay ~20 times a
-        # template.
-        if text.startswith(root) and text[len(root) : len(root) + 1] == "/" and "/." not in text:
-            return text[len(root) + 1 :]
+        # template.  "." and ".." segments need resolving.
+        if text.startswith(root) and text[len(root) : len(root) + 1] == "/":
+            tail = text[len(root) + 1 :]
+            if not _DOT_SEGMENT.search(tail):
+                return tail
         return _relative(text, root)
 
     def with_overrides(self, **kw: Any) -> "Config":
         return replace(self, **{k: v for k, v in kw.items() if v is not None})
+
+
+_DOT_SEGMENT = re.compile(r"(?:^|/)\.\.?(?:/|$)")
 
 
 @functools.lru_cache(maxsize=4096)

@@ -35,7 +35,10 @@ class WorkerCrashed(RuntimeError):
 
 
 def available() -> bool:
-    return hasattr(os, "fork")
+    """Whether forking is possible and safe: not on Windows, and not from a
+    process running other threads (a fork copies only the calling thread,
+    and locks the others hold stay locked in the child forever)."""
+    return hasattr(os, "fork") and threading.active_count() == 1
 
 
 def fork_map(
@@ -68,10 +71,9 @@ def fork_map(
         os.close(job_r)
         job_r = -1
         indices = b"".join(_INDEX.pack(i) for i in range(len(jobs)))
-        if len(indices) <= 16384:  # fits the pipe's buffer: cannot block
-            os.write(job_w, indices)
-            os.close(job_w)
-        else:
+        if len(indices) <= 16384:  # fits any pipe's buffer (16 KB on macOS): cannot block
+            _write_and_close(job_w, indices)
+        else:  # the workers drain it while a thread fills it
             threading.Thread(target=_write_and_close, args=(job_w, indices), daemon=True).start()
         job_w = -1
         yield from _collect(children, len(jobs))
@@ -100,13 +102,11 @@ def fork_map(
 
 
 def _write_and_close(fd: int, data: bytes) -> None:
-    # Slices of at most PIPE_BUF bytes (whole job numbers): each write is
-    # atomic, so a worker never reads half a number.
+    # Slices of 512 bytes (POSIX's smallest PIPE_BUF; 128 whole job numbers):
+    # each lands in the pipe at once, so a worker never reads half a number.
     try:
-        for start in range(0, len(data), 4096):
-            view = memoryview(data)[start : start + 4096]
-            while view:
-                view = view[os.write(fd, view):]
+        for start in range(0, len(data), 512):
+            os.write(fd, data[start : start + 512])
     finally:
         os.close(fd)
 

@@ -312,18 +312,22 @@ class _Mustache(NamedTuple):
     args: tuple[_Arg, ...]  # all arguments, the helper or partial name included
 
 
-@dataclass(eq=False, repr=False)
+# The parser's mutable working objects are plain classes with __slots__: a
+# dataclass costs ~0.5 ms at import (it compiles its methods each time), and
+# these need no generated __eq__ or __repr__.
+
+
 class _Content:
     """A piece of literal text (handlebars.js's ContentStatement)."""
 
-    original: str
-    start: int
-    value: str = ""
-    left_stripped: bool = False
-    right_stripped: bool = False
+    __slots__ = ("original", "start", "value", "left_stripped", "right_stripped")
 
-    def __post_init__(self) -> None:
-        self.value = self.original
+    def __init__(self, original: str, start: int) -> None:
+        self.original = original
+        self.start = start
+        self.value = original
+        self.left_stripped = False
+        self.right_stripped = False
 
 
 # The openers of handlebars.js's lexer ("mu" state), in its order: the first that matches wins.
@@ -675,48 +679,58 @@ def _path_arg(tokens: list[_Token], i: int, text: str) -> tuple[_Arg, int]:
 _Strip = tuple[bool, bool]  # (`{{~`, `~}}`)
 
 
-@dataclass(eq=False, repr=False)
 class _Program:
-    body: list[_Content | _Statement | _BlockStatement]
-    chained: bool = False  # holds the Block of an `{{else if}}`
+    __slots__ = ("body", "chained")
+
+    def __init__(self, body: list[_Content | _Statement | _BlockStatement], chained: bool = False) -> None:
+        self.body = body
+        self.chained = chained  # holds the Block of an `{{else if}}`
 
 
-@dataclass(eq=False, repr=False)
 class _Statement:
     """A one-tag statement: output, partial call or comment."""
 
-    mustache: _Mustache
-    path: Path | None = None
-    name: str = ""
-    indent: str = ""
+    __slots__ = ("mustache", "path", "name", "indent")
+
+    def __init__(self, mustache: _Mustache, path: Path | None = None, name: str = "", indent: str = "") -> None:
+        self.mustache = mustache
+        self.path = path
+        self.name = name
+        self.indent = indent
 
     @property
     def strip(self) -> _Strip:
         return (self.mustache.tag.strip_left, self.mustache.tag.strip_right)
 
 
-@dataclass(eq=False, repr=False)
 class _BlockStatement:
-    mustache: _Mustache  # the opening tag (`{{else if x}}` for a chained block)
-    helper: str
-    path: Path | None
-    program: _Program | None
-    inverse: _Program | None = None
-    inline_name: str = ""  # set for `{{#*inline "name"}}`
-    inverse_strip: _Strip = (False, False)
-    close_strip: _Strip = (False, False)
+    __slots__ = ("mustache", "helper", "path", "program", "inverse", "inline_name", "inverse_strip", "close_strip")
+
+    def __init__(self, mustache: _Mustache, helper: str, path: Path | None, program: _Program | None,
+                 inverse: _Program | None = None, inline_name: str = "",
+                 inverse_strip: _Strip = (False, False), close_strip: _Strip = (False, False)) -> None:
+        self.mustache = mustache  # the opening tag (`{{else if x}}` for a chained block)
+        self.helper = helper
+        self.path = path
+        self.program = program
+        self.inverse = inverse
+        self.inline_name = inline_name  # set for `{{#*inline "name"}}`
+        self.inverse_strip = inverse_strip
+        self.close_strip = close_strip
 
     @property
     def open_strip(self) -> _Strip:
         return (self.mustache.tag.strip_left, self.mustache.tag.strip_right)
 
 
-@dataclass(eq=False, repr=False)
 class _Frame:
-    block: _BlockStatement
-    filling: _Program
-    inverted: bool  # opened with `{{^…}}`
-    chained: bool  # opened by `{{else if}}`: closed by its opener's close tag
+    __slots__ = ("block", "filling", "inverted", "chained")
+
+    def __init__(self, block: _BlockStatement, filling: _Program, inverted: bool, chained: bool) -> None:
+        self.block = block
+        self.filling = filling
+        self.inverted = inverted  # opened with `{{^…}}`
+        self.chained = chained  # opened by `{{else if}}`: closed by its opener's close tag
 
 
 def parse(
@@ -1462,18 +1476,20 @@ def _all_nodes(nodes: Iterable[Node]) -> Iterator[Node]:
 # ---------------------------------------------------------------------------
 
 
-@dataclass(eq=False, repr=False)
 class _VarNode:
     """A mutable Variable being collected; "[]" children stand for list items."""
 
-    required: bool = False
-    output: bool = False
-    raw: bool = False
-    tested: bool = False
-    iterated: bool = False
-    scoped: bool = False
-    locations: set[Location] = field(default_factory=set)
-    children: dict[str, _VarNode] = field(default_factory=dict)
+    __slots__ = ("required", "output", "raw", "tested", "iterated", "scoped", "locations", "children")
+
+    def __init__(self) -> None:
+        self.required = False
+        self.output = False
+        self.raw = False
+        self.tested = False
+        self.iterated = False
+        self.scoped = False
+        self.locations: set[Location] = set()
+        self.children: dict[str, _VarNode] = {}
 
 
 def contract(*templates: Template) -> Contract:

@@ -25,7 +25,7 @@ from __future__ import annotations
 import re
 import zlib
 from dataclasses import dataclass, field
-from typing import Iterable
+from typing import Iterable, NamedTuple
 
 from .errors import Location, PlaceholderLostError, SourceError
 from .mjml import Context, MjmlMap
@@ -58,8 +58,7 @@ def mustache_kind(raw: str) -> str:
     return "output"
 
 
-@dataclass(frozen=True)
-class Placeholder:
+class Placeholder(NamedTuple):  # NamedTuple: cheaper than a dataclass, made once per mustache
     id: int
     raw: str
     kind: str
@@ -267,8 +266,7 @@ def _unmask_then(fn):  # type: ignore[no-untyped-def]
     return inner
 
 
-@dataclass(frozen=True)
-class _Occurrence:
+class _Occurrence(NamedTuple):
     id: int
     stack: tuple[int, ...]  # ids of the block tags enclosing it
 

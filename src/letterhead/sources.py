@@ -17,7 +17,7 @@ import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Mapping, NamedTuple
 
 from .config import Config
 from .errors import ConfigError, Location, SourceError
@@ -26,8 +26,7 @@ NAME_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 VARIABLE_TYPES = ("string", "integer", "number", "boolean", "url", "email", "list", "object")
 
 
-@dataclass(frozen=True)
-class VariableSpec:
+class VariableSpec(NamedTuple):  # NamedTuple: cheaper to define than a dataclass at import
     """A declared variable from template.toml."""
 
     name: str
@@ -44,8 +43,7 @@ class VariableSpec:
         return d
 
 
-@dataclass(frozen=True)
-class Sample:
+class Sample(NamedTuple):
     name: str
     path: Path
     data: Mapping[str, Any]

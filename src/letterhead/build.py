@@ -197,7 +197,8 @@ def _compile_one(compiler: Compiler, config: Config, name: str, deployed_name: s
             size_bytes=payload.size_bytes,
             deployed_name=deployed_name,
         )
-        same = frozenset(p for p, c in outputs.files.items() if _on_disk(config.root / p) == c) if compare else frozenset()
+        root = str(config.root)
+        same = frozenset(p for p, c in outputs.files.items() if _on_disk(f"{root}/{p}") == c) if compare else frozenset()
         files = {p: c for p, c in outputs.files.items() if p not in same}
         return _One(name, files, entry, TemplateReport(name, "compiled", payload.size_bytes, tuple(findings)),
                     same=same, source_hash=shash)
@@ -393,7 +394,7 @@ def _save_cache(config: Config, hashes: dict[str, str]) -> None:
         pass  # a cache that cannot be written only costs a full rebuild next time
 
 
-def _on_disk(path: Path) -> str | None:
+def _on_disk(path: Path | str) -> str | None:
     """A generated file's text, None when it is missing or unreadable."""
     try:
         with open(path, encoding="utf-8") as fh:

@@ -400,25 +400,29 @@ def test_a_large_project_builds_in_parallel_with_the_same_bytes_and_errors(tmp_p
 
     from .conftest import make_project, snapshot
 
-    import letterhead.workers as workers
+    import subprocess
+    import sys
 
     root = make_project(tmp_path)
     for i in range(PARALLEL_FROM + 1):
         shutil.copytree(root / "templates_src" / "welcome", root / "templates_src" / f"w{i:02d}")
-    forked = []
-    real_fork_map = workers.fork_map
-
-    def counting_fork_map(*args, **kwargs):  # type: ignore[no-untyped-def]
-        forked.append(args[2])
-        return real_fork_map(*args, **kwargs)
-
-    workers.fork_map = counting_fork_map  # type: ignore[assignment]
-    try:
-        assert workers.available(), "another test left a thread running: builds would not fork"
-        _build(root)  # parallel: more templates than PARALLEL_FROM
-    finally:
-        workers.fork_map = real_fork_map  # type: ignore[assignment]
-    assert forked, "the build did not use worker processes"
+    # In a fresh process (this one may run other tests' server threads, and
+    # a build never forks beside threads), counting the forked maps.
+    script = (
+        "import sys\n"
+        "import letterhead.workers as w\n"
+        "from letterhead.build import build\n"
+        "from pathlib import Path\n"
+        "from letterhead.config import load_config\n"
+        "maps = []\n"
+        "real = w.fork_map\n"
+        "w.fork_map = lambda *a, **k: (maps.append(a[2]), real(*a, **k))[1]\n"
+        "build(load_config(Path(sys.argv[1])))\n"
+        "print(len(maps))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", script, str(root)], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "1", "the build did not use worker processes"
     parallel = {**snapshot(root / "ses_templates"), **snapshot(root / "build")}
     shutil.rmtree(root / "ses_templates")
     shutil.rmtree(root / "build")

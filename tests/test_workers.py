@@ -91,17 +91,22 @@ def test_stopping_early_leaves_no_worker_running() -> None:
 
 
 def test_no_fork_from_a_process_running_other_threads() -> None:
-    import threading
+    import subprocess
+    import sys
 
-    from letterhead.workers import available
-
-    assert available()
-    stop = threading.Event()
-    thread = threading.Thread(target=stop.wait)
-    thread.start()
-    try:
-        assert not available()  # a build then compiles in-process
-    finally:
-        stop.set()
-        thread.join()
-    assert available()
+    # A fresh process: this one may run other tests' server threads.
+    script = (
+        "import threading\n"
+        "from letterhead.workers import available\n"
+        "assert available()\n"
+        "stop = threading.Event()\n"
+        "thread = threading.Thread(target=stop.wait)\n"
+        "thread.start()\n"
+        "assert not available()  # a build then compiles in-process\n"
+        "stop.set()\n"
+        "thread.join()\n"
+        "assert available()\n"
+        "print('ok')\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert proc.stdout.strip() == "ok", proc.stderr

@@ -4,7 +4,9 @@
 2. Skip templates whose inputs hash the same as at the last build (a rebuild
    after one change recompiles only that one).
 3. Read the rest (names, UTF-8, JSON, TOML checked) and compile them
-   (:mod:`letterhead.compile`), in worker processes for 12 templates or more;
+   (:mod:`letterhead.compile`), in worker processes for 12 templates or more
+   (forked: not from a process that runs other threads, see
+   :mod:`letterhead.workers`);
    make the SES payload injection-safe (:mod:`letterhead.safety`).
 4. Render every sample with SES semantics; a sample that does not fit fails
    the build naming the sample, the variable and the template line.

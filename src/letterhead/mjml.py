@@ -17,6 +17,7 @@ Known gaps between MRML and the official MJML compiler are fixed in
 from __future__ import annotations
 
 import bisect
+import operator
 import re
 from dataclasses import dataclass
 from enum import Enum
@@ -121,12 +122,21 @@ class MjmlMap:
     """The scanned structure of one MJML document."""
 
     text: str
-    regions: tuple[Region, ...]
+    # (start, end, context, tag) as plain tuples: a scan makes hundreds and
+    # asks for a few; Regions are made when asked for.
+    _spans: tuple[tuple[int, int, Context, str], ...]
     _starts: tuple[int, ...]
+
+    @property
+    def regions(self) -> tuple[Region, ...]:
+        return tuple(Region(*span) for span in self._spans)
 
     def at(self, offset: int) -> Region:
         i = bisect.bisect_right(self._starts, offset) - 1
-        return self.regions[max(i, 0)]
+        return Region(*self._spans[max(i, 0)])
+
+
+_first = operator.itemgetter(0)
 
 
 def _line_of(text: str, offset: int) -> int:
@@ -142,13 +152,13 @@ def scan(text: str, *, locate=None) -> MjmlMap:
     """
     if locate is None:
         locate = lambda off: Location("<mjml>", _line_of(text, off))  # noqa: E731
-    regions: list[Region] = []
+    regions: list[tuple[int, int, Context, str]] = []
     stack: list[tuple[str, int]] = []
     pos = 0
 
     def add(start: int, end: int, ctx: Context, tag: str) -> None:
         if end > start:
-            regions.append(Region(start, end, ctx, tag))
+            regions.append((start, end, ctx, tag))
 
     def fail(msg: str, off: int, hint: str) -> MjmlError:
         loc = locate(off)
@@ -217,8 +227,8 @@ def scan(text: str, *, locate=None) -> MjmlMap:
     if stack:
         name, off = stack[-1]
         raise fail(f"<{name}> is never closed", off, f"add </{name}>")
-    regions.sort(key=lambda r: r.start)
-    return MjmlMap(text, tuple(regions), tuple(r.start for r in regions))
+    regions.sort(key=_first)  # stable: ties keep their order
+    return MjmlMap(text, tuple(regions), tuple(r[0] for r in regions))
 
 
 class _NextFinder:

@@ -134,25 +134,26 @@ def jinja_render_all(root: Path, out: Path) -> list[Path]:
 
 def in_process_compile(runs: int, root: Path = ROOT) -> list[tuple[str, float]]:
     """Median compile time of each of the project's templates (the Calndr
-    ones: one with a hand-written text part, two... see templates_src/)."""
+    ones: one with a hand-written text part, two... see templates_src/).
+    The templates take turns, so a slow spell of the machine weighs on all
+    of them alike instead of on whichever was being measured."""
     from letterhead.compile import Compiler
     from letterhead.config import load_config
     from letterhead.sources import load_brand, load_source, template_names
 
     config = load_config(root)
     compiler = Compiler(config, load_brand(config))
-    result = []
-    for name in template_names(config):
-        source = load_source(config, name)
+    sources = [load_source(config, name) for name in template_names(config)]
+    for source in sources:
         for _ in range(5):
             compiler.compile(source)
-        times = []
-        for _ in range(runs):
+    times: dict[str, list[float]] = {s.name: [] for s in sources}
+    for _ in range(runs):
+        for source in sources:
             t0 = time.perf_counter()
             compiler.compile(source)
-            times.append(time.perf_counter() - t0)
-        result.append((name, statistics.median(times)))
-    return result
+            times[source.name].append(time.perf_counter() - t0)
+    return [(name, statistics.median(samples)) for name, samples in times.items()]
 
 
 @dataclass

@@ -102,14 +102,12 @@ class _Outputs:
 def _code_fingerprint() -> str:
     """letterhead's own code and its compilers' installed files are inputs of
     every template too: an upgrade (or a local edit) must not reuse old
-    output.  The compilers are identified by their files' names, sizes and
-    mtimes (importlib.metadata would cost ~10 ms a build)."""
+    output.  Files are identified by their names, sizes and mtimes (reading
+    and hashing them would cost ~2 ms a build; importlib.metadata ~10 ms)."""
     import importlib.util
 
     h = hashlib.sha256()
-    for p in sorted(Path(__file__).parent.glob("*.py")):
-        h.update(p.read_bytes())
-    for module in ("mjml", "css_inline", "html2text", "jinja2", "premailer"):
+    for module in ("letterhead", "mjml", "css_inline", "html2text", "jinja2", "premailer"):
         spec = importlib.util.find_spec(module)
         folder = Path(spec.origin).parent if spec is not None and spec.origin else None
         if folder is None or not folder.is_dir():

@@ -358,17 +358,6 @@ _JINJA_OPEN = {"{%": "%}", "[[": "]]", "[#": "#]"}
 _JINJA_DELIM_RE = re.compile(r"\{%|%\}|\[\[|\]\]|\[#|#\]")
 
 
-def _jinja_state_after(line: str, inside: str | None) -> str | None:
-    """Which Jinja closing delimiter is pending at the end of ``line``."""
-    for m in _JINJA_DELIM_RE.finditer(line):
-        tok = m.group(0)
-        if inside is None and tok in _JINJA_OPEN:
-            inside = _JINJA_OPEN[tok]
-        elif inside is not None and tok == inside:
-            inside = None
-    return inside
-
-
 def _offset_locator(locs: tuple[tuple[int, Location], ...], fallback: str):
     offsets = [o for o, _ in locs]
 

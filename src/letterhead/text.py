@@ -108,7 +108,7 @@ _TABLE_TAG_RE = re.compile(r"</?(?:table|tbody|thead|tfoot|tr)\b" + _TAG_BODY + 
 _CELL_OPEN_RE = re.compile(r"<(?:td|th|div)\b" + _TAG_BODY + ">", re.IGNORECASE)  # not self-closing
 _CELL_CLOSE_RE = re.compile(r"</(?:td|th|div)\b" + _TAG_BODY + ">", re.IGNORECASE)
 # Every other tag; a bare <div> or </div> (what the passes above leave) needs nothing.
-_ATTRS_RE = re.compile(r"<(?!/?div>)(/?)([a-zA-Z][a-zA-Z0-9]*)\b([^>\"'/]*(?:(?:/(?!>)|\"[^\"]*\"|'[^']*')[^>\"'/]*)*)(/?)>")
+_ATTRS_RE = re.compile(r"<(?!/?div>)(/?)([a-zA-Z][a-zA-Z0-9]*)\b(" + _TAG_BODY + r")(/?)>")
 _HREF_RE = re.compile(r"""\bhref\s*=\s*("[^"]*"|'[^']*')""", re.IGNORECASE)
 _TABLE_TAGS = frozenset({"table", "tbody", "thead", "tfoot", "tr"})
 _CELL_TAGS = frozenset({"td", "th"})

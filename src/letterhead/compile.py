@@ -157,7 +157,10 @@ class Compiler:
         check and run a compiled template for each: ~0.25 ms).  Anything else
         (a statement, a filter, a comment, an unknown key) goes to Jinja, which
         gives the same output or the error."""
-        protected, _, _ = self.loader.get_source(self.env, name)
+        try:
+            protected, _, _ = self.loader.get_source(self.env, name)
+        except jinja2.TemplateNotFound:
+            return self._render_jinja(name)  # which words the error
         plain = _fill_brand(protected, self.brand)
         return plain if plain is not None else self._render_jinja(name)
 

@@ -116,6 +116,7 @@ def test_attributes_mrml_ignores_are_warnings_with_their_line(tmp_path: Path) ->
     ("text", "brand.name ]]", "Jinja delimiters"),
     ("html", '<a href="https://x.example/{{%20name}}">', "URL-encoded"),
     ("html", '<a href="https://x.example/%7B%7Bname%7d%7d">', "URL-encoded"),
+    ("html", '<a href="https://x.example/%7b%7bname">', "URL-encoded"),
     ("subject", "xlh0000123x", "internal marker"),
     ("text", "bell\x07", "control character"),
 ])
@@ -150,3 +151,9 @@ def test_link_and_image_attributes_are_read_as_a_browser_would() -> None:
     assert c.links == ["https://x.example/?a=1&b=2", "https://bare.example/"]
     assert c.images == [{"src": "https://x.example/i.png", "alt": None},
                         {"src": "https://x.example/j.png", "alt": "J", "role": "presentation"}]
+
+
+def test_an_encoded_pair_of_braces_is_not_a_lost_placeholder(tmp_path: Path) -> None:
+    """`?q=%7B%7D` (an empty JSON object in a query) is a URL, not `{{` encoded."""
+    fs = findings_for(tmp_path, section('<mj-text>Hi {{name}} <a href="https://x.example/?q=%7B%7D">q</a></mj-text>'))
+    assert "leftover" not in {f.code for f in fs}

@@ -106,7 +106,7 @@ _LEFTOVERS = (
     ("[[", re.compile(r"\[\["), "Jinja delimiters '[[' or ']]' survived", "balance [[ … ]] in the source"),
     ("]]", re.compile(r"\]\]"), "Jinja delimiters '[[' or ']]' survived", "balance [[ … ]] in the source"),
     ("{{%20", re.compile(r"\{\{%20"), "a placeholder was URL-encoded", "report this: letterhead should have protected it"),
-    ("%7", re.compile(r"%7[BbDd]%7[BbDd]"), "a placeholder was URL-encoded",
+    ("%7", re.compile(r"%7[Bb]%7[Bb]|%7[Dd]%7[Dd]"), "a placeholder was URL-encoded",
      "report this: letterhead should have protected it"),
     ("xlh", re.compile(r"xlh\d{6,}x"), "an internal marker or control character survived",
      "remove control characters from the source; otherwise report this"),

@@ -6,7 +6,7 @@
 # The interpreter for .venv: Debian's own python3 when it is 3.11 or newer
 # and can make a virtualenv, otherwise python3 from PATH (or: make PYTHON=...).
 # Debian compiles CPython with profile-guided optimisation; pyenv's default
-# build does not, and runs a build ~13 % slower (bench/build.py, 2 cores).  It
+# build does not, and runs a build 15-20 % slower (bench/build.py, 2 cores).  It
 # is also the oldest 3.11 we support (3.11.2): testing on it caught a CPython
 # regex bug that later 3.11 releases fixed.
 SYSTEM_PYTHON := $(shell /usr/bin/python3 -c 'import sys, venv, ensurepip; sys.exit(sys.version_info < (3, 11))' >/dev/null 2>&1 && echo /usr/bin/python3)

@@ -594,3 +594,36 @@ def test_paths_with_dot_folders_and_dot_segments(tmp_path: Path) -> None:
     config = load_config(root)
     assert config.rel(config.root / ".letterhead-cache" / "build.json") == ".letterhead-cache/build.json"
     assert config.rel(str(config.root) + "/templates_src/./t/../t/subject.txt") == "templates_src/t/subject.txt"
+
+
+def test_build_bench_pieces_run_small(tmp_path: Path) -> None:
+    """bench/build.py's project generator, in-process measure and incremental
+    check, tiny, so they cannot rot (the whole-process ratio needs npm's mjml)."""
+    import importlib.util
+    import json as _json
+    import subprocess
+    import sys
+
+    from .conftest import REPO
+
+    spec = importlib.util.spec_from_file_location("bench_build", REPO / "bench" / "build.py")
+    assert spec is not None and spec.loader is not None
+    bench = importlib.util.module_from_spec(spec)
+    saved_path = list(sys.path)
+    sys.modules["bench_build"] = bench
+    try:
+        spec.loader.exec_module(bench)  # it puts bench/ and src/ on sys.path
+    finally:
+        sys.path[:] = saved_path
+    names = bench.make_project(tmp_path / "p", n=4)
+    assert len(names) == 4 and len(set(names)) == 4
+    (tmp_path / "p" / "pyproject.toml").write_text("")
+    timings = bench.in_process_compile(2, root=tmp_path / "p")
+    assert [n for n, _ in timings] == sorted(names) and all(t > 0 for _, t in timings)
+    exe = Path(sys.executable).parent / "letterhead"
+    assert subprocess.run([str(exe), "--root", str(tmp_path / "p"), "build"], capture_output=True).returncode == 0
+    bench.change_one(tmp_path / "p", names[1])
+    proc = subprocess.run([str(exe), "--root", str(tmp_path / "p"), "build", "--json"], capture_output=True, text=True)
+    statuses = {t["name"]: t["status"] for t in _json.loads(proc.stdout)["templates"]}
+    assert [n for n, s in statuses.items() if s == "compiled"] == [names[1]]
+    del sys.modules["bench_build"]

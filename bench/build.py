@@ -37,7 +37,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Sequence
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
@@ -163,11 +163,6 @@ class Row:
     target: str
     ok: bool
     detail: str = ""
-
-
-def median_of(repeat: int, fn: Callable[[], float]) -> tuple[float, list[float]]:
-    samples = [fn() for _ in range(repeat)]
-    return statistics.median(samples), samples
 
 
 def run(repeat: int, runs: int, keep: Path | None) -> list[Row]:

@@ -32,22 +32,20 @@ from typing import Any
 
 from .config import Config
 from .errors import (
-    AccessDeniedError,
     ConfigError,
     ConfigurationSetError,
     CredentialsError,
     EndpointError,
     LetterheadError,
     RemoteError,
-    ThrottledError,
 )
 from .remote import (
-    CREDENTIAL_CODES,
     DEFAULT_MAX_ATTEMPTS,
     DENIED_CODES,
-    THROTTLING_CODES,
+    Fixes,
     check_region,
     retry_config,
+    translate_aws,
 )
 
 # -- constants ----------------------------------------------------------------------
@@ -261,6 +259,35 @@ PRODUCTION_HINT = ("request production access: SES console → Account dashboard
                    "(or `aws sesv2 put-account-details`)")
 
 
+_SET_CHANGED = "someone changed the configuration set meanwhile: rerun `letterhead setup`, it converges"
+ACCOUNT_FIXES = Fixes(
+    denied="allow ses:{operation} for these credentials; " + POLICY_HINT,
+    credentials="check AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN or AWS_PROFILE "
+                "(an expired session? `aws sts get-caller-identity` tells)",
+    throttled="SES allows about one {operation} call per second: wait a minute and rerun",
+    server="a fault on the SES side: rerun in a minute",
+    other="see the AWS message; rerun once it is fixed",
+    no_credentials=CREDENTIALS_HINT,
+    profile="fix AWS_PROFILE, or add the profile to ~/.aws/config",
+    region="set AWS_REGION (or pass --region)",
+    network="check AWS_REGION, AWS_ENDPOINT_URL_SES (or --endpoint-url) and the network",
+    unexpected="rerun; if it persists, run `letterhead doctor`",
+    codes={
+        "ConfigurationSetDoesNotExist": (
+            ConfigurationSetError,
+            "run `letterhead setup` to create it, or set SES_CONFIGURATION_SET to an existing set"),
+        "InvalidSNSDestination": (
+            ConfigurationSetError, "the SNS topic must exist in the same region and account as SES"),
+        **dict.fromkeys(("InvalidCloudWatchDestination", "InvalidFirehoseDestination",
+                         "EventDestinationAlreadyExists", "EventDestinationDoesNotExist",
+                         "InvalidConfigurationSet", "ConfigurationSetAlreadyExists"),
+                        (ConfigurationSetError, _SET_CHANGED)),
+        "LimitExceeded": (RemoteError, "an SES limit of the account is reached: delete what is unused, or "
+                                       "request an increase (Service Quotas → SES)"),
+    },
+)
+
+
 def explain(exc: BaseException, operation: str, *, endpoint_url: str | None = None) -> RemoteError:
     """A botocore exception of an *account* call → the ``RemoteError`` whose
     hint is the fix: missing or refused credentials, a missing permission,
@@ -268,67 +295,7 @@ def explain(exc: BaseException, operation: str, *, endpoint_url: str | None = No
     configuration set.  (Send-time refusals, an unverified sender or the
     sandbox among them, are ``transports.ses_error``'s; ``doctor`` finds
     their causes before a send does.)"""
-    from botocore import exceptions as bx
-
-    if isinstance(exc, RemoteError):
-        return exc
-    kw: dict[str, Any] = {"operation": operation}
-    if isinstance(exc, bx.ClientError):
-        err = exc.response.get("Error", {})
-        code = str(err.get("Code") or "Unknown")
-        msg = str(err.get("Message") or code)
-        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
-        kw["code"] = code
-        if code in DENIED_CODES:
-            return AccessDeniedError(f"AWS denied {operation}: {msg}", **kw,
-                                     hint=f"allow ses:{operation} for these credentials; {POLICY_HINT}")
-        if code in CREDENTIAL_CODES:
-            return CredentialsError(
-                f"AWS rejected the credentials ({code}) on {operation}: {msg}", **kw,
-                hint="check AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN or AWS_PROFILE "
-                     "(an expired session? `aws sts get-caller-identity` tells)")
-        if code in THROTTLING_CODES:
-            return ThrottledError(f"SES throttled {operation} after every retry: {msg}", **kw,
-                                  hint=f"SES allows about one {operation} call per second: wait a minute "
-                                       "and rerun")
-        if code == "ConfigurationSetDoesNotExist":
-            return ConfigurationSetError(
-                f"SES refused {operation}: {msg}", **kw,
-                hint="run `letterhead setup` to create it, or set SES_CONFIGURATION_SET to an existing set")
-        if code in ("InvalidCloudWatchDestination", "InvalidSNSDestination", "InvalidFirehoseDestination",
-                    "EventDestinationAlreadyExists", "EventDestinationDoesNotExist", "InvalidConfigurationSet",
-                    "ConfigurationSetAlreadyExists"):
-            hint = ("the SNS topic must exist in the same region and account as SES" if "SNS" in code
-                    else "someone changed the configuration set meanwhile: rerun `letterhead setup`, it converges")
-            return ConfigurationSetError(f"SES refused {operation}: {msg}", **kw, hint=hint)
-        if code == "LimitExceeded":
-            return RemoteError(f"SES refused {operation}: {msg}", **kw,
-                               hint="an SES limit of the account is reached: delete what is unused, or "
-                                    "request an increase (Service Quotas → SES)")
-        if (status and status >= 500) or code in ("InternalFailure", "ServiceUnavailable", "InternalError"):
-            return RemoteError(f"SES failed on {operation} (HTTP {status}, {code}): {msg}", **kw,
-                               hint="a fault on the SES side: rerun in a minute")
-        return RemoteError(f"SES refused {operation} ({code}): {msg}", **kw,
-                           hint="see the AWS message; rerun once it is fixed")
-    if isinstance(exc, (bx.NoCredentialsError, bx.PartialCredentialsError)):
-        return CredentialsError(f"no AWS credentials found for {operation}", **kw, hint=CREDENTIALS_HINT)
-    if isinstance(exc, bx.ProfileNotFound):
-        return CredentialsError(str(exc), **kw, hint="fix AWS_PROFILE, or add the profile to ~/.aws/config")
-    refresh_errors = tuple(getattr(bx, n) for n in ("SSOError", "SSOTokenLoadError", "TokenRetrievalError",
-                                                     "UnauthorizedSSOTokenError", "RefreshWithMFAUnsupportedError")
-                           if hasattr(bx, n))
-    if isinstance(exc, refresh_errors):
-        return CredentialsError(f"AWS credentials could not be refreshed: {exc}", **kw,
-                                hint="log in again (`aws sso login`) and rerun")
-    if isinstance(exc, bx.NoRegionError):
-        return EndpointError("no AWS region configured for SES", **kw,
-                             hint="set AWS_REGION (or pass --region)")
-    if isinstance(exc, (bx.EndpointConnectionError, bx.ConnectTimeoutError, bx.ConnectionClosedError,
-                        bx.ReadTimeoutError, bx.ProxyConnectionError)):
-        url = getattr(exc, "kwargs", {}).get("endpoint_url") or endpoint_url or "the SES endpoint"
-        return EndpointError(f"cannot reach {url} for {operation}", **kw,
-                             hint="check AWS_REGION, AWS_ENDPOINT_URL_SES (or --endpoint-url) and the network")
-    return RemoteError(f"{operation} failed: {exc}", **kw, hint="rerun; if it persists, run `letterhead doctor`")
+    return translate_aws(exc, operation, ACCOUNT_FIXES, endpoint_url=endpoint_url)
 
 
 # -- what the API returns, as plain data ---------------------------------------------

@@ -289,30 +289,25 @@ class ConfigurationSetError(RemoteError):
     """The configuration set or one of its event destinations is missing or refused."""
 
 
-class AccountCheckFailed(LetterheadError):
+class _ReportedProblems(LetterheadError):
+    """A checking command found problems (exit 2); ``report`` holds its whole outcome."""
+
+    exit_code = 2
+
+    def __init__(self, message: str, report: object, *, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.report = report
+
+    def to_dict(self) -> dict[str, object]:
+        return _merged(super().to_dict(), self.report)
+
+
+class AccountCheckFailed(_ReportedProblems):
     """``letterhead doctor``: one or more checks failed; ``report`` holds them all."""
 
-    exit_code = 2
 
-    def __init__(self, message: str, report: object, *, hint: str | None = None) -> None:
-        super().__init__(message, hint=hint)
-        self.report = report
-
-    def to_dict(self) -> dict[str, object]:
-        return _merged(super().to_dict(), self.report)
-
-
-class ThresholdExceeded(LetterheadError):
+class ThresholdExceeded(_ReportedProblems):
     """``letterhead stats``: a bounce or complaint rate is at or above its threshold."""
-
-    exit_code = 2
-
-    def __init__(self, message: str, report: object, *, hint: str | None = None) -> None:
-        super().__init__(message, hint=hint)
-        self.report = report
-
-    def to_dict(self) -> dict[str, object]:
-        return _merged(super().to_dict(), self.report)
 
 
 # --- sending (issue #4) ----------------------------------------------------------

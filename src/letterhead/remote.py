@@ -27,7 +27,7 @@ import random
 import threading
 import time
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Callable, Iterator, Mapping
 from urllib.parse import urlparse
@@ -344,68 +344,109 @@ def error_code(exc: BaseException) -> str | None:
     return None
 
 
-def translate(exc: BaseException, operation: str, template: str | None,
-              endpoint_url: str | None = None) -> RemoteError:
-    """A botocore exception → the RemoteError that explains it in one line."""
+@dataclass(frozen=True)
+class Fixes:
+    """The fix to show for each kind of AWS failure, worded for one command
+    (``{operation}`` in a text is the call that failed).  ``codes``: error
+    codes only this command meets → (error class, fix)."""
+
+    denied: str
+    credentials: str
+    throttled: str
+    server: str
+    other: str
+    no_credentials: str
+    profile: str
+    region: str
+    network: str
+    unexpected: str
+    refresh: str = "log in again (`aws sso login`) and rerun"
+    malformed: str | None = None  # botocore refused the parameters (None: an unexpected failure)
+    codes: Mapping[str, tuple[type[RemoteError], str]] = field(default_factory=dict)
+
+
+def translate_aws(exc: BaseException, operation: str, fixes: Fixes, *, template: str | None = None,
+                  endpoint_url: str | None = None) -> RemoteError:
+    """A botocore exception → the RemoteError that explains it in one line,
+    with the fix as hint.  One classification for every SES call: template
+    calls (:func:`translate`) and account calls (``account.explain``) differ
+    only in their :class:`Fixes`."""
     from botocore import exceptions as bx
 
+    if isinstance(exc, RemoteError):
+        return exc
     where = f"{operation} {template}" if template else operation
-    kw = {"operation": operation, "template": template}
+    kw: dict[str, Any] = {"operation": operation, "template": template}
+
+    def fix(text: str) -> str:
+        return text.format(operation=operation)
+
     if isinstance(exc, bx.ClientError):
         code = error_code(exc) or "Unknown"
         msg = exc.response.get("Error", {}).get("Message") or code
         status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
         kw["code"] = code
         if code in DENIED_CODES:
-            return AccessDeniedError(
-                f"AWS denied {where}: {msg}", **kw,
-                hint=f"allow ses:{operation} for these credentials (sync needs {', '.join(SYNC_ACTIONS)})")
+            return AccessDeniedError(f"AWS denied {where}: {msg}", **kw, hint=fix(fixes.denied))
         if code in CREDENTIAL_CODES:
-            return CredentialsError(
-                f"AWS rejected the credentials ({code}) on {where}: {msg}", **kw,
-                hint="check AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY/AWS_SESSION_TOKEN or AWS_PROFILE "
-                     "(expired session? run `aws sts get-caller-identity`)")
+            return CredentialsError(f"AWS rejected the credentials ({code}) on {where}: {msg}", **kw,
+                                    hint=fix(fixes.credentials))
         if code in THROTTLING_CODES:
-            return ThrottledError(
-                f"SES kept throttling {where} after every retry: {msg}", **kw,
-                hint="lower the rate (--rate or `rate` in [tool.letterhead.sync]) or rerun later; "
-                     "sync converges")
-        if code == "LimitExceeded":
-            return RemoteTemplateError(
-                f"SES refused {where}: {msg}", **kw,
-                hint="SES holds at most 20,000 templates per region: prune old ones (--prune)")
-        if code in ("InvalidTemplate", "InvalidParameterValue", "ValidationError"):
-            return RemoteTemplateError(
-                f"SES refused {where}: {msg}", **kw,
-                hint="fix the template source and rebuild with `letterhead build`")
-        if code in ("TemplateDoesNotExist", "AlreadyExists"):
-            return RemoteTemplateError(
-                f"SES refused {where}: {msg}", **kw,
-                hint="someone else changed SES meanwhile; rerun sync, it converges")
+            return ThrottledError(f"SES kept throttling {where} after every retry: {msg}", **kw,
+                                  hint=fix(fixes.throttled))
+        if code in fixes.codes:
+            error, hint = fixes.codes[code]
+            return error(f"SES refused {where}: {msg}", **kw, hint=fix(hint))
         if status and status >= 500 or code in ("InternalFailure", "ServiceUnavailable", "InternalError"):
-            return RemoteError(
-                f"SES failed on {where} (HTTP {status}, {code}): {msg}", **kw,
-                hint="a fault on the SES side; rerun sync, it converges")
-        return RemoteError(f"SES refused {where} ({code}): {msg}", **kw,
-                           hint="see the AWS message; rerun sync once it is fixed")
+            return RemoteError(f"SES failed on {where} (HTTP {status}, {code}): {msg}", **kw,
+                               hint=fix(fixes.server))
+        return RemoteError(f"SES refused {where} ({code}): {msg}", **kw, hint=fix(fixes.other))
     if isinstance(exc, (bx.NoCredentialsError, bx.PartialCredentialsError)):
-        return CredentialsError(
-            f"no AWS credentials found for {where}", **kw,
-            hint="set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE, "
-                 "or run where an IAM role is attached (boto3's credential chain)")
+        return CredentialsError(f"no AWS credentials found for {where}", **kw, hint=fix(fixes.no_credentials))
     if isinstance(exc, bx.ProfileNotFound):
-        return CredentialsError(f"{exc}", **kw, hint="fix AWS_PROFILE or ~/.aws/config")
+        return CredentialsError(str(exc), **kw, hint=fix(fixes.profile))
+    refresh_errors = tuple(getattr(bx, n) for n in ("SSOError", "SSOTokenLoadError", "TokenRetrievalError",
+                                                     "UnauthorizedSSOTokenError", "RefreshWithMFAUnsupportedError")
+                           if hasattr(bx, n))
+    if isinstance(exc, refresh_errors):
+        return CredentialsError(f"AWS credentials could not be refreshed: {exc}", **kw, hint=fix(fixes.refresh))
     if isinstance(exc, bx.NoRegionError):
-        return EndpointError("no AWS region configured for SES", **kw,
-                             hint="set AWS_REGION (or pass --region, or `region` in [tool.letterhead.sync])")
+        return EndpointError("no AWS region configured for SES", **kw, hint=fix(fixes.region))
     if isinstance(exc, (bx.EndpointConnectionError, bx.ConnectTimeoutError, bx.ConnectionClosedError,
                         bx.ReadTimeoutError, bx.ProxyConnectionError)):
         url = getattr(exc, "kwargs", {}).get("endpoint_url") or endpoint_url or "the SES endpoint"
-        return EndpointError(
-            f"cannot reach {url} for {where}", **kw,
-            hint="check --endpoint-url / AWS_ENDPOINT_URL_SES, the region (AWS_REGION) "
-                 "and the network; then rerun sync, it converges")
-    if isinstance(exc, bx.ParamValidationError):
-        return RemoteTemplateError(f"botocore refused {where}: {exc}", **kw,
-                                   hint="the payload is malformed; rebuild with `letterhead build`")
-    return RemoteError(f"{where} failed: {exc}", **kw, hint="rerun sync; it converges")
+        return EndpointError(f"cannot reach {url} for {where}", **kw, hint=fix(fixes.network))
+    if isinstance(exc, bx.ParamValidationError) and fixes.malformed is not None:
+        return RemoteTemplateError(f"botocore refused {where}: {exc}", **kw, hint=fix(fixes.malformed))
+    return RemoteError(f"{where} failed: {exc}", **kw, hint=fix(fixes.unexpected))
+
+
+_CONVERGES = "someone else changed SES meanwhile; rerun sync, it converges"
+SYNC_FIXES = Fixes(
+    denied="allow ses:{operation} for these credentials (sync needs " + ", ".join(SYNC_ACTIONS) + ")",
+    credentials="check AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY/AWS_SESSION_TOKEN or AWS_PROFILE "
+                "(expired session? run `aws sts get-caller-identity`)",
+    throttled="lower the rate (--rate or `rate` in [tool.letterhead.sync]) or rerun later; sync converges",
+    server="a fault on the SES side; rerun sync, it converges",
+    other="see the AWS message; rerun sync once it is fixed",
+    no_credentials="set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE, "
+                   "or run where an IAM role is attached (boto3's credential chain)",
+    profile="fix AWS_PROFILE or ~/.aws/config",
+    region="set AWS_REGION (or pass --region, or `region` in [tool.letterhead.sync])",
+    network="check --endpoint-url / AWS_ENDPOINT_URL_SES, the region (AWS_REGION) "
+            "and the network; then rerun sync, it converges",
+    unexpected="rerun sync; it converges",
+    malformed="the payload is malformed; rebuild with `letterhead build`",
+    codes={
+        "LimitExceeded": (RemoteTemplateError, "SES holds at most 20,000 templates per region: prune old ones (--prune)"),
+        **dict.fromkeys(("InvalidTemplate", "InvalidParameterValue", "ValidationError"),
+                        (RemoteTemplateError, "fix the template source and rebuild with `letterhead build`")),
+        **dict.fromkeys(("TemplateDoesNotExist", "AlreadyExists"), (RemoteTemplateError, _CONVERGES)),
+    },
+)
+
+
+def translate(exc: BaseException, operation: str, template: str | None,
+              endpoint_url: str | None = None) -> RemoteError:
+    """A botocore exception of a template call → its RemoteError."""
+    return translate_aws(exc, operation, SYNC_FIXES, template=template, endpoint_url=endpoint_url)

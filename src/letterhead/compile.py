@@ -19,17 +19,24 @@ The steps, in order (each owned by its module):
 from __future__ import annotations
 
 import bisect
+import hmac
+import io
+import os
 import re
-import zlib
+import secrets
 import traceback
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Mapping, NamedTuple
 
 import jinja2
+import jinja2.bccache
+import jinja2.sandbox
 
 from . import handlebars, mjml
 from .config import Config
+from .confine import outside_reason
 from .errors import JinjaError, LetterheadError, Location, SourceError
 from .inline import extract_inline_css, inline_css
 from .protect import PlaceholderTable, hoist_from_conditionals, place_in_mjml, tokens_in, verify
@@ -57,8 +64,32 @@ class CompiledTemplate:
         return {"subject": self.subject, "html": self.html, "text": self.text}[name]
 
 
+class _Escapes(jinja2.TemplateError):
+    """An include, extends or import names a file outside the project (or
+    the file is a link that leads there): raised inside Jinja so that the
+    error can point at the statement (Jinja's own path check is skipped by
+    :meth:`_ProtectingLoader.get_source`, which replaces FileSystemLoader's)."""
+
+
+class _TooComplex(jinja2.TemplateError):
+    """Jinja could not compile a template to Python (nesting too deep for
+    Python's parser or for the recursion limit)."""
+
+    def __init__(self, message: str, filename: str | None, lineno: int | None) -> None:
+        super().__init__(message)
+        self.filename = filename
+        self.lineno = lineno
+
+
+# C0 control characters other than tab, line feed and carriage return: MRML
+# stops at NUL without a line, no mail client shows any of them, and \x02 /
+# \x03 would be taken for LineMarks' own marks.
+_CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
 class _ProtectingLoader(jinja2.FileSystemLoader):
-    """A FileSystemLoader that tokenizes SES mustaches and insists on UTF-8."""
+    """A FileSystemLoader that tokenizes SES mustaches, insists on UTF-8 and
+    reads nothing outside the project (:mod:`letterhead.confine`)."""
 
     def __init__(self, root: Path, table: PlaceholderTable, config: Config) -> None:
         super().__init__(str(root), encoding="utf-8")
@@ -67,30 +98,146 @@ class _ProtectingLoader(jinja2.FileSystemLoader):
         self.lines = LineMarks()
 
     def get_source(self, environment, template):  # type: ignore[override]
+        pieces = template.split("/")
+        if template.startswith("/") or ".." in pieces:
+            raise _Escapes(f'"{template}" leaves the template folder: paths are relative to '
+                           f"{self.config.rel(self.config.source_dir)}/ and cannot start with / or hold '..'")
         for searchpath in self.searchpath:
-            path = Path(searchpath) / template
+            path = Path(searchpath, *pieces)
             if path.is_file():
                 break
         else:
             raise jinja2.TemplateNotFound(template)
+        reason = outside_reason(path, self.config.root)
+        if reason is not None:
+            raise _Escapes(f'"{template}" {reason}: letterhead will not read it')
         text = read_text(path)
-        protected = self.table.protect(text, self.config.rel(path))
+        rel = self.config.rel(path)
+        bad = _CONTROL_RE.search(text)
+        if bad is not None:
+            line = text.count("\n", 0, bad.start()) + 1
+            raise SourceError(
+                f"control character U+{ord(bad.group(0)):04X} in the text (invisible in most editors; "
+                "MRML and mail clients do not take it)",
+                location=Location(rel, line),
+                hint="delete it (it often comes with text pasted from a PDF or a word processor)",
+            )
+        protected = self.table.protect(text, rel)
         if template.endswith(".mjml"):
-            protected = self.lines.mark(protected, self.config.rel(path))
+            protected = self.lines.mark(protected, rel)
         mtime = path.stat().st_mtime
         return protected, str(path), lambda: path.is_file() and path.stat().st_mtime == mtime
+
+
+class _Environment(jinja2.sandbox.ImmutableSandboxedEnvironment):
+    """Jinja's sandbox (a template may read brand values and use filters and
+    tests, never reach Python: ``lipsum.__globals__.os`` is refused), whose
+    compile failures below Jinja (Python's parser refusing 100 nested
+    blocks, the recursion limit) become :class:`_TooComplex` with the
+    template line."""
+
+    def compile(self, source, name=None, filename=None, raw=False, defer_init=False):  # type: ignore[override]
+        try:
+            return super().compile(source, name, filename, raw, defer_init)
+        except (SyntaxError, RecursionError, MemoryError) as exc:
+            lineno = None
+            if isinstance(exc, SyntaxError) and exc.lineno and isinstance(source, str):
+                lineno = self._template_line(source, name, filename, exc.lineno)
+            what = exc.msg if isinstance(exc, SyntaxError) else type(exc).__name__
+            raise _TooComplex(f"too deeply nested to compile ({what})", filename, lineno) from None
+
+    def _template_line(self, source: str, name: str | None, filename: str | None, code_line: int) -> int | None:
+        """The template line of a line of the Python code Jinja generated
+        (from the ``debug_info`` Jinja writes at its end)."""
+        try:
+            code = super().compile(source, name, filename, raw=True)
+        except Exception:
+            return None
+        m = re.search(r"^debug_info = '([\d=&]*)'", str(code), re.MULTILINE)
+        best = None
+        for pair in (m.group(1).split("&") if m and m.group(1) else ()):
+            tline, cline = (int(x) for x in pair.split("="))
+            if cline <= code_line:
+                best = tline
+        return best
+
+
+class _SignedBytecodeCache(jinja2.FileSystemBytecodeCache):
+    """Jinja's bytecode cache is Python code that runs with the build's rights,
+    outside the sandbox, and it lives in the checkout (.letterhead-cache/,
+    which a pull request can fill).  Each file is signed with a key kept in
+    the user's cache folder; a file without a valid signature is ignored
+    (and compiled again)."""
+
+    def __init__(self, directory: str, key: bytes) -> None:
+        super().__init__(directory, "sandboxed-%s.cache")
+        self.key = key
+
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        try:
+            with open(self._get_cache_filename(bucket), "rb") as fh:
+                data = fh.read()
+        except OSError:
+            return
+        mac, body = data[:32], data[32:]
+        if hmac.compare_digest(mac, hmac.new(self.key, body, "sha256").digest()):
+            bucket.load_bytecode(io.BytesIO(body))
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        buf = io.BytesIO()
+        bucket.write_bytecode(buf)
+        body = buf.getvalue()
+        super().dump_bytecode(_SignedBucket(bucket.key, hmac.new(self.key, body, "sha256").digest() + body))  # type: ignore[arg-type]
+
+
+class _SignedBucket(NamedTuple):
+    """What FileSystemBytecodeCache.dump_bytecode needs of a bucket."""
+
+    key: str
+    data: bytes
+
+    def write_bytecode(self, f: Any) -> None:
+        f.write(self.data)
+
+
+def _signing_key() -> bytes | None:
+    """The user's bytecode signing key (made on first use), outside any
+    checkout; None when it cannot be read or made."""
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    path = os.path.join(base, "letterhead", "bytecode.key")
+    try:
+        with open(path, "rb") as fh:
+            key = fh.read()
+        if len(key) >= 32:
+            return key
+    except OSError:
+        pass
+    tmp = f"{path}.{os.getpid()}.tmp"
+    try:
+        os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+        key = secrets.token_bytes(32)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(key)
+        os.replace(tmp, path)
+        return key
+    except OSError:
+        return None
 
 
 def _bytecode_cache(config: Config) -> jinja2.BytecodeCache | None:
     """Compiled Jinja templates, kept between runs (Jinja spends ~6 ms
     compiling each file; loading its bytecode costs ~0.2 ms)."""
+    key = _signing_key()
+    if key is None:
+        return None  # no home to keep a key in: compile every time
     directory = config.root / ".letterhead-cache" / "jinja"
     try:
         directory.mkdir(parents=True, exist_ok=True)
         (directory.parent / ".gitignore").write_text("*\n")
     except OSError:
         return None  # read-only checkout: compile every time
-    return jinja2.FileSystemBytecodeCache(str(directory))
+    return _SignedBytecodeCache(str(directory), key)
 
 
 class Compiler:
@@ -105,7 +252,7 @@ class Compiler:
         self.brand = brand
         self.table = PlaceholderTable()
         self.loader = _ProtectingLoader(config.source_dir, self.table, config)
-        self.env = jinja2.Environment(
+        self.env = _Environment(
             loader=self.loader,
             variable_start_string="[[",
             variable_end_string="]]",
@@ -148,8 +295,46 @@ class Compiler:
                 location=self._jinja_location(exc, name),
                 hint=self._undefined_hint(str(exc.message)),
             ) from None
+        except _Escapes as exc:
+            raise JinjaError(
+                f"{exc.message}",
+                location=self._jinja_location(exc, name),
+                hint=f"include, extends and import read files inside {self.config.rel(self.config.source_dir)}/ "
+                'by their path there, e.g. {% include "_partials/footer.mjml" %}; '
+                "a symbolic link may point anywhere inside the project, never out of it",
+            ) from None
+        except jinja2.exceptions.SecurityError as exc:
+            raise JinjaError(
+                f"blocked by the template sandbox: {exc}",
+                location=self._jinja_location(exc, name),
+                hint="templates may only read brand values ([[ brand.* ]]) and use Jinja's filters, "
+                "tests and statements; attributes starting with '_' and methods that change data are off limits",
+            ) from None
+        except _TooComplex as exc:
+            raise JinjaError(
+                str(exc),
+                location=Location(self.config.rel(Path(exc.filename)), exc.lineno) if exc.filename
+                else self._jinja_location(exc, name),
+                hint="nest fewer {% if %} / {% for %} blocks (at most a few dozen) or split the template "
+                "into partials",
+            ) from None
         except jinja2.TemplateError as exc:
             raise JinjaError(f"Jinja error: {exc}", location=self._jinja_location(exc, name)) from None
+        except Exception as exc:
+            # Python raised inside template code ([[ 1/0 ]], a macro that
+            # calls itself): the template's fault when a frame of the
+            # traceback is a template line; anything else is a letterhead bug.
+            where = self._template_frame(exc)
+            if where is None:
+                raise
+            what = "a macro or include calls itself without end" if isinstance(exc, RecursionError) \
+                else f"{type(exc).__name__}: {exc}"
+            raise JinjaError(
+                f"the template failed while rendering: {what}",
+                location=where,
+                hint="fix the expression on this line; templates run at build time and may only "
+                "compute with brand values",
+            ) from None
 
     def _render_text(self, name: str) -> str:
         """``subject.txt`` / ``text.txt``: most are plain text with a few
@@ -159,17 +344,22 @@ class Compiler:
         gives the same output or the error."""
         try:
             protected, _, _ = self.loader.get_source(self.env, name)
-        except jinja2.TemplateNotFound:
+        except (jinja2.TemplateNotFound, _Escapes):
             return self._render_jinja(name)  # which words the error
         plain = _fill_brand(protected, self.brand)
         return plain if plain is not None else self._render_jinja(name)
 
     def _jinja_location(self, exc: BaseException, name: str) -> Location:
+        return self._template_frame(exc) or Location(f"{self.config.rel(self.config.source_dir)}/{name}")
+
+    def _template_frame(self, exc: BaseException) -> Location | None:
+        """The innermost template line in ``exc``'s traceback (Jinja rewrites
+        tracebacks so that template code shows as the template's lines)."""
         src = str(self.config.source_dir.resolve())
         for frame in reversed(traceback.extract_tb(exc.__traceback__)):
             if frame.filename.startswith(src) or Path(frame.filename).resolve().as_posix().startswith(src):
                 return Location(self.config.rel(Path(frame.filename)), frame.lineno)
-        return Location(f"{self.config.rel(self.config.source_dir)}/{name}")
+        return None
 
     def _undefined_hint(self, message: str) -> str:
         import difflib
@@ -208,7 +398,7 @@ class Compiler:
 
         subject_tokens = self._render_text(f"{name}/subject.txt")
         subject_tokens = self._protect_rendered(subject_tokens, self.config.rel(source.subject_path))
-        subject_tokens = " ".join(subject_tokens.split())
+        subject_tokens = self._one_line_subject(subject_tokens, source)
         if not subject_tokens:
             raise SourceError(
                 "the subject is empty",
@@ -252,6 +442,23 @@ class Compiler:
             placeholder_locations=locations,
         )
 
+    def _one_line_subject(self, rendered: str, source: TemplateSource) -> str:
+        """The subject line: the one non-blank line of the rendered
+        subject.txt, its ends trimmed (Jinja statements on lines of their
+        own leave blank lines; a trailing newline is normal).  A second line
+        of text is an error: joining it silently would change the subject."""
+        lines = [line for line in rendered.split("\n") if line.strip()]
+        if len(lines) <= 1:
+            return lines[0].strip() if lines else ""
+        rel = self.config.rel(source.subject_path)
+        line = _second_text_line(read_text(source.subject_path))
+        raise SourceError(
+            f"the subject has {len(lines)} lines of text; an email subject is one line",
+            location=Location(rel, line),
+            hint="write the subject on one line (Jinja statements may stand on lines of their own); "
+            "letterhead does not join lines, so the subject is sent as you wrote it",
+        )
+
     def _protect_rendered(self, text: str, path: str) -> str:
         """Mustaches that appear only after Jinja ran (from a brand value or a
         ``[[ ]]`` expression) are tokenized too, located at the template."""
@@ -288,6 +495,18 @@ def _fill_brand(text: str, brand: Mapping[str, Any]) -> str | None:
     if "[[" in "".join(out[0::2]):  # an expression this does not handle
         return None
     return "".join(out)
+
+
+_JINJA_TAG_RE = re.compile(r"\{%.*?%\}|\[#.*?#\]", re.DOTALL)
+
+
+def _second_text_line(source: str) -> int | None:
+    """The line of the second line of text in a subject.txt source, not
+    counting Jinja statements and comments (which render to nothing); None
+    when the extra line comes from a value rather than the source."""
+    blanked = _JINJA_TAG_RE.sub(lambda m: "\n" * m.group(0).count("\n"), source)
+    text_lines = [n for n, line in enumerate(blanked.split("\n"), start=1) if line.strip()]
+    return text_lines[1] if len(text_lines) > 1 else None
 
 
 def _ensure_lang(mjml_text: str, lang: str) -> str:

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, Mapping, NamedTuple
 
 from .config import Config
+from .confine import check_inside
 from .errors import ConfigError, Location, SourceError
 
 NAME_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -77,8 +78,13 @@ class TemplateSource:
         return self.folder / "text.txt"
 
 
-def read_text(path: Path) -> str:
-    """A source file's text; a clear error when it is not UTF-8."""
+def read_text(path: Path, *, root: Path | None = None) -> str:
+    """A source file's text; a clear error when it is not UTF-8.  ``root``:
+    the project root the file must lie inside (:mod:`letterhead.confine`);
+    every read of a project's sources passes it (a ``--data`` file a user
+    names on the command line does not)."""
+    if root is not None:
+        check_inside(path, root)
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
@@ -94,10 +100,29 @@ def read_text(path: Path) -> str:
         ) from None
 
 
-def read_json(path: Path) -> Any:
-    text = read_text(path)
+class _StrictJsonError(ValueError):
+    """JSON that Python accepts and SES's parser does not (NaN, Infinity, a
+    repeated key): raised from json's hooks, located afterwards."""
+
+
+def _no_constant(name: str) -> Any:
+    raise _StrictJsonError(name)
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        raise _StrictJsonError("duplicate")
+    return obj
+
+
+def read_json(path: Path, *, root: Path | None = None) -> Any:
+    """A JSON file as SES's parser reads it: no NaN or Infinity (Python's
+    json accepts them, SES refuses the data), no key twice in one object
+    (Python keeps the last silently); ``root`` as for :func:`read_text`."""
+    text = read_text(path, root=root)
     try:
-        return json.loads(text)
+        return json.loads(text, parse_constant=_no_constant, object_pairs_hook=_no_duplicates)
     except json.JSONDecodeError as exc:
         raise SourceError(
             f"not valid JSON: {exc.msg} (column {exc.colno})",
@@ -105,10 +130,58 @@ def read_json(path: Path) -> Any:
             source_line=text.splitlines()[exc.lineno - 1] if text.splitlines() else "",
             hint="check for a trailing comma, single quotes or a missing brace",
         ) from None
+    except (_StrictJsonError, RecursionError) as exc:
+        problem, offset = _json_problem(text, deep=isinstance(exc, RecursionError))
+        line = text.count("\n", 0, offset) + 1
+        raise SourceError(
+            problem[0],
+            location=Location.of(path, line),
+            source_line=text.splitlines()[line - 1][:200] if text.splitlines() else "",
+            hint=problem[1],
+        ) from None
 
 
-def read_toml(path: Path) -> dict[str, Any]:
-    text = read_text(path)
+_JSON_TOKEN_RE = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}:,]|-?Infinity|NaN')
+
+
+def _json_problem(text: str, *, deep: bool) -> tuple[tuple[str, str], int]:
+    """(message, fix) and the offset of what Python's json refused through
+    the hooks of :func:`read_json` (``deep``: its recursion limit).  Only
+    called on that error: one linear scan of tokens, strings skipped whole."""
+    keys: list[set[str] | None] = []  # per open bracket: keys seen ({) or None ([)
+    deepest = (0, 0)  # (depth, offset where first reached)
+    last_string: str | None = None
+    for m in _JSON_TOKEN_RE.finditer(text):
+        tok = m.group(0)
+        if tok in ("NaN", "Infinity", "-Infinity"):
+            return ((f"{tok} is not JSON: SES's parser refuses the whole TemplateData",
+                     "write the value as a string or a number, or null for 'no value'"), m.start())
+        if tok in "{[":
+            keys.append(set() if tok == "{" else None)
+            if len(keys) > deepest[0]:
+                deepest = (len(keys), m.start())
+        elif tok in "}]":
+            if keys:
+                keys.pop()
+        elif tok == ":":
+            seen = keys[-1] if keys else None
+            if seen is not None and last_string is not None and not deep:
+                key = json.loads(last_string)
+                if key in seen:
+                    start = text.rfind(last_string, 0, m.start())
+                    return ((f"key {last_string} appears twice in one object "
+                             "(Python keeps the last, other parsers the first)",
+                             "remove one of the two, or rename it"), max(start, 0))
+                seen.add(key)
+        last_string = tok if tok.startswith('"') else None
+    if deep:
+        return ((f"nested {deepest[0]:,} levels deep: too deep for a JSON reader to follow",
+                 "flatten the data: what a template prints is a few levels deep"), deepest[1])
+    return (("not valid JSON", "check the file with a JSON validator"), 0)  # the hooks raised: not reached
+
+
+def read_toml(path: Path, *, root: Path | None = None) -> dict[str, Any]:
+    text = read_text(path, root=root)
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -128,26 +201,58 @@ def load_brand(config: Config) -> dict[str, Any]:
             hint="create it (name, colors, logo_url, postal_address, support_email), "
             "or set brand_file in [tool.letterhead]",
         )
-    return read_toml(config.brand_file)
+    return read_toml(config.brand_file, root=config.root)
 
 
 def template_names(config: Config) -> list[str]:
+    """The template folders of the project, sorted.
+
+    Folders starting with ``_`` (layouts, partials) and hidden folders
+    (``.git``, ``.idea``) are not templates; but a hidden folder holding a
+    ``template.mjml`` was meant to be one, and two names that differ only by
+    case collide on macOS and Windows disks (``build/Welcome`` is
+    ``build/welcome`` there): both are errors rather than silent skips."""
     if not config.source_dir.is_dir():
         raise ConfigError(
             "source folder not found",
             location=Location.of(config.rel(config.source_dir)),
             hint="run letterhead from your project root, or set source_dir in [tool.letterhead]",
         )
-    return sorted(
-        p.name
-        for p in config.source_dir.iterdir()
-        if p.is_dir() and not p.name.startswith(("_", "."))
-    )
+    names: list[str] = []
+    for entry in os.scandir(config.source_dir):
+        if not entry.is_dir():
+            continue
+        if entry.name.startswith("."):
+            if os.path.isfile(os.path.join(entry.path, "template.mjml")):
+                raise SourceError(
+                    f"folder {entry.name!r} holds a template.mjml but its name starts with '.', "
+                    "so it would be skipped as hidden (and SES names allow only letters, digits, '_' and '-')",
+                    location=Location.of(config.rel(entry.path)),
+                    hint=f"rename it, e.g. to {entry.name.lstrip('.') or 'template'!r}; "
+                    "to park a draft, move it out of the source folder or start its name with '_'",
+                )
+            continue
+        if not entry.name.startswith("_"):
+            names.append(entry.name)
+    names.sort()
+    by_case: dict[str, str] = {}
+    for name in names:
+        other = by_case.setdefault(name.casefold(), name)
+        if other != name:
+            raise SourceError(
+                f"template folders {other!r} and {name!r} differ only by case: on macOS and Windows "
+                "disks their build outputs are one folder, and a checkout there keeps only one of them",
+                location=Location.of(config.rel(os.path.join(config.source_dir, name))),
+                hint=f"rename one of {config.rel(os.path.join(config.source_dir, other))} and "
+                f"{config.rel(os.path.join(config.source_dir, name))}",
+            )
+    return names
 
 
 def load_source(config: Config, name: str) -> TemplateSource:
     folder = config.source_dir / name
     rel = config.rel(folder)
+    check_inside(folder, config.root, location=Location.of(rel))
     if not NAME_RE.match(name):
         bad = sorted(set(re.sub(r"[A-Za-z0-9_-]", "", name))) or ["(length)"]
         raise SourceError(
@@ -166,7 +271,7 @@ def load_source(config: Config, name: str) -> TemplateSource:
     meta: dict[str, Any] = {}
     meta_path = folder / "template.toml"
     if meta_path.is_file():
-        meta = read_toml(meta_path)
+        meta = read_toml(meta_path, root=config.root)
     variables = _variables(meta, Location.of(config.rel(meta_path)))
     samples = []
     sample_dir = folder / "samples"
@@ -176,7 +281,7 @@ def load_source(config: Config, name: str) -> TemplateSource:
     except (FileNotFoundError, NotADirectoryError):
         sample_paths = []
     for path in sample_paths:
-        data = read_json(path)
+        data = read_json(path, root=config.root)
         if not isinstance(data, dict):
             raise SourceError(
                 "a sample must be a JSON object (what the application passes as TemplateData)",

@@ -31,6 +31,7 @@ from email.utils import parseaddr
 from typing import Any
 
 from .config import Config
+from .logredact import install_log_redaction
 from .errors import (
     ConfigError,
     ConfigurationSetError,
@@ -504,6 +505,7 @@ class Account:
         import boto3
         from botocore.exceptions import BotoCoreError
 
+        install_log_redaction()
         try:
             session = session or boto3.session.Session(region_name=settings.region)
             region = settings.region or session.region_name

@@ -22,6 +22,7 @@ import click
 from . import account as acc
 from .cli import Ctx, _emit_json, reported
 from .errors import AccountCheckFailed, ConfigError, ThresholdExceeded
+from .logredact import install_log_redaction
 
 SYMBOLS = {acc.OK: ("✓", "green"), acc.WARN: ("!", "yellow"), acc.FAIL: ("✗", "red"), acc.SKIP: ("-", None)}
 BLOCKS = " ▁▂▃▄▅▆▇█"  # eighths of a cell, for the terminal chart
@@ -34,6 +35,7 @@ def make_session(settings: acc.AccountSettings) -> Any:
     import boto3
     from botocore.exceptions import BotoCoreError
 
+    install_log_redaction()
     try:
         return boto3.session.Session(region_name=settings.region)
     except BotoCoreError as exc:  # AWS_PROFILE naming a profile that does not exist

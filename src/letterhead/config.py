@@ -89,6 +89,43 @@ def _line_of_key(path: Path, key: str) -> int | None:
     return None
 
 
+# A display name is text, never header syntax: controls (CR/LF end the header),
+# bidirectional overrides (they reorder what the reader sees), and RFC 2047
+# encoded words (mail readers decode them, so "=?utf-8?q?=0D=0A?=" smuggles a
+# line break and "=?utf-8?q?=3Cboss=40bank=2Eexample=3E?=" an address).
+_NAME_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+_ENCODED_WORD = re.compile(r"=\?[^?\s]+\?[bBqQ]\?[^?\s]*\?=")
+# Long enough for any real name; short enough that the From line stays far
+# under RFC 5322's 998 characters, even encoded (4 UTF-8 bytes a character).
+MAX_SENDER_NAME_CHARS = 100
+
+
+def check_sender_name(name: str | None, *, location: Location | None = None) -> str | None:
+    """The sender's display name (``SES_SENDER_NAME``) if it is safe in a
+    From header, else a :class:`ConfigError` naming the setting and the fix.
+
+    Checked when the configuration is read, so an application fails at start
+    rather than at its first send.  Quoting and encoding (which keep ``<`` and
+    ``@`` in a name from ever forming an address) happen where the header is
+    written; this refuses what no quoting can make right.
+    """
+    if not name:
+        return None
+    if _NAME_CONTROL.search(name):
+        raise ConfigError("SES_SENDER_NAME contains a line break, control or bidirectional-override character",
+                          location=location, hint="set SES_SENDER_NAME to a one-line display name, "
+                          "e.g. SES_SENDER_NAME='Calndr Club'")
+    if _ENCODED_WORD.search(name):
+        raise ConfigError("SES_SENDER_NAME holds RFC 2047 encoded-word syntax (=?charset?q?...?=)",
+                          location=location, hint="write the name as plain text, e.g. SES_SENDER_NAME='Zoë "
+                          "Martin': letterhead encodes non-ASCII names itself")
+    if len(name) > MAX_SENDER_NAME_CHARS:
+        raise ConfigError(f"SES_SENDER_NAME is {len(name)} characters long; at most "
+                          f"{MAX_SENDER_NAME_CHARS} fit in a From header",
+                          location=location, hint="shorten SES_SENDER_NAME to the name recipients should see")
+    return name
+
+
 def find_root(start: Path | None = None) -> Path:
     """The nearest directory at or above ``start`` holding a pyproject.toml
     (or a templates_src/ folder); ``start`` itself when there is none."""
@@ -145,8 +182,11 @@ def load_config(
             )
         if "source_dir" in table and "brand_file" not in table:
             settings["brand_file"] = f"{table['source_dir']}/brand.toml"
-    env = dict(_read_env_file(root / ".env"))
-    env.update(os.environ if environ is None else environ)
+    dotenv = _read_env_file(root / ".env")
+    process = os.environ if environ is None else environ
+    env = {**dotenv, **process}
+    name_from = (Location.of(root / ".env", _line_of_key(root / ".env", "SES_SENDER_NAME"))
+                 if "SES_SENDER_NAME" in dotenv and "SES_SENDER_NAME" not in process else None)
     cfg = Config(
         root=root,
         source_dir=root / settings["source_dir"],
@@ -158,10 +198,11 @@ def load_config(
         gmail_clip_bytes=int(settings["gmail_clip_bytes"]),
         region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION"),
         sender_email=env.get("SES_SENDER_EMAIL"),
-        sender_name=env.get("SES_SENDER_NAME"),
+        sender_name=check_sender_name(env.get("SES_SENDER_NAME"), location=name_from),
         configuration_set=env.get("SES_CONFIGURATION_SET"),
         endpoint_url=env.get("AWS_ENDPOINT_URL_SES") or env.get("AWS_ENDPOINT_URL"),
         extra={k: settings[k] for k in ("env", "sync", "send") if k in settings},
         environ=env,
     )
+    check_sender_name(overrides.get("sender_name"))
     return cfg.with_overrides(**overrides)

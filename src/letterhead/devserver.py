@@ -19,14 +19,14 @@ The site is a small Starlette app.  Everything is served from memory: nothing
 under ``build/`` or ``ses_templates/`` is written (``letterhead build`` does
 that, and designers commit its output).  Template names in URLs are only keys
 into the compiled set; there is no file serving at all, so no path traversal.
-Requests must name a loopback host (DNS rebinding), and every page carries the
-Content-Security-Policy of :func:`letterhead.preview.csp`.
+Requests must name a loopback host (DNS rebinding) and come from no other
+origin (:mod:`letterhead.loopback`, the local SES's rule too), and every page
+carries the Content-Security-Policy of :func:`letterhead.preview.csp`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import json
 import secrets
 import socket
@@ -35,11 +35,13 @@ import time
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, AsyncIterator, Callable, Iterator, Sequence
+from typing import Any, AsyncIterator, Callable, Iterator, Mapping, Sequence
 
 from .config import Config
 from .errors import LetterheadError
 from .localses import DEFAULT_REGION, Delivery, LocalSes, SentMessage, render_sent
+from .loopback import AsgiGuard, allowed_hosts
+from .loopback import is_loopback_host as _is_loopback  # cli_dev's name for it
 from .payload import SesTemplate
 from .preview import PreviewProject, Site, TemplateState, csp, index_page, outbox_page, render_view, template_page
 
@@ -48,6 +50,9 @@ __all__ = ["DEFAULT_PORT", "DEFAULT_SES_PORT", "DevServer", "RebuildEvent"]
 DEFAULT_PORT = 8040
 DEFAULT_SES_PORT = 8041
 MAX_BODY_BYTES = 1024 * 1024  # SES caps TemplateData at 262,144 characters
+# Deeper data breaks recursive code below (JSON, type checks, the renderer) long
+# before it means anything to a template; SES data is a few levels deep.
+MAX_DATA_DEPTH = 100
 KEEPALIVE_SECONDS = 15.0
 
 
@@ -88,39 +93,62 @@ class _Hub:
             q.put_nowait(None)
 
 
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
+class _BadRequest(Exception):
+    """A render request the API answers with 400: a headline and one sentence."""
+
+    def __init__(self, headline: str, summary: str) -> None:
+        super().__init__(headline)
+        self.headline = headline
+        self.summary = summary
+
+
+def _refuse_constant(name: str) -> Any:
+    raise _BadRequest("not valid JSON", f"{name} is not JSON, and SES refuses TemplateData holding it")
+
+
+def _depth_over(value: Any, limit: int) -> bool:
+    """True when ``value`` nests objects/lists deeper than ``limit``; a loop,
+    not recursion, so no depth breaks it."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, (dict, list)):
+            if depth > limit:
+                return True
+            stack.extend((v, depth + 1) for v in (item.values() if isinstance(item, dict) else item))
+    return False
+
+
+def _render_request(body: bytes, samples: Mapping[str, Any]) -> Any:
+    """The template data a ``/api/render`` body asks for: ``{"data": {...}}``
+    or ``{"sample": "name"}``.  Anything else is a :class:`_BadRequest`, never
+    a 500: the body comes from any page (a bug in preview.js, a curl)."""
     try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
-
-
-class _HostCheck:
-    """Refuse requests whose Host header names another site: a page on the
-    web whose domain resolves to 127.0.0.1 (DNS rebinding) must not read the
-    preview or drive the render API."""
-
-    def __init__(self, app: Any, allowed: set[str]) -> None:
-        self.app = app
-        self.allowed = allowed
-
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] == "http" and self.allowed:
-            host = ""
-            for k, v in scope.get("headers") or ():
-                if k == b"host":
-                    host = v.decode("latin-1")
-                    break
-            name = host.rsplit(":", 1)[0] if not host.endswith("]") else host
-            name = name.strip("[]").lower()
-            if name not in self.allowed:
-                from starlette.responses import PlainTextResponse
-
-                await PlainTextResponse("unknown host", status_code=400)(scope, receive, send)
-                return
-        await self.app(scope, receive, send)
+        text = body.decode("utf-8") if body else "{}"
+    except UnicodeDecodeError:
+        raise _BadRequest("not valid JSON", "the body is not UTF-8") from None
+    too_deep = (f"the JSON is nested more than {MAX_DATA_DEPTH} levels deep; template data is a few "
+                "levels of objects and lists")
+    try:
+        payload = json.loads(text, parse_constant=_refuse_constant)
+    except RecursionError:
+        raise _BadRequest("data nested too deeply", too_deep) from None
+    except ValueError as exc:
+        raise _BadRequest("not valid JSON", str(exc)) from None
+    if not isinstance(payload, dict):
+        raise _BadRequest("send a JSON object", '{"data": {...}} or {"sample": "name"}')
+    if "data" not in payload and "sample" in payload:
+        if not isinstance(payload["sample"], str):
+            raise _BadRequest("bad request", "`sample` must be the name of a sample (a string)")
+        if payload["sample"] not in samples:
+            raise _BadRequest("bad request", "no sample named that in the template's samples/ folder")
+        return samples[payload["sample"]]
+    data = payload.get("data", {})
+    if not isinstance(data, dict):
+        raise _BadRequest("bad request", "`data` must be a JSON object (the template data)")
+    if _depth_over(data, MAX_DATA_DEPTH):
+        raise _BadRequest("data nested too deeply", too_deep)
+    return data
 
 
 def _bind(host: str, port: int) -> socket.socket:
@@ -195,10 +223,8 @@ class DevServer:
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"http://{host}:{self.port}"
 
-    def _allowed_hosts(self) -> set[str]:
-        if self.host in ("0.0.0.0", "::"):
-            return set()  # the user chose to serve the network; any name goes
-        return {"127.0.0.1", "localhost", "::1", self.host.lower()}
+    def _allowed_hosts(self) -> frozenset[str]:
+        return allowed_hosts(self.host)  # empty for 0.0.0.0: the user chose to serve the network
 
     # -- services ----------------------------------------------------------
     def start(self) -> None:
@@ -287,30 +313,32 @@ class DevServer:
                 ses_error=self.ses_error if ses is None else None,
                 disabled=not self.ses_enabled))
 
+        def refuse(status: int, headline: str, summary: str = "") -> Response:
+            return JSONResponse({"ok": False, "error": {"headline": headline, "summary": summary}},
+                                status_code=status, headers=headers)
+
         async def render(request: Request) -> Response:
             name = request.path_params["name"]
             state = self.project.get(name)
             if state is None:
-                return JSONResponse({"ok": False, "error": {"headline": "not found", "summary": "no such template"}},
-                                    status_code=404, headers=headers)
+                return refuse(404, "not found", "no such template")
             if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
-                return JSONResponse({"ok": False, "error": {"headline": "send JSON", "summary": ""}},
-                                    status_code=415, headers=headers)
-            body = b""
+                return refuse(415, "send JSON", "Content-Type: application/json")
+            too_large = f"the body is over {MAX_BODY_BYTES:,} bytes (SES takes 262,144 characters of data)"
+            declared = request.headers.get("content-length", "")
+            if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+                return refuse(413, "too large", too_large)
+            chunks: list[bytes] = []
+            size = 0
             async for chunk in request.stream():
-                body += chunk
-                if len(body) > MAX_BODY_BYTES:
-                    return JSONResponse({"ok": False, "error": {"headline": "too large", "summary": ""}},
-                                        status_code=413, headers=headers)
+                chunks.append(chunk)
+                size += len(chunk)
+                if size > MAX_BODY_BYTES:
+                    return refuse(413, "too large", too_large)
             try:
-                payload = json.loads(body or b"{}")
-            except ValueError as exc:
-                return JSONResponse({"ok": False, "error": {"headline": "not valid JSON", "summary": str(exc)}},
-                                    status_code=400, headers=headers)
-            if isinstance(payload, dict) and "sample" in payload and "data" not in payload:
-                data = state.samples.get(str(payload["sample"]))
-            else:
-                data = payload.get("data") if isinstance(payload, dict) else None
+                data = _render_request(b"".join(chunks), state.samples)
+            except _BadRequest as exc:
+                return refuse(400, exc.headline, exc.summary)
             result = self.project.render(name, data)
             assert result is not None
             return JSONResponse(render_view(result, self.config.gmail_clip_bytes), headers=headers)
@@ -378,7 +406,7 @@ class DevServer:
             ],
             lifespan=lifespan,
         )
-        return _HostCheck(app, self._allowed_hosts())
+        return AsgiGuard(app, self._allowed_hosts())
 
     # -- loops -------------------------------------------------------------
     def _watch_paths(self) -> list[Path]:

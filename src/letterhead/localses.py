@@ -29,6 +29,11 @@ Usage (a demo, a test, or ``letterhead dev``)::
         for d in ses.outbox():
             print(d.message.template, "delivered" if d.delivered else d.problem)
 
+The endpoint answers only requests that name a loopback ``Host`` and carry no
+foreign ``Origin`` (:mod:`letterhead.loopback`, the preview site's rule): a web
+page the developer opens cannot read the sent messages.  boto3 and the AWS CLI
+are unaffected.
+
 moto keeps its state per process, not per server: run one LocalSes per
 process.  It starts from a clean state (``POST /moto-api/reset``).
 """
@@ -37,6 +42,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
@@ -46,6 +52,8 @@ from typing import Any, Iterable, Literal, Mapping
 
 from . import handlebars
 from .errors import DataError, EndpointError, LetterheadError, Location, RenderError
+from .logredact import install_log_redaction
+from .loopback import WsgiGuard, allowed_hosts
 from .payload import MANIFEST_NAME, SesTemplate
 from .safety import HTML_DATA_KEY, MISSING_MARKER
 from .validate import check_types, parse_payload
@@ -56,7 +64,6 @@ DEFAULT_REGION = "us-east-1"
 # moto accepts any credentials; these only have to exist so botocore signs.
 LOCAL_ACCESS_KEY = "letterhead-local"
 LOCAL_SECRET_KEY = "letterhead-local"
-LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 
 Kind = Literal["templated", "bulk", "email", "raw"]
 
@@ -235,6 +242,45 @@ def render_sent(message: SentMessage, payload: SesTemplate | None,
     return Delivery(message, True, parts=parts, warnings=tuple(warnings), data=data)
 
 
+class _GuardedMotoServer:
+    """moto's server app (what :class:`moto.server.ThreadedMotoServer` runs),
+    behind :class:`letterhead.loopback.WsgiGuard`: moto alone answers any
+    ``Host`` and echoes any ``Origin`` in CORS headers, so any web page the
+    developer opens could read every sent message and its data."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self.host = host
+        self.port = port
+        self._server: Any = None
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        try:
+            from moto.moto_server.werkzeug_app import (DomainDispatcherApplication, MotoRequestHandler,
+                                                       create_backend_app)
+            from werkzeug.serving import make_server
+        except ImportError as exc:  # pragma: no cover - moto is a dependency
+            raise EndpointError(
+                f"the local SES needs moto's server ({exc})",
+                hint="pip install 'moto[server,ses]'",
+            ) from None
+        app = WsgiGuard(DomainDispatcherApplication(create_backend_app), allowed_hosts(self.host))
+        # Bound here, in the caller's thread: a taken port raises OSError to start().
+        self._server = make_server(self.host, self.port, app, threaded=True, request_handler=MotoRequestHandler)
+        self.port = self._server.server_address[1]
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True, name="letterhead-local-ses")
+        self._thread.start()
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+
+
 @dataclass
 class LocalSes:
     """moto's SES on loopback, preloaded with letterhead templates.
@@ -254,16 +300,9 @@ class LocalSes:
 
     # -- lifecycle ---------------------------------------------------------
     def start(self) -> "LocalSes":
-        try:
-            from moto.server import ThreadedMotoServer
-        except ImportError as exc:  # pragma: no cover - moto is a dependency
-            raise EndpointError(
-                f"the local SES needs moto's server ({exc})",
-                hint="pip install 'moto[server,ses]'",
-            ) from None
         # One access-log line per request (and the outbox polls) is noise.
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
-        server = ThreadedMotoServer(ip_address=self.host, port=self.port, verbose=False)
+        server = _GuardedMotoServer(self.host, self.port)
         try:
             server.start()
         except OSError as exc:
@@ -272,7 +311,7 @@ class LocalSes:
                 hint="pick another port (--ses-port) or stop what is using it",
             ) from None
         self._server = server
-        self.port = server.get_host_and_port()[1]
+        self.port = server.port
         self.reset()
         self.verify(*self.senders)
         return self
@@ -313,6 +352,7 @@ class LocalSes:
         if self._client is None:
             import boto3
 
+            install_log_redaction()
             self._client = boto3.client(
                 "ses", endpoint_url=self.endpoint_url, region_name=self.region,
                 aws_access_key_id=LOCAL_ACCESS_KEY, aws_secret_access_key=LOCAL_SECRET_KEY,

@@ -21,7 +21,6 @@ config, the options or botocore's own variables (``AWS_ENDPOINT_URL_SES``).
 from __future__ import annotations
 
 import difflib
-import ipaddress
 import json
 import random
 import threading
@@ -40,6 +39,8 @@ from .errors import (
     RemoteTemplateError,
     ThrottledError,
 )
+from .logredact import install_log_redaction
+from .loopback import is_loopback_url as is_loopback
 from .payload import SesTemplate
 
 DEFAULT_RATE = 1.0  # calls per second: SES's limit on each template API
@@ -153,18 +154,6 @@ def check_region(region: str | None, endpoint_url: str | None) -> None:
         )
 
 
-def is_loopback(endpoint_url: str | None) -> bool:
-    if not endpoint_url:
-        return False
-    host = urlparse(endpoint_url).hostname or ""
-    if host == "localhost" or host.endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def _moto_mock_active() -> bool:
     import sys
 
@@ -211,6 +200,7 @@ class TemplateStore:
         from botocore.exceptions import BotoCoreError
 
         check_region(region, endpoint_url)
+        install_log_redaction()
         try:
             session = boto3.session.Session(profile_name=profile, region_name=region)
             client = session.client("ses", endpoint_url=endpoint_url or None,

@@ -31,7 +31,6 @@ the fallback.
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import logging
 import random
@@ -41,12 +40,15 @@ import ssl
 import threading
 import time
 from dataclasses import dataclass, field
+from email.header import decode_header, make_header
+from email.headerregistry import Address
 from email.message import EmailMessage
 from email.policy import SMTP as SMTP_POLICY
-from email.utils import formatdate, make_msgid
+from email.utils import formatdate, make_msgid, parseaddr
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
+from .config import check_sender_name
 from .errors import (
     AccountSendingPaused,
     ConfigError,
@@ -64,6 +66,8 @@ from .errors import (
     TemplateDoesNotExist,
     Throttled,
 )
+from .logredact import SECRET_SESSION_ARGS, install_log_redaction, remember_secret
+from .loopback import is_loopback_host
 from .ratelimit import RateLimiter
 from .remote import CREDENTIAL_CODES, DENIED_CODES, THROTTLING_CODES
 
@@ -328,6 +332,7 @@ class SesTransport(Transport):
         self.region = region
         self.endpoint_url = endpoint_url
         self._client = client
+        install_log_redaction()  # the application's own client logs through the same botocore loggers
         self._client_kw: dict[str, Any] = dict(connect_timeout=connect_timeout, read_timeout=read_timeout,
                                                max_pool_connections=max_pool_connections,
                                                credentials=dict(credentials or {}))
@@ -544,46 +549,17 @@ def make_client(region: str | None, endpoint_url: str | None, *, connect_timeout
                 read_timeout: float = 30, max_pool_connections: int = 10,
                 credentials: Mapping[str, str] | None = None) -> Any:
     """An ``ses`` client with botocore's retries off (see the module docstring)
-    and the request body kept out of botocore's debug log.  ``credentials``:
-    boto3 Session arguments; none lets boto3's chain find them."""
+    and the request body and credentials kept out of botocore's debug log.
+    ``credentials``: boto3 Session arguments; none lets boto3's chain find them."""
     import boto3
     from botocore.config import Config as BotoConfig
 
-    install_log_filter()
+    install_log_redaction()
+    remember_secret(*(v for k, v in (credentials or {}).items() if k in SECRET_SESSION_ARGS))
     cfg = BotoConfig(retries={"total_max_attempts": 1, "mode": "standard"}, connect_timeout=connect_timeout,
                      read_timeout=read_timeout, max_pool_connections=max_pool_connections)
     session = boto3.session.Session(**dict(credentials or {}))
     return session.client("ses", region_name=region, endpoint_url=endpoint_url, config=cfg)
-
-
-class _WithholdTemplateData(logging.Filter):
-    """botocore logs every request's parameters at DEBUG: TemplateData holds
-    verification codes and personal data.  Keep the line, drop the body."""
-
-    MARKERS = ("TemplateData", "Destination", "ToAddresses")
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        try:
-            text = record.getMessage()
-        except Exception:  # noqa: BLE001 - a broken record is not ours to fix
-            return True
-        if any(m in text for m in self.MARKERS):
-            head = re.split(r" with params|: <AWSPreparedRequest|\{", text, maxsplit=1)[0]
-            record.msg = head.rstrip(": ") + " [parameters withheld by letterhead: template data]"
-            record.args = None
-        return True
-
-
-_FILTER = _WithholdTemplateData()
-
-
-def install_log_filter() -> None:
-    """Idempotent: attach the filter to the botocore loggers that print bodies."""
-    for name in ("botocore.endpoint", "botocore.parsers", "botocore.hooks", "botocore.auth",
-                 "botocore.httpsession", "botocore.retryhandler"):
-        logger = logging.getLogger(name)
-        if _FILTER not in logger.filters:
-            logger.addFilter(_FILTER)
 
 
 # --- MIME (SMTP and outbox) ----------------------------------------------------------------
@@ -598,7 +574,7 @@ def build_mime(message: OutgoingMessage, *, message_id: str | None = None,
         raise ValueError("this transport needs the rendered parts (OutgoingMessage.parts)")
     mime = EmailMessage(policy=SMTP_POLICY)
     # The email package refuses CR/LF in header values too: a second lock on that door.
-    mime["From"] = message.source
+    mime["From"] = sender_address(message.source)
     mime["To"] = ", ".join(message.to)
     if message.reply_to:
         mime["Reply-To"] = ", ".join(message.reply_to)
@@ -620,20 +596,28 @@ def build_mime(message: OutgoingMessage, *, message_id: str | None = None,
     return mime
 
 
+def sender_address(source: str) -> Address:
+    """SES's ``Source`` string → the From address, structured.
+
+    ``source`` is what SES receives (:func:`letterhead.send.format_source`:
+    a non-ASCII name as RFC 2047 encoded words).  Handing that text to the
+    email package as a header value lets it decode the words and re-parse the
+    result as addresses: ``Zoë <boss@bank.example>`` became a second address,
+    the one mail software shows.  An :class:`~email.headerregistry.Address`
+    keeps the name a name: the policy quotes or encodes it, and folds the line.
+    The decoded name passes the same check as ``SES_SENDER_NAME``.
+    """
+    name, addr = parseaddr(source)
+    if name:
+        name = str(make_header(decode_header(name)))
+    return Address(display_name=check_sender_name(name) or "", addr_spec=addr)
+
+
 def _bare_id(header: str) -> str:
     return header.strip().lstrip("<").rstrip(">")
 
 
 # --- SMTP -----------------------------------------------------------------------------------
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 class SmtpTransport(Transport):
@@ -652,7 +636,7 @@ class SmtpTransport(Transport):
         if security not in ("starttls", "ssl", "none"):
             raise ConfigError(f"SMTP security must be starttls, ssl or none, not {security!r}",
                               hint="set SMTP_SECURITY")
-        if security == "none" and username and not _is_loopback(host):
+        if security == "none" and username and not is_loopback_host(host):
             raise ConfigError("refusing to send an SMTP password unencrypted to a remote host",
                               hint="set SMTP_SECURITY=starttls (or ssl)")
         self.host = host
@@ -697,7 +681,7 @@ class SmtpTransport(Transport):
         mime = build_mime(message)
         if self.limiter is not None:
             self.limiter.acquire(max(1, message.recipient_count))
-        sender = message.source.rsplit("<", 1)[-1].rstrip(">").strip()
+        sender = sender_address(message.source).addr_spec
         try:
             conn.send_message(mime, from_addr=sender, to_addrs=list(message.to))
         except smtplib.SMTPRecipientsRefused as exc:

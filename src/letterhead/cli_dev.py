@@ -14,8 +14,9 @@ from pathlib import Path
 import click
 
 from .cli import Ctx, _emit_json, reported
-from .devserver import DEFAULT_PORT, DEFAULT_SES_PORT, RebuildEvent, _is_loopback
+from .devserver import DEFAULT_PORT, DEFAULT_SES_PORT, RebuildEvent
 from .localses import Delivery
+from .loopback import is_loopback_host
 from .preview import error_view
 
 _STATUS_COLOUR = {"ok": "green", "warning": "yellow", "error": "red"}
@@ -99,7 +100,7 @@ def dev(ctx: Ctx, host: str, port: int, ses_port: int, no_ses: bool, senders: tu
         if server.project.error is not None and not config.source_dir.is_dir():
             server.stop()
             raise server.project.error
-        if not _is_loopback(host):
+        if not is_loopback_host(host):
             click.secho(f"warning: serving on {host}: anyone who can reach this machine sees the preview",
                         fg="yellow", err=True)
         states = server.project.states()

@@ -40,8 +40,7 @@ from typing import Any, AsyncIterator, Callable, Iterator, Mapping, Sequence
 from .config import Config
 from .errors import LetterheadError
 from .localses import DEFAULT_REGION, Delivery, LocalSes, SentMessage, render_sent
-from .loopback import AsgiGuard, allowed_hosts
-from .loopback import is_loopback_host as _is_loopback  # cli_dev's name for it
+from .loopback import AsgiGuard, allowed_hosts, is_loopback_host
 from .payload import SesTemplate
 from .preview import PreviewProject, Site, TemplateState, csp, index_page, outbox_page, render_view, template_page
 
@@ -234,7 +233,7 @@ class DevServer:
         self.project.rebuild()
         if self.ses_enabled:
             try:
-                self.local_ses = LocalSes(host=self.host if _is_loopback(self.host) else "127.0.0.1",
+                self.local_ses = LocalSes(host=self.host if is_loopback_host(self.host) else "127.0.0.1",
                                           port=self.ses_port, region=self.region, senders=self.senders).start()
             except LetterheadError as exc:
                 self.ses_error = str(exc)

@@ -362,3 +362,30 @@ def test_debug_logs_of_send_sync_and_account_hold_no_credentials(
         assert secret not in text
     assert not re.search(r"\bA(KIA|SIA)[A-Z0-9]{12,}", text)
     assert "SECRET-CODE" not in text and "amira@" not in text  # template data and addresses: withheld too
+
+
+def test_credentials_from_an_assumed_role_stay_out_of_debug_logs(
+        local_ses: LocalSes, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
+    """boto3's chain assumes a role (through STS, here moto's): botocore logs
+    STS's answer, which holds the temporary secret key and session token."""
+    from letterhead.remote import TemplateStore
+
+    (tmp_path / "config").write_text("[profile deploy]\nrole_arn = arn:aws:iam::123456789012:role/letterhead\n"
+                                      "source_profile = base\nregion = us-east-1\n")
+    (tmp_path / "credentials").write_text(f"[base]\naws_access_key_id = {KEY_ID}\n"
+                                           f"aws_secret_access_key = {SECRET}\n")
+    for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
+        monkeypatch.delenv(k, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "credentials"))
+    monkeypatch.setenv("AWS_ENDPOINT_URL_STS", local_ses.endpoint_url)
+    caplog.set_level(logging.DEBUG)
+    store = TemplateStore.connect(region=local_ses.region, endpoint_url=local_ses.endpoint_url, profile="deploy")
+    assert "email_verification" in {t.name for t in store.list()}
+    creds = store.client._request_signer._credentials.get_frozen_credentials()
+    assert creds.access_key != KEY_ID and creds.token  # the role's temporary credentials were used
+    text = "\n".join(f"{r.name} {r.getMessage()}" for r in caplog.records)
+    assert "AssumeRole" in text and "Response body" in text  # STS's answer was logged
+    for secret in (KEY_ID, SECRET, creds.access_key, creds.secret_key, creds.token):
+        assert secret not in text

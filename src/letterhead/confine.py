@@ -41,8 +41,9 @@ def outside_reason(path: Path | str, root: Path | str) -> str | None:
     real = os.path.realpath(path)
     base = _real_root(str(root))
     if real != base and not real.startswith(base.rstrip(os.sep) + os.sep):
-        link = "a symbolic link that resolves " if os.path.islink(path) or real != os.path.abspath(path) else ""
-        return f"is {link}outside the project"
+        if real != os.path.abspath(path):
+            return "leads through a symbolic link to outside the project"
+        return "is outside the project"
     tail = real[len(base):].lstrip(os.sep)
     if any(part.startswith(".") for part in tail.split(os.sep) if part):
         return "resolves to a hidden file or folder of the project (a name starting with '.')"

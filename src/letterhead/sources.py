@@ -24,7 +24,7 @@ from .confine import check_inside
 from .errors import ConfigError, Location, SourceError
 
 NAME_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-VARIABLE_TYPES = ("string", "integer", "number", "boolean", "url", "email", "list", "object")
+VARIABLE_TYPES = ("string", "integer", "number", "boolean", "url", "email", "color", "list", "object")
 
 
 class VariableSpec(NamedTuple):  # NamedTuple: cheaper to define than a dataclass at import
@@ -373,5 +373,5 @@ def digest(paths: tuple[Path | str, ...], root: Path, *extra: str) -> str:
         if name.startswith(prefix):
             name = name[len(prefix):]
         with open(p, "rb") as fh:
-            h.update(name.encode() + b"\0" + fh.read() + b"\0")
+            h.update(name.encode("utf-8", "surrogateescape") + b"\0" + fh.read() + b"\0")
     return h.hexdigest()

@@ -45,6 +45,9 @@ def make(tmp_path: Path, body: str, *, samples: dict[str, Any] | None = None,
     (root / "templates_src" / "brand.toml").write_text('name = "Acme"\n')
     (root / "templates_src" / "t" / "template.mjml").write_text(HEAD + body + TAIL)
     (root / "templates_src" / "t" / "subject.txt").write_text(subject)
+    # The placeholders in CSS (HEAD, EVERYWHERE) are declared colors: untyped, CSS is a build error.
+    (root / "templates_src" / "t" / "template.toml").write_text(
+        "".join(f'[variables.{n}]\ntype = "color"\n' for n in ("brand_color", "link_color", "button_color")))
     if text is not None:
         (root / "templates_src" / "t" / "text.txt").write_text(text)
     for name, data in (samples or {"default": {"name": "Ada", "title": "T", "brand_color": "#123456"}}).items():
@@ -236,7 +239,8 @@ def test_hostile_values_are_text_in_html_and_unchanged_in_subject_and_text_both_
         import html as htmllib
 
         hrefs = [htmllib.unescape(h) for h in re.findall(r'href="([^"]*)"', parts["html"])]
-        assert "https://x.example/a?b=1&c=2" in hrefs and "https://x.example/p?u=1&x=<y>&s=1" in hrefs
+        # A whole URL is printed as sent; a value inside one is percent-encoded (no injected parameter).
+        assert "https://x.example/a?b=1&c=2" in hrefs and "https://x.example/p?u=1%26x%3D%3Cy%3E&s=1" in hrefs
         assert parts["subject"] == f"Hello {hostile}"
         assert f"Dear {hostile}," in parts["text"]
 

@@ -33,6 +33,7 @@ from typing import Any, Callable, Mapping
 from . import __version__
 from .compile import CompiledTemplate, Compiler
 from .config import Config
+from .contexts import analyze
 from .errors import LetterheadError, LintError, StaleOutputError
 from .lint import Finding, lint
 from .payload import MANIFEST_NAME, Manifest, ManifestEntry, SesTemplate
@@ -179,7 +180,7 @@ def _compile_one(compiler: Compiler, config: Config, name: str, deployed_name: s
         findings = lint(
             compiled, payload, [(s, p["html"]) for s, p in rendered.items()],
             mjml_source=read_text(source.mjml_path), mjml_path=config.rel(source.mjml_path),
-            gmail_clip_bytes=config.gmail_clip_bytes,
+            gmail_clip_bytes=config.gmail_clip_bytes, variables=source.variables,
         )
         errs = [f for f in findings if f.severity == "error"]
         if errs:
@@ -193,6 +194,8 @@ def _compile_one(compiler: Compiler, config: Config, name: str, deployed_name: s
             contract=compiled.contract.to_json(),
             variables={n: v.to_json() for n, v in sorted(source.variables.items())},
             raw_paths=raw_paths,
+            url_paths=analyze(compiled).url_paths,
+            url_checks=analyze(compiled).url_checks,
             samples=tuple(s.name for s in source.samples),
             size_bytes=payload.size_bytes,
             deployed_name=deployed_name,

@@ -10,13 +10,16 @@ integrity are enforced earlier, as errors, by :mod:`letterhead.handlebars` and
 * Images have alt text; link and image URLs are absolute http(s), mailto/tel,
   or placeholders; the text part carries every link URL of the HTML part.
 * A preheader exists; ``lang`` is set.
+* Every placeholder stands where its value can be made safe
+  (:mod:`letterhead.contexts`): not in CSS, a script, a comment, an attribute
+  name or an unquoted value, unless its declared type keeps it there.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Iterable, Literal, Sequence
+from typing import Any, Iterable, Literal, Mapping, Sequence
 
 from .compile import CompiledTemplate
 from .errors import Location
@@ -122,9 +125,19 @@ def lint(
     mjml_source: str,
     mjml_path: str,
     gmail_clip_bytes: int = 102 * 1024,
+    variables: Mapping[str, Any] | None = None,
 ) -> list[Finding]:
-    """``rendered_samples`` is a list of (sample name, rendered HTML)."""
-    findings: list[Finding] = []
+    """``rendered_samples`` is a list of (sample name, rendered HTML);
+    ``variables`` the declared types of template.toml, which decide whether a
+    placeholder may stand in CSS (the build and the preview always pass
+    them; without them, as for a compiled template alone, contexts are not
+    judged)."""
+    from .contexts import analyze, check
+
+    findings: list[Finding] = [] if variables is None else [
+        Finding("error", "context", problem.message, problem.location, problem.hint)
+        for problem in check(analyze(compiled), variables)
+    ]
     where = Location(mjml_path)
 
     def at(needle: str | None) -> Location:

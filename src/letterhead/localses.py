@@ -55,7 +55,8 @@ from .errors import DataError, EndpointError, LetterheadError, Location, RenderE
 from .logredact import install_log_redaction
 from .loopback import WsgiGuard, allowed_hosts
 from .payload import MANIFEST_NAME, SesTemplate
-from .safety import HTML_DATA_KEY, MISSING_MARKER
+from .contexts import URL_DATA_KEY
+from .safety import HTML_DATA_KEY, MISSING_MARKER, missing_url_copy, user_variable
 from .validate import check_types, parse_payload
 
 __all__ = ["DEFAULT_REGION", "Delivery", "LocalSes", "SentMessage", "parse_sent_messages", "render_sent"]
@@ -180,10 +181,8 @@ def parse_sent_messages(data: Mapping[str, Any]) -> list[SentMessage]:
 
 
 def _plain(variable: str | None) -> str | None:
-    """``_html.note`` → ``note``: the application sends ``note``."""
-    if variable and variable.startswith(HTML_DATA_KEY + "."):
-        return variable[len(HTML_DATA_KEY) + 1:]
-    return variable
+    """``_html.note`` → ``note``, ``_url.token`` → ``token``: the application sends ``note``."""
+    return user_variable(variable)
 
 
 def render_sent(message: SentMessage, payload: SesTemplate | None,
@@ -230,6 +229,16 @@ def render_sent(message: SentMessage, payload: SesTemplate | None,
                     "prepare_data adds the HTML-escaped copy the HTML part reads",
                 )
                 problem = f"prepare_data() was not called: the HTML part cannot render ({MISSING_MARKER})"
+            elif missing_url_copy(exc) is not None:
+                variable = missing_url_copy(exc)
+                err = RenderError(
+                    f"the data has no `{URL_DATA_KEY}` copy of `{variable}`, which the {part} part prints "
+                    "inside a URL (percent-encoded)",
+                    variable=variable, location=exc.location,
+                    hint="pass TemplateData=json.dumps(letterhead.safety.prepare_data(data, entry.raw_paths, "
+                    "entry.url_paths)) with the manifest's entry; or send `" + str(variable) + "` if it is missing",
+                )
+                problem = f"missing the encoded copy of `{variable}` (prepare_data without url_paths?) in the {part} part"
             else:
                 message_text = exc.message.replace(f"`{exc.variable}`", f"`{variable}`") if exc.variable else exc.message
                 err = RenderError(message_text, variable=variable, location=exc.location,

@@ -116,7 +116,13 @@ class ManifestEntry:
     contract: Mapping[str, Any] = field(default_factory=dict)
     variables: Mapping[str, Any] = field(default_factory=dict)  # declared types
     raw_paths: tuple[str, ...] = ()
+    # Printed inside a URL: prepare_data adds their percent-encoded copies (`_url`).
+    url_paths: tuple[str, ...] = ()
+    # Printed where they decide a link's target: path → checks ("link",
+    # "resource", "mailto", "tel"; letterhead.contexts), made on the data.
+    url_checks: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     samples: tuple[str, ...] = ()
+
     size_bytes: int = 0
     deployed_name: str | None = None
 
@@ -127,6 +133,8 @@ class ManifestEntry:
             "contract": dict(self.contract),
             "variables": dict(self.variables),
             "raw_paths": list(self.raw_paths),
+            "url_paths": list(self.url_paths),
+            "url_checks": {path: list(kinds) for path, kinds in sorted(self.url_checks.items())},
             "samples": list(self.samples),
             "size_bytes": self.size_bytes,
             "deployed_name": self.deployed_name,
@@ -141,6 +149,8 @@ class ManifestEntry:
             contract=d.get("contract", {}) or {},
             variables=d.get("variables", {}) or {},
             raw_paths=tuple(d.get("raw_paths", ())),
+            url_paths=tuple(d.get("url_paths", ())),
+            url_checks={str(p): tuple(k) for p, k in (d.get("url_checks") or {}).items()},
             samples=tuple(d.get("samples", ())),
             size_bytes=int(d.get("size_bytes", 0)),
             deployed_name=d.get("deployed_name"),

@@ -40,6 +40,7 @@ from .config import Config
 from .errors import DataError, LetterheadError, Location, RenderError
 from .lint import Finding, lint
 from .payload import SesTemplate
+from .contexts import URL_DATA_KEY
 from .safety import HTML_DATA_KEY, payload_for
 from .sources import TemplateSource, load_brand, load_source, read_text, template_names
 from .validate import render_compiled
@@ -190,7 +191,7 @@ def compile_state(config: Config, compiler: Compiler, name: str, *, version: int
     try:
         findings = tuple(lint(compiled, payload, ok, mjml_source=read_text(source.mjml_path),
                               mjml_path=config.rel(source.mjml_path),
-                              gmail_clip_bytes=config.gmail_clip_bytes))
+                              gmail_clip_bytes=config.gmail_clip_bytes, variables=source.variables))
     except LetterheadError as exc:
         return TemplateState(name, version, description=source.description, source=source, samples=samples,
                              error=exc, last_good=last_good)
@@ -563,6 +564,16 @@ def template_page(state: TemplateState, *, sample: str | None = None, site: Site
     )
 
 
+def _without_url_copies(value: Any) -> Any:
+    """Sent data as the application wrote it: prepare_data's percent-encoded
+    ``_url`` copies repeat values too."""
+    if isinstance(value, dict):
+        return {k: _without_url_copies(v) for k, v in value.items() if k != URL_DATA_KEY}
+    if isinstance(value, list):
+        return [_without_url_copies(v) for v in value]
+    return value
+
+
 def outbox_page(deliveries: Sequence[Any], *, site: Site = Site(live=True), endpoint_url: str | None = None,
                 region: str | None = None, senders: Sequence[str] = (), templates: Sequence[str] = (),
                 ses_error: str | None = None, disabled: bool = False) -> str:
@@ -582,7 +593,7 @@ def outbox_page(deliveries: Sequence[Any], *, site: Site = Site(live=True), endp
                 if isinstance(data, dict) and HTML_DATA_KEY in data:
                     # prepare_data's escaped copy repeats every value: say so, do not print it
                     has_html_copy = True
-                    data = {k: v for k, v in data.items() if k != HTML_DATA_KEY}
+                    data = _without_url_copies({k: v for k, v in data.items() if k != HTML_DATA_KEY})
                 data_text = json.dumps(data, indent=2, ensure_ascii=False)
         open_html = d.delivered and bool((d.parts or {}).get("html")) and first_delivered
         first_delivered = first_delivered and not open_html

@@ -49,7 +49,7 @@ from . import handlebars
 from .config import Config, load_config
 from .errors import ConfigError, DataError, DeliveryUnknown, LetterheadError, SendError
 from .payload import Manifest, ManifestEntry, SesTemplate
-from .safety import prepare_data
+from .safety import prepare_data, url_paths_of
 from .transports import (
     MAX_DESTINATIONS,
     Backoff,
@@ -62,7 +62,8 @@ from .transports import (
     SmtpTransport,
     Transport,
 )
-from .validate import check_data
+from .validate import CONTROL_RE as _CONTROL
+from .validate import check_address, check_data
 
 __all__ = [
     "BulkResult",
@@ -83,10 +84,7 @@ TRANSPORTS = ("ses", "smtp", "outbox", "ses+smtp")
 SENT, INVALID, FAILED, UNKNOWN, SKIPPED = "sent", "invalid", "failed", "unknown", "skipped"
 DEFAULT_BULK_ATTEMPTS = 5  # tries of one destination SES answered AccountThrottled/TransientFailure
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f\u0085\u2028\u2029]")
 _LINE_BREAK = re.compile(r"[\r\n\x00\x0b\x0c\u0085\u2028\u2029]")  # what could end or fold a header line
-_LOCAL_OK = re.compile(r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+$")
-_LABEL_OK = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
 _TAG_OK = re.compile(r"^[A-Za-z0-9_-]{1,255}$")
 
 
@@ -138,32 +136,6 @@ def _namespace(config: Config, env: str | None) -> Any:
 
 
 # --- header values ---------------------------------------------------------------------------
-
-
-def check_address(value: Any, what: str = "address") -> str:
-    """A plain ``local@domain`` address, or DataError.  Refuses line breaks
-    and every character that would let a value name a second recipient or
-    start a header (``,;<>"`` and spaces); a non-ASCII domain becomes
-    punycode (SES has no SMTPUTF8).  The message never repeats the value."""
-    if not isinstance(value, str):
-        raise DataError(f"{what} must be a string, got {type(value).__name__}", hint="pass one address")
-    if _CONTROL.search(value):
-        raise DataError(f"{what} contains a line break or control character",
-                        hint="an address is one line; never pass user input with CR/LF as an address")
-    if len(value) > 320 or value.count("@") != 1:
-        raise DataError(f"{what} is not an email address (local@domain)", hint="pass one plain address")
-    local, domain = value.split("@")
-    if not local or not _LOCAL_OK.fullmatch(local) or local.startswith(".") or local.endswith(".") or ".." in local:
-        raise DataError(f"{what} has a local part SES cannot send to (ASCII letters, digits and "
-                        "!#$%&'*+/=?^_`{|}~.- only)", hint="pass a plain address without a display name")
-    try:
-        ascii_domain = domain.encode("idna").decode("ascii") if not domain.isascii() else domain
-    except UnicodeError:
-        raise DataError(f"{what} has a domain that is not a valid host name", hint="check the address") from None
-    labels = ascii_domain.rstrip(".").split(".")
-    if len(labels) < 2 or not all(_LABEL_OK.fullmatch(label) for label in labels):
-        raise DataError(f"{what} has a domain that is not a valid host name", hint="check the address")
-    return f"{local}@{ascii_domain}"
 
 
 def check_addresses(value: Any, what: str, *, required: bool = True) -> tuple[str, ...]:
@@ -784,10 +756,11 @@ class Mailer:
 
 
 def _template_data(item: CatalogItem, data: Mapping[str, Any]) -> str:
-    """TemplateData exactly as SES gets it: the data plus its ``_html`` copy."""
+    """TemplateData exactly as SES gets it: the data plus its ``_html`` copy
+    and the ``_url`` copies the payload reads."""
     try:
-        text = json.dumps(prepare_data(data, item.entry.raw_paths), ensure_ascii=False, separators=(",", ":"),
-                          allow_nan=False)
+        text = json.dumps(prepare_data(data, item.entry.raw_paths, url_paths_of(item.parsed)), ensure_ascii=False,
+                          separators=(",", ":"), allow_nan=False)
     except (TypeError, ValueError) as exc:
         kind = re.search(r"type (\w+)", str(exc))
         raise DataError(f"template '{item.entry.name}': the data is not JSON"

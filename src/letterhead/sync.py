@@ -575,7 +575,7 @@ def verify_templates(config: Config, prepared: Prepared, *,
             continue
         checks = []
         for sample, path in paths:
-            data = prepare_data(read_json(path), entry.raw_paths)
+            data = prepare_data(read_json(path), entry.raw_paths, entry.url_paths)
             try:
                 store.test_render(a.deployed, data)
                 checks.append(SampleCheck(sample, "ok"))

@@ -60,7 +60,15 @@ class Ctx:
 
 
 def _emit_json(obj: Any) -> None:
-    click.echo(json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=False))
+    text = json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=False)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        # A file name with bytes that are not UTF-8 reaches us with lone
+        # surrogates (PEP 383); printed as they are, they make invalid UTF-8
+        # or fail.  JSON's \udcXX escapes keep the output valid.
+        text = json.dumps(obj, indent=2, sort_keys=True)
+    click.echo(text)
 
 
 def _relativize(exc: LetterheadError, ctx: Ctx) -> None:
@@ -264,7 +272,7 @@ def render(ctx: Ctx, template: str, sample: str | None, data_file: Path | None, 
             if chosen not in names:
                 raise LetterheadError(f"template {template!r} has no sample {chosen!r}",
                                       hint=f"samples: {', '.join(names)}")
-            data = read_json(config.source_dir / template / "samples" / f"{chosen}.json")
+            data = read_json(config.source_dir / template / "samples" / f"{chosen}.json", root=config.root)
         parts = render_parts(payload, data, entry.raw_paths, escape=escape)
         if as_json:
             _emit_json({"ok": True, "template": template, **parts})

@@ -58,6 +58,19 @@ __all__ = [
 ]
 
 BLOCK_HELPERS = ("if", "unless", "each", "with")
+
+# How deep blocks (each `{{else if}}` of a chain counting as one more) and
+# inline partial calls may nest.  handlebars.js has no limit of its own: its
+# compiler and runtime recurse, so some depth overflows the JavaScript stack
+# inside SES, which publishes no figure.  Every stage here recurses too (the
+# whitespace pass, the scope walk, the renderer); a bound far above what an
+# email needs (a handful of levels) keeps them all inside Python's stack and
+# turns a runaway template into a located error.
+MAX_NESTING = 64
+# How many nodes the walk may visit inside partial calls: a partial that calls
+# another twice, which calls another twice… doubles the work at each level
+# (a "billion laughs"); no real email comes near this.
+MAX_PARTIAL_EXPANSION = 100_000
 DATA_VARIABLES = ("root", "index", "key", "first", "last")
 
 # In `{{name}}` handlebars.js calls these helpers instead of reading a variable.
@@ -779,7 +792,7 @@ def _build(items: list[_Content | _Mustache], src: _Source) -> _Program:
                 block = _BlockStatement(item, *_block_head(item, src), _Program([]))
             filling.body.append(block)
             assert block.program is not None
-            frames.append(_Frame(block, block.program, tag.kind == "inverse_open", chained=False))
+            _push_frame(frames, _Frame(block, block.program, tag.kind == "inverse_open", chained=False), src)
         elif tag.kind == "else":
             _open_else(item, frames, src)
         else:
@@ -834,7 +847,22 @@ def _open_else(item: _Mustache, frames: list[_Frame], src: _Source) -> None:
     block.inverse_strip = strip
     frame.filling = block.inverse
     assert nested.program is not None
-    frames.append(_Frame(nested, nested.program, inverted=False, chained=True))
+    _push_frame(frames, _Frame(nested, nested.program, inverted=False, chained=True), src)
+
+
+def _push_frame(frames: list[_Frame], frame: _Frame, src: _Source) -> None:
+    """Open a block, refusing nesting deeper than :data:`MAX_NESTING`: every
+    later stage recurses once per level."""
+    if len(frames) >= MAX_NESTING:
+        tag = frame.block.mustache.tag
+        raise src.error(
+            tag.start,
+            f"`{tag.raw}` opens block level {len(frames) + 1}: blocks nest at most {MAX_NESTING} levels deep "
+            "(each `{{else if}}` of a chain counts as one)",
+            f"nest at most {MAX_NESTING} levels: compute a flag in the application instead of testing each "
+            "condition in its own block, or replace a long `{{else if}}` chain by one variable",
+        )
+    frames.append(frame)
 
 
 def _opener_of(frames: list[_Frame]) -> _Frame:
@@ -1330,12 +1358,14 @@ class _Env(NamedTuple):
     guards: tuple[_Guard, ...] = ()
     partials: tuple[Mapping[str, InlinePartial], ...] = ()
     calls: tuple[tuple[PartialCall, InlinePartial], ...] = ()
+    depth: int = 0  # blocks and partial calls around this point, those inside called partials included
 
 
 class _Walker:
     def __init__(self, template: Template, on_use: Callable[[_Use], None] | None = None) -> None:
         self.template = template
         self.on_use = on_use
+        self.expanded = 0  # nodes visited inside partial calls (MAX_PARTIAL_EXPANSION)
 
     def walk(self) -> None:
         self._program(self.template.body, _Env())
@@ -1349,6 +1379,17 @@ class _Walker:
         )
 
     def _program(self, nodes: tuple[Node, ...], env: _Env) -> None:
+        if env.calls:
+            self.expanded += len(nodes)
+            if self.expanded > MAX_PARTIAL_EXPANSION:
+                call, definition = env.calls[0]
+                raise self._error(
+                    call,
+                    f'partial "{definition.name}" expands to more than {MAX_PARTIAL_EXPANSION:,} '
+                    "nodes through the partials it calls",
+                    "each call copies the partial's whole body: call fewer partials from inside partials",
+                    env._replace(calls=()),
+                )
         defined: dict[str, InlinePartial] = {}
         for node in nodes:
             if isinstance(node, InlinePartial):
@@ -1406,7 +1447,23 @@ class _Walker:
     def _output(self, node: Output, env: _Env) -> None:
         self._use(self._resolve(node.path, node, env), "raw" if node.raw else "output", node, env)
 
+    def _deeper(self, node: Block | PartialCall, env: _Env) -> _Env:
+        """``env`` one level down, refusing to go past :data:`MAX_NESTING`.
+        The parser bounds the blocks of one part; partial calls add the
+        levels of the partials they run, and the renderer recurses through
+        both."""
+        if env.depth >= MAX_NESTING:
+            raise self._error(
+                node,
+                f"blocks and partial calls nest more than {MAX_NESTING} levels deep here "
+                "(the levels inside each called partial count)",
+                f"nest at most {MAX_NESTING} levels: call fewer partials from inside partials and blocks",
+                env,
+            )
+        return env._replace(depth=env.depth + 1)
+
     def _block(self, node: Block, env: _Env) -> None:
+        env = self._deeper(node, env)
         found = self._resolve(node.path, node, env)
         target = found[0] if found is not None else None
         other = env._replace(guards=env.guards + (None,))
@@ -1460,7 +1517,9 @@ class _Walker:
                 "recursive partials are not supported: unroll the nesting the email needs",
                 env,
             )
-        inner = env._replace(barrier=len(env.contexts) - 1, calls=env.calls + ((node, definition),))
+        inner = self._deeper(node, env)._replace(
+            barrier=len(env.contexts) - 1, calls=env.calls + ((node, definition),)
+        )
         self._program(definition.body, inner)
 
 
@@ -1852,8 +1911,34 @@ def _js_string(value: Any) -> str:
     if isinstance(value, Mapping):
         return "[object Object]"
     if isinstance(value, (list, tuple)):
-        return ",".join("" if item is None or item is _MISSING else _js_string(item) for item in value)
+        return _js_join(value)
     return str(value)
+
+
+def _js_join(value: list[Any] | tuple[Any, ...]) -> str:
+    """Array.prototype.join(","), which String(array) is: nested arrays are
+    joined the same way, in place, and null items print nothing.  A loop, not
+    recursion: data may nest arrays hundreds of levels deep."""
+    out: list[str] = []
+    end = object()
+    stack: list[Iterator[Any]] = [iter(value)]
+    first = [True]
+    while stack:
+        item = next(stack[-1], end)
+        if item is end:
+            stack.pop()
+            first.pop()
+            continue
+        if first[-1]:
+            first[-1] = False
+        else:
+            out.append(",")
+        if isinstance(item, (list, tuple)):
+            stack.append(iter(item))
+            first.append(True)
+        elif item is not None and item is not _MISSING:
+            out.append(_js_string(item))
+    return "".join(out)
 
 
 def _js_number(value: float) -> str:

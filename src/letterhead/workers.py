@@ -132,7 +132,10 @@ def _work(setup: Callable[[], Callable[[J], R]], jobs: Sequence[J], job_r: int, 
                 result = ("ok", fn(jobs[index])) if fn is not None else ("crash", failure)
             except Exception:
                 result = ("crash", traceback.format_exc())
-            payload = pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL)
+            try:
+                payload = pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL)
+            except Exception:  # a result that cannot travel: say why, instead of dying mute
+                payload = pickle.dumps(("crash", traceback.format_exc()), protocol=pickle.HIGHEST_PROTOCOL)
             out.write(_FRAME.pack(index, len(payload)))
             out.write(payload)
             out.flush()

@@ -110,7 +110,8 @@ def test_a_missing_url_value_is_named_as_the_application_sends_it(tmp_path: Path
 def test_the_sender_names_the_variable_not_its_encoded_copy(tmp_path: Path) -> None:
     root = project(tmp_path, "ctx-reset")
     assert build_cli(root).exit_code == 0
-    mailer = Mailer(sender_email="hello@example.com", ses_dir=root / "ses_templates", transport=OutboxTransport(tmp_path / "outbox"))
+    mailer = Mailer(sender_email="hello@example.com", ses_dir=root / "ses_templates",
+                    transport=OutboxTransport(tmp_path / "outbox"))
     with pytest.raises(RenderError) as err:
         mailer.render("password_reset", {"name": "Amira", "email": "a@x.org", "token": None})
     assert err.value.variable == "token" and "`token` is null" in err.value.message
@@ -144,7 +145,8 @@ def test_a_whole_url_keeps_its_scheme_check_naming_the_variable_never_the_value(
 def test_the_sender_refuses_a_javascript_link(tmp_path: Path) -> None:
     root = make_project(tmp_path)
     assert build_cli(root).exit_code == 0
-    mailer = Mailer(sender_email="hello@example.com", ses_dir=root / "ses_templates", transport=OutboxTransport(tmp_path / "outbox"))
+    mailer = Mailer(sender_email="hello@example.com", ses_dir=root / "ses_templates",
+                    transport=OutboxTransport(tmp_path / "outbox"))
     for bad in ("javascript:alert(1)", "JaVaScRiPt:alert(1)", "https://x.org/\" onmouseover=\"x", " https://x.org"):
         with pytest.raises(DataError) as err:
             mailer.render("welcome", {"name": "Ada", "url": bad})
@@ -302,7 +304,8 @@ def test_the_build_refuses_a_sample_whose_email_is_markup(tmp_path: Path) -> Non
 def test_data_with_its_own_url_key_is_refused(tmp_path: Path) -> None:
     root = project(tmp_path, "ctx-reset")
     assert build_cli(root).exit_code == 0
-    mailer = Mailer(sender_email="hello@example.com", ses_dir=root / "ses_templates", transport=OutboxTransport(tmp_path / "outbox"))
+    mailer = Mailer(sender_email="hello@example.com", ses_dir=root / "ses_templates",
+                    transport=OutboxTransport(tmp_path / "outbox"))
     with pytest.raises(DataError) as err:
         mailer.render("password_reset", {"name": "A", "token": "t", "email": "a@x.org", "extra": {"_url": 1}})
     assert "`_url`" in err.value.message and "`extra`" in err.value.message

@@ -87,16 +87,16 @@ _URL_ATTRIBUTES = _LINK_ATTRIBUTES | frozenset({
 LINK, RESOURCE = "link", "resource"  # kinds of whole-URL checks (besides MAILTO and TEL)
 
 _MASK = "\x00"
-# The compiled HTML with every mustache masked.  Conditional comments hold
-# real markup (Outlook renders it), so their delimiters are skipped, not
-# read as comments.
-_HTML_TOKEN = re.compile(
-    r"<!--\[if[^\]]*\]>(?:<!-->)?"
-    r"|<!--<!\[endif\]-->|<!\[endif\]-->"
-    r"|(?P<comment><!--(?s:.*?)(?:-->|\Z))"
-    r"|(?P<decl><![^>]*>?)"
-    r"|(?P<tag><(?P<end>/?)(?P<name>[A-Za-z\x00][^\s/>]*)(?P<attrs>(?:[^>\"']|\"[^\"]*\"|'[^']*')*)>)"
+# What changes how the text after it is read: a comment (not a conditional
+# comment: `<!--[if mso]>…<![endif]-->` holds real markup, which Outlook
+# renders), a declaration, a <script> or <style> element.  Tags elsewhere are
+# looked at only around a placeholder.  Read on the text with every mustache
+# masked, so their quotes and braces cannot confuse it.
+_SPECIAL = re.compile(  # one literal first character: the engine skips to each `<` in C
+    r"<(?:(?P<comment>!--(?!\[if|<!\[endif|>)(?s:.*?)(?:-->|\Z)|![A-Za-z][^>]*>?)"
+    r"|(?P<raw>(?P<rname>(?i:script|style))(?=[\s/>])(?:[^>\"']|\"[^\"]*\"|'[^']*')*>))"
 )
+_TAG_AT = re.compile(r"</?(?P<name>[A-Za-z\x00][^\s/>]*)(?P<attrs>(?:[^>\"']|\"[^\"]*\"|'[^']*')*)>")
 _ATTR = re.compile(r"(?P<name>[^\s\"'>/=]+)(?:\s*=\s*(?:\"(?P<dq>[^\"]*)\"|'(?P<sq>[^']*)'|(?P<uq>[^\s>\"']*)))?")
 _RAW_TEXT = {"script": SCRIPT, "style": CSS}
 _WORD = re.compile(r"[^\s<>\"'()]+")
@@ -357,33 +357,42 @@ def _html_placements(template: handlebars.Template) -> list[Placement]:
 
     pos = 0
     while True:
-        m = _HTML_TOKEN.search(masked, pos)
-        if m is None:
+        m = _SPECIAL.search(masked, pos)
+        if m is None or m.start() > offsets[-1]:
             break
         pos = m.end()
-        if m.group("comment") is not None or m.group("decl") is not None:
-            for i in inside(m.start(), m.end()):
+        if m.lastgroup == "comment":
+            for i in inside(m.start(), pos):
                 contexts[offsets[i]] = (COMMENT, "")
             continue
-        if m.group("tag") is None:
-            continue  # a conditional comment's delimiter
-        for i in inside(m.start(), m.end()):
-            contexts[offsets[i]] = _in_tag(m, offsets[i], text, masked, tags, starts)
-        name = m.group("name").lower()
-        if name in _RAW_TEXT and not m.group("end") and not m.group("attrs").rstrip().endswith("/"):
-            close = masked.lower().find("</" + name, pos)
-            close = len(masked) if close < 0 else close
-            for i in inside(pos, close):
-                contexts[offsets[i]] = (_RAW_TEXT[name], f"<{name}>")
-            pos = close
+        for i in inside(m.start(), pos):  # in the <script>/<style> tag itself
+            contexts[offsets[i]] = _in_tag(m, offsets[i], text, masked, tags, starts, "rname", "")
+        name = m.group("rname").lower()
+        if masked[m.start():pos - 1].rstrip().endswith("/"):
+            continue
+        close = masked.find("</", pos)
+        while close >= 0 and masked[close + 2:close + 2 + len(name)].lower() != name:
+            close = masked.find("</", close + 2)
+        close = len(masked) if close < 0 else close
+        for i in inside(pos, close):
+            contexts[offsets[i]] = (_RAW_TEXT[name], f"<{name}>")
+        pos = close
+    for offset in offsets:
+        if offset in contexts:
+            continue
+        lt = masked.rfind("<", 0, offset)
+        tag = _TAG_AT.match(masked, lt) if lt >= 0 else None
+        if tag is not None and tag.end() > offset:
+            contexts[offset] = _in_tag(tag, offset, text, masked, tags, starts, "name", "attrs")
     return [Placement("html", n, *contexts.get(n.offset, (TEXT, ""))) for n in nodes]
 
 
 def _in_tag(m: re.Match[str], offset: int, text: str, masked: str, tags: list[handlebars.Tag],
-            starts: list[int]) -> tuple[str, str]:
-    if m.start("name") <= offset < m.end("name"):
+            starts: list[int], name_group: str, attrs_group: str) -> tuple[str, str]:
+    if m.start(name_group) <= offset < m.end(name_group):
         return TAG_NAME, ""
-    for a in _ATTR.finditer(masked, m.start("attrs"), m.end("attrs")):
+    begin = m.start(attrs_group) if attrs_group else m.end(name_group)
+    for a in _ATTR.finditer(masked, begin, m.end() - 1):
         name = a.group("name").lower()
         if a.start("name") <= offset < a.end("name"):
             return ATTRIBUTE_NAME, ""

@@ -236,9 +236,10 @@ def render_sent(message: SentMessage, payload: SesTemplate | None,
                     "inside a URL (percent-encoded)",
                     variable=variable, location=exc.location,
                     hint="pass TemplateData=json.dumps(letterhead.safety.prepare_data(data, entry.raw_paths, "
-                    "entry.url_paths)) with the manifest's entry; or send `" + str(variable) + "` if it is missing",
+                    f"entry.url_paths)) with the manifest's entry; or send `{variable}` if it is missing",
                 )
-                problem = f"missing the encoded copy of `{variable}` (prepare_data without url_paths?) in the {part} part"
+                problem = (f"missing the encoded copy of `{variable}` (prepare_data without url_paths?) "
+                           f"in the {part} part")
             else:
                 message_text = exc.message.replace(f"`{exc.variable}`", f"`{variable}`") if exc.variable else exc.message
                 err = RenderError(message_text, variable=variable, location=exc.location,

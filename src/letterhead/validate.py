@@ -1,11 +1,15 @@
 """Does this data fit this template?  One answer for samples at build time
 and for application data at send time.
 
-Two checks, in order: declared types from ``template.toml`` (carried in the
-manifest), then a full local render of every part with SES semantics, which
-fails on exactly the data SES would accept and then silently drop (a missing
-or null printed variable).  Messages name the variable, never its value: data
-may hold a verification code or personal details, and errors end up in logs.
+Checks, in order: declared types from ``template.toml`` (carried in the
+manifest; strict: an ``email`` is an address the sender can send to, a
+``url`` an absolute http(s) URL, a ``color`` cannot leave CSS); values that
+decide a link's target (``href="{{x}}"``, ``mailto:{{x}}``: the contexts
+:mod:`letterhead.contexts` found); the reserved ``_url`` key; then a full
+local render of every part with SES semantics, which fails on exactly the
+data SES would accept and then silently drop (a missing or null printed
+variable).  Messages name the variable, never its value: data may hold a
+verification code or personal details, and errors end up in logs.
 """
 
 from __future__ import annotations
@@ -165,7 +169,8 @@ _CHECKS = {
 _STRICT = {
     "url": url_problem,
     "email": _email_problem,
-    "color": lambda v: None if _COLOR.match(v) else "is not a color (#rgb, #rgba, #rrggbb, #rrggbbaa or a keyword such as red)",
+    "color": lambda v: None if _COLOR.match(v) else
+    "is not a color (#rgb, #rgba, #rrggbb, #rrggbbaa or a keyword such as red)",
 }
 
 

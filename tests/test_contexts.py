@@ -309,3 +309,12 @@ def test_data_with_its_own_url_key_is_refused(tmp_path: Path) -> None:
     with pytest.raises(DataError) as err:
         mailer.render("password_reset", {"name": "A", "token": "t", "email": "a@x.org", "extra": {"_url": 1}})
     assert "`_url`" in err.value.message and "`extra`" in err.value.message
+
+
+def test_in_plain_text_a_url_is_known_by_its_scheme_or_by_a_link_variable_of_the_html() -> None:
+    analysis, _ = analyzed('<a href="{{base}}">open</a>',
+                           text="Open {{base}}/day/{{date}}, see https://x.example/?q={{q}}, mail mailto:{{who}}; "
+                                "{{first}}/{{last}}")
+    contexts = {p.node.path.original: p.context for p in analysis.placements if p.part == "text"}
+    assert contexts == {"base": "plain", "date": "url-part", "q": "url-part", "who": "mailto",
+                        "first": "plain", "last": "plain"}

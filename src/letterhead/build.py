@@ -12,10 +12,12 @@
    the build naming the sample, the variable and the template line.
 5. Lint (:mod:`letterhead.lint`): errors fail the build, warnings are reported.
 6. Only when everything passed, write all outputs at once; with ``check=True``
-   compare instead and report stale files.
+   compare instead and report stale files (and write nothing at all).
 
 Nothing is written when any template fails: the committed ``ses_templates/``
-stays exactly as it was.
+stays exactly as it was.  Both output folders are replaced together, through
+the commit protocol of :mod:`letterhead.swap`: a build killed at any moment
+leaves them both old or both new, and the next command finishes or undoes it.
 """
 
 from __future__ import annotations
@@ -25,16 +27,15 @@ import hashlib
 import json
 import os
 import shutil
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
-from . import __version__
+from . import __version__, swap
 from .compile import CompiledTemplate, Compiler
 from .config import Config
 from .contexts import analyze
-from .errors import LetterheadError, LintError, StaleOutputError
+from .errors import LetterheadError, LintError, Location, StaleOutputError
 from .lint import Finding, lint
 from .payload import MANIFEST_NAME, Manifest, ManifestEntry, SesTemplate
 from .safety import HTML_DATA_KEY, payload_for
@@ -260,7 +261,9 @@ def build(
     :class:`StaleOutputError`); ``write=False``: only compile, check samples
     and lint (``letterhead lint``)."""
     names = template_names(config)
-    if write and not check:
+    if check:  # never writes, so cannot finish an interrupted swap: refuse to compare half of one
+        swap.refuse_if_pending(config.ses_dir, config.rel(swap.record_path(config.ses_dir)))
+    elif write:
         recover_interrupted_write(config)
     old_manifest = Manifest.load(config.ses_dir)
     cache = _load_cache(config)
@@ -438,72 +441,111 @@ def _stale(config: Config, outputs: _Outputs, ses_rel: str, build_rel: str) -> l
 
 
 def recover_interrupted_write(config: Config) -> None:
-    """A build killed between its two renames leaves ``.ses_templates.old``
-    and no ``ses_templates/``: put the old folder back."""
-    for target in (config.ses_dir, config.build_dir):
-        old_dir = target.with_name(f".{target.name}.old")
-        if old_dir.is_dir() and not target.exists():
-            os.replace(old_dir, target)
-        elif old_dir.is_dir():
-            shutil.rmtree(old_dir, ignore_errors=True)
+    """Bring ``ses_templates/`` and ``build/`` back to one consistent state
+    after a killed build (finish its swap, or delete its staging), and delete
+    the leftovers of any earlier one (:mod:`letterhead.swap`)."""
+    targets = (config.ses_dir, config.build_dir)
+    if swap.needs_recovery(config.ses_dir, targets):
+        with swap.locked(config.ses_dir.parent):
+            swap.recover(config.ses_dir, targets)
+
+
+def _carry(src: Path, dest: Path) -> None:
+    """An unchanged file into the staging folder: a hard link (no copy, and
+    already durable), a copy where links are refused."""
+    try:
+        os.link(src, dest)
+    except OSError:
+        shutil.copy2(src, dest)
+
+
+def _stage(target: Path, prefix: str, staging: Path, outputs: _Outputs, on_disk: Mapping[str, Path],
+           fresh: Mapping[str, str]) -> list[str]:
+    """Write the whole new ``target`` folder into ``staging``; new content is
+    fsynced (the swap's record must not commit files a power cut could
+    empty).  Returns the files whose content changed."""
+    written: list[str] = []
+    made: set[Path] = set()
+
+    def place(sub: str) -> Path:
+        dest = staging / sub
+        if dest.parent not in made:
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            made.add(dest.parent)
+        return dest
+
+    if staging.exists():
+        shutil.rmtree(staging)
+    staging.mkdir(mode=0o755)
+    made.add(staging)
+    if target.is_dir():  # keep files in the folder that a build does not own (a README, say)
+        for p in target.rglob("*"):
+            sub = p.relative_to(target).as_posix()
+            if p.is_file() and f"{prefix}/{sub}" not in on_disk:
+                _carry(p, place(sub))
+    start = len(prefix) + 1
+    for rel, content in outputs.files.items():
+        if not rel.startswith(prefix + "/"):
+            continue
+        dest = place(rel[start:])
+        if rel not in fresh:
+            _carry(on_disk[rel], dest)
+            continue
+        with open(dest, "w", encoding="utf-8", newline="\n") as fh:
+            fh.write(content)
+            fh.flush()
+            os.fsync(fh.fileno())
+        written.append(rel)
+    for rel in outputs.same:  # unchanged: the file as it is
+        if rel.startswith(prefix + "/"):
+            _carry(on_disk[rel], place(rel[start:]))
+    for folder in made:
+        swap.fsync_dir(folder)
+    return written
 
 
 def _write_all(config: Config, outputs: _Outputs, ses_rel: str, build_rel: str) -> tuple[list[str], list[str]]:
-    """Write the new ``ses_templates/`` into a sibling folder and swap it in
-    with renames, so a crash mid-write never leaves a half-updated folder."""
-    written: list[str] = []
-    on_disk = _generated(config, ses_rel, build_rel)
-    ours = outputs.paths()
-    removed = sorted(p for p in on_disk if p not in ours)
-    for target, prefix in ((config.ses_dir, ses_rel), (config.build_dir, build_rel)):
-        changed = [r for r, c in outputs.files.items() if r.startswith(prefix + "/")
-                   and (r not in on_disk or _on_disk(on_disk[r]) != c)]
-        changed += [r for r in outputs.same if r.startswith(prefix + "/") and r not in on_disk]
-        if not changed and not any(r.startswith(prefix + "/") for r in removed):
-            continue  # nothing to do: leave the folder (and its mtimes) alone
-        target.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    """Stage each output folder that changes and swap them in together
+    (:mod:`letterhead.swap`): after a kill at any moment the two folders are
+    both old or both new.  A folder with nothing to change is left alone
+    (not copied, mtimes kept)."""
+    targets = ((config.ses_dir, ses_rel), (config.build_dir, build_rel))
+    record = swap.record_path(config.ses_dir)
+    record.parent.mkdir(parents=True, exist_ok=True)
+    with swap.locked(record.parent):
+        swap.recover(config.ses_dir, [t for t, _ in targets])  # under the lock: another build's leftovers
+        on_disk = _generated(config, ses_rel, build_rel)
+        ours = outputs.paths()
+        removed = sorted(p for p in on_disk if p not in ours)
+        gone = sorted(p for p in outputs.same if p not in on_disk)
+        if gone:
+            raise LetterheadError(
+                f"{gone[0]} was deleted while letterhead was building",
+                hint="run `letterhead build` again; nothing was changed",
+            )
+        fresh = {r: c for r, c in outputs.files.items() if r not in on_disk or _on_disk(on_disk[r]) != c}
+        written: list[str] = []
+        staged: list[Path] = []
         try:
-            # Keep files in the folder that a build does not own (a README, say).
-            if target.is_dir():
-                for p in target.rglob("*"):
-                    rel = f"{prefix}/{p.relative_to(target).as_posix()}"
-                    if p.is_file() and rel not in on_disk:
-                        dest = staging / p.relative_to(target)
-                        dest.parent.mkdir(parents=True, exist_ok=True)
-                        shutil.copy2(p, dest)
-            for rel, content in outputs.files.items():
-                if not rel.startswith(prefix + "/"):
-                    continue
-                dest = staging / rel[len(prefix) + 1:]
-                dest.parent.mkdir(parents=True, exist_ok=True)
-                with open(dest, "w", encoding="utf-8", newline="\n") as fh:
-                    fh.write(content)
-                old = on_disk.get(rel)
-                if old is None or _on_disk(old) != content:
-                    written.append(rel)
-            for rel in outputs.same:  # unchanged: the file as it is
-                if rel.startswith(prefix + "/"):
-                    dest = staging / rel[len(prefix) + 1:]
-                    dest.parent.mkdir(parents=True, exist_ok=True)
-                    try:
-                        shutil.copyfile(on_disk[rel], dest)
-                    except (KeyError, FileNotFoundError):
-                        raise LetterheadError(
-                            f"{rel} was deleted while letterhead was building",
-                            hint="run `letterhead build` again; nothing was changed",
-                        ) from None
-            os.chmod(staging, 0o755)
-            if target.exists():
-                old_dir = target.with_name(f".{target.name}.old")
-                if old_dir.exists():
-                    shutil.rmtree(old_dir)
-                os.replace(target, old_dir)
-                os.replace(staging, target)
-                shutil.rmtree(old_dir)
-            else:
-                os.replace(staging, target)
-        finally:
-            if staging.exists():
-                shutil.rmtree(staging, ignore_errors=True)
+            for target, prefix in targets:
+                if not any(r.startswith(prefix + "/") for r in (*fresh, *removed)):
+                    continue  # nothing to do: leave the folder (and its mtimes) alone
+                target.parent.mkdir(parents=True, exist_ok=True)
+                written += _stage(target, prefix, swap.staging_for(target), outputs, on_disk, fresh)
+                staged.append(target)
+            swap.commit(record, staged)
+        except BaseException as exc:
+            committed = record.exists()
+            if not committed:  # roll back: the folders were not touched
+                for target, _ in targets:
+                    shutil.rmtree(swap.staging_for(target), ignore_errors=True)
+            if isinstance(exc, OSError):
+                where = config.rel(exc.filename) if exc.filename else None
+                raise LetterheadError(
+                    f"could not write the build's outputs: {exc.strerror or exc}",
+                    location=Location(where) if where else None,
+                    hint="the next `letterhead build` (or any command reading them) finishes replacing them"
+                    if committed else "free disk space or fix the folder's permissions; nothing was changed",
+                ) from exc
+            raise
     return sorted(written), removed

@@ -175,6 +175,9 @@ class Manifest:
 
     @classmethod
     def load(cls, ses_dir: Path) -> "Manifest":
+        from .swap import settle
+
+        settle(ses_dir)  # a build killed mid-swap: finish it before reading
         path = ses_dir / MANIFEST_NAME
         if not path.is_file():
             return cls({})

@@ -50,6 +50,7 @@ from .config import Config, load_config
 from .errors import ConfigError, DataError, DeliveryUnknown, LetterheadError, SendError
 from .payload import Manifest, ManifestEntry, SesTemplate
 from .safety import prepare_data, url_paths_of
+from .swap import settle
 from .transports import (
     MAX_DESTINATIONS,
     Backoff,
@@ -209,6 +210,7 @@ class TemplateCatalog:
     @property
     def manifest(self) -> Manifest:
         if self._manifest is None:
+            settle(self.ses_dir)  # a build killed mid-swap: finish it (letterhead.swap) before reading
             if not (self.ses_dir / "manifest.json").is_file():
                 raise ConfigError(f"no manifest.json in {self.ses_dir}",
                                   hint="run `letterhead build` and ship ses_templates/ with the application "

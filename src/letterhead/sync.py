@@ -76,6 +76,7 @@ from .plan import (
     names_to_fetch,
 )
 from .remote import DEFAULT_MAX_ATTEMPTS, DEFAULT_RATE, TemplateStore
+from .swap import settle
 
 DEPLOYED_DIR = "deployed"
 DEFAULT_ENV_FILE = "default"
@@ -210,6 +211,7 @@ def load_local(config: Config, namespace: Namespace) -> dict[str, LocalTemplate]
     ses_dir = config.ses_dir
     rel = config.rel
     errors: list[LetterheadError] = []
+    settle(ses_dir)  # a build killed mid-swap: finish it (letterhead.swap) before reading
     rebuild = "rebuild with `letterhead build` and commit ses_templates/"
     if not ses_dir.is_dir():
         raise SyncInputError([DataError(f"no {rel(ses_dir)}/ folder", location=Location(rel(ses_dir)),

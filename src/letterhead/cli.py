@@ -78,6 +78,19 @@ def _relativize(exc: LetterheadError, ctx: Ctx) -> None:
         exc.location = type(loc)(ctx._config.rel(Path(loc.path)), loc.line)
 
 
+def _error_dict(exc: LetterheadError) -> dict[str, Any]:
+    """An error as JSON, with the errors it gathers (a build of several
+    failing templates) and lint findings, which carry the locations."""
+    payload = exc.to_dict()
+    sub = getattr(exc, "errors", None)
+    if sub:
+        payload["errors"] = [_error_dict(e) for e in sub]
+    findings = getattr(exc, "findings", None)
+    if findings:
+        payload["findings"] = [f.to_dict() for f in findings]
+    return payload
+
+
 @contextmanager
 def reported(ctx: Ctx) -> Iterator[None]:
     """Domain errors → one red ERROR block (or a JSON object) and an exit code."""
@@ -88,14 +101,7 @@ def reported(ctx: Ctx) -> Iterator[None]:
         for sub in getattr(exc, "errors", None) or ():
             _relativize(sub, ctx)
         if ctx.as_json:
-            payload = exc.to_dict()
-            sub = getattr(exc, "errors", None)
-            if sub:
-                payload["errors"] = [e.to_dict() for e in sub]
-            findings = getattr(exc, "findings", None)
-            if findings:
-                payload["findings"] = [f.to_dict() for f in findings]
-            _emit_json({"ok": False, **payload})
+            _emit_json({"ok": False, **_error_dict(exc)})
         else:
             click.secho("ERROR ", fg="red", bold=True, err=True, nl=False)
             click.echo(str(exc), err=True)

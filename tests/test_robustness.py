@@ -153,9 +153,8 @@ def test_the_tag_depth_limit_counts_unclosed_tags_and_skips_void_and_self_closed
 
 def test_a_folder_name_that_is_not_utf8_is_a_located_error_in_valid_json(tmp_path: Path) -> None:
     root = make_project(tmp_path)
-    os.mkdir(os.fsencode(root / "templates_src") + b"/caf\xe9")
-    for name in ("template.mjml", "subject.txt"):
-        shutil.copy(root / "templates_src" / "welcome" / name, os.fsdecode(os.fsencode(root / "templates_src") + b"/caf\xe9/" + name.encode()))
+    folder = os.fsdecode(os.fsencode(root / "templates_src") + b"/caf\xe9")  # Latin-1 bytes, not UTF-8
+    shutil.copytree(root / "templates_src" / "welcome", folder)
     proc = subprocess.run([str(Path(sys.executable).parent / "letterhead"), "build", "--json"], cwd=root,
                           capture_output=True, timeout=120)
     assert proc.returncode == 1, proc.stderr

@@ -419,3 +419,36 @@ def test_balanced_deep_nesting_never_crashes_the_build(
     text = source(built, rel).decode()
     assert after in text
     assert_exit_0_or_located_1(built, {rel: text.replace(after, after + insert, 1).encode()})
+
+
+@pytest.mark.parametrize("depth", [101, 500, 990])
+def test_a_sample_nested_deeper_than_data_goes_is_a_located_error(depth: int, tmp_path: Path) -> None:
+    root = make_project(tmp_path)
+    assert build_json(root)[0] == 0
+    before = snapshot(root / "ses_templates"), snapshot(root / "build")
+    sample = root / "templates_src/welcome/samples/deep.json"
+    note = "[" * depth + "]" * depth  # what Python's json reads (up to ~990 levels), deeper than data goes
+    sample.write_text('{"name": "Ada", "url": "https://example.com/", "note": ' + note + "}")
+
+    code, payload = build_json(root)
+
+    assert code == 1, payload
+    # Past ~990 levels Python's json reader itself gives up: read_json says so at the line.
+    assert payload["error"] in ("DataError", "SourceError"), payload
+    assert payload["file"] == "templates_src/welcome/samples/deep.json", payload
+    assert "flatten" in payload["hint"], payload
+    assert (snapshot(root / "ses_templates"), snapshot(root / "build")) == before
+
+
+def test_the_sender_refuses_data_nested_too_deep_before_preparing_it(tmp_path: Path) -> None:
+    from letterhead.errors import DataError
+    from letterhead.send import Mailer
+
+    root = make_project(tmp_path)
+    assert build_json(root)[0] == 0
+    deep: object = "x"
+    for _ in range(600):
+        deep = [deep]
+    mailer = Mailer(sender_email="noreply@calndr.club", ses_dir=root / "ses_templates", transport="outbox")
+    with pytest.raises(DataError, match="more than 100 levels"):
+        mailer.render("welcome", {"name": "Ada", "url": "https://example.com/", "note": deep})

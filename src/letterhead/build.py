@@ -34,11 +34,10 @@ from typing import Any, Callable, Mapping
 from . import __version__, swap
 from .compile import CompiledTemplate, Compiler
 from .config import Config
-from .contexts import analyze
-from .errors import LetterheadError, LintError, Location, StaleOutputError
+from .errors import DataError, LetterheadError, LintError, Location, StaleOutputError
 from .lint import Finding, lint
 from .payload import MANIFEST_NAME, Manifest, ManifestEntry, SesTemplate
-from .safety import HTML_DATA_KEY, payload_for
+from .safety import HTML_DATA_KEY, payload_for, template_data
 from .sources import (
     TemplateSource,
     digest,
@@ -141,13 +140,21 @@ def source_hash(config: Config, name: str, shared: str | None = None) -> str:
 def _check_samples(config: Config, source: TemplateSource, compiled: CompiledTemplate,
                    raw_paths: tuple[str, ...]) -> dict[str, dict[str, str]]:
     """Render each sample as SES will; a sample that does not fit names the
-    sample, the variable and the source line."""
-    return {
-        sample.name: render_compiled(compiled, sample.data, variables=source.variables, raw_paths=raw_paths,
-                                     where=config.rel(sample.path),
-                                     label=f"sample '{sample.name}' ({config.rel(sample.path)}): ")
-        for sample in source.samples
-    }
+    sample, the variable and the source line.  A sample the sender would
+    refuse (TemplateData over SES's limit, measured as the sender measures
+    it) fails here rather than at the first send."""
+    rendered: dict[str, dict[str, str]] = {}
+    for sample in source.samples:
+        where = config.rel(sample.path)
+        rendered[sample.name] = render_compiled(compiled, sample.data, variables=source.variables,
+                                                raw_paths=raw_paths, where=where,
+                                                label=f"sample '{sample.name}' ({where}): ")
+        try:
+            template_data(sample.data, raw_paths, compiled.contexts.url_paths)
+        except DataError as exc:
+            raise DataError(f"sample '{sample.name}': {exc.message}", location=Location(where),
+                            hint=f"{exc.hint}; a sample is the data the application sends") from None
+    return rendered
 
 
 @dataclass(frozen=True)
@@ -195,8 +202,8 @@ def _compile_one(compiler: Compiler, config: Config, name: str, deployed_name: s
             contract=compiled.contract.to_json(),
             variables={n: v.to_json() for n, v in sorted(source.variables.items())},
             raw_paths=raw_paths,
-            url_paths=analyze(compiled).url_paths,
-            url_checks=analyze(compiled).url_checks,
+            url_paths=compiled.contexts.url_paths,
+            url_checks=compiled.contexts.url_checks,
             samples=tuple(s.name for s in source.samples),
             size_bytes=payload.size_bytes,
             deployed_name=deployed_name,

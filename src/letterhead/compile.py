@@ -19,6 +19,7 @@ The steps, in order (each owned by its module):
 from __future__ import annotations
 
 import bisect
+import functools
 import hmac
 import io
 import os
@@ -28,7 +29,7 @@ import traceback
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping, NamedTuple
+from typing import TYPE_CHECKING, Any, Mapping, NamedTuple
 
 import jinja2
 import jinja2.bccache
@@ -42,6 +43,9 @@ from .inline import extract_inline_css, inline_css
 from .protect import PlaceholderTable, hoist_from_conditionals, place_in_mjml, tokens_in, verify
 from .sources import TemplateSource, read_text
 from .text import html_to_text
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .contexts import Analysis
 
 PARTS = ("subject", "html", "text")
 
@@ -62,6 +66,14 @@ class CompiledTemplate:
 
     def part(self, name: str) -> str:
         return {"subject": self.subject, "html": self.html, "text": self.text}[name]
+
+    @functools.cached_property
+    def contexts(self) -> "Analysis":
+        """Where each placeholder prints (:mod:`letterhead.contexts`), worked
+        out once: the payload, every sample's render and the lint read it."""
+        from .contexts import analyze
+
+        return analyze(self)
 
 
 class _Escapes(jinja2.TemplateError):

@@ -145,19 +145,11 @@ class Analysis:
         self.contract = contract
 
 
-_last: tuple[Any, Analysis] | None = None
-
-
 def analyze(compiled: "CompiledTemplate") -> Analysis:
-    """The analysis of ``compiled`` (the last one is kept: a build asks for it
-    for the payload, every sample and the lint of the same template)."""
-    global _last
-    last = _last
-    if last is not None and last[0] is compiled:
-        return last[1]
-    analysis = _analyze(compiled.parsed, compiled.contract)
-    _last = (compiled, analysis)
-    return analysis
+    """Where each placeholder of ``compiled`` prints.  Callers use
+    ``compiled.contexts``, which computes this once per compiled template
+    (a build asks for it for the payload, every sample and the lint)."""
+    return _analyze(compiled.parsed, compiled.contract)
 
 
 def _analyze(parsed: Mapping[str, handlebars.Template], contract: handlebars.Contract) -> Analysis:

@@ -43,15 +43,13 @@ from .localses import DEFAULT_REGION, Delivery, LocalSes, SentMessage, render_se
 from .loopback import AsgiGuard, allowed_hosts, is_loopback_host
 from .payload import SesTemplate
 from .preview import PreviewProject, Site, TemplateState, csp, index_page, outbox_page, render_view, template_page
+from .validate import MAX_DATA_DEPTH, depth_over
 
 __all__ = ["DEFAULT_PORT", "DEFAULT_SES_PORT", "DevServer", "RebuildEvent"]
 
 DEFAULT_PORT = 8040
 DEFAULT_SES_PORT = 8041
 MAX_BODY_BYTES = 1024 * 1024  # SES caps TemplateData at 262,144 characters
-# Deeper data breaks recursive code below (JSON, type checks, the renderer) long
-# before it means anything to a template; SES data is a few levels deep.
-MAX_DATA_DEPTH = 100
 KEEPALIVE_SECONDS = 15.0
 
 
@@ -105,19 +103,6 @@ def _refuse_constant(name: str) -> Any:
     raise _BadRequest("not valid JSON", f"{name} is not JSON, and SES refuses TemplateData holding it")
 
 
-def _depth_over(value: Any, limit: int) -> bool:
-    """True when ``value`` nests objects/lists deeper than ``limit``; a loop,
-    not recursion, so no depth breaks it."""
-    stack = [(value, 1)]
-    while stack:
-        item, depth = stack.pop()
-        if isinstance(item, (dict, list)):
-            if depth > limit:
-                return True
-            stack.extend((v, depth + 1) for v in (item.values() if isinstance(item, dict) else item))
-    return False
-
-
 def _render_request(body: bytes, samples: Mapping[str, Any]) -> Any:
     """The template data a ``/api/render`` body asks for: ``{"data": {...}}``
     or ``{"sample": "name"}``.  Anything else is a :class:`_BadRequest`, never
@@ -145,7 +130,7 @@ def _render_request(body: bytes, samples: Mapping[str, Any]) -> Any:
     data = payload.get("data", {})
     if not isinstance(data, dict):
         raise _BadRequest("bad request", "`data` must be a JSON object (the template data)")
-    if _depth_over(data, MAX_DATA_DEPTH):
+    if depth_over(data):
         raise _BadRequest("data nested too deeply", too_deep)
     return data
 

@@ -132,11 +132,11 @@ def lint(
     placeholder may stand in CSS (the build and the preview always pass
     them; without them, as for a compiled template alone, contexts are not
     judged)."""
-    from .contexts import analyze, check
+    from .contexts import check
 
     findings: list[Finding] = [] if variables is None else [
         Finding("error", "context", problem.message, problem.location, problem.hint)
-        for problem in check(analyze(compiled), variables)
+        for problem in check(compiled.contexts, variables)
     ]
     where = Location(mjml_path)
 

@@ -122,7 +122,6 @@ class ManifestEntry:
     # "resource", "mailto", "tel"; letterhead.contexts), made on the data.
     url_checks: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     samples: tuple[str, ...] = ()
-
     size_bytes: int = 0
     deployed_name: str | None = None
 

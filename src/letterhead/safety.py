@@ -31,12 +31,14 @@ letterhead's sender must call on its TemplateData.
 
 from __future__ import annotations
 
+import json
 import re
 from typing import TYPE_CHECKING, Any, Iterable, Mapping
 from urllib.parse import quote
 
 from . import handlebars
-from .contexts import URL_DATA_KEY, analyze, format_path, parse_path, url_path
+from .contexts import URL_DATA_KEY, format_path, parse_path, url_path
+from .errors import DataError
 from .payload import SesTemplate
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -113,7 +115,7 @@ def ses_parts(subject: str, html: str, text: str, *,
 
 def payload_for(compiled: "CompiledTemplate") -> SesTemplate:
     """A compiled template (designer form) → the SES payload that is uploaded."""
-    analysis = analyze(compiled)
+    analysis = compiled.contexts
     url = {part: {node.offset: node.path for node in _outputs(compiled.parsed[part].body) if node.offset in offsets}
            for part, offsets in analysis.url_offsets.items() if offsets}
     return SesTemplate(compiled.name, *ses_parts(compiled.subject, compiled.html, compiled.text,
@@ -203,6 +205,28 @@ def prepare_data(data: Mapping[str, Any], raw_paths: Iterable[str] = (),
         prepared = _url_copies(prepared, "", fields, _prefixes(fields))
     prepared[HTML_DATA_KEY] = _escape_tree(prepared, "", frozenset(raw_paths))
     return prepared
+
+
+MAX_TEMPLATE_DATA = 262_144  # SES: characters of TemplateData (botocore does not check)
+
+
+def template_data(data: Mapping[str, Any], raw_paths: Iterable[str] = (), url_paths: Iterable[str] = ()) -> str:
+    """TemplateData exactly as SES gets it (:func:`prepare_data`'s result as
+    JSON), refused as SES would refuse it.  The sender sends this text and
+    the build measures every sample with it, so a sample the sender would
+    refuse fails the build."""
+    try:
+        text = json.dumps(prepare_data(data, raw_paths, url_paths), ensure_ascii=False, separators=(",", ":"),
+                          allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        kind = re.search(r"type (\w+)", str(exc))
+        raise DataError("the data is not JSON" + (f" (a {kind.group(1)} value)" if kind else " (NaN or infinity)"),
+                        hint="send strings, numbers, booleans, lists and dicts; format dates as strings") from None
+    if len(text) > MAX_TEMPLATE_DATA:
+        raise DataError(f"TemplateData is {len(text):,} characters; SES allows "
+                        f"{MAX_TEMPLATE_DATA:,} (the HTML-escaped copy doubles the data)",
+                        hint="send less data (ids and links rather than content)")
+    return text
 
 
 def url_paths_of(parsed: "Mapping[str, handlebars.Template]") -> tuple[str, ...]:

@@ -46,10 +46,10 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 from . import handlebars
-from .config import Config, load_config
+from .config import Config, check_sender_name, load_config
 from .errors import ConfigError, DataError, DeliveryUnknown, LetterheadError, SendError
 from .payload import Manifest, ManifestEntry, SesTemplate
-from .safety import prepare_data, url_paths_of
+from .safety import MAX_TEMPLATE_DATA, template_data, url_paths_of  # noqa: F401 (MAX_TEMPLATE_DATA: the name send exported)
 from .swap import settle
 from .transports import (
     MAX_DESTINATIONS,
@@ -80,7 +80,6 @@ __all__ = [
 
 log = logging.getLogger("letterhead.send")
 
-MAX_TEMPLATE_DATA = 262_144  # SES: characters of TemplateData (botocore does not check)
 TRANSPORTS = ("ses", "smtp", "outbox", "ses+smtp")
 SENT, INVALID, FAILED, UNKNOWN, SKIPPED = "sent", "invalid", "failed", "unknown", "skipped"
 DEFAULT_BULK_ATTEMPTS = 5  # tries of one destination SES answered AccountThrottled/TransientFailure
@@ -175,9 +174,7 @@ def format_source(name: str | None, email: str) -> str:
     address = check_address(email, "sender (SES_SENDER_EMAIL)")
     if not name:
         return address
-    if _CONTROL.search(name):
-        raise ConfigError("the sender name (SES_SENDER_NAME) contains a line break or control character",
-                          hint="set a one-line display name")
+    check_sender_name(name)  # the rule load_config applies, for a name passed to Mailer directly
     if name.isascii():
         return formataddr((name, address))
     # Header folds long names onto several lines; SES wants Source on one.
@@ -758,21 +755,11 @@ class Mailer:
 
 
 def _template_data(item: CatalogItem, data: Mapping[str, Any]) -> str:
-    """TemplateData exactly as SES gets it: the data plus its ``_html`` copy
-    and the ``_url`` copies the payload reads."""
+    """TemplateData exactly as SES gets it: the data plus its ``_html`` copy."""
     try:
-        text = json.dumps(prepare_data(data, item.entry.raw_paths, url_paths_of(item.parsed)), ensure_ascii=False,
-                          separators=(",", ":"), allow_nan=False)
-    except (TypeError, ValueError) as exc:
-        kind = re.search(r"type (\w+)", str(exc))
-        raise DataError(f"template '{item.entry.name}': the data is not JSON"
-                        + (f" (a {kind.group(1)} value)" if kind else " (NaN or infinity)"),
-                        hint="send strings, numbers, booleans, lists and dicts; format dates as strings") from None
-    if len(text) > MAX_TEMPLATE_DATA:
-        raise DataError(f"template '{item.entry.name}': TemplateData is {len(text):,} characters; SES allows "
-                        f"{MAX_TEMPLATE_DATA:,} (the HTML-escaped copy doubles the data)",
-                        hint="send less data (ids and links rather than content)")
-    return text
+        return template_data(data, item.entry.raw_paths, url_paths_of(item.parsed))
+    except DataError as exc:
+        raise DataError(f"template '{item.entry.name}': {exc.message}", hint=exc.hint) from None
 
 
 def _subject_culprit(item: CatalogItem, data: Mapping[str, Any]) -> str:

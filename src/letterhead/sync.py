@@ -577,7 +577,7 @@ def verify_templates(config: Config, prepared: Prepared, *,
             continue
         checks = []
         for sample, path in paths:
-            data = prepare_data(read_json(path), entry.raw_paths, entry.url_paths)
+            data = prepare_data(read_json(path, root=config.root), entry.raw_paths, entry.url_paths)
             try:
                 store.test_render(a.deployed, data)
                 checks.append(SampleCheck(sample, "ok"))

@@ -122,9 +122,33 @@ def check_urls(url_checks: Mapping[str, Iterable[str]], data: Any, *, where: str
                                     else "send one plain address" if kind == MAILTO else "send a phone number")
 
 
-def check_reserved(data: Any, *, where: str, label: str = "") -> None:
-    """letterhead adds ``_url`` objects (and ``_html`` at the top): data
-    holding its own would be overwritten, so it is refused, naming where."""
+# Deeper data breaks recursive code (JSON, the escaped copy, the renderer)
+# long before it means anything to a template: SES data is a few levels deep.
+MAX_DATA_DEPTH = 100
+
+
+def depth_over(value: Any, limit: int = MAX_DATA_DEPTH) -> bool:
+    """True when ``value`` nests objects/lists deeper than ``limit`` (a loop,
+    not recursion, so no depth breaks it)."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, (Mapping, list, tuple)):
+            if depth > limit:
+                return True
+            stack.extend((v, depth + 1) for v in (item.values() if isinstance(item, Mapping) else item))
+    return False
+
+
+def check_shape(data: Any, *, where: str, label: str = "") -> None:
+    """Data letterhead can prepare: at most :data:`MAX_DATA_DEPTH` levels of
+    objects and lists, and no ``_url`` key of its own (letterhead adds
+    ``_url`` objects, and ``_html`` at the top: data holding its own would be
+    overwritten), refused naming where."""
+    if depth_over(data):
+        raise DataError(f"{label}the data nests objects and lists more than {MAX_DATA_DEPTH} levels deep",
+                        location=Location(where),
+                        hint="template data is a few levels of objects and lists; flatten it")
     stack: list[tuple[Any, str]] = [(data, "")]
     while stack:
         value, path = stack.pop()
@@ -212,16 +236,15 @@ def render_compiled(compiled: "CompiledTemplate", data: Any, *, variables: Mappi
 
     ``label`` prefixes messages (``"sample 'default': "``); ``where`` names
     the data's file for the hint."""
-    from .contexts import analyze
     from .safety import render_like_ses
 
     if not isinstance(data, Mapping):
         raise DataError(f"{label}template data must be a JSON object", location=Location(where),
                         hint='wrap the values in {"name": value, ...}')
-    analysis = analyze(compiled)
+    analysis = compiled.contexts
     check_types(variables, data, where=where, label=label)
     check_urls(analysis.url_checks, data, where=where, label=label)
-    check_reserved(data, where=where, label=label)
+    check_shape(data, where=where, label=label)
     try:
         return render_like_ses(analysis.parsed, data, raw_paths, url_paths=analysis.url_paths)
     except RenderError as exc:
@@ -262,7 +285,7 @@ def check_data(entry: ManifestEntry, payload: SesTemplate, data: Mapping[str, An
     where = f"data for template '{entry.name}'"
     check_types(entry.variables, data, where=where)
     check_urls(entry.url_checks, data, where=where)
-    check_reserved(data, where=where)
+    check_shape(data, where=where)
     try:
         return render_parts(payload, data, entry.raw_paths, parsed=parsed)
     except RenderError as exc:

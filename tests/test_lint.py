@@ -10,6 +10,7 @@ from letterhead.build import build
 from letterhead.config import load_config
 from letterhead.errors import LintError
 from letterhead.lint import lint
+from letterhead.sources import load_source
 
 from .test_compile import EVERY_SAMPLE, EVERYWHERE, compiled, make
 
@@ -21,6 +22,7 @@ def findings_for(tmp_path: Path, body: str, *, text: str | None = None, **kw):  
 
     payload = _payload_for(ct)
     src = (root / "templates_src" / "t" / "template.mjml").read_text()
+    kw.setdefault("variables", load_source(load_config(root), "t").variables)  # as the build passes them
     return lint(ct, payload, [("default", ct.html)], mjml_source=src,
                 mjml_path="templates_src/t/template.mjml", **kw)
 
@@ -80,7 +82,7 @@ def test_missing_preheader_warns_and_missing_lang_errors(tmp_path: Path) -> None
     ct = compiled(root)
     from letterhead.safety import payload_for as _payload_for
 
-    fs = lint(ct, _payload_for(ct), [], mjml_source=mjml.read_text(), mjml_path="t")
+    fs = lint(ct, _payload_for(ct), [], mjml_source=mjml.read_text(), mjml_path="t", variables={})
     assert ("warning", "preheader") in codes(fs)
     assert ("error", "lang") in codes(fs)
 
@@ -128,11 +130,11 @@ def test_toolchain_leftovers_are_errors_naming_the_part(tmp_path: Path, part: st
 
     root = make(tmp_path, EVERYWHERE, samples=EVERY_SAMPLE)
     ct = compiled(root)
-    assert not [f for f in lint(ct, _payload_for(ct), [], mjml_source="", mjml_path="t") if f.code == "leftover"]
+    assert not [f for f in lint(ct, _payload_for(ct), [], mjml_source="", mjml_path="t", variables={}) if f.code == "leftover"]
     body = ct.part(part)
     changed = body.replace("</body>", leftover + "</body>") if part == "html" else body + leftover
     bad = dataclasses.replace(ct, **{part: changed})
-    found = [f for f in lint(bad, _payload_for(ct), [], mjml_source="", mjml_path="t") if f.code == "leftover"]
+    found = [f for f in lint(bad, _payload_for(ct), [], mjml_source="", mjml_path="t", variables={}) if f.code == "leftover"]
     assert len(found) == 1 and found[0].severity == "error"
     assert found[0].message.startswith(f"{part} part: ") and message in found[0].message
 

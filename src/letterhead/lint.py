@@ -125,16 +125,16 @@ def lint(
     mjml_source: str,
     mjml_path: str,
     gmail_clip_bytes: int = 102 * 1024,
-    variables: Mapping[str, Any] | None = None,
+    variables: Mapping[str, Any],
 ) -> list[Finding]:
     """``rendered_samples`` is a list of (sample name, rendered HTML);
     ``variables`` the declared types of template.toml, which decide whether a
-    placeholder may stand in CSS (the build and the preview always pass
-    them; without them, as for a compiled template alone, contexts are not
-    judged)."""
+    placeholder may stand in CSS, a comment or an unquoted value (required:
+    a caller that forgot them would skip that check; ``{}`` when none are
+    declared)."""
     from .contexts import check
 
-    findings: list[Finding] = [] if variables is None else [
+    findings: list[Finding] = [
         Finding("error", "context", problem.message, problem.location, problem.hint)
         for problem in check(compiled.contexts, variables)
     ]

@@ -44,7 +44,7 @@ demo: install
 	@echo "The invitation's text part, rendered with its default sample, as SES would send it:"
 	$(VENV)/bin/letterhead render coparent_invitation --part text
 	$(VENV)/bin/letterhead preview --export preview/
-	$(PY) -m letterhead.demo
+	$(PY) examples/calndr_demo.py
 
 test: install chromium
 	$(PY) -m pytest -q

@@ -10,10 +10,10 @@ import sys
 from pathlib import Path
 
 try:
-    from letterhead.cli_sync import sync
+    from letterhead.cli.sync import sync
 except ImportError:  # a plain checkout: use the package beside this file
     sys.path.insert(0, str(Path(__file__).resolve().parent / "src"))
-    from letterhead.cli_sync import sync
+    from letterhead.cli.sync import sync
 
 if __name__ == "__main__":
     sync.main(args=sys.argv[1:], prog_name="sync.py")

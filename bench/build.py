@@ -137,9 +137,9 @@ def in_process_compile(runs: int, root: Path = ROOT) -> list[tuple[str, float]]:
     ones: one with a hand-written text part, two... see templates_src/).
     The templates take turns, so a slow spell of the machine weighs on all
     of them alike instead of on whichever was being measured."""
-    from letterhead.compile import Compiler
+    from letterhead.authoring.compile import Compiler
     from letterhead.config import load_config
-    from letterhead.sources import load_brand, load_source, template_names
+    from letterhead.authoring.sources import load_brand, load_source, template_names
 
     config = load_config(root)
     compiler = Compiler(config, load_brand(config))

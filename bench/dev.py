@@ -114,7 +114,7 @@ def main() -> int:
     import httpx
 
     from letterhead.config import load_config
-    from letterhead.devserver import DevServer
+    from letterhead.dev.devserver import DevServer
 
     use_browser = args.browser if args.browser is not None else os.path.exists("/usr/bin/chromium")
     tmp = Path(tempfile.mkdtemp(prefix="letterhead-bench-dev-"))

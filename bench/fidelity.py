@@ -4,8 +4,8 @@ For every input MJML document this compiles
 
 * with the official compiler (the ``mjml`` npm package's ``mjml2html``, run by
   ONE node process for all inputs), and
-* with letterhead's :func:`letterhead.compile.render_plain_mjml` (MRML +
-  ``letterhead.mjml_fixes`` + CSS inlining: the build pipeline minus Jinja),
+* with letterhead's :func:`letterhead.authoring.compile.render_plain_mjml` (MRML +
+  ``letterhead.authoring.mjml_fixes`` + CSS inlining: the build pipeline minus Jinja),
 
 renders both in headless Chromium at 600 px and 375 px wide (full page), and
 reports the share of differing pixels and the page height difference.  Every
@@ -132,7 +132,7 @@ def official_compile(items: Sequence[tuple[str, str | None]], bench: Path = BENC
 
 def letterhead_compile(mjml_text: str) -> str:
     """The build pipeline minus Jinja: MRML + mjml_fixes + CSS inlining."""
-    from letterhead.compile import render_plain_mjml
+    from letterhead.authoring.compile import render_plain_mjml
 
     return render_plain_mjml(mjml_text)
 
@@ -173,7 +173,7 @@ def render_project_templates(root: Path, *, fill: bool = True) -> list[Case]:
     """Each template of a letterhead project as plain MJML, through the same
     Jinja environment a build uses."""
     from letterhead.config import load_config
-    from letterhead.sources import load_brand, template_names
+    from letterhead.authoring.sources import load_brand, template_names
 
     config = load_config(root)
     brand = load_brand(config)
@@ -193,7 +193,7 @@ def render_project_templates(root: Path, *, fill: bool = True) -> list[Case]:
 
 def _jinja_renderer(config, brand):  # type: ignore[no-untyped-def]
     """``name -> rendered MJML`` with an Environment set up like the build's
-    (letterhead.compile.Compiler): ``[[ ]]`` / ``[# #]`` delimiters,
+    (letterhead.authoring.compile.Compiler): ``[[ ]]`` / ``[# #]`` delimiters,
     StrictUndefined, autoescape for .mjml.  Not the Compiler itself: its loader
     tokenizes placeholders and marks lines for error locations, and here the
     plain MJML must reach both compilers."""
@@ -509,10 +509,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--write-official", action="store_true",
                     help="write the official HTML of tests/projects/fidelity/*.mjml for the tests, then exit")
     ap.add_argument("--no-fixes", action="store_true",
-                    help="bypass letterhead.mjml_fixes (shows what each fix is worth)")
+                    help="bypass letterhead.authoring.mjml_fixes (shows what each fix is worth)")
     args = ap.parse_args(argv)
     if args.no_fixes:
-        from letterhead import mjml_fixes
+        from letterhead.authoring import mjml_fixes
 
         mjml_fixes.before_mrml = mjml_fixes.after_mrml = lambda text: text  # type: ignore[assignment]
     if args.write_official:

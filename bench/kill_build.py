@@ -1,6 +1,6 @@
 """Kill ``letterhead build`` and look at what it leaves (issue 10, section 3).
 
-The promise (see ``letterhead.swap``): after a kill at any moment,
+The promise (see ``letterhead.authoring.swap``): after a kill at any moment,
 ``ses_templates/`` and ``build/`` are both old or both new as the next
 command sees them, and the next build leaves no staging folder behind.
 
@@ -63,7 +63,7 @@ Fingerprint = dict[str, str] | None  # relative path -> sha256; None: no folder
 
 def _bench_build() -> Any:
     """bench/build.py (the project generator), under a name that cannot
-    shadow ``letterhead.build``."""
+    shadow ``letterhead.authoring.build``."""
     if "bench_build" in sys.modules:
         return sys.modules["bench_build"]
     spec = importlib.util.spec_from_file_location("bench_build", ROOT / "bench" / "build.py")
@@ -313,9 +313,9 @@ def kill_points(work: Path, n: int, first: bool, recoveries: bool = True) -> tup
     pending (the recovery rolls forward: the interesting one), every step of
     that recovery too, once for each distinct state on disk.  Returns the
     outcomes and the number of steps of an uninterrupted write phase."""
-    import letterhead.build as lb
+    import letterhead.authoring.build as lb
     from letterhead.config import load_config
-    from letterhead.payload import Manifest
+    from letterhead.authoring.payload import Manifest
 
     pristine, expected = prepare(work, n, first=first, build=lambda root: lb.build(load_config(root)))
     root = work / "project"

@@ -246,8 +246,8 @@ def _reset(url: str) -> None:
 
 
 def _mailer(url: str) -> Any:
-    from letterhead.send import Mailer
-    from letterhead.transports import make_client
+    from letterhead.sending.mailer import Mailer
+    from letterhead.sending.transports import make_client
 
     client = make_client("eu-west-1", url, credentials={"aws_access_key_id": "bench",
                                                          "aws_secret_access_key": "bench"},

@@ -155,7 +155,7 @@ def serve(limit: float, burst: float) -> None:
 
 
 def make_project(root: Path, n: int) -> None:
-    from letterhead.payload import Manifest, ManifestEntry, SesTemplate
+    from letterhead.authoring.payload import Manifest, ManifestEntry, SesTemplate
 
     ses = root / "ses_templates"
     ses.mkdir(parents=True)
@@ -180,7 +180,7 @@ def _http(port: int, method: str, path: str) -> dict:
 def run_once(root: Path, port: int, rate: float, versioned: bool, max_attempts: int) -> dict:
     from letterhead.config import load_config
     from letterhead.errors import LetterheadError
-    from letterhead.sync import load_settings, sync
+    from letterhead.deploy.sync import load_settings, sync
 
     config = load_config(root)
     settings = load_settings(config, "bench", versioned=versioned, rate=rate, max_attempts=max_attempts,

@@ -27,7 +27,7 @@ import boto3
 import pytest
 from botocore.awsrequest import AWSResponse
 
-from letterhead.send import Mailer
+from letterhead.sending.mailer import Mailer
 
 from .conftest import REPO
 

@@ -1,4 +1,4 @@
-"""Both output folders change together (issue 10, section 3; letterhead.swap).
+"""Both output folders change together (issue 10, section 3; letterhead.authoring.swap).
 
 A build killed at any moment leaves ``ses_templates/`` and ``build/`` both old
 or both new as the next command sees them, and the next build removes every
@@ -68,7 +68,7 @@ def _pending_swap(root: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, byte
     ses_templates/ aside and before the new one took its place (the raw
     state a kill there leaves: the record, no ses_templates/, old build/).
     Returns every file of the project as it is then."""
-    import letterhead.build as lb
+    import letterhead.authoring.build as lb
     from letterhead.config import load_config
 
     lb.build(load_config(root))
@@ -98,8 +98,8 @@ def test_a_reader_finishes_a_committed_swap_before_reading(project: Path, monkey
 
 
 def test_a_reader_that_cannot_finish_the_swap_says_what_to_do(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from letterhead.payload import Manifest
-    from letterhead.swap import InterruptedSwapError
+    from letterhead.authoring.payload import Manifest
+    from letterhead.authoring.swap import InterruptedSwapError
 
     _pending_swap(project, monkeypatch)
 
@@ -185,7 +185,7 @@ def test_a_build_that_changes_nothing_leaves_the_folders_alone(project: Path) ->
 def test_a_write_error_changes_nothing_and_is_a_located_error(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import errno
 
-    import letterhead.build as lb
+    import letterhead.authoring.build as lb
     from letterhead.config import load_config
     from letterhead.errors import LetterheadError
 

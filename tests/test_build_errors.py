@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from letterhead.cli import cli
+from letterhead.cli.main import cli
 
 from .conftest import PROJECTS, make_project, run_cli, snapshot
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from letterhead.cli import cli
+from letterhead.cli.main import cli
 
 from .conftest import REPO, run_cli
 

@@ -20,8 +20,8 @@ from click.testing import CliRunner, Result
 from moto import mock_aws
 from moto.server import ThreadedMotoServer
 
-from letterhead import account as acc
-from letterhead import cli_account
+from letterhead.account import account as acc
+from letterhead.cli import account as cli_account
 
 from .test_account import (
     REGION,
@@ -96,7 +96,7 @@ def test_help_of_each_command_mentions_json() -> None:
 
 
 def test_registered_in_the_letterhead_group_with_its_root(project: Path, moto: None) -> None:
-    from letterhead.cli import cli
+    from letterhead.cli.main import cli
 
     assert {"doctor", "setup", "stats"} <= set(cli.list_commands(None))  # type: ignore[arg-type]
     result = CliRunner().invoke(cli, ["--root", str(project), "doctor", "--json"])

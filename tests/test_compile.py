@@ -11,14 +11,14 @@ from typing import Any
 
 import pytest
 
-from letterhead import handlebars
-from letterhead.build import build
-from letterhead.validate import render_parts
-from letterhead.compile import Compiler
+from letterhead.sestemplate import handlebars
+from letterhead.authoring.build import build
+from letterhead.authoring.validate import render_parts
+from letterhead.authoring.compile import Compiler
 from letterhead.config import load_config
 from letterhead.errors import PlaceholderLostError
-from letterhead.payload import SesTemplate
-from letterhead.sources import load_brand, load_source
+from letterhead.authoring.payload import SesTemplate
+from letterhead.authoring.sources import load_brand, load_source
 
 HEAD = """<mjml>
   <mj-head>
@@ -351,7 +351,7 @@ def test_a_crash_while_writing_leaves_whole_outputs(tmp_path: Path, monkeypatch:
 
     import importlib
 
-    build_mod = importlib.import_module("letterhead.build")
+    build_mod = importlib.import_module("letterhead.authoring.build")
 
     from .conftest import make_project, snapshot
 
@@ -373,7 +373,7 @@ def test_a_crash_while_writing_leaves_whole_outputs(tmp_path: Path, monkeypatch:
         _build(root)
     monkeypatch.setattr(build_mod.os, "replace", real_replace)
     assert not (root / "ses_templates").exists()  # the window the crash hit
-    # The crash came after the swap was committed (letterhead.swap): the next
+    # The crash came after the swap was committed (letterhead.authoring.swap): the next
     # run finishes it, so the folder is whole and new, never missing or half.
     build_mod.recover_interrupted_write(load_config(root))
     after = snapshot(root / "ses_templates")
@@ -401,7 +401,7 @@ def test_misplaced_or_unclosed_components_name_the_line(tmp_path: Path, body: st
 def test_a_large_project_builds_in_parallel_with_the_same_bytes_and_errors(tmp_path: Path) -> None:
     import shutil
 
-    from letterhead.build import PARALLEL_FROM
+    from letterhead.authoring.build import PARALLEL_FROM
     from letterhead.errors import JinjaError
 
     from .conftest import make_project, snapshot
@@ -416,8 +416,8 @@ def test_a_large_project_builds_in_parallel_with_the_same_bytes_and_errors(tmp_p
     # a build never forks beside threads), counting the forked maps.
     script = (
         "import sys\n"
-        "import letterhead.workers as w\n"
-        "from letterhead.build import build\n"
+        "import letterhead.authoring.workers as w\n"
+        "from letterhead.authoring.build import build\n"
         "from pathlib import Path\n"
         "from letterhead.config import load_config\n"
         "maps = []\n"
@@ -432,7 +432,7 @@ def test_a_large_project_builds_in_parallel_with_the_same_bytes_and_errors(tmp_p
     parallel = {**snapshot(root / "ses_templates"), **snapshot(root / "build")}
     shutil.rmtree(root / "ses_templates")
     shutil.rmtree(root / "build")
-    import letterhead.build as b
+    import letterhead.authoring.build as b
 
     old = b.PARALLEL_FROM
     b.PARALLEL_FROM = 10**6
@@ -479,7 +479,7 @@ BRAND = {"name": "Calndr Club", "year": 2026, "flag": True, "colors": {"primary"
     "]] stray closers #] %} are text", "[[ [[ brand.name ]]",
 ])
 def test_brand_values_in_text_files_are_filled_exactly_as_jinja_would(tmp_path: Path, text: str) -> None:
-    from letterhead.compile import _fill_brand
+    from letterhead.authoring.compile import _fill_brand
 
     root = make(tmp_path, EVERYWHERE)
     env = Compiler(load_config(root), BRAND).env
@@ -510,7 +510,7 @@ def test_an_unknown_brand_value_in_the_subject_still_names_the_line(tmp_path: Pa
     {"lone": "\ud800 half"},   # a lone surrogate: likewise
 ])
 def test_generated_json_is_byte_for_byte_the_standard_formatting(obj: Any) -> None:
-    from letterhead.payload import dumps
+    from letterhead.authoring.payload import dumps
 
     assert dumps(obj) == json.dumps(obj, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
 
@@ -528,7 +528,7 @@ def test_paths_are_shown_relative_to_the_project(tmp_path: Path) -> None:
 def test_token_spans_match_the_plain_regex_on_random_text() -> None:
     import random
 
-    from letterhead.protect import _token_spans
+    from letterhead.authoring.protect import _token_spans
 
     reference = re.compile(r"<!--\s*xlh(\d{6,})x\s*-->|xlh(\d{6,})x")
     pieces = ["<!--", "-->", " ", "\n", "xlh", "000001", "0000012", "x", "a", "<", "!", "-", "\u00a0",
@@ -543,7 +543,7 @@ def test_token_spans_match_the_plain_regex_on_random_text() -> None:
 def test_default_font_detection_matches_the_plain_regex_on_random_text() -> None:
     import random
 
-    from letterhead.mjml_fixes import _in_font_family
+    from letterhead.authoring.mjml_fixes import _in_font_family
 
     pieces = ['"', "font-family:", "Roboto", "roboto", " ", "x", ";", "=", "FONT-FAMILY:", "style", "Robot", "o"]
     rng = random.Random(3)
@@ -557,8 +557,8 @@ def test_line_marks_and_placeholder_lines_match_their_definitions_on_random_text
     """The one-pass mark/strip/protect agree with the plain per-line definitions."""
     import random
 
-    from letterhead.compile import _JINJA_DELIM_RE, _JINJA_OPEN, LineMarks
-    from letterhead.protect import _MUSTACHE_RE, PlaceholderTable
+    from letterhead.authoring.compile import _JINJA_DELIM_RE, _JINJA_OPEN, LineMarks
+    from letterhead.authoring.protect import _MUSTACHE_RE, PlaceholderTable
 
     def reference_marked_lines(text: str) -> list[int]:
         marked, inside = [], None

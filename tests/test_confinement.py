@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from letterhead.cli import cli
+from letterhead.cli.main import cli
 
 from .conftest import PROJECTS, make_project, run_cli, snapshot
 
@@ -174,7 +174,7 @@ def test_a_forged_bytecode_cache_file_is_not_run(tmp_path: Path) -> None:
     outside the sandbox.  A cache file letterhead did not sign is ignored."""
     from jinja2.bccache import bc_magic
 
-    from letterhead.compile import Compiler
+    from letterhead.authoring.compile import Compiler
     from letterhead.config import load_config
 
     root = project_with(tmp_path)
@@ -281,7 +281,7 @@ def test_a_sample_nested_too_deeply_is_a_located_error(tmp_path: Path) -> None:
 
 
 def test_a_sample_over_the_template_data_limit_fails_the_build_as_the_sender_would(tmp_path: Path) -> None:
-    from letterhead.send import MAX_TEMPLATE_DATA  # the sender's limit
+    from letterhead.sending.mailer import MAX_TEMPLATE_DATA  # the sender's limit
 
     root = project_with(tmp_path)
     samples = root / "templates_src" / "welcome" / "samples"

@@ -17,17 +17,17 @@ import boto3
 import pytest
 from click.testing import CliRunner
 
-from letterhead import handlebars
-from letterhead.cli import cli
+from letterhead.sestemplate import handlebars
+from letterhead.cli.main import cli
 from letterhead.config import load_config
-from letterhead.contexts import _analyze, check
+from letterhead.authoring.contexts import _analyze, check
 from letterhead.errors import DataError, RenderError
-from letterhead.localses import LocalSes
-from letterhead.payload import Manifest
-from letterhead.safety import HTML_DATA_KEY, prepare_data, ses_parts
-from letterhead.send import Mailer
-from letterhead.transports import OutboxTransport
-from letterhead.validate import check_value
+from letterhead.dev.localses import LocalSes
+from letterhead.authoring.payload import Manifest
+from letterhead.authoring.safety import HTML_DATA_KEY, prepare_data, ses_parts
+from letterhead.sending.mailer import Mailer
+from letterhead.sending.transports import OutboxTransport
+from letterhead.authoring.validate import check_value
 
 from .conftest import PROJECTS, make_project
 
@@ -87,9 +87,9 @@ def test_values_in_a_query_are_percent_encoded_in_build_samples_ses_sends_and_pr
     assert sent[HTML_DATA_KEY]["_url"] == sent["_url"]
 
     # the preview renders the same bytes
-    from letterhead.compile import Compiler
-    from letterhead.preview import compile_state
-    from letterhead.sources import load_brand
+    from letterhead.authoring.compile import Compiler
+    from letterhead.dev.preview import compile_state
+    from letterhead.authoring.sources import load_brand
 
     config = load_config(root)
     state = compile_state(config, Compiler(config, load_brand(config)), "password_reset")
@@ -184,7 +184,7 @@ def test_url_values_in_loops_and_with_blocks_are_encoded_relative_to_their_scope
 
 
 def _outputs(template: handlebars.Template) -> list[handlebars.Output]:
-    from letterhead.safety import _outputs as outputs
+    from letterhead.authoring.safety import _outputs as outputs
 
     return list(outputs(template.body))
 
@@ -267,7 +267,7 @@ def test_unquoted_values_tag_names_and_event_handlers_are_refused() -> None:
 def test_a_placeholder_starting_a_mailto_link_must_be_one_address(tmp_path: Path) -> None:
     analysis, _ = analyzed('<a href="mailto:{{who}}">w</a>')
     assert analysis.url_checks == {"who": ("mailto",)}
-    from letterhead.validate import check_urls
+    from letterhead.authoring.validate import check_urls
 
     check_urls(analysis.url_checks, {"who": "amira+x@example.com"}, where="d")
     for bad in ("a@x.org?cc=boss@bank.example", "a@x.org,b@y.org", "not an address"):

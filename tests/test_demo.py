@@ -17,7 +17,7 @@ def test_demo_syncs_sends_and_renders_what_recipients_get(tmp_path: Path) -> Non
     shutil.copy(REPO / "pyproject.toml", root)
     for folder in ("templates_src", "ses_templates"):
         shutil.copytree(REPO / folder, root / folder)
-    proc = subprocess.run([sys.executable, "-m", "letterhead.demo"], cwd=root, capture_output=True,
+    proc = subprocess.run([sys.executable, str(REPO / "examples" / "calndr_demo.py")], cwd=root, capture_output=True,
                           text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     out = proc.stdout

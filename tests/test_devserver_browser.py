@@ -18,8 +18,8 @@ import boto3
 import pytest
 
 from letterhead.config import load_config
-from letterhead.devserver import DevServer
-from letterhead.safety import prepare_data
+from letterhead.dev.devserver import DevServer
+from letterhead.authoring.safety import prepare_data
 
 from .browser import browser, stub_network
 from .conftest import REPO

@@ -15,7 +15,7 @@ import pybars
 import pytest
 
 from letterhead.errors import Location, RenderError, TemplateSyntaxError
-from letterhead.handlebars import (
+from letterhead.sestemplate.handlebars import (
     Block,
     Contract,
     InlinePartial,

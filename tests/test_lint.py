@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from letterhead.build import build
+from letterhead.authoring.build import build
 from letterhead.config import load_config
 from letterhead.errors import LintError
-from letterhead.lint import lint
-from letterhead.sources import load_source
+from letterhead.authoring.lint import lint
+from letterhead.authoring.sources import load_source
 
 from .test_compile import EVERY_SAMPLE, EVERYWHERE, compiled, make
 
@@ -18,7 +18,7 @@ from .test_compile import EVERY_SAMPLE, EVERYWHERE, compiled, make
 def findings_for(tmp_path: Path, body: str, *, text: str | None = None, **kw):  # type: ignore[no-untyped-def]
     root = make(tmp_path, body, samples=kw.pop("samples", EVERY_SAMPLE), text=text)
     ct = compiled(root)
-    from letterhead.safety import payload_for as _payload_for
+    from letterhead.authoring.safety import payload_for as _payload_for
 
     payload = _payload_for(ct)
     src = (root / "templates_src" / "t" / "template.mjml").read_text()
@@ -80,7 +80,7 @@ def test_missing_preheader_warns_and_missing_lang_errors(tmp_path: Path) -> None
     mjml.write_text(mjml.read_text().replace("<mj-preview>Hi {{name}}</mj-preview>", "").replace(
         "<mjml>", '<mjml lang="und">'))
     ct = compiled(root)
-    from letterhead.safety import payload_for as _payload_for
+    from letterhead.authoring.safety import payload_for as _payload_for
 
     fs = lint(ct, _payload_for(ct), [], mjml_source=mjml.read_text(), mjml_path="t", variables={})
     assert ("warning", "preheader") in codes(fs)
@@ -126,7 +126,7 @@ def test_toolchain_leftovers_are_errors_naming_the_part(tmp_path: Path, part: st
                                                         message: str) -> None:
     import dataclasses
 
-    from letterhead.safety import payload_for as _payload_for
+    from letterhead.authoring.safety import payload_for as _payload_for
 
     root = make(tmp_path, EVERYWHERE, samples=EVERY_SAMPLE)
     ct = compiled(root)
@@ -140,7 +140,7 @@ def test_toolchain_leftovers_are_errors_naming_the_part(tmp_path: Path, part: st
 
 
 def test_link_and_image_attributes_are_read_as_a_browser_would() -> None:
-    from letterhead.lint import _Collector
+    from letterhead.authoring.lint import _Collector
 
     c = _Collector()
     c.feed('<html lang="de"><body><!-- <a href="https://commented.example/"> -->'

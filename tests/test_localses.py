@@ -13,12 +13,12 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from letterhead.build import build
+from letterhead.authoring.build import build
 from letterhead.config import load_config
-from letterhead.localses import LocalSes, SentMessage, parse_sent_messages, render_sent
-from letterhead.payload import SesTemplate
-from letterhead.safety import prepare_data
-from letterhead.validate import render_parts
+from letterhead.dev.localses import LocalSes, SentMessage, parse_sent_messages, render_sent
+from letterhead.authoring.payload import SesTemplate
+from letterhead.authoring.safety import prepare_data
+from letterhead.authoring.validate import render_parts
 
 SAMPLE = {"name": "Ada", "url": "https://example.com/start"}
 
@@ -139,7 +139,7 @@ def test_put_template_updates_in_place(ses: LocalSes, built: Path) -> None:
 def test_an_application_with_plain_boto3_and_the_environment(ses: LocalSes) -> None:
     app = (
         "import boto3, json\n"
-        "from letterhead.safety import prepare_data\n"
+        "from letterhead.authoring.safety import prepare_data\n"
         "ses = boto3.client('ses')\n"
         "ses.send_templated_email(Source='hello@example.com', Destination={'ToAddresses': ['z@example.org']},"
         " Template='welcome', TemplateData=json.dumps(prepare_data({'name': 'Zed', 'url': 'https://x.org'})))\n"

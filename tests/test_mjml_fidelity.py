@@ -2,7 +2,7 @@
 
 Two kinds of test:
 
-* fast regression tests, one per fix in ``letterhead.mjml_fixes``, asserting on
+* fast regression tests, one per fix in ``letterhead.authoring.mjml_fixes``, asserting on
   the MJML or HTML (each names the MRML difference it guards);
 * pixel tests: every case in ``tests/projects/fidelity/*.mjml`` is compiled by
   letterhead and rendered in headless Chromium next to the official
@@ -22,9 +22,9 @@ from html.parser import HTMLParser
 
 import pytest
 
-from letterhead import mjml_fixes
-from letterhead.compile import render_plain_mjml
-from letterhead.mjml import compile_mjml
+from letterhead.authoring import mjml_fixes
+from letterhead.authoring.compile import render_plain_mjml
+from letterhead.authoring.mjml import compile_mjml
 
 from .conftest import REPO
 

@@ -8,7 +8,7 @@ import dataclasses
 
 import pytest
 
-from letterhead.build import build
+from letterhead.authoring.build import build
 from letterhead.config import load_config
 
 from .browser import browser, open_html

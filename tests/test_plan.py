@@ -6,8 +6,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from letterhead.payload import SesTemplate
-from letterhead.plan import (
+from letterhead.authoring.payload import SesTemplate
+from letterhead.deploy.plan import (
     CREATE,
     DELETE,
     UNCHANGED,
@@ -16,7 +16,7 @@ from letterhead.plan import (
     make_plan,
     names_to_fetch,
 )
-from letterhead.remote import RemoteTemplate
+from letterhead.deploy.template_store import RemoteTemplate
 
 T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
 

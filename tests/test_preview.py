@@ -17,13 +17,13 @@ from pathlib import Path
 import httpx
 import pytest
 
-from letterhead.build import build
-from letterhead.cli import Ctx
-from letterhead.cli_dev import preview as preview_command
+from letterhead.authoring.build import build
+from letterhead.cli.main import Ctx
+from letterhead.cli.dev import preview as preview_command
 from letterhead.config import load_config
-from letterhead.devserver import DevServer
+from letterhead.dev.devserver import DevServer
 from letterhead.errors import LetterheadError, RenderError
-from letterhead.preview import (
+from letterhead.dev.preview import (
     PreviewProject,
     Site,
     csp,
@@ -471,7 +471,7 @@ def test_dev_command_serves_until_interrupted(project: Path) -> None:
     import subprocess
     import sys
 
-    code = ("import sys; from letterhead.cli import cli; from letterhead.cli_dev import dev, preview\n"
+    code = ("import sys; from letterhead.cli import cli; from letterhead.cli.dev import dev, preview\n"
             "for c in (dev, preview):\n    cli.add_command(c)\n"
             "sys.argv[0] = 'letterhead'; cli()")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "SES_"))}

@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from letterhead.ratelimit import RateLimiter
+from letterhead.aws.ratelimit import RateLimiter
 
 
 class FakeTime:

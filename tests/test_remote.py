@@ -28,8 +28,8 @@ from letterhead.errors import (
     RemoteTemplateError,
     ThrottledError,
 )
-from letterhead.payload import SesTemplate
-from letterhead.remote import RateLimiter, TemplateStore, check_region, retry_config, translate
+from letterhead.authoring.payload import SesTemplate
+from letterhead.deploy.template_store import RateLimiter, TemplateStore, check_region, retry_config, translate
 
 REGION = "us-east-1"
 

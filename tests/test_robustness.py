@@ -21,8 +21,8 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from letterhead import handlebars
-from letterhead.cli import cli
+from letterhead.sestemplate import handlebars
+from letterhead.cli.main import cli
 from letterhead.errors import MjmlError, TemplateSyntaxError
 
 from .conftest import PROJECTS, make_project, run_cli, snapshot
@@ -141,7 +141,7 @@ def test_html_nested_past_the_compilers_stack_is_a_located_error(html: str, tmp_
 
 
 def test_the_tag_depth_limit_counts_unclosed_tags_and_skips_void_and_self_closed_ones() -> None:
-    from letterhead import mjml
+    from letterhead.authoring import mjml
 
     limit = mjml.MAX_TAG_DEPTH
     mjml.check_depth("<br><img src='a'><mj-image/><p><p>" * 300 + "<b></b>" * 300)  # none stays open
@@ -171,7 +171,7 @@ def test_an_error_in_a_build_worker_keeps_its_location_and_exit_1(tmp_path: Path
     # In a fresh process that counts the forked maps (a build never forks beside threads).
     script = (
         "import sys\n"
-        "import letterhead.workers as w\n"
+        "import letterhead.authoring.workers as w\n"
         "real = w.fork_map\n"
         "def spy(*a, **k):\n"
         f"    open({str(marker)!r}, 'a').write('map\\n')\n"
@@ -442,7 +442,7 @@ def test_a_sample_nested_deeper_than_data_goes_is_a_located_error(depth: int, tm
 
 def test_the_sender_refuses_data_nested_too_deep_before_preparing_it(tmp_path: Path) -> None:
     from letterhead.errors import DataError
-    from letterhead.send import Mailer
+    from letterhead.sending.mailer import Mailer
 
     root = make_project(tmp_path)
     assert build_json(root)[0] == 0

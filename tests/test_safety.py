@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from letterhead import handlebars
+from letterhead.sestemplate import handlebars
 from letterhead.errors import RenderError
-from letterhead.safety import HTML_DATA_KEY, prepare_data, ses_parts
+from letterhead.authoring.safety import HTML_DATA_KEY, prepare_data, ses_parts
 
 HOSTILE = '<b>Tom & "Jerry"</b>'
 SHOWN = "&lt;b&gt;Tom &amp; &quot;Jerry&quot;&lt;/b&gt;"
@@ -64,14 +64,14 @@ def test_rendering_the_designer_form_like_ses_equals_rendering_the_payload() -> 
     import json
     from pathlib import Path
 
-    from letterhead.compile import Compiler
+    from letterhead.authoring.compile import Compiler
     from letterhead.config import load_config
-    from letterhead.safety import render_like_ses
-    from letterhead.sources import load_brand, load_source, template_names
-    from letterhead.validate import render_parts
+    from letterhead.authoring.safety import render_like_ses
+    from letterhead.authoring.sources import load_brand, load_source, template_names
+    from letterhead.authoring.validate import render_parts
 
     from .conftest import REPO
-    from letterhead.safety import payload_for as _payload_for
+    from letterhead.authoring.safety import payload_for as _payload_for
 
     config = load_config(REPO)
     compiler = Compiler(config, load_brand(config))

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from letterhead import verification
+from letterhead.sending import codes as verification
 from letterhead.errors import (
     AccountSendingPaused,
     ConfigError,
@@ -34,11 +34,11 @@ from letterhead.errors import (
     TemplateDoesNotExist,
     Throttled,
 )
-from letterhead.plan import Namespace
-from letterhead.ratelimit import RateLimiter
-from letterhead.safety import prepare_data
-from letterhead.send import Mailer, check_address, deployed_name, format_source
-from letterhead.transports import SesTransport
+from letterhead.deploy.plan import Namespace
+from letterhead.aws.ratelimit import RateLimiter
+from letterhead.authoring.safety import prepare_data
+from letterhead.sending.mailer import Mailer, check_address, deployed_name, format_source
+from letterhead.sending.transports import SesTransport
 
 from .send_support import (  # noqa: F401 - fixtures
     REGION,
@@ -574,8 +574,8 @@ def test_code_expires_after_ten_minutes_and_the_email_says_so(moto_ses: Any) -> 
 
 
 def _invoke(args: list[str], root: Path, env: dict[str, str] | None = None) -> Any:
-    from letterhead.cli import Ctx
-    from letterhead.cli_send import send
+    from letterhead.cli.main import Ctx
+    from letterhead.cli.send import send
 
     return CliRunner().invoke(send, args, obj=Ctx(root, as_json=False), env=env, catch_exceptions=False)
 

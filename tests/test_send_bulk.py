@@ -17,8 +17,8 @@ from typing import Any, Iterator
 import pytest
 
 from letterhead.errors import DailyQuotaExceeded, DataError, DeliveryUnknown, MessageRejected, RenderError, Throttled
-from letterhead.safety import prepare_data
-from letterhead.send import BulkResult, Recipient
+from letterhead.authoring.safety import prepare_data
+from letterhead.sending.mailer import BulkResult, Recipient
 
 from .send_support import (  # noqa: F401 - fixtures
     DestinationFaults,

@@ -32,12 +32,12 @@ import httpx
 import pytest
 
 from letterhead.config import MAX_SENDER_NAME_CHARS, load_config
-from letterhead.devserver import DevServer
+from letterhead.dev.devserver import DevServer
 from letterhead.errors import ConfigError
-from letterhead.localses import LocalSes
-from letterhead.payload import SesTemplate
-from letterhead.send import Mailer
-from letterhead.transports import OutboxTransport, SmtpTransport
+from letterhead.dev.localses import LocalSes
+from letterhead.authoring.payload import SesTemplate
+from letterhead.sending.mailer import Mailer
+from letterhead.sending.transports import OutboxTransport, SmtpTransport
 
 from .conftest import PROJECTS, REPO, make_project, run_cli
 from .send_support import sample
@@ -327,8 +327,8 @@ TOKEN = "FwoGZXIvYXdzEXAMPLESESSIONTOKENvalue0123456789abcdefLETTERHEADtok"
 
 def test_debug_logs_of_send_sync_and_account_hold_no_credentials(
         local_ses: LocalSes, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
-    from letterhead.account import Account, AccountSettings
-    from letterhead.remote import TemplateStore
+    from letterhead.account.account import Account, AccountSettings
+    from letterhead.deploy.template_store import TemplateStore
 
     for k, v in {"AWS_ACCESS_KEY_ID": KEY_ID, "AWS_SECRET_ACCESS_KEY": SECRET, "AWS_SESSION_TOKEN": TOKEN,
                  "AWS_CONFIG_FILE": "/nonexistent", "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent"}.items():
@@ -369,7 +369,7 @@ def test_credentials_from_an_assumed_role_stay_out_of_debug_logs(
         caplog: pytest.LogCaptureFixture) -> None:
     """boto3's chain assumes a role (through STS, here moto's): botocore logs
     STS's answer, which holds the temporary secret key and session token."""
-    from letterhead.remote import TemplateStore
+    from letterhead.deploy.template_store import TemplateStore
 
     (tmp_path / "config").write_text("[profile deploy]\nrole_arn = arn:aws:iam::123456789012:role/letterhead\n"
                                       "source_profile = base\nregion = us-east-1\n")

@@ -29,7 +29,7 @@ from click.testing import CliRunner
 from moto import mock_aws
 from moto.server import ThreadedMotoServer
 
-from letterhead.cli_sync import sync as sync_command
+from letterhead.cli.sync import sync as sync_command
 from letterhead.config import load_config
 from letterhead.errors import (
     DriftError,
@@ -39,10 +39,10 @@ from letterhead.errors import (
     SyncInputError,
     VerifyFailed,
 )
-from letterhead.payload import Manifest, ManifestEntry, SesTemplate
-from letterhead.remote import TemplateStore, retry_config
-from letterhead.safety import HTML_DATA_KEY, prepare_data
-from letterhead.sync import deployed_names, load_settings, namespace_for, sync
+from letterhead.authoring.payload import Manifest, ManifestEntry, SesTemplate
+from letterhead.deploy.template_store import TemplateStore, retry_config
+from letterhead.authoring.safety import HTML_DATA_KEY, prepare_data
+from letterhead.deploy.sync import deployed_names, load_settings, namespace_for, sync
 
 from .conftest import REPO
 
@@ -507,7 +507,7 @@ def test_cli_prune_when_not_a_terminal_needs_yes(root: Path, ses: Any) -> None:
 
 def test_cli_under_the_letterhead_group(root: Path, ses: Any) -> None:
     """As the lead registers it: `letterhead --root R sync …`."""
-    from letterhead.cli import cli
+    from letterhead.cli.main import cli
 
     added = "sync" not in cli.commands
     if added:
@@ -580,7 +580,7 @@ def letterhead_sync(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
 def _sync_registered() -> bool:
     import click
 
-    from letterhead.cli import cli
+    from letterhead.cli.main import cli
 
     return cli.get_command(click.Context(cli), "sync") is not None
 

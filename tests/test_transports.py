@@ -29,8 +29,8 @@ from letterhead.errors import (
     TemplateDoesNotExist,
     Throttled,
 )
-from letterhead.safety import prepare_data
-from letterhead.transports import (
+from letterhead.authoring.safety import prepare_data
+from letterhead.sending.transports import (
     FallbackTransport,
     OutboxTransport,
     OutgoingMessage,
@@ -344,7 +344,7 @@ def test_bulk_destinations_paused_in_ses_go_through_smtp(smtp: Any, moto_ses: An
 
 
 def test_ses_plus_smtp_by_name_reads_smtp_settings(moto_ses: Any) -> None:
-    from letterhead.send import make_transport
+    from letterhead.sending.mailer import make_transport
 
     t = make_transport("ses+smtp", env={"SMTP_HOST": "127.0.0.1", "SMTP_PORT": "2525", "SMTP_SECURITY": "none"},
                        region=REGION)

@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from letterhead.workers import WorkerCrashed, fork_map
+from letterhead.authoring.workers import WorkerCrashed, fork_map
 
 
 def no_children_left() -> bool:
@@ -97,7 +97,7 @@ def test_no_fork_from_a_process_running_other_threads() -> None:
     # A fresh process: this one may run other tests' server threads.
     script = (
         "import threading\n"
-        "from letterhead.workers import available\n"
+        "from letterhead.authoring.workers import available\n"
         "assert available()\n"
         "stop = threading.Event()\n"
         "thread = threading.Thread(target=stop.wait)\n"

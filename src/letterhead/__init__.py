@@ -18,27 +18,27 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 _EXPORTS = {
-    "BuildResult": "letterhead.build",
-    "build_project": "letterhead.build",  # not "build": that is the module's name
-    "CompiledTemplate": "letterhead.compile",
-    "Compiler": "letterhead.compile",
+    "BuildResult": "letterhead.authoring.build",
+    "build_project": "letterhead.authoring.build",  # not "build": that is the module's name
+    "CompiledTemplate": "letterhead.authoring.compile",
+    "Compiler": "letterhead.authoring.compile",
     "Config": "letterhead.config",
     "load_config": "letterhead.config",
     "LetterheadError": "letterhead.errors",
-    "Manifest": "letterhead.payload",
-    "SesTemplate": "letterhead.payload",
-    "prepare_data": "letterhead.safety",
+    "Manifest": "letterhead.authoring.payload",
+    "SesTemplate": "letterhead.authoring.payload",
+    "prepare_data": "letterhead.authoring.safety",
 }
 
 __all__ = ["__version__", *sorted(_EXPORTS)]
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .build import BuildResult, build_project
-    from .compile import CompiledTemplate, Compiler
+    from .authoring.build import BuildResult, build_project
+    from .authoring.compile import CompiledTemplate, Compiler
     from .config import Config, load_config
     from .errors import LetterheadError
-    from .payload import Manifest, SesTemplate
-    from .safety import prepare_data
+    from .authoring.payload import Manifest, SesTemplate
+    from .authoring.safety import prepare_data
 
 
 def __getattr__(name: str) -> Any:

@@ -1,0 +1,116 @@
+"""`make demo` (`python examples/calndr_demo.py`): the whole job, end to end, on an embedded SES.
+
+What ``make demo`` runs after ``letterhead build``:
+
+1. start a local SES (moto's server on 127.0.0.1, :class:`~letterhead.dev.localses.LocalSes`);
+2. ``letterhead sync`` the built ``ses_templates/`` into it, through the same
+   command CI runs, then a second, no-op sync; list what SES now holds;
+3. send a co-parent invitation (a committed sample) and a fresh verification
+   code through :class:`~letterhead.sending.mailer.Mailer`, as the application does;
+4. read back what SES recorded and render each message as real SES would,
+   into ``.demo/<n>-<template>.{html,txt}``, and print the paths.
+
+Nothing leaves the machine; dummy credentials point boto3 at the loopback port.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from letterhead.config import load_config
+from letterhead.errors import LetterheadError
+
+DEMO_DIR = ".demo"
+INVITE_SAMPLE = "with_note"
+SENDER = "noreply@calndr.club"
+
+
+def _step(text: str) -> None:
+    click.secho(f"\n==> {text}", bold=True)
+
+
+def run(root: Path | None = None, out_dir: Path | None = None) -> list[Path]:
+    from letterhead.cli import cli
+    from letterhead.dev.localses import LocalSes
+    from letterhead.sending.mailer import Mailer
+    from letterhead.sending.codes import VALID_FOR, expires_at, expiry_text, new_code
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # the local server's access log
+    config = load_config(root)
+    sender = config.sender_email or SENDER
+    out_dir = out_dir or config.root / DEMO_DIR
+    with LocalSes(senders=[sender.rsplit("@", 1)[1]]) as ses:
+        saved = {k: os.environ.get(k) for k in ses.environ()}
+        os.environ.update(ses.environ())
+        # sync records deployed names in ses_templates/deployed/; a demo
+        # against a throwaway SES must not leave such a record behind.
+        record = config.ses_dir / "deployed" / "default.json"
+        had_record = record.exists()
+        try:
+            _step(f"local SES on {ses.endpoint_url}: letterhead sync (what CI runs)")
+            root_args = ["--root", str(config.root)]
+            cli.main([*root_args, "sync"], standalone_mode=False)
+            _step("a second sync changes nothing (zero write calls)")
+            cli.main([*root_args, "sync"], standalone_mode=False)
+            names = sorted(t["Name"] for t in ses.client().list_templates()["TemplatesMetadata"])
+            _step(f"SES now holds {len(names)} template(s): {', '.join(names)}")
+
+            _step("the application sends an invitation and a verification code")
+            mailer = Mailer(sender_email=sender, sender_name=config.sender_name or "Calndr Club",
+                            ses_dir=config.ses_dir, client=ses.client(), region=ses.region, max_send_rate=10)
+            invite = json.loads((config.source_dir / "coparent_invitation" / "samples" / f"{INVITE_SAMPLE}.json")
+                                .read_text(encoding="utf-8"))
+            mailer.send("coparent_invitation", invite["recipient_email"], invite, tags={"kind": "invitation"})
+            email = "amira.haddad@example.com"
+            mailer.send("email_verification", email,
+                        {"code": new_code(), "email": email, "expires_at": expiry_text(expires_at())},
+                        tags={"kind": "verification"})
+        finally:
+            if not had_record:
+                record.unlink(missing_ok=True)
+                if record.parent.is_dir() and not any(record.parent.iterdir()):
+                    record.parent.rmdir()
+            for k, v in saved.items():
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
+
+        out_dir.mkdir(parents=True, exist_ok=True)
+        for old in [*out_dir.glob("*.html"), *out_dir.glob("*.txt")]:
+            old.unlink()  # a previous run's messages
+        written: list[Path] = []
+        for n, delivery in enumerate(ses.outbox(), 1):
+            m = delivery.message
+            if not delivery.delivered or delivery.parts is None:
+                raise LetterheadError(f"SES would drop message {n} ({m.template}): {delivery.problem}")
+            base = out_dir / f"{n}-{m.template}"
+            html, text = base.with_suffix(".html"), base.with_suffix(".txt")
+            html.write_text(delivery.parts["html"], encoding="utf-8")
+            text.write_text(f"From: {m.source}\nTo: {', '.join(m.to)}\nSubject: {delivery.parts['subject']}\n\n"
+                            f"{delivery.parts['text']}", encoding="utf-8")
+            written += [html, text]
+    _step(f"what each recipient gets (verification codes are valid {int(VALID_FOR.total_seconds() // 60)} "
+          "minutes; open the .html files in a browser)")
+    for p in written:
+        click.echo(f"  {config.rel(p)}")
+    return written
+
+
+def main() -> None:
+    try:
+        run()
+    except LetterheadError as exc:
+        click.secho("ERROR ", fg="red", bold=True, err=True, nl=False)
+        click.echo(str(exc), err=True)
+        sys.exit(exc.exit_code)
+
+
+if __name__ == "__main__":
+    main()

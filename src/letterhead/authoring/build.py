@@ -1,0 +1,559 @@
+"""``letterhead build``: every template source → ``build/`` and ``ses_templates/``.
+
+1. Discover templates and hash each one's files with the shared ones.
+2. Skip templates whose inputs hash the same as at the last build (a rebuild
+   after one change recompiles only that one).
+3. Read the rest (names, UTF-8, JSON, TOML checked) and compile them
+   (:mod:`letterhead.authoring.compile`), in worker processes for 12 templates or more
+   (forked: not from a process that runs other threads, see
+   :mod:`letterhead.authoring.workers`);
+   make the SES payload injection-safe (:mod:`letterhead.authoring.safety`).
+4. Render every sample with SES semantics; a sample that does not fit fails
+   the build naming the sample, the variable and the template line.
+5. Lint (:mod:`letterhead.authoring.lint`): errors fail the build, warnings are reported.
+6. Only when everything passed, write all outputs at once; with ``check=True``
+   compare instead and report stale files (and write nothing at all).
+
+Nothing is written when any template fails: the committed ``ses_templates/``
+stays exactly as it was.  Both output folders are replaced together, through
+the commit protocol of :mod:`letterhead.authoring.swap`: a build killed at any moment
+leaves them both old or both new, and the next command finishes or undoes it.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import os
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+from .. import __version__
+from . import swap
+from .compile import CompiledTemplate, Compiler
+from ..config import Config
+from ..errors import DataError, LetterheadError, LintError, Location, StaleOutputError
+from .lint import Finding, lint
+from .payload import MANIFEST_NAME, Manifest, ManifestEntry, SesTemplate
+from .safety import HTML_DATA_KEY, payload_for, template_data
+from .sources import (
+    TemplateSource,
+    digest,
+    load_brand,
+    load_source,
+    read_text,
+    shared_files,
+    template_files,
+    template_names,
+)
+from .validate import render_compiled
+
+
+@dataclass(frozen=True)
+class TemplateReport:
+    name: str
+    status: str  # "compiled" | "unchanged"
+    size_bytes: int
+    findings: tuple[Finding, ...] = ()
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    reports: tuple[TemplateReport, ...]
+    written: tuple[str, ...] = ()
+    removed: tuple[str, ...] = ()
+
+    @property
+    def warnings(self) -> list[Finding]:
+        return [f for r in self.reports for f in r.findings if f.severity == "warning"]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "templates": [
+                {"name": r.name, "status": r.status, "size_bytes": r.size_bytes,
+                 "findings": [f.to_dict() for f in r.findings]}
+                for r in self.reports
+            ],
+            "written": list(self.written),
+            "removed": list(self.removed),
+        }
+
+
+@dataclass
+class _Outputs:
+    """Everything a build produces, in memory, keyed by path relative to root."""
+
+    files: dict[str, str] = field(default_factory=dict)
+    # Outputs already on disk exactly as a build would write them (found so
+    # by the worker that made them, or carried over unchanged): known by
+    # path only, so their content is neither sent back from a worker nor
+    # read again.  A path is in ``files`` or in ``same``, never both.
+    same: set[str] = field(default_factory=set)
+
+    def paths(self) -> set[str]:
+        return set(self.files) | self.same
+
+    def add(self, path: str, content: str) -> None:
+        self.files[path] = content
+
+
+@functools.lru_cache(maxsize=1)
+def _code_fingerprint() -> str:
+    """letterhead's own code and its compilers' installed files are inputs of
+    every template too: an upgrade (or a local edit) must not reuse old
+    output.  Files are identified by their names, sizes and mtimes (reading
+    and hashing them would cost ~2 ms a build; importlib.metadata ~10 ms)."""
+    import importlib.util
+
+    h = hashlib.sha256()
+    for module in ("letterhead", "mjml", "css_inline", "html2text", "jinja2", "premailer"):
+        spec = importlib.util.find_spec(module)
+        folder = Path(spec.origin).parent if spec is not None and spec.origin else None
+        if folder is None or not folder.is_dir():
+            h.update(f"{module}: absent\0".encode())
+            continue
+        for entry in sorted(os.scandir(folder), key=lambda e: e.name):
+            if entry.is_file():
+                st = entry.stat()
+                h.update(f"{module}/{entry.name}:{st.st_size}:{st.st_mtime_ns}\0".encode())
+    return h.hexdigest()
+
+
+def _shared_digest(config: Config) -> str:
+    """Layouts, partials, brand, letterhead's code and settings: inputs of every template."""
+    return digest(
+        shared_files(config),
+        config.root,
+        f"letterhead {__version__} {_code_fingerprint()}",
+        f"inliner={config.inliner}",
+        f"lang={config.lang}",
+    )
+
+
+def source_hash(config: Config, name: str, shared: str | None = None) -> str:
+    """The hash of one template's inputs: its files and the shared ones."""
+    return digest(template_files(config, name), config.root, shared or _shared_digest(config))
+
+
+def _check_samples(config: Config, source: TemplateSource, compiled: CompiledTemplate,
+                   raw_paths: tuple[str, ...]) -> dict[str, dict[str, str]]:
+    """Render each sample as SES will; a sample that does not fit names the
+    sample, the variable and the source line.  A sample the sender would
+    refuse (TemplateData over SES's limit, measured as the sender measures
+    it) fails here rather than at the first send."""
+    rendered: dict[str, dict[str, str]] = {}
+    for sample in source.samples:
+        where = config.rel(sample.path)
+        rendered[sample.name] = render_compiled(compiled, sample.data, variables=source.variables,
+                                                raw_paths=raw_paths, where=where,
+                                                label=f"sample '{sample.name}' ({where}): ")
+        try:
+            template_data(sample.data, raw_paths, compiled.contexts.url_paths)
+        except DataError as exc:
+            raise DataError(f"sample '{sample.name}': {exc.message}", location=Location(where),
+                            hint=f"{exc.hint}; a sample is the data the application sends") from None
+    return rendered
+
+
+@dataclass(frozen=True)
+class _One:
+    """One template's share of a build (picklable: it may come from a worker)."""
+
+    name: str
+    files: Mapping[str, str]
+    entry: ManifestEntry | None = None
+    report: TemplateReport | None = None
+    error: LetterheadError | None = None
+    same: frozenset[str] = frozenset()  # outputs already on disk as they are (not in ``files``)
+    source_hash: str | None = None  # hashed by the worker, before it read the sources
+
+
+def _compile_one(compiler: Compiler, config: Config, name: str, deployed_name: str | None,
+                 compare: bool = False, shared: str | None = None) -> _One:
+    """Read, compile, check and lint one template (in a worker process when
+    the build is parallel: parsing its TOML and JSON is work too).
+    ``compare``: also tell which outputs are already on disk as they are (so
+    that the parent, which writes, need not read them all again).
+    ``shared``: hash the template's inputs first (with this digest of the
+    shared ones), for the build cache."""
+    shash = source_hash(config, name, shared) if shared is not None else None
+    try:
+        source = load_source(config, name)
+        compiled = compiler.compile(source)
+        payload = payload_for(compiled)
+        raw_paths = tuple(compiled.contract.raw_paths())
+        rendered = _check_samples(config, source, compiled, raw_paths)
+        findings = lint(
+            compiled, payload, [(s, p["html"]) for s, p in rendered.items()],
+            mjml_source=read_text(source.mjml_path), mjml_path=config.rel(source.mjml_path),
+            gmail_clip_bytes=config.gmail_clip_bytes, variables=source.variables,
+        )
+        errs = [f for f in findings if f.severity == "error"]
+        if errs:
+            raise LintError(errs)
+        outputs = _Outputs()
+        _add_outputs(outputs, config.rel(config.ses_dir), config.rel(config.build_dir), compiled, payload, rendered)
+        entry = ManifestEntry(
+            name=name,
+            content_hash=payload.content_hash,
+            description=source.description,
+            contract=compiled.contract.to_json(),
+            variables={n: v.to_json() for n, v in sorted(source.variables.items())},
+            raw_paths=raw_paths,
+            url_paths=compiled.contexts.url_paths,
+            url_checks=compiled.contexts.url_checks,
+            samples=tuple(s.name for s in source.samples),
+            size_bytes=payload.size_bytes,
+            deployed_name=deployed_name,
+        )
+        root = str(config.root)
+        same = frozenset(p for p, c in outputs.files.items() if _on_disk(f"{root}/{p}") == c) if compare else frozenset()
+        files = {p: c for p, c in outputs.files.items() if p not in same}
+        return _One(name, files, entry, TemplateReport(name, "compiled", payload.size_bytes, tuple(findings)),
+                    same=same, source_hash=shash)
+    except LetterheadError as exc:
+        # Errors found in compiled output carry a source location; show the
+        # designer's line, not the compiled one.
+        if exc.location is not None and exc.location.line:
+            exc.source_line = exc.location.read_line(config.root) or exc.source_line
+        return _One(name, {}, error=exc)
+
+
+# -- parallel compilation ------------------------------------------------------
+# Compiling is CPU-bound Python; a project of many templates is split across
+# processes (forked: workers inherit the loaded modules).  Output does not
+# depend on the split: each template is compiled on its own.
+PARALLEL_FROM = int(os.environ.get("LETTERHEAD_PARALLEL_FROM", "12"))
+
+
+def _compile_all(config: Config, brand: Mapping[str, Any], jobs: list[tuple[str, str | None, bool, str | None]],
+                 progress: Callable[[str, str], None] | None) -> list[_One]:
+    from . import workers as _workers
+
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    results: list[_One] = []
+
+    def record(one: _One) -> None:
+        results.append(one)
+        if progress:
+            progress(one.name, "failed" if one.error else "compiled")
+
+    if len(jobs) >= PARALLEL_FROM and cpus > 1 and _workers.available():
+        def setup() -> Callable[[tuple[str, str | None, bool, str | None]], _One]:
+            compiler = Compiler(config, brand, watch=False)
+            return lambda job: _compile_one(compiler, config, *job)
+
+        for _, one in _workers.fork_map(setup, jobs, min(cpus, 8)):
+            record(one)
+        order = {job[0]: i for i, job in enumerate(jobs)}
+        results.sort(key=lambda one: order[one.name])
+        return results
+    compiler = Compiler(config, brand, watch=False)
+    for job in jobs:
+        record(_compile_one(compiler, config, *job))
+    return results
+
+
+def build(
+    config: Config,
+    *,
+    check: bool = False,
+    force: bool = False,
+    write: bool = True,
+    progress: Callable[[str, str], None] | None = None,
+) -> BuildResult:
+    """``check``: compare with the files on disk instead of writing (stale →
+    :class:`StaleOutputError`); ``write=False``: only compile, check samples
+    and lint (``letterhead lint``)."""
+    names = template_names(config)
+    if check:  # never writes, so cannot finish an interrupted swap: refuse to compare half of one
+        swap.refuse_if_pending(config.ses_dir, config.rel(swap.record_path(config.ses_dir)))
+    elif write:
+        recover_interrupted_write(config)
+    old_manifest = Manifest.load(config.ses_dir)
+    cache = _load_cache(config)
+    new_cache: dict[str, str] = {}
+    outputs = _Outputs()
+    entries: dict[str, ManifestEntry] = {}
+    reports: dict[str, TemplateReport] = {}
+    errors: list[LetterheadError] = []
+    shared = _shared_digest(config)
+    # (name, deployed name, compare with disk, shared digest when the worker
+    # hashes the sources): workers read the sources.
+    jobs: list[tuple[str, str | None, bool, str | None]] = []
+    if force or check or not write or not cache:
+        # Everything compiles (--force, --check, lint, or no cache yet): no
+        # need to hash first; each worker hashes its template's sources
+        # before reading them, in parallel.
+        for name in names:
+            old = old_manifest.templates.get(name)
+            jobs.append((name, old.deployed_name if old else None, write or check, shared))
+    for name in names if not jobs else ():
+        shash = source_hash(config, name, shared)
+        old = old_manifest.templates.get(name)
+        new_cache[name] = shash
+        if old is not None and cache.get(name) == shash and _reuse(config, name, outputs, old):
+            entries[name] = old
+            reports[name] = TemplateReport(name, "unchanged", old.size_bytes)
+            if progress:
+                progress(name, "unchanged")
+            continue
+        jobs.append((name, old.deployed_name if old else None, True, None))
+
+    if jobs:
+        brand = load_brand(config)
+        for one in _compile_all(config, brand, jobs, progress):
+            if one.error is not None:
+                errors.append(one.error)
+                continue
+            assert one.entry is not None and one.report is not None
+            outputs.files.update(one.files)
+            outputs.same.update(one.same)
+            if one.source_hash is not None:
+                new_cache[one.name] = one.source_hash
+            entries[one.name] = one.entry
+            reports[one.name] = one.report
+    if errors:
+        if len(errors) == 1:
+            raise errors[0]
+        raise BuildFailed(errors)
+
+    ses_rel, build_rel = config.rel(config.ses_dir), config.rel(config.build_dir)
+    outputs.add(f"{ses_rel}/{MANIFEST_NAME}", Manifest(entries, html_data_key=HTML_DATA_KEY).dumps())
+    ordered = tuple(reports[n] for n in names if n in reports)
+    if check:
+        stale = _stale(config, outputs, ses_rel, build_rel)
+        if stale:
+            raise StaleOutputError(
+                f"{len(stale)} generated file(s) are out of date: " + ", ".join(stale[:10])
+                + (" …" if len(stale) > 10 else ""),
+                hint="run `letterhead build` and commit the result",
+            )
+        return BuildResult(ordered)
+    if not write:
+        return BuildResult(ordered)
+    written, removed = _write_all(config, outputs, ses_rel, build_rel)
+    _save_cache(config, new_cache)
+    return BuildResult(ordered, written=tuple(written), removed=tuple(removed))
+
+
+build_project = build  # the package-level name (``letterhead.authoring.build`` is this module)
+
+
+class BuildFailed(LetterheadError):
+    """Several templates failed; each error is listed."""
+
+    def __init__(self, errors: list[LetterheadError]) -> None:
+        self.errors = errors
+        super().__init__(f"{len(errors)} templates failed:\n" + "\n".join(str(e) for e in errors))
+
+
+def _add_outputs(outputs: _Outputs, ses_rel: str, build_rel: str, compiled: CompiledTemplate,
+                 payload: SesTemplate, rendered: Mapping[str, Mapping[str, str]]) -> None:
+    name = compiled.name
+    outputs.add(f"{ses_rel}/{name}.json", payload.dumps())
+    outputs.add(f"{build_rel}/{name}/template.html", compiled.html)
+    outputs.add(f"{build_rel}/{name}/template.txt", compiled.text)
+    outputs.add(f"{build_rel}/{name}/subject.txt", compiled.subject + "\n")
+    for sample, parts in sorted(rendered.items()):
+        outputs.add(f"{build_rel}/{name}/samples/{sample}.html", parts["html"])
+        outputs.add(f"{build_rel}/{name}/samples/{sample}.txt",
+                    f"Subject: {parts['subject']}\n\n{parts['text']}")
+
+
+def _reuse(config: Config, name: str, outputs: _Outputs, old: ManifestEntry) -> bool:
+    """Carry an unchanged template's outputs over from disk; False when any is missing."""
+    ses_rel, build_rel = config.rel(config.ses_dir), config.rel(config.build_dir)
+    paths = [f"{ses_rel}/{name}.json", f"{build_rel}/{name}/template.html",
+             f"{build_rel}/{name}/template.txt", f"{build_rel}/{name}/subject.txt"]
+    for sample in old.samples:
+        paths += [f"{build_rel}/{name}/samples/{sample}.html", f"{build_rel}/{name}/samples/{sample}.txt"]
+    if not all((config.root / p).is_file() for p in paths):
+        return False
+    try:
+        payload = SesTemplate.from_json(json.loads((config.root / paths[0]).read_text(encoding="utf-8")))
+    except (LetterheadError, ValueError, OSError):
+        return False
+    if payload.content_hash != old.content_hash:
+        return False  # someone edited the generated file: regenerate it
+    outputs.same.update(paths)
+    return True
+
+
+CACHE_FILE = ".letterhead-cache/build.json"
+
+
+def _load_cache(config: Config) -> dict[str, str]:
+    """Input hashes of the last successful build (kept out of the committed
+    manifest: an upgrade of letterhead must not make ses_templates/ stale)."""
+    try:
+        data = json.loads((config.root / CACHE_FILE).read_text(encoding="utf-8"))
+        return {str(k): str(v) for k, v in data.get("templates", {}).items()}
+    except (OSError, ValueError, AttributeError):
+        return {}
+
+
+def _save_cache(config: Config, hashes: dict[str, str]) -> None:
+    path = config.root / CACHE_FILE
+    try:
+        path.parent.mkdir(exist_ok=True)
+        (path.parent / ".gitignore").write_text("*\n")
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps({"templates": hashes}, sort_keys=True, indent=1))
+        os.replace(tmp, path)
+    except OSError:
+        pass  # a cache that cannot be written only costs a full rebuild next time
+
+
+def _on_disk(path: Path | str) -> str | None:
+    """A generated file's text, None when it is missing or unreadable."""
+    try:
+        with open(path, encoding="utf-8") as fh:
+            return fh.read()
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
+def _generated(config: Config, ses_rel: str, build_rel: str) -> dict[str, Path]:
+    """Files on disk that a build owns."""
+    found: dict[str, Path] = {}
+    if config.ses_dir.is_dir():
+        for p in config.ses_dir.glob("*.json"):
+            found[f"{ses_rel}/{p.name}"] = p
+    if config.build_dir.is_dir():
+        _files_below(config.build_dir, build_rel, found)
+    return found
+
+
+def _files_below(folder: Path, prefix: str, found: dict[str, Path]) -> None:
+    # os.scandir knows each entry's type without a stat per file.
+    with os.scandir(folder) as entries:
+        for entry in entries:
+            if entry.is_dir(follow_symlinks=False):
+                _files_below(Path(entry.path), f"{prefix}/{entry.name}", found)
+            elif entry.is_file():
+                found[f"{prefix}/{entry.name}"] = Path(entry.path)
+
+
+def _stale(config: Config, outputs: _Outputs, ses_rel: str, build_rel: str) -> list[str]:
+    on_disk = _generated(config, ses_rel, build_rel)
+    stale = [p for p, content in sorted(outputs.files.items())
+             if p not in on_disk or _on_disk(on_disk[p]) != content]
+    stale += sorted(p for p in outputs.same if p not in on_disk)  # deleted since the worker looked
+    ours = outputs.paths()
+    stale += sorted(p for p in on_disk if p not in ours)
+    return stale
+
+
+def recover_interrupted_write(config: Config) -> None:
+    """Bring ``ses_templates/`` and ``build/`` back to one consistent state
+    after a killed build (finish its swap, or delete its staging), and delete
+    the leftovers of any earlier one (:mod:`letterhead.authoring.swap`)."""
+    targets = (config.ses_dir, config.build_dir)
+    if swap.needs_recovery(config.ses_dir, targets):
+        with swap.locked(config.ses_dir.parent):
+            swap.recover(config.ses_dir, targets)
+
+
+def _carry(src: Path, dest: Path) -> None:
+    """An unchanged file into the staging folder: a hard link (no copy, and
+    already durable), a copy where links are refused."""
+    try:
+        os.link(src, dest)
+    except OSError:
+        shutil.copy2(src, dest)
+
+
+def _stage(target: Path, prefix: str, staging: Path, outputs: _Outputs, on_disk: Mapping[str, Path],
+           fresh: Mapping[str, str]) -> list[str]:
+    """Write the whole new ``target`` folder into ``staging``; new content is
+    fsynced (the swap's record must not commit files a power cut could
+    empty).  Returns the files whose content changed."""
+    written: list[str] = []
+    made: set[Path] = set()
+
+    def place(sub: str) -> Path:
+        dest = staging / sub
+        if dest.parent not in made:
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            made.add(dest.parent)
+        return dest
+
+    if staging.exists():
+        shutil.rmtree(staging)
+    staging.mkdir(mode=0o755)
+    made.add(staging)
+    if target.is_dir():  # keep files in the folder that a build does not own (a README, say)
+        for p in target.rglob("*"):
+            sub = p.relative_to(target).as_posix()
+            if p.is_file() and f"{prefix}/{sub}" not in on_disk:
+                _carry(p, place(sub))
+    start = len(prefix) + 1
+    for rel, content in outputs.files.items():
+        if not rel.startswith(prefix + "/"):
+            continue
+        dest = place(rel[start:])
+        if rel not in fresh:
+            _carry(on_disk[rel], dest)
+            continue
+        with open(dest, "w", encoding="utf-8", newline="\n") as fh:
+            fh.write(content)
+            fh.flush()
+            os.fsync(fh.fileno())
+        written.append(rel)
+    for rel in outputs.same:  # unchanged: the file as it is
+        if rel.startswith(prefix + "/"):
+            _carry(on_disk[rel], place(rel[start:]))
+    for folder in made:
+        swap.fsync_dir(folder)
+    return written
+
+
+def _write_all(config: Config, outputs: _Outputs, ses_rel: str, build_rel: str) -> tuple[list[str], list[str]]:
+    """Stage each output folder that changes and swap them in together
+    (:mod:`letterhead.authoring.swap`): after a kill at any moment the two folders are
+    both old or both new.  A folder with nothing to change is left alone
+    (not copied, mtimes kept)."""
+    targets = ((config.ses_dir, ses_rel), (config.build_dir, build_rel))
+    record = swap.record_path(config.ses_dir)
+    record.parent.mkdir(parents=True, exist_ok=True)
+    with swap.locked(record.parent):
+        swap.recover(config.ses_dir, [t for t, _ in targets])  # under the lock: another build's leftovers
+        on_disk = _generated(config, ses_rel, build_rel)
+        ours = outputs.paths()
+        removed = sorted(p for p in on_disk if p not in ours)
+        gone = sorted(p for p in outputs.same if p not in on_disk)
+        if gone:
+            raise LetterheadError(
+                f"{gone[0]} was deleted while letterhead was building",
+                hint="run `letterhead build` again; nothing was changed",
+            )
+        fresh = {r: c for r, c in outputs.files.items() if r not in on_disk or _on_disk(on_disk[r]) != c}
+        written: list[str] = []
+        staged: list[Path] = []
+        try:
+            for target, prefix in targets:
+                if not any(r.startswith(prefix + "/") for r in (*fresh, *removed)):
+                    continue  # nothing to do: leave the folder (and its mtimes) alone
+                target.parent.mkdir(parents=True, exist_ok=True)
+                written += _stage(target, prefix, swap.staging_for(target), outputs, on_disk, fresh)
+                staged.append(target)
+            swap.commit(record, staged)
+        except BaseException as exc:
+            committed = record.exists()
+            if not committed:  # roll back: the folders were not touched
+                for target, _ in targets:
+                    shutil.rmtree(swap.staging_for(target), ignore_errors=True)
+            if isinstance(exc, OSError):
+                where = config.rel(exc.filename) if exc.filename else None
+                raise LetterheadError(
+                    f"could not write the build's outputs: {exc.strerror or exc}",
+                    location=Location(where) if where else None,
+                    hint="the next `letterhead build` (or any command reading them) finishes replacing them"
+                    if committed else "free disk space or fix the folder's permissions; nothing was changed",
+                ) from exc
+            raise
+    return sorted(written), removed

@@ -1,0 +1,617 @@
+"""Compile one template source into subject, HTML and text with placeholders.
+
+The steps, in order (each owned by its module):
+
+1. Load sources through Jinja; the loader swaps every SES mustache for a token
+   that remembers its file and line (:mod:`letterhead.authoring.protect`).
+2. Render Jinja (layouts, partials, ``[[ brand.* ]]``) — one Environment per
+   build, StrictUndefined, autoescape for ``.mjml``.
+3. Lift ``mj-style inline="inline"`` CSS out (:mod:`letterhead.authoring.inline`), set
+   ``lang``, place tokens by where they stand in the MJML.
+4. MJML → HTML with MRML (:mod:`letterhead.authoring.mjml`), then inline the CSS.
+5. Verify no placeholder was lost or moved.
+6. Text part: ``text.txt`` through Jinja, or generated from the HTML
+   (:mod:`letterhead.authoring.text`).
+7. Restore the mustaches; parse all three parts with the SES template
+   language (:mod:`letterhead.sestemplate.handlebars`) for lint and the variable contract.
+"""
+
+from __future__ import annotations
+
+import bisect
+import functools
+import hmac
+import io
+import os
+import re
+import secrets
+import traceback
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Mapping, NamedTuple
+
+import jinja2
+import jinja2.bccache
+import jinja2.sandbox
+
+from ..sestemplate import handlebars
+from . import mjml
+from ..config import Config
+from .confine import outside_reason
+from ..errors import JinjaError, LetterheadError, Location, SourceError
+from .inline import extract_inline_css, inline_css
+from .protect import PlaceholderTable, hoist_from_conditionals, place_in_mjml, tokens_in, verify
+from .sources import TemplateSource, read_text
+from .text import html_to_text
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .contexts import Analysis
+
+PARTS = ("subject", "html", "text")
+
+
+@dataclass(frozen=True)
+class CompiledTemplate:
+    """One email, compiled: each part with SES placeholders written verbatim."""
+
+    name: str
+    subject: str
+    html: str
+    text: str
+    text_generated: bool
+    contract: handlebars.Contract
+    # Parsed parts, for the local renderer; and where each placeholder came from.
+    parsed: Mapping[str, handlebars.Template]
+    placeholder_locations: Mapping[str, tuple[tuple[int, Location], ...]]
+
+    def part(self, name: str) -> str:
+        return {"subject": self.subject, "html": self.html, "text": self.text}[name]
+
+    @functools.cached_property
+    def contexts(self) -> "Analysis":
+        """Where each placeholder prints (:mod:`letterhead.authoring.contexts`), worked
+        out once: the payload, every sample's render and the lint read it."""
+        from .contexts import analyze
+
+        return analyze(self)
+
+
+class _Escapes(jinja2.TemplateError):
+    """An include, extends or import names a file outside the project (or
+    the file is a link that leads there): raised inside Jinja so that the
+    error can point at the statement (Jinja's own path check is skipped by
+    :meth:`_ProtectingLoader.get_source`, which replaces FileSystemLoader's)."""
+
+
+class _TooComplex(jinja2.TemplateError):
+    """Jinja could not compile a template to Python (nesting too deep for
+    Python's parser or for the recursion limit)."""
+
+    def __init__(self, message: str, filename: str | None, lineno: int | None) -> None:
+        super().__init__(message)
+        self.filename = filename
+        self.lineno = lineno
+
+
+class _ProtectingLoader(jinja2.FileSystemLoader):
+    """A FileSystemLoader that tokenizes SES mustaches, insists on UTF-8 and
+    reads nothing outside the project (:mod:`letterhead.authoring.confine`)."""
+
+    def __init__(self, root: Path, table: PlaceholderTable, config: Config) -> None:
+        super().__init__(str(root), encoding="utf-8")
+        self.table = table
+        self.config = config
+        self.lines = LineMarks()
+
+    def get_source(self, environment, template):  # type: ignore[override]
+        pieces = template.split("/")
+        if template.startswith("/") or ".." in pieces:
+            raise _Escapes(f'"{template}" leaves the template folder: paths are relative to '
+                           f"{self.config.rel(self.config.source_dir)}/ and cannot start with / or hold '..'")
+        for searchpath in self.searchpath:
+            path = Path(searchpath, *pieces)
+            if path.is_file():
+                break
+        else:
+            raise jinja2.TemplateNotFound(template)
+        reason = outside_reason(path, self.config.root)
+        if reason is not None:
+            raise _Escapes(f'"{template}" {reason}: letterhead will not read it')
+        text = read_text(path)
+        rel = self.config.rel(path)
+        protected = self.table.protect(text, rel)
+        if template.endswith(".mjml"):
+            protected = self.lines.mark(protected, rel)
+        mtime = path.stat().st_mtime
+        return protected, str(path), lambda: path.is_file() and path.stat().st_mtime == mtime
+
+
+class _Environment(jinja2.sandbox.ImmutableSandboxedEnvironment):
+    """Jinja's sandbox (a template may read brand values and use filters and
+    tests, never reach Python: ``lipsum.__globals__.os`` is refused), whose
+    compile failures below Jinja (Python's parser refusing 100 nested
+    blocks, the recursion limit) become :class:`_TooComplex` with the
+    template line."""
+
+    # ``*`` and ``**`` can make a result of any size ("a" * 10**12, 9**9**9)
+    # and Jinja folds constant expressions while compiling: intercepted, they
+    # are computed by call_binop (never folded) and refused past a size.
+    intercepted_binops = frozenset({"*", "**"})
+    MAX_RESULT = 1_000_000  # characters or items of a repetition; digits of a power
+
+    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+        if operator == "**" and isinstance(left, int) and isinstance(right, int) and abs(left) > 1 \
+                and right * max(abs(left).bit_length(), 1) * 0.302 > self.MAX_RESULT:
+            raise jinja2.exceptions.SecurityError(f"the power {left} ** {right} is too large")
+        if operator == "*":
+            count, seq = (left, right) if isinstance(left, int) else (right, left)
+            if isinstance(count, int) and isinstance(seq, (str, list, tuple)) \
+                    and count * max(len(seq), 1) > self.MAX_RESULT:
+                raise jinja2.exceptions.SecurityError(f"repeating a {type(seq).__name__} {count:,} times "
+                                                      "makes a result too large")
+        return super().call_binop(context, operator, left, right)
+
+    def compile(self, source, name=None, filename=None, raw=False, defer_init=False):  # type: ignore[override]
+        try:
+            return super().compile(source, name, filename, raw, defer_init)
+        except (SyntaxError, RecursionError, MemoryError) as exc:
+            lineno = None
+            if isinstance(exc, SyntaxError) and exc.lineno and isinstance(source, str):
+                lineno = self._template_line(source, name, filename, exc.lineno)
+            what = exc.msg if isinstance(exc, SyntaxError) else type(exc).__name__
+            raise _TooComplex(f"too deeply nested to compile ({what})", filename, lineno) from None
+
+    def _template_line(self, source: str, name: str | None, filename: str | None, code_line: int) -> int | None:
+        """The template line of a line of the Python code Jinja generated
+        (from the ``debug_info`` Jinja writes at its end)."""
+        try:
+            code = super().compile(source, name, filename, raw=True)
+        except Exception:
+            return None
+        m = re.search(r"^debug_info = '([\d=&]*)'", str(code), re.MULTILINE)
+        best = None
+        for pair in (m.group(1).split("&") if m and m.group(1) else ()):
+            tline, cline = (int(x) for x in pair.split("="))
+            if cline <= code_line:
+                best = tline
+        return best
+
+
+class _SignedBytecodeCache(jinja2.FileSystemBytecodeCache):
+    """Jinja's bytecode cache is Python code that runs with the build's rights,
+    outside the sandbox, and it lives in the checkout (.letterhead-cache/,
+    which a pull request can fill).  Each file is signed with a key kept in
+    the user's cache folder; a file without a valid signature is ignored
+    (and compiled again)."""
+
+    def __init__(self, directory: str, key: bytes) -> None:
+        super().__init__(directory, "sandboxed-%s.cache")
+        self.key = key
+
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        try:
+            with open(self._get_cache_filename(bucket), "rb") as fh:
+                data = fh.read()
+        except OSError:
+            return
+        mac, body = data[:32], data[32:]
+        if hmac.compare_digest(mac, hmac.new(self.key, body, "sha256").digest()):
+            bucket.load_bytecode(io.BytesIO(body))
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        buf = io.BytesIO()
+        bucket.write_bytecode(buf)
+        body = buf.getvalue()
+        super().dump_bytecode(_SignedBucket(bucket.key, hmac.new(self.key, body, "sha256").digest() + body))  # type: ignore[arg-type]
+
+
+class _SignedBucket(NamedTuple):
+    """What FileSystemBytecodeCache.dump_bytecode needs of a bucket."""
+
+    key: str
+    data: bytes
+
+    def write_bytecode(self, f: Any) -> None:
+        f.write(self.data)
+
+
+def _signing_key() -> bytes | None:
+    """The user's bytecode signing key (made on first use), outside any
+    checkout; None when it cannot be read or made."""
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    path = os.path.join(base, "letterhead", "bytecode.key")
+    try:
+        with open(path, "rb") as fh:
+            key = fh.read()
+        if len(key) >= 32:
+            return key
+    except OSError:
+        pass
+    tmp = f"{path}.{os.getpid()}.tmp"
+    try:
+        os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+        key = secrets.token_bytes(32)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(key)
+        os.replace(tmp, path)
+        return key
+    except OSError:
+        return None
+
+
+def _bytecode_cache(config: Config) -> jinja2.BytecodeCache | None:
+    """Compiled Jinja templates, kept between runs (Jinja spends ~6 ms
+    compiling each file; loading its bytecode costs ~0.2 ms)."""
+    key = _signing_key()
+    if key is None:
+        return None  # no home to keep a key in: compile every time
+    directory = config.root / ".letterhead-cache" / "jinja"
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        (directory.parent / ".gitignore").write_text("*\n")
+    except OSError:
+        return None  # read-only checkout: compile every time
+    return _SignedBytecodeCache(str(directory), key)
+
+
+class Compiler:
+    """Compiles templates of one project; reuse it across templates (one Jinja
+    Environment per build is ~13 ms saved per template)."""
+
+    def __init__(self, config: Config, brand: Mapping[str, Any], *, watch: bool = True) -> None:
+        """``watch=False``: the sources do not change while this compiler
+        lives (one build), so Jinja need not stat every layout and partial
+        again for each template."""
+        self.config = config
+        self.brand = brand
+        self.table = PlaceholderTable()
+        self.loader = _ProtectingLoader(config.source_dir, self.table, config)
+        self.env = _Environment(
+            loader=self.loader,
+            variable_start_string="[[",
+            variable_end_string="]]",
+            comment_start_string="[#",
+            comment_end_string="#]",
+            undefined=jinja2.StrictUndefined,
+            autoescape=jinja2.select_autoescape(
+                enabled_extensions=("mjml", "html"), default_for_string=False, default=False
+            ),
+            keep_trailing_newline=True,
+            auto_reload=watch,
+            bytecode_cache=_bytecode_cache(config),
+        )
+
+    # -- Jinja -------------------------------------------------------------
+    def _render_jinja(self, name: str) -> str:
+        try:
+            return self.env.get_template(name).render(brand=self.brand)
+        except LetterheadError:
+            raise
+        except jinja2.TemplateSyntaxError as exc:
+            path = self.config.rel(Path(exc.filename)) if exc.filename else name
+            raise JinjaError(
+                f"Jinja syntax error: {exc.message}",
+                location=Location(path, exc.lineno),
+                source_line=exc.source.splitlines()[exc.lineno - 1] if exc.source and exc.lineno else None,
+                hint="Jinja here uses [[ expr ]], [# comment #] and {% statement %}; "
+                "SES placeholders {{ }} are written as they are",
+            ) from None
+        except jinja2.TemplateNotFound as exc:
+            raise JinjaError(
+                f"template not found: {exc.name}",
+                location=self._jinja_location(exc, name),
+                hint=f"paths are relative to {self.config.rel(self.config.source_dir)}/, "
+                'e.g. {% extends "_layouts/base.mjml" %}',
+            ) from None
+        except jinja2.UndefinedError as exc:
+            raise JinjaError(
+                f"undefined value: {exc.message}",
+                location=self._jinja_location(exc, name),
+                hint=self._undefined_hint(str(exc.message)),
+            ) from None
+        except _Escapes as exc:
+            raise JinjaError(
+                f"{exc.message}",
+                location=self._jinja_location(exc, name),
+                hint=f"include, extends and import read files inside {self.config.rel(self.config.source_dir)}/ "
+                'by their path there, e.g. {% include "_partials/footer.mjml" %}; '
+                "a symbolic link may point anywhere inside the project, never out of it",
+            ) from None
+        except jinja2.exceptions.SecurityError as exc:
+            raise JinjaError(
+                f"blocked by the template sandbox: {exc}",
+                location=self._jinja_location(exc, name),
+                hint="templates may only read brand values ([[ brand.* ]]) and use Jinja's filters, "
+                "tests and statements; attributes starting with '_' and methods that change data are off limits",
+            ) from None
+        except _TooComplex as exc:
+            raise JinjaError(
+                str(exc),
+                location=Location(self.config.rel(Path(exc.filename)), exc.lineno) if exc.filename
+                else self._jinja_location(exc, name),
+                hint="nest fewer {% if %} / {% for %} blocks (at most a few dozen) or split the template "
+                "into partials",
+            ) from None
+        except jinja2.TemplateError as exc:
+            raise JinjaError(f"Jinja error: {exc}", location=self._jinja_location(exc, name)) from None
+        except Exception as exc:
+            # Python raised inside template code ([[ 1/0 ]], a macro that
+            # calls itself): the template's fault when a frame of the
+            # traceback is a template line; anything else is a letterhead bug.
+            where = self._template_frame(exc)
+            if where is None:
+                raise
+            what = "a macro or include calls itself without end" if isinstance(exc, RecursionError) \
+                else f"{type(exc).__name__}: {exc}"
+            raise JinjaError(
+                f"the template failed while rendering: {what}",
+                location=where,
+                hint="fix the expression on this line; templates run at build time and may only "
+                "compute with brand values",
+            ) from None
+
+    def _render_text(self, name: str) -> str:
+        """``subject.txt`` / ``text.txt``: most are plain text with a few
+        ``[[ brand.x ]]``; those are filled in directly (Jinja would load,
+        check and run a compiled template for each: ~0.25 ms).  Anything else
+        (a statement, a filter, a comment, an unknown key) goes to Jinja, which
+        gives the same output or the error."""
+        try:
+            protected, _, _ = self.loader.get_source(self.env, name)
+        except (jinja2.TemplateNotFound, _Escapes):
+            return self._render_jinja(name)  # which words the error
+        plain = _fill_brand(protected, self.brand)
+        return plain if plain is not None else self._render_jinja(name)
+
+    def _jinja_location(self, exc: BaseException, name: str) -> Location:
+        return self._template_frame(exc) or Location(f"{self.config.rel(self.config.source_dir)}/{name}")
+
+    def _template_frame(self, exc: BaseException) -> Location | None:
+        """The innermost template line in ``exc``'s traceback (Jinja rewrites
+        tracebacks so that template code shows as the template's lines)."""
+        src = str(self.config.source_dir.resolve())
+        for frame in reversed(traceback.extract_tb(exc.__traceback__)):
+            if frame.filename.startswith(src) or Path(frame.filename).resolve().as_posix().startswith(src):
+                return Location(self.config.rel(Path(frame.filename)), frame.lineno)
+        return None
+
+    def _undefined_hint(self, message: str) -> str:
+        import difflib
+
+        m = re.search(r"has no attribute '([^']+)'|'([^']+)' is undefined", message)
+        missing = (m.group(1) or m.group(2)) if m else None
+        keys: list[str] = []
+
+        def walk(d: Mapping[str, Any], prefix: str) -> None:
+            for k, v in d.items():
+                keys.append(k)
+                if isinstance(v, Mapping):
+                    walk(v, f"{prefix}{k}.")
+
+        walk(self.brand, "")
+        near = difflib.get_close_matches(missing, keys, n=1) if missing else []
+        where = self.config.rel(self.config.brand_file)
+        if near:
+            return f"did you mean '{near[0]}'? brand values are defined in {where}"
+        return f"define it in {where} or fix the name; only [[ brand.* ]] is available"
+
+    # -- pipeline ----------------------------------------------------------
+    def compile(self, source: TemplateSource) -> CompiledTemplate:
+        name = source.name
+        rel_mjml = self.config.rel(source.mjml_path)
+        mjml_text = self._render_jinja(f"{name}/template.mjml")
+        mjml_text = self._protect_rendered(mjml_text, rel_mjml)
+        mjml_text, locate = self.loader.lines.strip(mjml_text, rel_mjml)
+        mjml_text, css = extract_inline_css(mjml_text)  # keeps offsets: blanks the block
+        mjml_text = _ensure_lang(mjml_text, self.config.lang)
+        mjml_map = mjml.scan(mjml_text, locate=locate)
+        placed = place_in_mjml(mjml_text, self.table, mjml_map)
+        html_tokens = hoist_from_conditionals(mjml.compile_mjml(placed, locate=locate, validate=False))
+        html_tokens = inline_css(html_tokens, css, self.config.inliner)  # type: ignore[arg-type]
+        verify(placed, html_tokens, self.table)
+
+        subject_tokens = self._render_text(f"{name}/subject.txt")
+        subject_tokens = self._protect_rendered(subject_tokens, self.config.rel(source.subject_path))
+        subject_tokens = self._one_line_subject(subject_tokens, source)
+        if not subject_tokens:
+            raise SourceError(
+                "the subject is empty",
+                location=Location(self.config.rel(source.subject_path), 1),
+                hint="write the subject line in subject.txt",
+            )
+        if source.has_text:
+            text_tokens = self._render_text(f"{name}/text.txt")
+            text_tokens = self._protect_rendered(text_tokens, self.config.rel(source.text_path))
+            text_tokens = text_tokens.strip("\n") + "\n"
+        else:
+            blocks = frozenset(self.table[i].token for i in tokens_in(html_tokens) if self.table[i].is_block)
+            text_tokens = html_to_text(html_tokens, blocks, self.table.restore)
+
+        parts_tokens = {"subject": subject_tokens, "html": html_tokens, "text": text_tokens}
+        parts: dict[str, str] = {}
+        parsed: dict[str, handlebars.Template] = {}
+        locations: dict[str, tuple[tuple[int, Location], ...]] = {}
+        for part, tokens in parts_tokens.items():
+            restored, located = self.table.restore_located(tokens)
+            locs = tuple(located)
+            parts[part] = restored
+            locations[part] = locs
+            fallback = {
+                "subject": self.config.rel(source.subject_path),
+                "html": rel_mjml,
+                "text": self.config.rel(source.text_path) if source.has_text else rel_mjml,
+            }[part]
+            parsed[part] = handlebars.parse(
+                restored, origin=fallback, locate=_offset_locator(locs, fallback)
+            )
+        contract = handlebars.contract(parsed["subject"], parsed["html"], parsed["text"])
+        return CompiledTemplate(
+            name=name,
+            subject=parts["subject"],
+            html=parts["html"],
+            text=parts["text"],
+            text_generated=not source.has_text,
+            contract=contract,
+            parsed=parsed,
+            placeholder_locations=locations,
+        )
+
+    def _one_line_subject(self, rendered: str, source: TemplateSource) -> str:
+        """The subject line: the one non-blank line of the rendered
+        subject.txt, its ends trimmed (Jinja statements on lines of their
+        own leave blank lines; a trailing newline is normal).  A second line
+        of text is an error: joining it silently would change the subject."""
+        lines = [line for line in rendered.split("\n") if line.strip()]
+        if len(lines) <= 1:
+            return lines[0].strip() if lines else ""
+        rel = self.config.rel(source.subject_path)
+        line = _second_text_line(read_text(source.subject_path))
+        raise SourceError(
+            f"the subject has {len(lines)} lines of text; an email subject is one line",
+            location=Location(rel, line),
+            hint="write the subject on one line (Jinja statements may stand on lines of their own); "
+            "letterhead does not join lines, so the subject is sent as you wrote it",
+        )
+
+    def _protect_rendered(self, text: str, path: str) -> str:
+        """Mustaches that appear only after Jinja ran (from a brand value or a
+        ``[[ ]]`` expression) are tokenized too, located at the template."""
+        if "{{" not in text:
+            return text
+        from .protect import _MUSTACHE_RE
+
+        return _MUSTACHE_RE.sub(lambda m: self.table.add(m.group(0), Location(path)).token, text)
+
+
+_BRAND_EXPR_RE = re.compile(r"\[\[[ \t]*brand((?:\.[A-Za-z_][A-Za-z0-9_]*)+)[ \t]*\]\]")
+
+
+def _fill_brand(text: str, brand: Mapping[str, Any]) -> str | None:
+    """``text`` rendered as Jinja would when its only Jinja syntax is
+    ``[[ brand.a.b ]]`` with string or integer values; None otherwise."""
+    if "{%" in text or "[#" in text or "\r" in text:
+        return None
+    out: list[str] = []
+    pos = 0
+    for m in _BRAND_EXPR_RE.finditer(text):
+        value: Any = brand
+        for key in m.group(1)[1:].split("."):
+            # Jinja looks up attributes before keys (brand.items is dict.items).
+            if not isinstance(value, dict) or key not in value or hasattr(value, key):
+                return None
+            value = value[key]
+        if not isinstance(value, (str, int)) or isinstance(value, bool):
+            return None
+        out.append(text[pos : m.start()])
+        out.append(str(value))
+        pos = m.end()
+    out.append(text[pos:])
+    if "[[" in "".join(out[0::2]):  # an expression this does not handle
+        return None
+    return "".join(out)
+
+
+_JINJA_TAG_RE = re.compile(r"\{%.*?%\}|\[#.*?#\]", re.DOTALL)
+
+
+def _second_text_line(source: str) -> int | None:
+    """The line of the second line of text in a subject.txt source, not
+    counting Jinja statements and comments (which render to nothing); None
+    when the extra line comes from a value rather than the source."""
+    blanked = _JINJA_TAG_RE.sub(lambda m: "\n" * m.group(0).count("\n"), source)
+    text_lines = [n for n, line in enumerate(blanked.split("\n"), start=1) if line.strip()]
+    return text_lines[1] if len(text_lines) > 1 else None
+
+
+def _ensure_lang(mjml_text: str, lang: str) -> str:
+    """MRML defaults to lang="und"; screen readers need a real language."""
+    m = re.search(r"<mjml\b([^>]*)>", mjml_text)
+    if m and not re.search(r"\blang\s*=", m.group(1)):
+        return mjml_text[: m.end() - 1] + f' lang="{lang}"' + mjml_text[m.end() - 1 :]
+    return mjml_text
+
+
+class LineMarks:
+    """Source line numbers that survive Jinja.
+
+    Jinja's output has no map back to the layout, partial or template line
+    that produced it, yet MJML errors must name one.  The loader puts an
+    invisible mark at the start of every source line that is not inside a
+    Jinja tag; after rendering, :meth:`strip` removes the marks and returns a
+    locator from output offsets to ``Location(file, line)``.
+    """
+
+    MARK_RE = re.compile("\x02(\\d+):(\\d+)\x03")
+
+    def __init__(self) -> None:
+        self.paths: dict[int, str] = {}
+
+    def mark(self, text: str, path: str) -> str:
+        # File id + line: the same marks in every run (see PlaceholderTable.protect).
+        fid = zlib.crc32(path.encode("utf-8"))
+        self.paths[fid] = path
+        out: list[str] = []
+        inside: str | None = None  # the closing delimiter of the Jinja tag we are in
+        delims = _JINJA_DELIM_RE.finditer(text)  # one pass over the file, not one per line
+        m = next(delims, None)
+        end = -1
+        for lineno, line in enumerate(text.split("\n"), start=1):
+            out.append(f"\x02{fid}:{lineno}\x03{line}" if inside is None else line)
+            end += len(line) + 1  # the offset of this line's newline
+            while m is not None and m.start() < end:
+                tok = m.group(0)
+                if inside is None and tok in _JINJA_OPEN:
+                    inside = _JINJA_OPEN[tok]
+                elif inside is not None and tok == inside:
+                    inside = None
+                m = next(delims, None)
+        return "\n".join(out)
+
+    def strip(self, text: str, fallback: str):
+        # split() leaves [text, file id, line, text, file id, line, ..., text].
+        pieces = self.MARK_RE.split(text)
+        texts = pieces[0::3]
+        offsets: list[int] = []
+        marks: list[tuple[str, str]] = []  # (file id, line), made into Locations only when asked
+        length = len(texts[0])
+        for k in range(1, len(pieces), 3):
+            offsets.append(length)
+            marks.append((pieces[k], pieces[k + 1]))
+            length += len(pieces[k + 2])
+        clean = "".join(texts)
+
+        def locate(offset: int) -> Location:
+            i = bisect.bisect_right(offsets, offset) - 1
+            if i >= 0:
+                fid, line = marks[i]
+                return Location(self.paths[int(fid)], int(line) + clean.count("\n", offsets[i], offset))
+            return Location(fallback, clean.count("\n", 0, offset) + 1)
+
+        return clean, locate
+
+
+_JINJA_OPEN = {"{%": "%}", "[[": "]]", "[#": "#]"}
+_JINJA_DELIM_RE = re.compile(r"\{%|%\}|\[\[|\]\]|\[#|#\]")
+
+
+def _offset_locator(locs: tuple[tuple[int, Location], ...], fallback: str):
+    offsets = [o for o, _ in locs]
+
+    def locate(offset: int) -> Location:
+        i = bisect.bisect_right(offsets, offset) - 1
+        if i >= 0:
+            return locs[i][1]
+        return Location(fallback)
+
+    return locate
+
+
+def render_plain_mjml(mjml_text: str, *, inliner: str = "css-inline", lang: str = "en") -> str:
+    """Plain MJML (no Jinja, placeholders left as text) → final HTML through
+    the same MRML + fixes + inlining steps as a build.  For benchmarks and
+    fidelity checks against the official compiler."""
+    mjml_text, css = extract_inline_css(mjml_text)
+    mjml_text = _ensure_lang(mjml_text, lang)
+    return inline_css(mjml.compile_mjml(mjml_text), css, inliner)  # type: ignore[arg-type]

@@ -1,0 +1,376 @@
+"""MJML → HTML with MRML (mjml-python), plus the structure knowledge MRML lacks.
+
+MRML is fast (~0.15 ms a template) but validates nothing and reports errors
+without a position.  This module therefore scans the MJML itself first:
+
+* to give every MJML mistake a line number (unknown ``<mj-textt>``, unclosed
+  or mismatched tags) before MRML sees it;
+* to tell, for any offset, what kind of place it is (an MJML attribute, HTML
+  text inside ``mj-text``, an HTML attribute, CSS, the space *between* MJML
+  components...).  :mod:`letterhead.authoring.protect` needs that to keep SES
+  placeholders alive through MRML and the HTML5 parsers downstream.
+
+Known gaps between MRML and the official MJML compiler are fixed in
+:mod:`letterhead.authoring.mjml_fixes`, so this module stays about structure.
+"""
+
+from __future__ import annotations
+
+import bisect
+import itertools
+import operator
+import re
+from dataclasses import dataclass
+from enum import Enum
+from typing import NamedTuple
+
+import mjml as _mrml
+
+from . import mjml_fixes
+from ..errors import Location, MjmlError
+
+# Components whose content is HTML (or text/CSS) rather than more MJML.
+ENDING_TAGS = frozenset(
+    {
+        "mj-text",
+        "mj-button",
+        "mj-table",
+        "mj-raw",
+        "mj-navbar-link",
+        "mj-social-element",
+        "mj-accordion-title",
+        "mj-accordion-text",
+        "mj-title",
+        "mj-preview",
+        "mj-style",
+    }
+)
+HEAD_TEXT_TAGS = frozenset({"mj-title", "mj-preview"})
+
+KNOWN_TAGS = frozenset(
+    {
+        "mjml", "mj-head", "mj-body", "mj-attributes", "mj-all", "mj-class",
+        "mj-breakpoint", "mj-font", "mj-preview", "mj-style", "mj-title",
+        "mj-accordion", "mj-accordion-element", "mj-accordion-title",
+        "mj-accordion-text", "mj-button", "mj-carousel", "mj-carousel-image",
+        "mj-column", "mj-divider", "mj-group", "mj-hero", "mj-image",
+        "mj-navbar", "mj-navbar-link", "mj-raw", "mj-section", "mj-social",
+        "mj-social-element", "mj-spacer", "mj-table", "mj-text", "mj-wrapper",
+        "mj-include",
+    }
+)
+
+
+UNSUPPORTED_TAGS = {
+    "mj-include": 'compose with Jinja instead: {% include "_partials/footer.mjml" %} '
+                  "(paths from templates_src/); MRML's mj-include also loses the body width",
+    "mj-html-attributes": "set the attributes in the HTML of an mj-raw, or add classes with css-class",
+    "mj-selector": "set the attributes in the HTML of an mj-raw, or add classes with css-class",
+    "mj-html-attribute": "set the attributes in the HTML of an mj-raw, or add classes with css-class",
+}
+
+
+_CONTENT = ("mj-column", "mj-hero")
+# Where each component may stand (MJML's own validator rules, abridged).
+# MRML accepts a misplaced component and copies it into the HTML verbatim.
+ALLOWED_PARENTS: dict[str, tuple[str, ...]] = {
+    "mj-head": ("mjml",), "mj-body": ("mjml",),
+    "mj-title": ("mj-head",), "mj-preview": ("mj-head",), "mj-style": ("mj-head",),
+    "mj-font": ("mj-head",), "mj-breakpoint": ("mj-head",), "mj-attributes": ("mj-head",),
+    "mj-all": ("mj-attributes",), "mj-class": ("mj-attributes",),
+    "mj-wrapper": ("mj-body",), "mj-hero": ("mj-body", "mj-wrapper"),
+    "mj-section": ("mj-body", "mj-wrapper"),
+    "mj-group": ("mj-section",), "mj-column": ("mj-section", "mj-group"),
+    "mj-text": _CONTENT, "mj-button": _CONTENT, "mj-image": _CONTENT, "mj-divider": _CONTENT,
+    "mj-spacer": _CONTENT, "mj-table": _CONTENT, "mj-social": _CONTENT, "mj-navbar": _CONTENT,
+    "mj-accordion": _CONTENT, "mj-carousel": _CONTENT,
+    "mj-social-element": ("mj-social",), "mj-navbar-link": ("mj-navbar",),
+    "mj-accordion-element": ("mj-accordion",),
+    "mj-accordion-title": ("mj-accordion-element",), "mj-accordion-text": ("mj-accordion-element",),
+    "mj-carousel-image": ("mj-carousel",),
+}
+
+
+class Context(Enum):
+    """What kind of place an offset of an MJML document is."""
+
+    STRUCTURE = "between MJML components"  # text here is not content
+    MJ_ATTRIBUTE = "an MJML attribute"
+    HTML_TEXT = "HTML text"  # inside mj-text, mj-button, mj-raw...
+    HTML_TAG = "an HTML tag"  # inside <a ...> within HTML content
+    HEAD_TEXT = "mj-title / mj-preview text"
+    CSS = "CSS in mj-style"
+    COMMENT = "an HTML comment"
+
+
+_TAG_RE = re.compile(
+    r"""<(/?)(mj-[a-z-]+|mjml)\b([^>"'/]*(?:(?:/(?!>)|"[^"]*"|'[^']*')[^>"'/]*)*)(/?)>""",
+    re.IGNORECASE,
+)
+_COMMENT_RE = re.compile(r"<!--.*?-->", re.DOTALL)
+_HTML_TAG_RE = re.compile(r"""<[a-zA-Z!/][^>"']*(?:(?:"[^"]*"|'[^']*')[^>"']*)*>""")
+
+
+# How deep MJML components and HTML elements may nest in one document.  MRML
+# and css-inline (Rust, recursive) overflow the stack and kill the whole
+# process, with no error to report, past a few thousand levels (measured:
+# MRML at 20,000 nested <div>, css-inline at 3,000 nested table cells, i.e.
+# ~9,000 elements); browsers flatten anything past 512 levels anyway
+# (Chromium's parser).  An email needs a few dozen.
+MAX_TAG_DEPTH = 256
+# `<` may not stand inside a tag: a stray one ends the attempt, so a document
+# full of unterminated `<a` costs one pass, not one pass per `<`.
+_ANY_TAG_RE = re.compile(
+    r"""<!--.*?-->|<(/?)([A-Za-z][A-Za-z0-9:_-]*)(?:[^<>"']*(?:"[^"]*"|'[^']*'))*[^<>"']*?(/?)>""", re.DOTALL
+)
+_VOID_TAGS = frozenset(
+    {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param", "source", "track", "wbr"}
+)
+# Elements whose end tag HTML lets one leave out: a second <p> closes the first.
+_SELF_CLOSING_SIBLINGS = frozenset({"p", "li", "dt", "dd", "option", "tr", "td", "th"})
+
+
+def check_depth(text: str, *, locate=None) -> None:
+    """Refuse MJML nested deeper than :data:`MAX_TAG_DEPTH` (components and
+    HTML elements together), naming the line of the tag that goes too deep.
+    A document with fewer tags than the limit cannot be too deep, so most are
+    not scanned at all."""
+    if text.count("<") <= MAX_TAG_DEPTH:
+        return
+    stack: list[str] = []
+    # findall, not finditer: tuples cost half as much as match objects
+    for index, (closing, name, selfclose) in enumerate(_ANY_TAG_RE.findall(text)):
+        if not name:  # a comment
+            continue
+        name = name.lower()
+        if closing:
+            if name in stack:
+                del stack[len(stack) - 1 - stack[::-1].index(name) :]
+            continue
+        if selfclose or name in _VOID_TAGS or (name in _SELF_CLOSING_SIBLINGS and stack and stack[-1] == name):
+            continue
+        stack.append(name)
+        if len(stack) > MAX_TAG_DEPTH:
+            off = next(itertools.islice(_ANY_TAG_RE.finditer(text), index, None)).start()
+            loc = (locate or (lambda o: Location("<mjml>", _line_of(text, o))))(off)
+            raise MjmlError(
+                f"<{name}> is nested {len(stack)} tags deep: MJML and HTML may nest at most "
+                f"{MAX_TAG_DEPTH} levels (unclosed tags count as open)",
+                location=loc,
+                hint=f"close the tags you open, and nest at most {MAX_TAG_DEPTH} levels: email clients "
+                "flatten deeper HTML and the compilers cannot follow it",
+                source_line=_line_at(text, off),
+            )
+
+
+def _line_at(text: str, offset: int) -> str:
+    start = text.rfind("\n", 0, offset) + 1
+    end = text.find("\n", offset)
+    return text[start : end if end >= 0 else len(text)]
+
+
+class Region(NamedTuple):  # a NamedTuple: a scan makes hundreds, and frozen dataclasses are slow to build
+    start: int
+    end: int
+    context: Context
+    tag: str  # the MJML component this region belongs to ("" at top level)
+
+
+@dataclass(frozen=True)
+class MjmlMap:
+    """The scanned structure of one MJML document."""
+
+    text: str
+    # (start, end, context, tag) as plain tuples: a scan makes hundreds and
+    # asks for a few; Regions are made when asked for.
+    _spans: tuple[tuple[int, int, Context, str], ...]
+    _starts: tuple[int, ...]
+
+    @property
+    def regions(self) -> tuple[Region, ...]:
+        return tuple(Region(*span) for span in self._spans)
+
+    def at(self, offset: int) -> Region:
+        i = bisect.bisect_right(self._starts, offset) - 1
+        return Region(*self._spans[max(i, 0)])
+
+
+_first = operator.itemgetter(0)
+
+
+def _line_of(text: str, offset: int) -> int:
+    return text.count("\n", 0, offset) + 1
+
+
+def scan(text: str, *, locate=None) -> MjmlMap:
+    """Scan MJML into regions, raising :class:`MjmlError` with a line number on
+    unknown, unclosed or mismatched MJML tags.
+
+    ``locate(offset) -> Location`` maps offsets back to source files (the MJML
+    scanned here is Jinja's output); by default offsets map to lines of ``text``.
+    """
+    if locate is None:
+        locate = lambda off: Location("<mjml>", _line_of(text, off))  # noqa: E731
+    check_depth(text, locate=locate)
+    regions: list[tuple[int, int, Context, str]] = []
+    stack: list[tuple[str, int]] = []
+    pos = 0
+
+    def add(start: int, end: int, ctx: Context, tag: str) -> None:
+        if end > start:
+            regions.append((start, end, ctx, tag))
+
+    def fail(msg: str, off: int, hint: str) -> MjmlError:
+        loc = locate(off)
+        line = text.splitlines()[_line_of(text, off) - 1] if text else ""
+        return MjmlError(msg, location=loc, hint=hint, source_line=line)
+
+    finder = _NextFinder(text)
+    while True:
+        m = finder.next(pos)
+        if m is None:
+            add(pos, len(text), Context.STRUCTURE, stack[-1][0] if stack else "")
+            break
+        kind, mstart, mend, match = m
+        add(pos, mstart, Context.STRUCTURE, stack[-1][0] if stack else "")
+        if kind == "comment":
+            add(mstart, mend, Context.COMMENT, stack[-1][0] if stack else "")
+            pos = mend
+            continue
+        closing, name, _attrs, selfclose = match.groups()
+        name = name.lower()
+        if name in UNSUPPORTED_TAGS:
+            raise fail(f"<{name}> is not supported by MRML, letterhead's MJML compiler", mstart,
+                       UNSUPPORTED_TAGS[name])
+        if name not in KNOWN_TAGS and not (stack and stack[-1][0] == "mj-attributes"):
+            import difflib
+
+            close = difflib.get_close_matches(name, sorted(KNOWN_TAGS), n=1)
+            hint = f"did you mean <{close[0]}>?" if close else "see https://documentation.mjml.io for the list of components"
+            raise fail(f"unknown MJML tag <{name}>", mstart, hint)
+        parent = stack[-1][0] if stack else ""
+        allowed = ALLOWED_PARENTS.get(name)
+        if not closing and allowed and parent != "mj-attributes" and parent not in allowed:
+            raise fail(
+                f"<{name}> cannot stand inside <{parent or 'the top level'}>",
+                mstart,
+                f"put it inside {' or '.join(f'<{a}>' for a in allowed)}",
+            )
+        if closing:
+            if not stack or stack[-1][0] != name:
+                expected = f"</{stack[-1][0]}>" if stack else "nothing"
+                raise fail(
+                    f"closing </{name}> does not match (expected {expected})",
+                    mstart,
+                    f"close <{stack[-1][0]}> opened at line {locate(stack[-1][1]).line} first"
+                    if stack
+                    else "remove the stray closing tag",
+                )
+            add(mstart, mend, Context.MJ_ATTRIBUTE, name)
+            stack.pop()
+            pos = mend
+            continue
+        add(mstart, mend, Context.MJ_ATTRIBUTE, name)
+        pos = mend
+        if selfclose:
+            continue
+        if name in ENDING_TAGS:
+            close_re = re.compile(rf"</{re.escape(name)}\s*>", re.IGNORECASE)
+            cm = close_re.search(text, pos)
+            if cm is None:
+                raise fail(f"<{name}> is never closed", mstart, f"add </{name}>")
+            _content_regions(text, pos, cm.start(), name, add)
+            add(cm.start(), cm.end(), Context.MJ_ATTRIBUTE, name)
+            pos = cm.end()
+            continue
+        stack.append((name, mstart))
+    if stack:
+        name, off = stack[-1]
+        raise fail(f"<{name}> is never closed", off, f"add </{name}>")
+    regions.sort(key=_first)  # stable: ties keep their order
+    return MjmlMap(text, tuple(regions), tuple(r[0] for r in regions))
+
+
+class _NextFinder:
+    """The next MJML tag or comment at or after a position.  Remembers the
+    last search results, so scanning a document stays linear."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.ci = -2
+        self.tm: re.Match[str] | None = None
+        self.tm_done = False
+
+    def next(self, pos: int):
+        text = self.text
+        if self.ci != -1 and self.ci < pos:
+            self.ci = text.find("<!--", pos)
+        if not self.tm_done and (self.tm is None or self.tm.start() < pos):
+            self.tm = _TAG_RE.search(text, pos)
+            self.tm_done = self.tm is None
+        tm, ci = self.tm, self.ci
+        if ci != -1 and (tm is None or ci < tm.start()):
+            end = text.find("-->", ci + 4)
+            end = len(text) if end == -1 else end + 3
+            return ("comment", ci, end, None)
+        if tm is None:
+            return None
+        return ("tag", tm.start(), tm.end(), tm)
+
+
+def _content_regions(text: str, start: int, end: int, tag: str, add) -> None:
+    if tag == "mj-style":
+        add(start, end, Context.CSS, tag)
+        return
+    if tag in HEAD_TEXT_TAGS:
+        add(start, end, Context.HEAD_TEXT, tag)
+        return
+    if "xlh" not in text[start:end]:
+        # No placeholder token inside: nobody will ask what kind of place
+        # this is, so skip the per-tag regions (most of a scan's cost).
+        add(start, end, Context.HTML_TEXT, tag)
+        return
+    pos = start
+    ci = -2  # next comment start, found lazily: searching afresh each step is quadratic
+    tm = None
+    while pos < end:
+        if ci != -1 and ci < pos:
+            ci = text.find("<!--", pos, end)
+        if tm is None or tm.start() < pos:
+            tm = _HTML_TAG_RE.search(text, pos, end)
+        if ci != -1 and (tm is None or ci <= tm.start()):
+            add(pos, ci, Context.HTML_TEXT, tag)
+            cend = text.find("-->", ci + 4, end)
+            cend = end if cend == -1 else cend + 3
+            add(ci, cend, Context.COMMENT, tag)
+            pos = cend
+        elif tm is not None:
+            add(pos, tm.start(), Context.HTML_TEXT, tag)
+            add(tm.start(), tm.end(), Context.HTML_TAG, tag)
+            pos = tm.end()
+        else:
+            add(pos, end, Context.HTML_TEXT, tag)
+            pos = end
+
+
+def compile_mjml(mjml_text: str, *, locate=None, validate: bool = True) -> str:
+    """MJML → HTML.  Structure errors carry a line; MRML's own errors (which have
+    no position) are reported against the whole document."""
+    if validate:  # the compile pipeline has scanned (and so validated) already
+        scan(mjml_text, locate=locate)
+    fixed = mjml_fixes.before_mrml(mjml_text)
+    try:
+        html = _mrml.mjml2html(fixed)
+    except ValueError as exc:  # MRML reports parse failures as ValueError
+        # "... at position 774:784": an offset in the (fixed) MJML; the fixes
+        # change lengths only a little, so the line is right or close to it.
+        m = re.search(r"position (\d+)", str(exc))
+        loc = (locate or (lambda off: Location("<mjml>", _line_of(mjml_text, off))))(
+            min(int(m.group(1)), len(mjml_text)) if m else 0)
+        raise MjmlError(
+            f"MRML could not compile the MJML: {exc}",
+            location=loc if m else Location(loc.path),
+            hint="check this component's attributes and content: a bare '<' or '&' in text "
+            "(write &lt; and &amp;) or an unclosed tag",
+        ) from None
+    return mjml_fixes.after_mrml(html)

@@ -1,0 +1,354 @@
+"""Keep SES placeholders intact and in place through Jinja, MRML, the CSS
+inliners and the text converter.
+
+The toolchain is hostile to Handlebars: lxml percent-encodes ``{{ url }}`` in
+``href``, HTML5 parsers foster-parent ``{{#each}}`` out of ``<table>``, MRML
+moves text that sits between sections, premailer drops declarations holding
+``{{…}}``.  Rather than patch each, every mustache is swapped for an opaque
+token *when its source file is loaded* (so it remembers its file and line) and
+swapped back at the very end:
+
+* output placeholders (``{{name}}``) become ``xlh000123x``: letters and digits
+  only, which no parser, encoder or inliner changes;
+* block tags (``{{#if}}``, ``{{/each}}``, ``{{else}}`` …) in HTML text become the
+  comment ``<!--xlh000124x-->``: HTML5 parsers keep comments where they are,
+  even between ``<tr>``s; between MJML components the comment is wrapped in
+  ``<mj-raw>`` so MRML emits it in place.
+
+Afterwards :func:`verify` proves that every token survived, that block tags
+kept their order and that every placeholder sits in the same block as in the
+source; anything else is a :class:`PlaceholderLostError` naming file and line.
+"""
+
+from __future__ import annotations
+
+import re
+import zlib
+from dataclasses import dataclass, field
+from typing import Iterable, NamedTuple
+
+from ..errors import Location, PlaceholderLostError, SourceError
+from .mjml import Context, MjmlMap
+
+TOKEN_RE = re.compile(r"xlh(\d{6,})x")
+COMMENT_TOKEN_RE = re.compile(r"<!--\s*xlh(\d{6,})x\s*-->")
+_MUSTACHE_RE = re.compile(r"\{\{!--.*?--\}\}|\{\{\{.*?\}\}\}|\{\{.*?\}\}", re.DOTALL)
+
+# Kinds of mustache that are positional (structure) rather than printed values.
+BLOCK_KINDS = frozenset({"open", "else", "close", "comment", "inline_open", "partial"})
+
+
+def mustache_kind(raw: str) -> str:
+    """Classify a mustache lexically (the full grammar lives in handlebars.py)."""
+    if raw.startswith("{{{"):
+        return "raw_output"
+    inner = raw[2:-2].strip().lstrip("~").lstrip()
+    if inner.startswith("!"):
+        return "comment"
+    if inner.startswith("#*"):
+        return "inline_open"
+    if inner.startswith(("#", "^")) and inner.strip("^~ ") != "":
+        return "open"
+    if inner.startswith("^") or inner == "else" or inner.startswith("else "):
+        return "else"
+    if inner.startswith("/"):
+        return "close"
+    if inner.startswith(">"):
+        return "partial"
+    return "output"
+
+
+class Placeholder(NamedTuple):  # NamedTuple: cheaper than a dataclass, made once per mustache
+    id: int
+    raw: str
+    kind: str
+    location: Location
+
+    @property
+    def is_block(self) -> bool:
+        return self.kind in BLOCK_KINDS
+
+    @property
+    def token(self) -> str:
+        return f"xlh{self.id:06d}x"
+
+
+@dataclass
+class PlaceholderTable:
+    """All mustaches met during one template's compilation, by token id."""
+
+    items: dict[int, Placeholder] = field(default_factory=dict)
+
+    def add(self, raw: str, location: Location, ident: int | None = None) -> Placeholder:
+        if ident is None:  # mustaches met after Jinja: a plain counter, out of the file range
+            ident = 10**15 + len(self.items)
+            while ident in self.items:
+                ident += 1
+        ph = Placeholder(ident, raw, mustache_kind(raw), location)
+        self.items[ph.id] = ph
+        return ph
+
+    def __getitem__(self, ident: int) -> Placeholder:
+        return self.items[ident]
+
+    def protect(self, text: str, path: str) -> str:
+        """Swap each mustache of ``text`` (the content of ``path``) for a token.
+
+        A mustache that spans lines keeps the line count with a Jinja comment,
+        so Jinja's own error line numbers stay right.
+        """
+        if TOKEN_RE.search(text):
+            line = text.count("\n", 0, TOKEN_RE.search(text).start()) + 1  # type: ignore[union-attr]
+            raise SourceError(
+                "text looks like a letterhead placeholder token (xlh000000x)",
+                location=Location(path, line),
+                hint="rename it: letterhead reserves xlh + six digits + x",
+            )
+        out: list[str] = []
+        pos = 0
+        # Ids depend only on the file and the mustache's rank in it, so the
+        # protected source is the same in every run: Jinja's bytecode cache
+        # then hits, and the order templates load in does not matter.
+        base = zlib.crc32(path.encode("utf-8")) * 100_000
+        line = 1
+        for i, m in enumerate(_MUSTACHE_RE.finditer(text)):
+            start = m.start()
+            piece = text[pos:start]
+            line += piece.count("\n")  # counted piece by piece: linear in the file
+            raw = m.group(0)
+            ph = self.add(raw, Location(path, line), ident=base + i)
+            out.append(piece)
+            out.append(ph.token)
+            newlines = raw.count("\n")
+            if newlines:
+                out.append("[#" + "\n" * newlines + "#]")
+                line += newlines
+            pos = m.end()
+        out.append(text[pos:])
+        return "".join(out)
+
+    def restore(self, text: str) -> str:
+        """Tokens (bare or in comments) back to the mustaches they stand for."""
+        return self.restore_located(text)[0]
+
+    def restore_located(self, text: str) -> tuple[str, list[tuple[int, Location]]]:
+        """:meth:`restore`, plus (offset in the restored text, source location)
+        for each placeholder, so errors found in compiled output point back at
+        the source line."""
+        out: list[str] = []
+        locations: list[tuple[int, Location]] = []
+        pos = length = 0
+        items = self.items
+        for start, end, ident in _token_spans(text):
+            piece = text[pos:start]
+            out.append(piece)
+            length += len(piece)
+            ph = items[ident]
+            locations.append((length, ph.location))
+            out.append(ph.raw)
+            length += len(ph.raw)
+            pos = end
+        out.append(text[pos:])
+        return "".join(out), locations
+
+
+_COMMENT_TAIL_RE = re.compile(r"\s*-->")
+
+
+def _token_spans(text: str) -> Iterable[tuple[int, int, int]]:
+    """(start, end, id) of each token, a comment token (``<!-- xlh…x -->``)
+    spanning its comment: the matches of ``<!--\\s*xlh(\\d{6,})x\\s*-->|xlh(\\d{6,})x``, but led by
+    the literal "xlh" (an alternation makes the regex engine try every
+    position: ~4x slower on a 20 KB email)."""
+    pos = 0
+    for m in TOKEN_RE.finditer(text):
+        start, end = m.span()
+        k = text.rfind("<!--", pos, start)
+        if k != -1 and (k + 4 == start or text[k + 4 : start].isspace()):
+            tail = _COMMENT_TAIL_RE.match(text, end)
+            if tail is not None:
+                start, end = k, tail.end()
+        yield start, end, int(m.group(1))
+        pos = end
+
+
+def place_in_mjml(text: str, table: PlaceholderTable, mjml_map: MjmlMap) -> str:
+    """Rewrite tokens in Jinja's MJML output according to where they stand."""
+    out: list[str] = []
+    pos = 0
+    for m in TOKEN_RE.finditer(text):
+        ph = table[int(m.group(1))]
+        region = mjml_map.at(m.start())
+        ctx = region.context
+        replacement = m.group(0)
+        if ph.is_block and ctx is Context.STRUCTURE:
+            if region.tag in ("mj-head", "mj-attributes", "mjml", ""):
+                raise PlaceholderLostError(
+                    f"SES block tag {ph.raw} cannot stand in <{region.tag or 'top level'}>",
+                    location=ph.location,
+                    hint="move it inside <mj-body>, around sections or components",
+                )
+            replacement = f"<mj-raw><!--{m.group(0)}--></mj-raw>"
+        elif ph.is_block and ctx is Context.HTML_TEXT:
+            replacement = f"<!--{m.group(0)}-->"
+        elif not ph.is_block and ctx is Context.STRUCTURE and region.tag not in ("mj-head",):
+            raise PlaceholderLostError(
+                f"placeholder {ph.raw} stands between MJML components, where MJML drops text",
+                location=ph.location,
+                hint="put it inside an <mj-text> (or <mj-raw> for raw HTML)",
+            )
+        elif ctx is Context.STRUCTURE:
+            raise PlaceholderLostError(
+                f"placeholder {ph.raw} stands in <mj-head> outside any component",
+                location=ph.location,
+                hint="use it inside <mj-title>, <mj-preview> or an attribute",
+            )
+        out.append(text[pos : m.start()])
+        out.append(replacement)
+        pos = m.end()
+    out.append(text[pos:])
+    return "".join(out)
+
+
+_MSO_RE = re.compile(r"<!--\[if [^\]]*\]>(.*?)<!\[endif\]-->", re.DOTALL)
+
+
+def hoist_from_conditionals(html: str) -> str:
+    """Move block-tag comments out of Outlook conditional comments.
+
+    MRML (unlike MJML) emits a component's ``mj-raw`` between the ``</td></tr>``
+    and ``<tr><td>`` of an ``<!--[if mso | IE]>…<![endif]-->`` inside
+    ``mj-wrapper``; the token's own ``-->`` would then end the conditional
+    early.  Splitting the conditional around the token keeps the Outlook
+    markup identical and puts the block tag where MJML puts it.
+    """
+
+    def split(m: re.Match[str]) -> str:
+        whole = m.group(0)
+        if not COMMENT_TOKEN_RE.search(m.group(1)):
+            return whole
+        opener = whole[: whole.index("]>") + 2]
+        pieces = COMMENT_TOKEN_RE.split(m.group(1))
+        out: list[str] = []
+        for i, piece in enumerate(pieces):
+            if i % 2 == 0:
+                if piece.strip():
+                    out.append(f"{opener}{piece}<![endif]-->")
+            else:
+                out.append(f"<!--xlh{piece}x-->")
+        return "".join(out)
+
+    if not _token_inside_conditional(html):
+        return html  # the usual case: nothing to split, skip the rewrite
+    # A token comment's "-->" ends the regex match early, so match up to the
+    # real "<![endif]-->" by scanning with the token comments masked.
+    masked = COMMENT_TOKEN_RE.sub(lambda t: "\x01" + t.group(1) + "\x01", html)
+    fixed = re.sub(r"<!--\[if [^\]]*\]>(.*?)<!\[endif\]-->", _unmask_then(split), masked, flags=re.DOTALL)
+    return re.sub("\x01(\\d+)\x01", lambda t: f"<!--xlh{t.group(1)}x-->", fixed)
+
+
+def _token_inside_conditional(html: str) -> bool:
+    pos = html.find("<!--[if ")
+    while pos != -1:
+        end = html.find("<![endif]-->", pos)
+        if end == -1:
+            return False
+        if html.find("<!--xlh", pos + 8, end) != -1:
+            return True
+        pos = html.find("<!--[if ", end)
+    return False
+
+
+def _unmask_then(fn):  # type: ignore[no-untyped-def]
+    def inner(m: re.Match[str]) -> str:
+        whole = re.sub("\x01(\\d+)\x01", lambda t: f"<!--xlh{t.group(1)}x-->", m.group(0))
+        return fn(_MSO_RE.fullmatch(whole) or m)
+    return inner
+
+
+class _Occurrence(NamedTuple):
+    id: int
+    stack: tuple[int, ...]  # ids of the block tags enclosing it
+
+
+def _occurrences(text: str, table: PlaceholderTable, start: int = 0) -> list[_Occurrence]:
+    """Token occurrences with the chain of open blocks around each."""
+    result: list[_Occurrence] = []
+    stack: list[int] = []
+    for m in TOKEN_RE.finditer(text, start):
+        ph = table[int(m.group(1))]
+        if ph.kind == "open" or ph.kind == "inline_open":
+            result.append(_Occurrence(ph.id, tuple(stack)))
+            stack.append(ph.id)
+        elif ph.kind == "close":
+            if stack:
+                stack.pop()
+            result.append(_Occurrence(ph.id, tuple(stack)))
+        else:
+            result.append(_Occurrence(ph.id, tuple(stack)))
+    return result
+
+
+def _body_start(text: str, marker: str) -> int:
+    i = text.find(marker)
+    return 0 if i == -1 else i
+
+
+def verify(
+    before: str,
+    after: str,
+    table: PlaceholderTable,
+    *,
+    before_body: str = "<mj-body",
+    after_body: str = "<body",
+    stage: str = "the MJML compiler or CSS inliner",
+) -> None:
+    """Every placeholder of ``before`` is in ``after``, block tags in the same
+    order, each placeholder inside the same blocks.  Head content (title,
+    preview) may be duplicated by MRML; that is harmless and allowed."""
+    before_ids = {int(m.group(1)) for m in TOKEN_RE.finditer(before)}
+    after_ids = {int(m.group(1)) for m in TOKEN_RE.finditer(after)}
+    for ident in sorted(before_ids - after_ids):
+        ph = table[ident]
+        raise PlaceholderLostError(
+            f"{stage} dropped placeholder {ph.raw}",
+            location=ph.location,
+            hint="move it into text or an attribute of a component that renders it",
+        )
+    src = _occurrences(before, table, _body_start(before, before_body))
+    out = _occurrences(after, table, _body_start(after, after_body))
+    src_blocks = [o.id for o in src if table[o.id].is_block]
+    out_blocks = [o.id for o in out if table[o.id].is_block]
+    if src_blocks != out_blocks:
+        bad = _first_difference(src_blocks, out_blocks)
+        ph = table[bad]
+        raise PlaceholderLostError(
+            f"{stage} moved block tag {ph.raw} out of place",
+            location=ph.location,
+            hint="wrap block tags between components in <mj-raw>…</mj-raw>, "
+            "or keep them inside one mj-text",
+        )
+    allowed: dict[int, set[tuple[int, ...]]] = {}
+    for o in src:
+        allowed.setdefault(o.id, set()).add(o.stack)
+    for o in out:
+        if o.id in allowed and o.stack not in allowed[o.id]:
+            ph = table[o.id]
+            raise PlaceholderLostError(
+                f"{stage} moved placeholder {ph.raw} out of its block",
+                location=ph.location,
+                hint="keep placeholders in text or attributes; between table rows "
+                "only block tags may stand",
+            )
+
+
+def _first_difference(a: list[int], b: list[int]) -> int:
+    for x, y in zip(a, b):
+        if x != y:
+            return x
+    return (a[len(b)] if len(a) > len(b) else b[len(a)]) if a != b else a[0]
+
+
+def tokens_in(text: str) -> Iterable[int]:
+    return (int(m.group(1)) for m in TOKEN_RE.finditer(text))
+

@@ -1,0 +1,325 @@
+"""Injection safety that holds whether or not SES escapes ``{{x}}``.
+
+The SES guide says SES does not HTML-escape values; handlebars.js does.
+letterhead does not bet on either:
+
+* In the payload uploaded to SES, every ``{{x}}`` becomes triple-stash
+  ``{{{x}}}``, which no Handlebars implementation escapes, so all three parts
+  behave the same under both readings.
+* The subject and text parts read the data as given: no ``&amp;`` in a
+  subject line.
+* The HTML part is wrapped in ``{{#with _html}}…{{/with}}`` and so reads a
+  copy of the data in which every string (and key) is already HTML-escaped.
+  :func:`prepare_data` adds that copy.  Values printed with triple-stash in
+  the *source* (``{{{raw}}}``: the designer vouches that the application
+  sends HTML) are left unescaped in the copy.
+
+* A placeholder inside a URL (path, query, fragment: see
+  :mod:`letterhead.authoring.contexts`) reads a percent-encoded copy instead:
+  ``{{a.b}}`` becomes ``{{{a._url.b}}}``, and :func:`prepare_data` adds a
+  ``_url`` object next to each field printed there (``url_paths``, from the
+  manifest), in the data and in its ``_html`` copy.
+
+If the application forgets :func:`prepare_data`, the ``{{else}}`` branch
+prints a variable that does not exist, so the send fails to render loudly
+(SES's rendering-failure event names ``letterhead_html_data_missing``; the
+local renderer and letterhead's sender refuse it) instead of an empty email.
+
+:func:`prepare_data` is the one function an application that does not use
+letterhead's sender must call on its TemplateData.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import TYPE_CHECKING, Any, Iterable, Mapping
+from urllib.parse import quote
+
+from ..sestemplate import handlebars
+from .contexts import URL_DATA_KEY, format_path, parse_path, url_path
+from ..errors import DataError
+from .payload import SesTemplate
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .compile import CompiledTemplate
+    from ..errors import RenderError
+
+HTML_DATA_KEY = "_html"
+MISSING_MARKER = "letterhead_html_data_missing"
+
+
+def _triple(raw: str, expr: str | None = None) -> str:
+    """``{{x}}`` → ``{{{x}}}`` (``~`` kept); ``expr`` replaces the path."""
+    inner = raw[2:-2]
+    left = inner.startswith("~")
+    right = inner.endswith("~")
+    if expr is None:
+        expr = inner.strip("~").strip()
+        if expr.startswith("&"):
+            expr = expr[1:].strip()
+    return "{{" + ("~" if left else "") + "{" + expr + "}" + ("~" if right else "") + "}}"
+
+
+_ROOT_RE = re.compile(r"@root(?=[.}\s~)/]|$)")
+
+
+def unescape_outputs(text: str, *, root_to: str | None = None,
+                     tags: "Iterable[handlebars.Tag] | None" = None,
+                     url: "Mapping[int, handlebars.Path] | None" = None) -> str:
+    """Every double-stash output ``{{x}}`` → ``{{{x}}}``; all else unchanged.
+
+    ``root_to``: inside the HTML part's ``{{#with _html}}``, ``@root`` would
+    reach past the escaped copy to the raw data; point it at the copy.
+    ``tags``: the tags of ``text`` when already known (a parse found them).
+    ``url``: offset → path of the outputs inside a URL, which read the
+    encoded copy (``{{{_url.x}}}``)."""
+    out: list[str] = []
+    pos = 0
+    for tag in handlebars.scan(text) if tags is None else tags:
+        raw = tag.raw
+        if url and tag.start in url:
+            raw = _triple(raw, url_path(url[tag.start]))
+        if root_to and "@root" in raw:
+            raw = _ROOT_RE.sub(f"@root.{root_to}", raw)
+        if tag.kind == "output" and not (url and tag.start in url):
+            raw = _triple(raw)
+        if raw != tag.raw:
+            out.append(text[pos : tag.start])
+            out.append(raw)
+            pos = tag.end
+    out.append(text[pos:])
+    return "".join(out)
+
+
+def ses_parts(subject: str, html: str, text: str, *,
+              parsed: "Mapping[str, handlebars.Template] | None" = None,
+              url: "Mapping[str, Mapping[int, handlebars.Path]] | None" = None) -> tuple[str, str, str]:
+    """The designer-form parts → the parts uploaded to SES.  ``parsed``: the
+    parts already parsed (their tags are reused); ``url``: per part, the
+    outputs inside a URL (offset → path)."""
+    def tags(part: str) -> "Iterable[handlebars.Tag] | None":
+        return parsed[part].tags if parsed is not None else None
+
+    def urls(part: str) -> "Mapping[int, handlebars.Path] | None":
+        return url.get(part) if url else None
+
+    html_ses = (
+        "{{#with " + HTML_DATA_KEY + "}}"
+        + unescape_outputs(html, root_to=HTML_DATA_KEY, tags=tags("html"), url=urls("html"))
+        + "{{else}}{{" + MISSING_MARKER + "}}{{/with}}"
+    )
+    return (unescape_outputs(subject, tags=tags("subject"), url=urls("subject")), html_ses,
+            unescape_outputs(text, tags=tags("text"), url=urls("text")))
+
+
+def payload_for(compiled: "CompiledTemplate") -> SesTemplate:
+    """A compiled template (designer form) → the SES payload that is uploaded."""
+    analysis = compiled.contexts
+    url = {part: {node.offset: node.path for node in _outputs(compiled.parsed[part].body) if node.offset in offsets}
+           for part, offsets in analysis.url_offsets.items() if offsets}
+    return SesTemplate(compiled.name, *ses_parts(compiled.subject, compiled.html, compiled.text,
+                                                 parsed=compiled.parsed, url=url))
+
+
+def _outputs(nodes: "tuple[handlebars.Node, ...]") -> "Iterable[handlebars.Output]":
+    for node in nodes:
+        if isinstance(node, handlebars.Output):
+            yield node
+        elif isinstance(node, handlebars.Block):
+            yield from _outputs(node.body)
+            yield from _outputs(node.inverse)
+        elif isinstance(node, handlebars.InlinePartial):
+            yield from _outputs(node.body)
+
+
+def _escape_tree(value: Any, path: str, raw: frozenset[str]) -> Any:
+    if path in raw:
+        return value
+    if isinstance(value, str):
+        return handlebars.escape_expression(value)
+    if isinstance(value, Mapping):
+        # A dict's values are reached either by name (``prefs.email``) or by
+        # ``#each`` over the dict, which the contract writes ``prefs[]``.
+        if path and f"{path}[]" in raw:
+            return value
+        return {
+            handlebars.escape_expression(str(k)): _escape_tree(v, f"{path}.{k}" if path else str(k), raw)
+            for k, v in value.items()
+        }
+    if isinstance(value, (list, tuple)):
+        return [_escape_tree(v, f"{path}[]", raw) for v in value]
+    return value
+
+
+def _url_copies(value: Any, path: str, fields: frozenset[str], prefixes: frozenset[str]) -> Any:
+    """``value`` with a ``_url`` object added to each object holding a field
+    in ``fields``: that field's value percent-encoded for any URL component
+    (as JavaScript's ``String(value)`` prints it; null stays null, so a
+    render still says so).  Only the branches leading to ``fields`` are
+    copied; an existing ``_url`` there is replaced (a second call changes
+    nothing)."""
+    if isinstance(value, Mapping):
+        items = f"{path}[]"
+        out: dict[str, Any] = {}
+        encoded: dict[str, Any] = {}
+        for key, item in value.items():
+            if key == URL_DATA_KEY:
+                continue
+            named = f"{path}.{key}" if path else str(key)
+            if named in prefixes:
+                out[key] = _url_copies(item, named, fields, prefixes)
+            elif items in prefixes:
+                out[key] = _url_copies(item, items, fields, prefixes)
+            else:
+                out[key] = item
+            if named in fields:
+                encoded[key] = None if item is None else quote(handlebars._js_string(item), safe="")
+        if encoded:
+            out[URL_DATA_KEY] = encoded
+        return out
+    if isinstance(value, (list, tuple)) and f"{path}[]" in prefixes:
+        return [_url_copies(item, f"{path}[]", fields, prefixes) for item in value]
+    return value
+
+
+def _prefixes(paths: Iterable[str]) -> frozenset[str]:
+    """Every path that leads to one of ``paths``: ``days[].date`` → ``days``, ``days[]``."""
+    out: set[str] = set()
+    for path in paths:
+        parts = parse_path(path)
+        out.update(format_path(parts[:i]) for i in range(1, len(parts)))
+    return frozenset(out)
+
+
+def prepare_data(data: Mapping[str, Any], raw_paths: Iterable[str] = (),
+                 url_paths: Iterable[str] = ()) -> dict[str, Any]:
+    """TemplateData for a letterhead-built SES template: ``data`` plus its
+    HTML-escaped copy under ``_html``.  ``raw_paths`` (from the manifest's
+    contract) name values the HTML prints unescaped on purpose; ``url_paths``
+    (the manifest's) name values printed inside a URL, whose percent-encoded
+    copies go under ``_url`` in the object that holds them."""
+    prepared = {k: v for k, v in data.items() if k != HTML_DATA_KEY}
+    fields = frozenset(url_paths)
+    if fields:
+        prepared = _url_copies(prepared, "", fields, _prefixes(fields))
+    prepared[HTML_DATA_KEY] = _escape_tree(prepared, "", frozenset(raw_paths))
+    return prepared
+
+
+MAX_TEMPLATE_DATA = 262_144  # SES: characters of TemplateData (botocore does not check)
+
+
+def template_data(data: Mapping[str, Any], raw_paths: Iterable[str] = (), url_paths: Iterable[str] = ()) -> str:
+    """TemplateData exactly as SES gets it (:func:`prepare_data`'s result as
+    JSON), refused as SES would refuse it.  The sender sends this text and
+    the build measures every sample with it, so a sample the sender would
+    refuse fails the build."""
+    try:
+        text = json.dumps(prepare_data(data, raw_paths, url_paths), ensure_ascii=False, separators=(",", ":"),
+                          allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        kind = re.search(r"type (\w+)", str(exc))
+        raise DataError("the data is not JSON" + (f" (a {kind.group(1)} value)" if kind else " (NaN or infinity)"),
+                        hint="send strings, numbers, booleans, lists and dicts; format dates as strings") from None
+    if len(text) > MAX_TEMPLATE_DATA:
+        raise DataError(f"TemplateData is {len(text):,} characters; SES allows "
+                        f"{MAX_TEMPLATE_DATA:,} (the HTML-escaped copy doubles the data)",
+                        hint="send less data (ids and links rather than content)")
+    return text
+
+
+def url_paths_of(parsed: "Mapping[str, handlebars.Template]") -> tuple[str, ...]:
+    """The ``url_paths`` an uploaded payload needs, read from the payload
+    itself (every path through a ``_url`` key): the payload is what SES
+    renders, whatever the manifest says."""
+    found: set[str] = set()
+    for template in parsed.values():
+        uses = template.uses
+        if uses is None:
+            continue
+        for use in uses:
+            path = use.path
+            if URL_DATA_KEY not in path or use.role not in ("output", "raw"):
+                continue
+            if path and path[0] == HTML_DATA_KEY:
+                path = path[1:]
+            i = path.index(URL_DATA_KEY)
+            found.add(format_path(path[:i] + path[i + 1:]))
+    return tuple(sorted(found))
+
+
+def user_variable(label: str | None) -> str | None:
+    """A renderer's label → the variable the application sends:
+    ``_html.days[0]._url.date`` → ``days[0].date``."""
+    if not label:
+        return label
+    if label.startswith(HTML_DATA_KEY + "."):
+        label = label[len(HTML_DATA_KEY) + 1:]
+    return _URL_SEGMENT.sub(r"\1", label)
+
+
+_URL_SEGMENT = re.compile(r"(^|\.|\])" + URL_DATA_KEY + r"\.")
+# In a message, a path through a copy: `{{{_url.x}}}`, `a._url.b`, `@root._html.x`.
+_COPY_IN_TEXT = re.compile(r"(?<=[{./`])" + URL_DATA_KEY + r"\.|(?<=@root\.)" + HTML_DATA_KEY + r"\.")
+_TAG_IN_TEXT = re.compile(r"`\{\{\{?([^`{}]*)\}\}\}?`")
+
+
+def missing_url_copy(exc: "RenderError") -> str | None:
+    """The variable whose ``_url`` copy is missing while the error is about
+    the copy itself (TemplateData prepared without ``url_paths``), else None."""
+    label = exc.variable or ""
+    if not (label == URL_DATA_KEY or label.endswith("." + URL_DATA_KEY) or label.endswith("]" + URL_DATA_KEY)):
+        return None
+    tag = _TAG_IN_TEXT.search(exc.message)
+    return user_variable(tag.group(1).strip()) if tag else user_variable(label)
+
+
+def user_error(exc: "RenderError", **changes: Any) -> "RenderError":
+    """``exc`` speaking of the application's variables, not of letterhead's
+    copies (``_html.x``, ``a._url.b``); ``changes`` override fields."""
+    from ..errors import RenderError
+
+    variable = user_variable(exc.variable)
+    message, hint = exc.message, exc.hint
+    if exc.variable and variable != exc.variable:
+        message = message.replace(f"`{exc.variable}`", f"`{variable}`")
+        hint = hint.replace(f"`{exc.variable}`", f"`{variable}`") if hint else hint
+    message = _COPY_IN_TEXT.sub("", message)
+    hint = _COPY_IN_TEXT.sub("", hint) if hint else hint
+    fields: dict[str, Any] = {"variable": variable, "location": exc.location, "hint": hint,
+                              "source_line": exc.source_line, "part": exc.part, "message": message}
+    fields.update(changes)
+    return RenderError(fields.pop("message"), **fields)
+
+
+def render_like_ses(parsed: Mapping[str, "handlebars.Template"], data: Mapping[str, Any],
+                    raw_paths: Iterable[str] = (),
+                    parts: Iterable[str] = ("subject", "html", "text"),
+                    url_paths: Iterable[str] = ()) -> dict[str, str]:
+    """What SES renders from the payload :func:`ses_parts` makes, computed from
+    the designer-form parts (whose placeholders know their source lines), so a
+    build needs no second parse.  The payload prints every value with
+    triple-stash, so the result does not depend on whether SES escapes, and
+    the HTML part reads the escaped copy: equal to rendering the designer HTML
+    against that copy without escaping.  ``parsed``: the parts whose URL
+    outputs read ``_url`` (:attr:`letterhead.authoring.contexts.Analysis.parsed`), with
+    ``url_paths`` to match.  ``tests/test_safety.py`` checks the two ways agree.
+    A RenderError names the application's variable and carries its part."""
+    from ..errors import RenderError
+
+    url_paths = tuple(url_paths)
+    prepared: dict[str, Any] | None = None
+    out: dict[str, str] = {}
+    for part in parts:
+        if part == "html" or url_paths:
+            if prepared is None:
+                prepared = prepare_data(data, raw_paths, url_paths)
+            context: Mapping[str, Any] = prepared[HTML_DATA_KEY] if part == "html" else prepared
+        else:
+            context = data
+        try:
+            out[part] = handlebars.render(parsed[part], context, escape=False)
+        except RenderError as exc:
+            raise user_error(exc, part=part) from None
+    return out

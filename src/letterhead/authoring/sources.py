@@ -1,0 +1,394 @@
+"""Reading ``templates_src/``: one folder per email, plus the brand file.
+
+A template folder holds ``template.mjml``, ``subject.txt``, an optional
+``text.txt``, ``samples/*.json`` and an optional ``template.toml`` with a
+description and declared variable types.  Folders starting with ``_`` hold
+Jinja layouts and partials and are not templates.  Everything read here is
+checked for UTF-8, JSON and TOML, with errors naming file and line.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import os
+import re
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping, NamedTuple
+
+from ..config import Config
+from .confine import check_inside
+from ..errors import ConfigError, Location, SourceError
+
+NAME_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+VARIABLE_TYPES = ("string", "integer", "number", "boolean", "url", "email", "color", "list", "object")
+
+
+class VariableSpec(NamedTuple):  # NamedTuple: cheaper to define than a dataclass at import
+    """A declared variable from template.toml."""
+
+    name: str
+    type: str = "string"
+    pattern: str | None = None
+    description: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        d: dict[str, Any] = {"type": self.type}
+        if self.pattern:
+            d["pattern"] = self.pattern
+        if self.description:
+            d["description"] = self.description
+        return d
+
+
+class Sample(NamedTuple):
+    name: str
+    path: Path
+    data: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class TemplateSource:
+    name: str
+    folder: Path
+    description: str
+    variables: Mapping[str, VariableSpec]
+    samples: tuple[Sample, ...]
+    has_text: bool
+
+    @functools.cached_property
+    def files(self) -> tuple[Path, ...]:
+        """Every file of the template's folder, sorted."""
+        return tuple(Path(p) for p in sorted(_files_under(str(self.folder))))
+
+    # Cached: a build asks for each several times, and a Path costs ~4 µs to make.
+    @functools.cached_property
+    def mjml_path(self) -> Path:
+        return self.folder / "template.mjml"
+
+    @functools.cached_property
+    def subject_path(self) -> Path:
+        return self.folder / "subject.txt"
+
+    @functools.cached_property
+    def text_path(self) -> Path:
+        return self.folder / "text.txt"
+
+
+# C0 control characters but tab, line feed and carriage return (in UTF-8 these
+# bytes only ever stand for themselves): MRML stops at NUL without a line, no
+# mail client shows any of them, JSON and TOML refuse them raw, and \x02 /
+# \x03 would be taken for compile.LineMarks' own marks.
+_CONTROL_BYTES = bytes(b for b in range(32) if b not in (9, 10, 13))
+
+
+def read_text(path: Path, *, root: Path | None = None) -> str:
+    """A source file's text; a clear error when it is not UTF-8 or holds a
+    control character.  ``root``: the project root the file must lie inside
+    (:mod:`letterhead.authoring.confine`); every read of a project's sources passes it
+    (a ``--data`` file a user names on the command line does not)."""
+    if root is not None:
+        check_inside(path, root)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise SourceError("file not found", location=Location.of(path)) from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise SourceError(
+            f"file is not UTF-8 (byte 0x{raw[exc.start]:02x} at offset {exc.start})",
+            location=Location.of(path, line),
+            hint="re-save the file as UTF-8 (most editors: File > Save with Encoding)",
+        ) from None
+    if len(raw.translate(None, _CONTROL_BYTES)) != len(raw):  # on bytes: ~4x faster than a regex on the text
+        offset = next(i for i, b in enumerate(raw) if b in _CONTROL_BYTES)
+        raise SourceError(
+            f"control character U+{raw[offset]:04X} (invisible in most editors; MRML, SES and mail "
+            "clients do not take it)",
+            location=Location.of(path, raw.count(b"\n", 0, offset) + 1),
+            hint="delete it (it often comes with text pasted from a PDF or a word processor; "
+            "a file saved as UTF-16 is full of U+0000: re-save it as UTF-8)",
+        )
+    return text
+
+
+class _StrictJsonError(ValueError):
+    """JSON that Python accepts and SES's parser does not (NaN, Infinity, a
+    repeated key): raised from json's hooks, located afterwards."""
+
+
+def _no_constant(name: str) -> Any:
+    raise _StrictJsonError(name)
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        raise _StrictJsonError("duplicate")
+    return obj
+
+
+def read_json(path: Path, *, root: Path | None = None) -> Any:
+    """A JSON file as SES's parser reads it: no NaN or Infinity (Python's
+    json accepts them, SES refuses the data), no key twice in one object
+    (Python keeps the last silently); ``root`` as for :func:`read_text`."""
+    text = read_text(path, root=root)
+    try:
+        return json.loads(text, parse_constant=_no_constant, object_pairs_hook=_no_duplicates)
+    except json.JSONDecodeError as exc:
+        raise SourceError(
+            f"not valid JSON: {exc.msg} (column {exc.colno})",
+            location=Location.of(path, exc.lineno),
+            source_line=text.splitlines()[exc.lineno - 1] if text.splitlines() else "",
+            hint="check for a trailing comma, single quotes or a missing brace",
+        ) from None
+    except (_StrictJsonError, RecursionError) as exc:
+        problem, offset = _json_problem(text, deep=isinstance(exc, RecursionError))
+        line = text.count("\n", 0, offset) + 1
+        raise SourceError(
+            problem[0],
+            location=Location.of(path, line),
+            source_line=text.splitlines()[line - 1][:200] if text.splitlines() else "",
+            hint=problem[1],
+        ) from None
+
+
+_JSON_TOKEN_RE = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}:,]|-?Infinity|NaN')
+
+
+def _json_problem(text: str, *, deep: bool) -> tuple[tuple[str, str], int]:
+    """(message, fix) and the offset of what Python's json refused through
+    the hooks of :func:`read_json` (``deep``: its recursion limit).  Only
+    called on that error: one linear scan of tokens, strings skipped whole."""
+    keys: list[set[str] | None] = []  # per open bracket: keys seen ({) or None ([)
+    deepest = (0, 0)  # (depth, offset where first reached)
+    last_string: str | None = None
+    for m in _JSON_TOKEN_RE.finditer(text):
+        tok = m.group(0)
+        if tok in ("NaN", "Infinity", "-Infinity"):
+            return ((f"{tok} is not JSON: SES's parser refuses the whole TemplateData",
+                     "write the value as a string or a number, or null for 'no value'"), m.start())
+        if tok in "{[":
+            keys.append(set() if tok == "{" else None)
+            if len(keys) > deepest[0]:
+                deepest = (len(keys), m.start())
+        elif tok in "}]":
+            if keys:
+                keys.pop()
+        elif tok == ":":
+            seen = keys[-1] if keys else None
+            if seen is not None and last_string is not None and not deep:
+                key = json.loads(last_string)
+                if key in seen:
+                    start = text.rfind(last_string, 0, m.start())
+                    return ((f"key {last_string} appears twice in one object "
+                             "(Python keeps the last, other parsers the first)",
+                             "remove one of the two, or rename it"), max(start, 0))
+                seen.add(key)
+        last_string = tok if tok.startswith('"') else None
+    if deep:
+        return ((f"nested {deepest[0]:,} levels deep: too deep for a JSON reader to follow",
+                 "flatten the data: what a template prints is a few levels deep"), deepest[1])
+    return (("not valid JSON", "check the file with a JSON validator"), 0)  # the hooks raised: not reached
+
+
+def read_toml(path: Path, *, root: Path | None = None) -> dict[str, Any]:
+    text = read_text(path, root=root)
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        m = re.search(r"line (\d+)", str(exc))
+        raise SourceError(
+            f"not valid TOML: {exc}",
+            location=Location.of(path, int(m.group(1)) if m else None),
+            hint="see https://toml.io for the syntax",
+        ) from None
+
+
+def load_brand(config: Config) -> dict[str, Any]:
+    if not config.brand_file.is_file():
+        raise ConfigError(
+            "brand file not found",
+            location=Location.of(config.rel(config.brand_file)),
+            hint="create it (name, colors, logo_url, postal_address, support_email), "
+            "or set brand_file in [tool.letterhead]",
+        )
+    return read_toml(config.brand_file, root=config.root)
+
+
+def template_names(config: Config) -> list[str]:
+    """The template folders of the project, sorted.
+
+    Folders starting with ``_`` (layouts, partials) and hidden folders
+    (``.git``, ``.idea``) are not templates; but a hidden folder holding a
+    ``template.mjml`` was meant to be one, and two names that differ only by
+    case collide on macOS and Windows disks (``build/Welcome`` is
+    ``build/welcome`` there): both are errors rather than silent skips."""
+    if not config.source_dir.is_dir():
+        raise ConfigError(
+            "source folder not found",
+            location=Location.of(config.rel(config.source_dir)),
+            hint="run letterhead from your project root, or set source_dir in [tool.letterhead]",
+        )
+    names: list[str] = []
+    for entry in os.scandir(config.source_dir):
+        if not entry.is_dir():
+            continue
+        if entry.name.startswith("."):
+            if os.path.isfile(os.path.join(entry.path, "template.mjml")):
+                raise SourceError(
+                    f"folder {entry.name!r} holds a template.mjml but its name starts with '.', "
+                    "so it would be skipped as hidden (and SES names allow only letters, digits, '_' and '-')",
+                    location=Location.of(config.rel(entry.path)),
+                    hint=f"rename it, e.g. to {entry.name.lstrip('.') or 'template'!r}; "
+                    "to park a draft, move it out of the source folder or start its name with '_'",
+                )
+            continue
+        if not entry.name.startswith("_"):
+            names.append(entry.name)
+    names.sort()
+    by_case: dict[str, str] = {}
+    for name in names:
+        other = by_case.setdefault(name.casefold(), name)
+        if other != name:
+            raise SourceError(
+                f"template folders {other!r} and {name!r} differ only by case: on macOS and Windows "
+                "disks their build outputs are one folder, and a checkout there keeps only one of them",
+                location=Location.of(config.rel(os.path.join(config.source_dir, name))),
+                hint=f"rename one of {config.rel(os.path.join(config.source_dir, other))} and "
+                f"{config.rel(os.path.join(config.source_dir, name))}",
+            )
+    return names
+
+
+def load_source(config: Config, name: str) -> TemplateSource:
+    folder = config.source_dir / name
+    rel = config.rel(folder)
+    check_inside(folder, config.root, location=Location.of(rel))
+    if not NAME_RE.match(name):
+        bad = sorted(set(re.sub(r"[A-Za-z0-9_-]", "", name))) or ["(length)"]
+        raise SourceError(
+            f"invalid template name {name!r}: SES allows letters, digits, '_' and '-', "
+            f"1 to 64 characters (found {' '.join(repr(c) for c in bad)})",
+            location=Location.of(rel),
+            hint=f"rename the folder, e.g. to {re.sub(r'[^A-Za-z0-9_-]', '_', name)[:64]!r}",
+        )
+    for required in ("template.mjml", "subject.txt"):
+        if not (folder / required).is_file():
+            raise SourceError(
+                f"{required} is missing",
+                location=Location.of(f"{rel}/{required}"),
+                hint="every template folder needs template.mjml and subject.txt",
+            )
+    meta: dict[str, Any] = {}
+    meta_path = folder / "template.toml"
+    if meta_path.is_file():
+        meta = read_toml(meta_path, root=config.root)
+    variables = _variables(meta, Location.of(config.rel(meta_path)))
+    samples = []
+    sample_dir = folder / "samples"
+    try:
+        sample_paths = sorted(sample_dir / e.name for e in os.scandir(sample_dir)
+                              if e.name.endswith(".json") and not e.name.startswith(".") and e.is_file())
+    except (FileNotFoundError, NotADirectoryError):
+        sample_paths = []
+    for path in sample_paths:
+        data = read_json(path, root=config.root)
+        if not isinstance(data, dict):
+            raise SourceError(
+                "a sample must be a JSON object (what the application passes as TemplateData)",
+                location=Location.of(config.rel(path), 1),
+                hint='wrap the values in {"name": value, ...}',
+            )
+        samples.append(Sample(path.stem, path, data))
+    if not samples:
+        raise SourceError(
+            "no sample data",
+            location=Location.of(f"{rel}/samples/"),
+            hint="add samples/default.json with the data the application sends",
+        )
+    return TemplateSource(
+        name=name,
+        folder=folder,
+        description=str(meta.get("description", "")),
+        variables=variables,
+        samples=tuple(samples),
+        has_text=(folder / "text.txt").is_file(),
+    )
+
+
+def _variables(meta: Mapping[str, Any], where: Location) -> dict[str, VariableSpec]:
+    result: dict[str, VariableSpec] = {}
+    for name, spec in (meta.get("variables") or {}).items():
+        if isinstance(spec, str):
+            spec = {"type": spec}
+        vtype = spec.get("type", "string")
+        if vtype not in VARIABLE_TYPES:
+            raise SourceError(
+                f"variable {name!r} has unknown type {vtype!r}",
+                location=where,
+                hint=f"use one of: {', '.join(VARIABLE_TYPES)}",
+            )
+        pattern = spec.get("pattern")
+        if pattern is not None:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise SourceError(
+                    f"variable {name!r}: bad pattern: {exc}", location=where,
+                    hint="write a Python regular expression, e.g. '^[0-9]{6}$'",
+                ) from None
+        result[name] = VariableSpec(name, vtype, pattern, str(spec.get("description", "")))
+    return result
+
+
+def template_files(config: Config, name: str) -> tuple[str, ...]:
+    """Every file of one template's folder (paths as text), sorted: what its
+    build depends on, with the shared files.  Cheap: no file is read."""
+    return tuple(sorted(_files_under(os.path.join(config.source_dir, name))))
+
+
+def _files_under(folder: str) -> list[str]:
+    """Every file below ``folder``, symbolic links to files included (as
+    os.walk and isfile would find them; scandir knows most types without a
+    stat: a fraction of rglob's cost)."""
+    found: list[str] = []
+    try:
+        entries = list(os.scandir(folder))
+    except (FileNotFoundError, NotADirectoryError):
+        return found
+    for entry in entries:
+        if entry.is_dir(follow_symlinks=False):
+            found.extend(_files_under(entry.path))
+        elif entry.is_file():
+            found.append(entry.path)
+    return found
+
+
+def shared_files(config: Config) -> tuple[Path, ...]:
+    """Layouts, partials and the brand: inputs of every template."""
+    files = [config.brand_file] if config.brand_file.is_file() else []
+    for d in sorted(config.source_dir.iterdir()):
+        if d.is_dir() and d.name.startswith("_"):
+            files.extend(Path(f) for f in sorted(_files_under(str(d))))
+    return tuple(files)
+
+
+def digest(paths: tuple[Path | str, ...], root: Path, *extra: str) -> str:
+    """A hash of files' names (relative to ``root``) and contents."""
+    h = hashlib.sha256()
+    for e in extra:
+        h.update(e.encode() + b"\0")
+    prefix = str(root).rstrip("/") + "/"
+    for p in paths:
+        name = str(p)  # paths come from the project's folders: plain string prefixes
+        if name.startswith(prefix):
+            name = name[len(prefix):]
+        with open(p, "rb") as fh:
+            h.update(name.encode("utf-8", "surrogateescape") + b"\0" + fh.read() + b"\0")
+    return h.hexdigest()

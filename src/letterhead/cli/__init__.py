@@ -1,0 +1,5 @@
+"""The command line: ``letterhead`` (see :mod:`letterhead.cli.main`)."""
+
+from .main import cli, main
+
+__all__ = ["cli", "main"]

@@ -26,7 +26,8 @@ This module is also the package's single "is this host loopback" test
 from __future__ import annotations
 
 import ipaddress
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 from urllib.parse import urlsplit
 
 __all__ = ["LOOPBACK_NAMES", "AsgiGuard", "WsgiGuard", "allowed_hosts", "is_loopback_host",
@@ -86,11 +87,10 @@ def refusal(host: str | None, origin: str | None, allowed: Iterable[str]) -> tup
     allowed = frozenset(allowed)
     if allowed and _host_name(host or "") not in allowed:
         return 400, "unknown host: this server answers only to localhost / 127.0.0.1 (DNS rebinding protection)"
-    if origin is not None:
-        # A browser page: only the server's own pages may talk to it.
-        if origin.strip().lower() not in {f"http://{(host or '').strip().lower()}",
-                                          f"https://{(host or '').strip().lower()}"}:
-            return 403, "cross-origin request refused: only this server's own pages may call it"
+    # A browser page: only the server's own pages may talk to it.
+    if origin is not None and origin.strip().lower() not in {f"http://{(host or '').strip().lower()}",
+                                                             f"https://{(host or '').strip().lower()}"}:
+        return 403, "cross-origin request refused: only this server's own pages may call it"
     return None
 
 
@@ -137,8 +137,8 @@ class WsgiGuard:
         if refused is not None:
             status, reason = refused
             body = reason.encode()
-            start_response("400 Bad Request" if status == 400 else "403 Forbidden", [("Content-Type", "text/plain; charset=utf-8"),
-                                             ("Content-Length", str(len(body)))])
+            start_response("400 Bad Request" if status == 400 else "403 Forbidden",
+                           [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", str(len(body)))])
             return [body]
 
         def start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:

@@ -14,13 +14,25 @@ bucket would be full again, is booked under a lock; each caller then sleeps
 *outside* the lock until its own slot, so threads never wait for each other's
 sleeps, only for their place in line.  ``clock`` and ``sleep`` are seams for
 tests (a fake clock makes every wait exact).
+
+Two options serve the template calls of ``sync`` (one call at a time, about
+one a second; :mod:`letterhead.deploy.template_store`):
+
+* ``headroom``: pace that much under the rate (slots ``(1 + headroom) / rate``
+  apart): calls sent exactly 1/rate apart arrive some a little closer than
+  that, and a strict server throttles those;
+* ``spacing="release"``: each caller waits *inside* the lock and the next slot
+  is measured from the moment the caller is released, so consecutive calls are
+  never closer than one slot whatever the scheduler does (the default,
+  ``"schedule"``, lets a late caller's successor keep its booked slot).
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from typing import Callable
+from collections.abc import Callable
+from typing import Literal
 
 __all__ = ["RateLimiter"]
 
@@ -34,15 +46,25 @@ class RateLimiter:
         burst: int = 1,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
+        *,
+        headroom: float = 0.0,
+        spacing: Literal["schedule", "release"] = "schedule",
     ) -> None:
         if not rate_per_sec > 0:
             raise ValueError("rate_per_sec must be > 0")
         if burst < 1:
             raise ValueError("burst must be at least 1")
+        if not 0 <= headroom < 1:
+            raise ValueError("headroom must be in [0, 1)")
+        if spacing not in ("schedule", "release"):
+            raise ValueError("spacing must be 'schedule' or 'release'")
         self._clock = clock
         self._sleep = sleep
         self._lock = threading.Lock()
+        self._headroom = float(headroom)
+        self._spacing = spacing
         self._rate = float(rate_per_sec)
+        self._pace = self._rate / (1.0 + self._headroom)  # tokens a second actually handed out
         self._burst = int(burst)
         # The moment the bucket is full again; in the past means full now.
         self._full_at = float("-inf")
@@ -57,6 +79,11 @@ class RateLimiter:
     def burst(self) -> int:
         return self._burst
 
+    @property
+    def interval(self) -> float:
+        """Seconds between two slots: ``(1 + headroom) / rate``."""
+        return 1.0 / self._pace
+
     def set_rate(self, rate_per_sec: float, burst: int | None = None) -> None:
         """Change the rate (say, once ``get_send_quota`` answered); tokens
         already booked keep their slots."""
@@ -65,17 +92,18 @@ class RateLimiter:
         with self._lock:
             now = self._clock()
             # Keep the current debt in *tokens*, re-expressed at the new rate.
-            debt = max(0.0, self._full_at - now) * self._rate
+            debt = max(0.0, self._full_at - now) * self._pace
             self._rate = float(rate_per_sec)
+            self._pace = self._rate / (1.0 + self._headroom)
             if burst is not None:
                 if burst < 1:
                     raise ValueError("burst must be at least 1")
                 self._burst = int(burst)
-            self._full_at = now + debt / self._rate if debt else float("-inf")
+            self._full_at = now + debt / self._pace if debt else float("-inf")
 
     def _reserve(self, n: int) -> tuple[float, float]:
         """Book ``n`` tokens; return (now, the moment the caller may go)."""
-        interval = 1.0 / self._rate
+        interval = 1.0 / self._pace
         now = self._clock()
         full_at = max(self._full_at, now)
         # Tokens in the bucket at time t: burst - (full_at - t) / interval.
@@ -90,6 +118,8 @@ class RateLimiter:
         """Block until ``n`` tokens are ours; return the seconds waited."""
         if n < 1:
             raise ValueError("n must be at least 1")
+        if self._spacing == "release":
+            return self._acquire_in_line(n)
         with self._lock:
             now, start = self._reserve(n)
         wait = start - now
@@ -100,12 +130,25 @@ class RateLimiter:
             return wait
         return 0.0
 
+    def _acquire_in_line(self, n: int) -> float:
+        """``spacing="release"``: wait under the lock (callers keep their
+        order), then book the next slot from the moment this one went."""
+        with self._lock:
+            now, start = self._reserve(n)
+            wait = max(0.0, start - now)
+            if wait:
+                self._sleep(wait)
+                now = self._clock()
+            self._full_at = max(now, start) + n / self._pace
+            self.waited += wait
+            return wait
+
     def try_acquire(self, n: int = 1) -> bool:
         """Take ``n`` tokens if that needs no wait; never blocks."""
         if n < 1:
             raise ValueError("n must be at least 1")
         with self._lock:
-            interval = 1.0 / self._rate
+            interval = 1.0 / self._pace
             now = self._clock()
             full_at = max(self._full_at, now)
             if full_at - (self._burst - min(n, self._burst)) * interval > now:
@@ -120,7 +163,7 @@ class RateLimiter:
         if n < 1:
             return
         with self._lock:
-            self._full_at -= n / self._rate
+            self._full_at -= n / self._pace
             self.acquired -= n
 
     def penalize(self, seconds: float | None = None) -> None:
@@ -128,9 +171,11 @@ class RateLimiter:
         interval by default): the server said "too fast"."""
         with self._lock:
             now = self._clock()
-            hold = 1.0 / self._rate if seconds is None else float(seconds)
-            floor = now + hold + (self._burst - 1) / self._rate
+            hold = 1.0 / self._pace if seconds is None else float(seconds)
+            floor = now + hold + (self._burst - 1) / self._pace
             self._full_at = max(self._full_at, floor)
 
     def __repr__(self) -> str:
-        return f"RateLimiter(rate_per_sec={self._rate:g}, burst={self._burst})"
+        extra = f", headroom={self._headroom:g}" if self._headroom else ""
+        extra += f", spacing={self._spacing!r}" if self._spacing != "schedule" else ""
+        return f"RateLimiter(rate_per_sec={self._rate:g}, burst={self._burst}{extra})"

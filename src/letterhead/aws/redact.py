@@ -38,7 +38,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
-from typing import Iterable
+from collections.abc import Iterable
 
 __all__ = ["REDACTED", "SECRET_SESSION_ARGS", "install_log_redaction", "redact_secrets", "remember_secret"]
 
@@ -109,7 +109,7 @@ class _Redactor(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         try:
             text = record.getMessage()
-        except Exception:  # noqa: BLE001 - a broken record is not ours to fix
+        except Exception:
             return True
         if _SIGNING_LINES.match(text):
             new = text.split(":", 1)[0].strip() + f": {REDACTED}"

@@ -50,26 +50,21 @@ from typing import Any, Callable, Mapping, Sequence
 
 from ..config import check_sender_name
 from ..errors import (
-    AccountSendingPaused,
     ConfigError,
-    ConfigurationSetDoesNotExist,
-    ConfigurationSetSendingPaused,
-    DailyQuotaExceeded,
     DeliveryUnknown,
-    MailFromDomainNotVerified,
-    MessageRejected,
-    NoCredentials,
-    SendAccessDenied,
     SendError,
     SesUnreachable,
     SmtpError,
-    TemplateDoesNotExist,
     Throttled,
 )
-from ..aws.redact import SECRET_SESSION_ARGS, install_log_redaction, remember_secret
+from ..aws.client import make_client as make_aws_client
+from ..aws.client import make_session, retry_config
+from ..aws.errors import redact_addresses as redact  # noqa: F401 (the name sending exported)
+from ..aws.errors import send_hint, ses_error, translate_send
 from ..aws.loopback import is_loopback_host
+from ..aws.quota import SendQuota
 from ..aws.ratelimit import RateLimiter
-from ..deploy.template_store import CREDENTIAL_CODES, DENIED_CODES, THROTTLING_CODES
+from ..aws.redact import install_log_redaction
 
 log = logging.getLogger("letterhead.send")
 
@@ -81,15 +76,6 @@ DEFAULT_BURST_SECONDS = 0.5  # the limiter's bucket: this much of a second's rat
 
 # SES v1 bulk statuses (BulkEmailDestinationStatus.Status) a later call may turn into Success.
 RETRYABLE_STATUSES = frozenset({"AccountThrottled", "TransientFailure"})
-
-_EMAIL_RE = re.compile(r"[A-Za-z0-9._%+\-!#$&'*/=?^`{|}~]+@([A-Za-z0-9.\-]+\.[A-Za-z]{2,})")
-
-
-def redact(text: str) -> str:
-    """AWS messages name addresses ("…failed the check in region X: a@b.c");
-    keep the domain, drop the person."""
-    return _EMAIL_RE.sub(r"***@\1", text)
-
 
 # --- the message every transport receives ------------------------------------------------
 
@@ -136,17 +122,6 @@ class Outcome:
     @property
     def ok(self) -> bool:
         return self.error is None and self.message_id is not None
-
-
-@dataclass(frozen=True)
-class SendQuota:
-    max_24_hour_send: float
-    max_send_rate: float
-    sent_last_24_hours: float
-
-    @property
-    def remaining_24_hours(self) -> float:
-        return max(0.0, self.max_24_hour_send - self.sent_last_24_hours)
 
 
 class Backoff:
@@ -202,108 +177,6 @@ class Transport:
 
 
 # --- SES ------------------------------------------------------------------------------------
-
-_HINTS = {
-    "verify": ("verify the sender (SES console → Verified identities → Create identity, or "
-               "`aws ses verify-domain-identity --domain {domain}` with DKIM) in region {region}; "
-               "in the sandbox every recipient must be verified too: request production access "
-               "(SES console → Account dashboard → Request production access)"),
-    "mail_from": ("publish the MX and SPF records of the custom MAIL FROM domain "
-                  "(SES console → Verified identities → the domain → Custom MAIL FROM domain), "
-                  "or remove that setting"),
-    "template": ("deploy the templates to this region with `letterhead sync` (with the same --env as "
-                 "the sender: the name sent was {name!r}), or check AWS_REGION"),
-    "config_set": ("create it (`aws ses create-configuration-set --configuration-set "
-                   "Name={config_set}`) in region {region}, or fix or unset SES_CONFIGURATION_SET"),
-    "paused": ("SES paused sending for the account in region {region} (a reputation review: "
-               "bounces over 5 % or complaints over 0.1 %, or UpdateAccountSendingEnabled): read "
-               "SES's email and the Reputation dashboard, fix the cause, then "
-               "`aws ses update-account-sending-enabled --enabled`"),
-    "config_set_paused": ("sending is paused for configuration set {config_set!r}: fix the "
-                          "cause, then `aws ses update-configuration-set-sending-enabled "
-                          "--configuration-set-name {config_set} --enabled`"),
-    "suspended": ("the account's SES sending was shut down; open a case with AWS Support "
-                  "(SES console → Account dashboard)"),
-    "quota": ("the 24-hour sending quota is used up (Max24HourSend of `aws ses get-send-quota`; "
-              "200 in the sandbox): wait for the rolling 24-hour window, or request a higher "
-              "quota (Service Quotas → Amazon SES → Sending quota)"),
-    "throttled": ("send slower: set SES_MAX_SEND_RATE (or [tool.letterhead.send] max_send_rate) "
-                  "below the account's MaxSendRate, split it between processes that share the "
-                  "account, or request a higher sending rate"),
-    "credentials": ("set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE, or run "
-                    "where an IAM role is attached (boto3's credential chain)"),
-    "bad_credentials": ("check AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY/AWS_SESSION_TOKEN or "
-                        "AWS_PROFILE (expired session? `aws sts get-caller-identity`)"),
-    "denied": ("allow ses:SendTemplatedEmail and ses:SendBulkTemplatedEmail (and ses:GetSendQuota, "
-               "or set SES_MAX_SEND_RATE) for these credentials"),
-    "unreachable": ("check AWS_REGION, AWS_ENDPOINT_URL_SES and the network; nothing was sent, "
-                    "so sending again is safe"),
-    "unknown": ("SES may or may not have accepted it: letterhead does not resend blindly; check "
-                "the configuration set's send events before sending again"),
-    "region": "set AWS_REGION (or pass region= to the Mailer)",
-    "invalid": "see the AWS message; fix the value and send again",
-}
-
-# AWS error-code families: one list, remote.py's, for sync, send and account calls.
-_CREDENTIAL_CODES, _DENIED_CODES, _THROTTLE_CODES = CREDENTIAL_CODES, DENIED_CODES, THROTTLING_CODES
-_UNAVAILABLE_CODES = frozenset({"ServiceUnavailable", "ServiceUnavailableException"})
-
-
-def _hint(key: str, **kw: Any) -> str:
-    return _HINTS[key].format(**{k: ("?" if v is None else v) for k, v in kw.items()})
-
-
-def ses_error(code: str, message: str, *, operation: str, template: str | None, region: str | None,
-              domain: str | None = None, config_set: str | None = None, status: int | None = None,
-              ) -> SendError:
-    """An SES error code (a ClientError's or a bulk destination's Status) →
-    the typed error with its fix."""
-    aws = redact(message or code)
-    where = f"{operation} {template}" if template else operation
-    kw: dict[str, Any] = {"operation": operation, "template": template, "code": code}
-    ctx = {"region": region, "domain": domain, "name": template, "config_set": config_set}
-    if code == "MessageRejected":
-        return MessageRejected(f"SES rejected {where}: {aws}", hint=_hint("verify", **ctx), **kw)
-    if code in ("MailFromDomainNotVerified", "MailFromDomainNotVerifiedException"):
-        return MailFromDomainNotVerified(f"SES refused {where}: {aws}", hint=_hint("mail_from", **ctx), **kw)
-    if code == "TemplateDoesNotExist":
-        return TemplateDoesNotExist(f"SES has no template {template!r} in region {region or '?'}: {aws}",
-                                    hint=_hint("template", **ctx), **kw)
-    if code == "ConfigurationSetDoesNotExist":
-        return ConfigurationSetDoesNotExist(f"SES has no configuration set {config_set!r}: {aws}",
-                                            hint=_hint("config_set", **ctx), **kw)
-    if code in ("ConfigurationSetSendingPausedException", "ConfigurationSetSendingPaused"):
-        return ConfigurationSetSendingPaused(f"SES refused {where}: sending is paused for configuration "
-                                             f"set {config_set!r}", hint=_hint("config_set_paused", **ctx), **kw)
-    if code in ("AccountSendingPausedException", "AccountSendingPaused"):
-        return AccountSendingPaused(f"SES refused {where}: sending is paused for the account",
-                                    hint=_hint("paused", **ctx), **kw)
-    if code == "AccountSuspended":
-        return AccountSendingPaused(f"SES refused {where}: the account is suspended",
-                                    hint=_hint("suspended", **ctx), **kw)
-    if code == "AccountDailyQuotaExceeded" or (code in _THROTTLE_CODES and "daily" in aws.lower()):
-        return DailyQuotaExceeded(f"SES refused {where}: daily message quota exceeded",
-                                  hint=_hint("quota", **ctx), **kw)
-    if code in _THROTTLE_CODES or code == "AccountThrottled":
-        return Throttled(f"SES throttled {where}: {aws}", hint=_hint("throttled", **ctx), **kw)
-    if code in _CREDENTIAL_CODES:
-        return NoCredentials(f"AWS rejected the credentials ({code}) on {where}",
-                             hint=_hint("bad_credentials", **ctx), **kw)
-    if code in _DENIED_CODES:
-        return SendAccessDenied(f"AWS denied {where}: {aws}", hint=_hint("denied", **ctx), **kw)
-    if code in _UNAVAILABLE_CODES or status == 503:
-        return SesUnreachable(f"SES is unavailable for {where} (HTTP {status or 503})",
-                              hint=_hint("unreachable", **ctx), **kw)
-    if (status or 0) >= 500 or code in ("InternalFailure", "InternalError"):
-        return DeliveryUnknown(f"SES failed on {where} (HTTP {status}, {code}): {aws}",
-                               hint=_hint("unknown", **ctx), **kw)
-    err = SendError(f"SES refused {where} ({code}): {aws}", hint=_hint("invalid", **ctx), **kw)
-    if code == "TransientFailure":
-        err.retryable = True
-    if code == "InvalidSendingPoolName":
-        err.stops_bulk = True
-    return err
-
 
 class SesTransport(Transport):
     """SES v1 templated sends, paced and retried (see the module docstring).
@@ -371,8 +244,7 @@ class SesTransport(Transport):
             q = self.client.get_send_quota()
         except Exception as exc:  # noqa: BLE001 - translated, or re-raised when not AWS's
             raise self._translate(exc, "GetSendQuota", None) from None
-        return SendQuota(float(q.get("Max24HourSend", 0)), float(q.get("MaxSendRate", SANDBOX_RATE)),
-                         float(q.get("SentLast24Hours", 0)))
+        return SendQuota.from_api(q, default_rate=SANDBOX_RATE)
 
     def _ensure_rate(self) -> None:
         if self._rate_known:
@@ -394,34 +266,8 @@ class SesTransport(Transport):
 
     def _translate(self, exc: BaseException, operation: str, template: str | None,
                    config_set: str | None = None, domain: str | None = None) -> SendError:
-        from botocore import exceptions as bx
-
-        if isinstance(exc, bx.ClientError):
-            err = exc.response.get("Error", {})
-            status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
-            return ses_error(err.get("Code") or "Unknown", err.get("Message") or "", operation=operation,
-                             template=template, region=self.region or _client_region(self._client),
-                             domain=domain, config_set=config_set, status=status)
-        kw: dict[str, Any] = {"operation": operation, "template": template}
-        if isinstance(exc, (bx.NoCredentialsError, bx.PartialCredentialsError, bx.ProfileNotFound)):
-            return NoCredentials(f"no usable AWS credentials for {operation}: {type(exc).__name__}",
-                                 hint=_hint("credentials"), **kw)
-        if isinstance(exc, bx.NoRegionError):
-            err = SesUnreachable("no AWS region configured for SES", hint=_hint("region"), **kw)
-            err.retryable = False  # trying again will not find one
-            return err
-        if isinstance(exc, (bx.EndpointConnectionError, bx.ConnectTimeoutError, bx.ProxyConnectionError)):
-            # The connection was never made: nothing was sent.
-            url = self.endpoint_url or "the SES endpoint"
-            return SesUnreachable(f"cannot reach {url} for {operation}", hint=_hint("unreachable"), **kw)
-        if isinstance(exc, (bx.ReadTimeoutError, bx.ConnectionClosedError, bx.HTTPClientError)):
-            return DeliveryUnknown(f"{operation} {template or ''}: the connection broke after the request "
-                                   f"was sent ({type(exc).__name__})", hint=_hint("unknown"), **kw)
-        if isinstance(exc, bx.ParamValidationError):
-            return SendError(f"botocore refused {operation}: {redact(str(exc))}", hint=_hint("invalid"), **kw)
-        if isinstance(exc, bx.BotoCoreError):
-            return DeliveryUnknown(f"{operation} failed: {type(exc).__name__}", hint=_hint("unknown"), **kw)
-        raise exc
+        return translate_send(exc, operation, template, region=self.region or _client_region(self._client),
+                              endpoint_url=self.endpoint_url, config_set=config_set, domain=domain)
 
     def _call(self, operation: str, recipients: int, template: str, *, config_set: str | None,
               domain: str | None, **params: Any) -> dict[str, Any]:
@@ -517,7 +363,7 @@ class SesTransport(Transport):
             if i >= len(statuses):  # SES answers one status per destination; anything else is a mystery
                 outcomes.append(Outcome(m, error=DeliveryUnknown(
                     "SES returned no status for this destination", operation="SendBulkTemplatedEmail",
-                    template=m.template_name, hint=_hint("unknown")), transport=self.name))
+                    template=m.template_name, hint=send_hint("unknown")), transport=self.name))
                 continue
             s = statuses[i]
             # moto answers only MessageId; SES always adds Status.
@@ -551,15 +397,10 @@ def make_client(region: str | None, endpoint_url: str | None, *, connect_timeout
     """An ``ses`` client with botocore's retries off (see the module docstring)
     and the request body and credentials kept out of botocore's debug log.
     ``credentials``: boto3 Session arguments; none lets boto3's chain find them."""
-    import boto3
-    from botocore.config import Config as BotoConfig
-
-    install_log_redaction()
-    remember_secret(*(v for k, v in (credentials or {}).items() if k in SECRET_SESSION_ARGS))
-    cfg = BotoConfig(retries={"total_max_attempts": 1, "mode": "standard"}, connect_timeout=connect_timeout,
-                     read_timeout=read_timeout, max_pool_connections=max_pool_connections)
-    session = boto3.session.Session(**dict(credentials or {}))
-    return session.client("ses", region_name=region, endpoint_url=endpoint_url, config=cfg)
+    cfg = retry_config(1, connect_timeout=connect_timeout, read_timeout=read_timeout,
+                       max_pool_connections=max_pool_connections)
+    return make_aws_client("ses", session=make_session(credentials), region=region, endpoint_url=endpoint_url,
+                           config=cfg)
 
 
 # --- MIME (SMTP and outbox) ----------------------------------------------------------------
@@ -704,7 +545,7 @@ class SmtpTransport(Transport):
         except (OSError, smtplib.SMTPServerDisconnected) as exc:
             raise DeliveryUnknown(f"the SMTP connection broke while sending ({type(exc).__name__})",
                                   operation="SMTP DATA", template=message.template_name,
-                                  hint=_hint("unknown")) from None
+                                  hint=send_hint("unknown")) from None
         return _bare_id(mime["Message-ID"])
 
     def send(self, message: OutgoingMessage) -> str:

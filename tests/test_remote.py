@@ -29,7 +29,8 @@ from letterhead.errors import (
     ThrottledError,
 )
 from letterhead.authoring.payload import SesTemplate
-from letterhead.deploy.template_store import RateLimiter, TemplateStore, check_region, retry_config, translate
+from letterhead.deploy.template_store import TemplateStore, check_region, retry_config, translate
+from letterhead.deploy.template_store import template_call_limiter as RateLimiter
 
 REGION = "us-east-1"
 

@@ -1,30 +1,21 @@
-"""Shared fixtures: committed mini-projects copied to a temp folder.
+"""Shared fixtures: committed mini-projects copied to a temp folder, a CLI
+runner, and the stand-ins for AWS (helpers live in tests/helpers.py).
 
-``tests/projects/base`` is a tiny valid project; each folder under
-``tests/projects/bad/`` holds only the files that break it, laid over base.
+moto, one way each: ``moto`` is moto in-process (``mock_aws``) for one test;
+``moto_server`` is moto's HTTP server, one per session; ``moto_url`` is its
+address with the state reset for the test.
 """
 
 from __future__ import annotations
 
-import shutil
-import subprocess
-import sys
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
 
-HERE = Path(__file__).parent
-PROJECTS = HERE / "projects"
-REPO = HERE.parent
-
-
-def make_project(tmp: Path, *overlays: Path) -> Path:
-    root = tmp / "project"
-    shutil.copytree(PROJECTS / "base", root)
-    for overlay in overlays:
-        shutil.copytree(overlay, root, dirs_exist_ok=True)
-    return root
+from .helpers import MotoServer, make_project
 
 
 @pytest.fixture
@@ -37,13 +28,50 @@ def runner() -> CliRunner:
     return CliRunner()
 
 
-def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    """The installed command, as a user runs it."""
-    exe = Path(sys.executable).parent / "letterhead"
-    return subprocess.run([str(exe), *args], cwd=cwd, capture_output=True, text=True, timeout=120)
+@pytest.fixture
+def moto() -> Iterator[None]:
+    """moto in-process: every boto3 client made inside the test talks to it."""
+    from moto import mock_aws
+
+    with mock_aws():
+        yield
 
 
-def snapshot(folder: Path) -> dict[str, bytes]:
-    if not folder.exists():
-        return {}
-    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+@pytest.fixture(scope="session")
+def moto_server() -> Iterator[MotoServer]:
+    """moto's HTTP server on loopback, shared by the session: reset it (or use
+    ``moto_url``) before relying on its state."""
+    server = MotoServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def moto_url(moto_server: MotoServer) -> str:
+    """The address of moto's HTTP server, its state reset for this test."""
+    moto_server.reset()
+    return moto_server.url
+
+
+@pytest.fixture
+def moto_ses(moto: None) -> Iterator[tuple[Any, Any]]:
+    """moto in-process loaded with the committed ses_templates/: (client, the SES backend)."""
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.ses.models import ses_backends
+
+    from .send_support import REGION, client, load_templates
+
+    c = client()
+    load_templates(c)
+    yield c, ses_backends[DEFAULT_ACCOUNT_ID][REGION]
+
+
+@pytest.fixture
+def server_ses(moto_server: MotoServer) -> Iterator[tuple[MotoServer, Any]]:
+    """moto's server, reset and loaded with the committed ses_templates/: (the server, a client)."""
+    from .send_support import client, load_templates
+
+    moto_server.reset()
+    c = client(moto_server.url)
+    load_templates(c)
+    yield moto_server, c

@@ -1,5 +1,6 @@
 """Shared pieces of the sending tests: SES (moto in-process and moto's
-server) loaded with the committed ses_templates/, a Mailer over it, fault
+server) loaded with the committed ses_templates/ (the fixtures ``moto_ses``
+and ``server_ses`` in conftest.py), a Mailer over it, fault
 injection at botocore's seams, and the ledger of what SES really accepted.
 
 Fault injection
@@ -17,19 +18,16 @@ Fault injection
 from __future__ import annotations
 
 import json
-import socket
 import threading
-import urllib.request
 from collections import Counter
 from typing import Any, Callable, Iterator
 
 import boto3
-import pytest
 from botocore.awsrequest import AWSResponse
 
 from letterhead.sending.mailer import Mailer
 
-from .conftest import REPO
+from .helpers import REPO
 
 SES_DIR = REPO / "ses_templates"
 SAMPLES = REPO / "templates_src"
@@ -43,12 +41,6 @@ def sample(template: str, name: str = "default") -> dict[str, Any]:
 
 def sample_names(template: str) -> list[str]:
     return sorted(p.stem for p in (SAMPLES / template / "samples").glob("*.json"))
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 import moto.core.models  # noqa: E402,F401 - registers moto's stub in every session made after it
@@ -96,67 +88,6 @@ def no_sleep_ses(mailer: Mailer) -> None:
     assert ses is not None
     ses._sleep = lambda s: None  # type: ignore[method-assign]
     ses.backoff = lambda attempt: 0.0
-
-
-# --- moto's server ---------------------------------------------------------------------------------
-
-
-class MotoServer:
-    def __init__(self) -> None:
-        from moto.server import ThreadedMotoServer
-
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port, verbose=False)
-
-    def start(self) -> "MotoServer":
-        import logging
-
-        logging.getLogger("werkzeug").setLevel(logging.ERROR)
-        self._server.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.stop()
-
-    def reset(self) -> None:
-        req = urllib.request.Request(f"{self.url}/moto-api/reset", method="POST")
-        urllib.request.urlopen(req, timeout=10).read()
-
-    def state(self) -> dict[str, Any]:
-        with urllib.request.urlopen(f"{self.url}/moto-api/data.json", timeout=30) as r:
-            return json.load(r).get("ses", {})
-
-    def template_messages(self) -> list[dict[str, Any]]:
-        return list(self.state().get("TemplateMessage", []))
-
-
-@pytest.fixture(scope="session")
-def moto_server() -> Iterator[MotoServer]:
-    server = MotoServer().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def server_ses(moto_server: MotoServer) -> Iterator[tuple[MotoServer, Any]]:
-    moto_server.reset()
-    c = client(moto_server.url)
-    load_templates(c)
-    yield moto_server, c
-
-
-@pytest.fixture
-def moto_ses() -> Iterator[tuple[Any, Any]]:
-    """moto in-process: (client, the SES backend)."""
-    from moto import mock_aws
-    from moto.core import DEFAULT_ACCOUNT_ID
-    from moto.ses.models import ses_backends
-
-    with mock_aws():
-        c = client()
-        load_templates(c)
-        yield c, ses_backends[DEFAULT_ACCOUNT_ID][REGION]
 
 
 # --- fault injection --------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ import ast
 import functools
 import json
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -25,7 +25,6 @@ import botocore.session
 import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError, NoCredentialsError
 from botocore.stub import Stubber
-from moto import mock_aws
 
 from letterhead.account import account as acc
 from letterhead.config import load_config
@@ -151,12 +150,6 @@ class Recorder:
 @pytest.fixture(autouse=True)
 def aws_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     fake_aws_env(monkeypatch, tmp_path)
-
-
-@pytest.fixture
-def moto() -> Iterator[None]:
-    with mock_aws():
-        yield
 
 
 @pytest.fixture

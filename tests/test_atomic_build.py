@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from .conftest import REPO, make_project, run_cli, snapshot
+from .helpers import REPO, make_project, run_cli, snapshot
 
 KILL = REPO / "bench" / "kill_build.py"
 RECORD = ".letterhead-swap.json"

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 from letterhead.cli.main import cli
 
-from .conftest import PROJECTS, make_project, run_cli, snapshot
+from .helpers import PROJECTS, make_project, run_cli, snapshot
 
 # case → (error class name, file that must be named, line or None, words the message or fix must hold)
 CASES = {

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from letterhead.cli.main import cli
 
-from .conftest import REPO, run_cli
+from .helpers import REPO, run_cli
 
 
 def test_help_lists_commands_and_explains_build() -> None:

@@ -8,8 +8,6 @@ import json
 import os
 import subprocess
 import sys
-import urllib.request
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -17,8 +15,6 @@ from typing import Any
 import boto3
 import pytest
 from click.testing import CliRunner, Result
-from moto import mock_aws
-from moto.server import ThreadedMotoServer
 
 from letterhead.account import account as acc
 from letterhead.cli import account as cli_account
@@ -47,12 +43,6 @@ def aws_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
     return make_project(tmp_path / "project")
-
-
-@pytest.fixture
-def moto() -> Iterator[None]:
-    with mock_aws():
-        yield
 
 
 @pytest.fixture
@@ -272,17 +262,6 @@ def test_chart_without_sends() -> None:
 
 
 @pytest.fixture
-def moto_server() -> Iterator[str]:
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    url = f"http://{host}:{port}"
-    urllib.request.urlopen(urllib.request.Request(f"{url}/moto-api/reset", method="POST")).read()
-    yield url
-    server.stop()
-
-
-@pytest.fixture
 def server_actions(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Every SES v1 action the server answers (the server runs in this process)."""
     from moto.ses.responses import EmailResponse
@@ -303,19 +282,19 @@ def letterhead(*args: str, cwd: Path, env: dict[str, str]) -> subprocess.Complet
                           text=True, timeout=120)
 
 
-def test_subprocess_against_moto_server(project: Path, moto_server: str, server_actions: list[str],
+def test_subprocess_against_moto_server(project: Path, moto_url: str, server_actions: list[str],
                                         monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "SES_"))}
     env.update({
         "AWS_ACCESS_KEY_ID": "AKIAFAKEKEYFORTEST9", "AWS_SECRET_ACCESS_KEY": "fake-secret-never-printed",
-        "AWS_REGION": REGION, "AWS_ENDPOINT_URL_SES": moto_server, "AWS_EC2_METADATA_DISABLED": "true",
+        "AWS_REGION": REGION, "AWS_ENDPOINT_URL_SES": moto_url, "AWS_EC2_METADATA_DISABLED": "true",
         "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none"), "AWS_CONFIG_FILE": str(tmp_path / "none"),
         "SES_SENDER_EMAIL": SENDER, "SES_CONFIGURATION_SET": "letterhead",
     })
 
     before = letterhead("doctor", cwd=project, env=env)
     assert before.returncode == 2, before.stderr
-    assert "✗ sender identity" in before.stdout and f"endpoint {moto_server}" in before.stdout
+    assert "✗ sender identity" in before.stdout and f"endpoint {moto_url}" in before.stdout
 
     first = letterhead("setup", cwd=project, env=env)
     assert first.returncode == 0, first.stderr
@@ -335,7 +314,7 @@ def test_subprocess_against_moto_server(project: Path, moto_server: str, server_
     assert dry.returncode == 0 and "would add SNS destination" in dry.stdout
     assert not set(server_actions) & acc.WRITE_OPERATIONS
 
-    boto3.client("ses", region_name=REGION, endpoint_url=moto_server).create_template(
+    boto3.client("ses", region_name=REGION, endpoint_url=moto_url).create_template(
         **template("welcome").to_json())
     after = letterhead("doctor", "--json", cwd=project, env=env)
     assert after.returncode == 0, after.stdout + after.stderr

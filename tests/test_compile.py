@@ -276,7 +276,7 @@ def test_payload_is_exactly_create_template_input(tmp_path: Path) -> None:
 def test_builds_are_byte_identical_and_check_detects_staleness(tmp_path: Path) -> None:
     from letterhead.errors import StaleOutputError
 
-    from .conftest import snapshot
+    from .helpers import snapshot
 
     root = make(tmp_path, BLOCKS, samples={"full": FULL, "empty": EMPTY})
     _build(root)
@@ -293,7 +293,7 @@ def test_builds_are_byte_identical_and_check_detects_staleness(tmp_path: Path) -
 
 
 def test_rebuild_recompiles_only_what_changed(tmp_path: Path) -> None:
-    from .conftest import make_project
+    from .helpers import make_project
 
     root = make_project(tmp_path)
     for i in range(4):
@@ -317,7 +317,7 @@ def test_rebuild_recompiles_only_what_changed(tmp_path: Path) -> None:
 def test_removed_template_is_removed_from_outputs(tmp_path: Path) -> None:
     import shutil
 
-    from .conftest import make_project
+    from .helpers import make_project
 
     root = make_project(tmp_path)
     shutil.copytree(root / "templates_src" / "welcome", root / "templates_src" / "other")
@@ -353,7 +353,7 @@ def test_a_crash_while_writing_leaves_whole_outputs(tmp_path: Path, monkeypatch:
 
     build_mod = importlib.import_module("letterhead.authoring.build")
 
-    from .conftest import make_project, snapshot
+    from .helpers import make_project, snapshot
 
     root = make_project(tmp_path)
     _build(root)
@@ -404,7 +404,7 @@ def test_a_large_project_builds_in_parallel_with_the_same_bytes_and_errors(tmp_p
     from letterhead.authoring.build import PARALLEL_FROM
     from letterhead.errors import JinjaError
 
-    from .conftest import make_project, snapshot
+    from .helpers import make_project, snapshot
 
     import subprocess
     import sys
@@ -452,7 +452,7 @@ def test_a_large_project_builds_in_parallel_with_the_same_bytes_and_errors(tmp_p
 def test_check_is_not_fooled_by_a_hand_edited_output(tmp_path: Path) -> None:
     from letterhead.errors import StaleOutputError
 
-    from .conftest import make_project
+    from .helpers import make_project
 
     root = make_project(tmp_path)
     _build(root)
@@ -610,7 +610,7 @@ def test_build_bench_pieces_run_small(tmp_path: Path) -> None:
     import subprocess
     import sys
 
-    from .conftest import REPO
+    from .helpers import REPO
 
     spec = importlib.util.spec_from_file_location("bench_build", REPO / "bench" / "build.py")
     assert spec is not None and spec.loader is not None

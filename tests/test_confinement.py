@@ -23,7 +23,7 @@ from click.testing import CliRunner
 
 from letterhead.cli.main import cli
 
-from .conftest import PROJECTS, make_project, run_cli, snapshot
+from .helpers import PROJECTS, make_project, run_cli, snapshot
 
 SECRET = "TOPSECRET-4f1c"
 

@@ -29,7 +29,7 @@ from letterhead.sending.mailer import Mailer
 from letterhead.sending.transports import OutboxTransport
 from letterhead.authoring.validate import check_value
 
-from .conftest import PROJECTS, make_project
+from .helpers import PROJECTS, make_project
 
 ENCODED = "token=t%26k%3D1&email=amira%2Bx%40example.com"  # the values, each in its component
 

@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from .conftest import REPO
+from .helpers import REPO
 
 
 def test_demo_syncs_sends_and_renders_what_recipients_get(tmp_path: Path) -> None:

@@ -22,7 +22,7 @@ from letterhead.dev.devserver import DevServer
 from letterhead.authoring.safety import prepare_data
 
 from .browser import browser, stub_network
-from .conftest import REPO
+from .helpers import REPO
 
 ARTIFACTS = REPO / "tests" / "artifacts" / "preview"
 TEMPLATES = ["coparent_invitation", "email_verification", "schedule_digest"]

@@ -25,7 +25,7 @@ SAMPLE = {"name": "Ada", "url": "https://example.com/start"}
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from .conftest import make_project
+    from .helpers import make_project
 
     root = make_project(tmp_path_factory.mktemp("localses"))
     build(load_config(root))

@@ -26,7 +26,7 @@ from letterhead.authoring import mjml_fixes
 from letterhead.authoring.compile import render_plain_mjml
 from letterhead.authoring.mjml import compile_mjml
 
-from .conftest import REPO
+from .helpers import REPO
 
 CASES = REPO / "tests" / "projects" / "fidelity"
 OFFICIAL = CASES / "official"

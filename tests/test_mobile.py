@@ -12,7 +12,7 @@ from letterhead.authoring.build import build
 from letterhead.config import load_config
 
 from .browser import browser, open_html
-from .conftest import REPO
+from .helpers import REPO
 
 ARTIFACTS = REPO / "tests" / "artifacts"
 

@@ -34,7 +34,7 @@ from letterhead.dev.preview import (
     template_page,
 )
 
-from .conftest import REPO
+from .helpers import REPO
 
 
 def _project(root: Path) -> PreviewProject:

@@ -25,7 +25,7 @@ from letterhead.sestemplate import handlebars
 from letterhead.cli.main import cli
 from letterhead.errors import MjmlError, TemplateSyntaxError
 
-from .conftest import PROJECTS, make_project, run_cli, snapshot
+from .helpers import PROJECTS, make_project, run_cli, snapshot
 
 MJML = "templates_src/welcome/template.mjml"
 

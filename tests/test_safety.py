@@ -70,7 +70,7 @@ def test_rendering_the_designer_form_like_ses_equals_rendering_the_payload() -> 
     from letterhead.authoring.sources import load_brand, load_source, template_names
     from letterhead.authoring.validate import render_parts
 
-    from .conftest import REPO
+    from .helpers import REPO
     from letterhead.authoring.safety import payload_for as _payload_for
 
     config = load_config(REPO)

@@ -40,22 +40,18 @@ from letterhead.authoring.safety import prepare_data
 from letterhead.sending.mailer import Mailer, check_address, deployed_name, format_source
 from letterhead.sending.transports import SesTransport
 
-from .send_support import (  # noqa: F401 - fixtures
+from .helpers import free_port
+from .send_support import (
     REGION,
     SES_DIR,
     Faults,
     all_log_text,
     client,
-    free_port,
-    load_templates,
     make_mailer,
-    moto_server,
-    moto_ses,
     no_sleep_ses,
     recorded_data,
     sample,
     sample_names,
-    server_ses,
     throttle_first,
 )
 

@@ -20,16 +20,13 @@ from letterhead.errors import DailyQuotaExceeded, DataError, DeliveryUnknown, Me
 from letterhead.authoring.safety import prepare_data
 from letterhead.sending.mailer import BulkResult, Recipient
 
-from .send_support import (  # noqa: F401 - fixtures
+from .send_support import (
     DestinationFaults,
     Faults,
     make_mailer,
-    moto_server,
-    moto_ses,
     recorded_data,
     recorded_destinations,
     sample,
-    server_ses,
 )
 
 

@@ -39,7 +39,7 @@ from letterhead.authoring.payload import SesTemplate
 from letterhead.sending.mailer import Mailer
 from letterhead.sending.transports import OutboxTransport, SmtpTransport
 
-from .conftest import PROJECTS, REPO, make_project, run_cli
+from .helpers import PROJECTS, REPO, make_project, run_cli
 from .send_support import sample
 from .test_transports import Inbox, smtp  # noqa: F401 - the SMTP server fixture
 

@@ -26,8 +26,6 @@ import boto3
 import pytest
 from botocore.stub import ANY, Stubber
 from click.testing import CliRunner
-from moto import mock_aws
-from moto.server import ThreadedMotoServer
 
 from letterhead.cli.sync import sync as sync_command
 from letterhead.config import load_config
@@ -44,7 +42,7 @@ from letterhead.deploy.template_store import TemplateStore, retry_config
 from letterhead.authoring.safety import HTML_DATA_KEY, prepare_data
 from letterhead.deploy.sync import deployed_names, load_settings, namespace_for, sync
 
-from .conftest import REPO
+from .helpers import REPO
 
 REGION = "us-east-1"
 PYPROJECT = """\
@@ -112,10 +110,9 @@ def aws_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 
 
 @pytest.fixture
-def ses() -> Iterator[Any]:
-    """moto in-process; yields a client to look at what SES holds."""
-    with mock_aws():
-        yield boto3.client("ses", region_name=REGION)
+def ses(moto: None) -> Any:
+    """moto in-process; a client to look at what SES holds."""
+    return boto3.client("ses", region_name=REGION)
 
 
 def run(root: Path, env: str | None = None, store: TemplateStore | None = None, **kw: Any):
@@ -537,21 +534,6 @@ def test_cli_errors_are_one_line_and_a_fix(root: Path, monkeypatch: pytest.Monke
 
 
 # -- over real HTTP: moto's server, subprocesses, the AWS CLI, faults ------------------------------------
-
-
-@pytest.fixture(scope="module")
-def moto_server() -> Iterator[str]:
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
-
-
-@pytest.fixture
-def moto_url(moto_server: str) -> str:
-    urllib.request.urlopen(urllib.request.Request(f"{moto_server}/moto-api/reset", method="POST")).read()
-    return moto_server
 
 
 def server_client(url: str) -> Any:

@@ -41,14 +41,13 @@ from letterhead.sending.transports import (
     ses_error,
 )
 
-from .send_support import (  # noqa: F401 - fixtures
+from .helpers import free_port
+from .send_support import (
     REGION,
     DestinationFaults,
     Faults,
     client,
-    free_port,
     make_mailer,
-    moto_ses,
     sample,
 )
 

@@ -1,5 +1,5 @@
 """``letterhead doctor``, ``letterhead setup`` and ``letterhead stats``: the
-command line over ``letterhead.account.account``.
+command line over ``letterhead.account``.
 
 Exit codes, as for every letterhead command:
 
@@ -19,10 +19,10 @@ from typing import Any
 
 import click
 
-from ..account import account as acc
-from .main import Ctx, _emit_json, reported
+from .. import account as acc
+from ..aws.client import make_session as make_aws_session
 from ..errors import AccountCheckFailed, ConfigError, ThresholdExceeded
-from ..aws.redact import install_log_redaction
+from .main import Ctx, _emit_json, reported
 
 SYMBOLS = {acc.OK: ("✓", "green"), acc.WARN: ("!", "yellow"), acc.FAIL: ("✗", "red"), acc.SKIP: ("-", None)}
 BLOCKS = " ▁▂▃▄▅▆▇█"  # eighths of a cell, for the terminal chart
@@ -32,12 +32,10 @@ BLOCKS = " ▁▂▃▄▅▆▇█"  # eighths of a cell, for the terminal char
 
 
 def make_session(settings: acc.AccountSettings) -> Any:
-    import boto3
     from botocore.exceptions import BotoCoreError
 
-    install_log_redaction()
     try:
-        return boto3.session.Session(region_name=settings.region)
+        return make_aws_session(region=settings.region)
     except BotoCoreError as exc:  # AWS_PROFILE naming a profile that does not exist
         raise acc.explain(exc, "connect") from None
 

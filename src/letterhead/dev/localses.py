@@ -52,7 +52,7 @@ from typing import Any, Iterable, Literal, Mapping
 
 from ..sestemplate import handlebars
 from ..errors import DataError, EndpointError, LetterheadError, Location, RenderError
-from ..aws.redact import install_log_redaction
+from ..aws.client import make_client
 from ..aws.loopback import WsgiGuard, allowed_hosts
 from ..authoring.payload import MANIFEST_NAME, SesTemplate
 from ..authoring.contexts import URL_DATA_KEY
@@ -360,11 +360,8 @@ class LocalSes:
     def client(self) -> Any:
         """A boto3 ``ses`` client for this endpoint (dummy credentials)."""
         if self._client is None:
-            import boto3
-
-            install_log_redaction()
-            self._client = boto3.client(
-                "ses", endpoint_url=self.endpoint_url, region_name=self.region,
+            self._client = make_client(
+                "ses", endpoint_url=self.endpoint_url, region=self.region,
                 aws_access_key_id=LOCAL_ACCESS_KEY, aws_secret_access_key=LOCAL_SECRET_KEY,
             )
         return self._client

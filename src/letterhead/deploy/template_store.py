@@ -145,7 +145,8 @@ class TemplateStore:
         rounds = 0
         while True:
             try:
-                return method(**params)
+                answer: dict[str, Any] = method(**params)
+                return answer
             except ClientError as exc:
                 code = exc.response.get("Error", {}).get("Code", "")
                 if code in THROTTLING_CODES and rounds < self.throttle_rounds:

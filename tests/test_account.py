@@ -26,7 +26,7 @@ import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError, NoCredentialsError
 from botocore.stub import Stubber
 
-from letterhead.account import account as acc
+from letterhead import account as acc
 from letterhead.config import load_config
 from letterhead.errors import (
     AccessDeniedError,
@@ -209,7 +209,7 @@ def test_policy_lists_exactly_the_actions_and_pins_the_sender() -> None:
 NOT_AWS_FILES = {
     "localses.py": "drives letterhead's own loopback moto server, never AWS",
 }
-POLICY_FILE = "account/account.py"  # where IAM_STATEMENTS lives
+POLICY_FILE = "account/policy.py"  # where IAM_STATEMENTS lives
 NOT_AWS_CALL = re.compile(r"(\benv\b|_env\(\))\.get_template\(")  # Jinja environments
 
 

@@ -16,7 +16,7 @@ import boto3
 import pytest
 from click.testing import CliRunner, Result
 
-from letterhead.account import account as acc
+from letterhead import account as acc
 from letterhead.cli import account as cli_account
 
 from .test_account import (

@@ -327,7 +327,7 @@ TOKEN = "FwoGZXIvYXdzEXAMPLESESSIONTOKENvalue0123456789abcdefLETTERHEADtok"
 
 def test_debug_logs_of_send_sync_and_account_hold_no_credentials(
         local_ses: LocalSes, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
-    from letterhead.account.account import Account, AccountSettings
+    from letterhead.account import Account, AccountSettings
     from letterhead.deploy.template_store import TemplateStore
 
     for k, v in {"AWS_ACCESS_KEY_ID": KEY_ID, "AWS_SECRET_ACCESS_KEY": SECRET, "AWS_SESSION_TOKEN": TOKEN,

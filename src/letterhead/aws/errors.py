@@ -6,8 +6,8 @@ code, and the call that failed.  Out: a :class:`~letterhead.errors.RemoteError`
 (sync and the account commands: :func:`translate_aws` with that command's
 :class:`Fixes`, :data:`SYNC_FIXES` or :data:`ACCOUNT_FIXES`) or a
 :class:`~letterhead.errors.SendError` (sends: :func:`translate_send` and
-:func:`ses_error`, worded by :data:`SEND_HINTS`, which also carry what a send
-may retry and whether it may have gone out).  The error-code families
+:func:`ses_error`, worded by :data:`SEND_HINTS`; their classes tell what a
+send may retry, what may go to the fallback, and what may have gone out).  The error-code families
 (:data:`THROTTLING_CODES`, :data:`CREDENTIAL_CODES`, :data:`DENIED_CODES`) are
 one list for all three.
 

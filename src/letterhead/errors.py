@@ -7,9 +7,9 @@ layer that turns these into coloured output and exit codes.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
 
 
 @dataclass(frozen=True)
@@ -23,7 +23,7 @@ class Location:
         return f"{self.path}:{self.line}" if self.line else self.path
 
     @classmethod
-    def of(cls, path: str | Path, line: int | None = None) -> "Location":
+    def of(cls, path: str | Path, line: int | None = None) -> Location:
         return cls(str(path), line)
 
     def read_line(self, root: Path | None = None) -> str | None:
@@ -93,7 +93,8 @@ def _merged(d: dict[str, object], attached: object) -> dict[str, object]:
     return d
 
 
-def _restore_error(cls: "type[LetterheadError]", args: tuple[object, ...], state: dict[str, object]) -> "LetterheadError":
+def _restore_error(cls: type[LetterheadError], args: tuple[object, ...],
+                   state: dict[str, object]) -> LetterheadError:
     err = cls.__new__(cls)
     Exception.__init__(err, *args)
     err.__dict__.update(state)

@@ -27,15 +27,16 @@ import hashlib
 import json
 import os
 import shutil
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from .. import __version__
-from . import swap
-from .compile import CompiledTemplate, Compiler
 from ..config import Config
 from ..errors import DataError, LetterheadError, LintError, Location, StaleOutputError
+from . import swap
+from .compile import CompiledTemplate, Compiler
 from .lint import Finding, lint
 from .payload import MANIFEST_NAME, Manifest, ManifestEntry, SesTemplate
 from .safety import HTML_DATA_KEY, payload_for, template_data
@@ -210,7 +211,8 @@ def _compile_one(compiler: Compiler, config: Config, name: str, deployed_name: s
             deployed_name=deployed_name,
         )
         root = str(config.root)
-        same = frozenset(p for p, c in outputs.files.items() if _on_disk(f"{root}/{p}") == c) if compare else frozenset()
+        same = (frozenset(p for p, c in outputs.files.items() if _on_disk(f"{root}/{p}") == c) if compare
+                else frozenset())
         files = {p: c for p, c in outputs.files.items() if p not in same}
         return _One(name, files, entry, TemplateReport(name, "compiled", payload.size_bytes, tuple(findings)),
                     same=same, source_hash=shash)

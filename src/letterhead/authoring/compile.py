@@ -27,19 +27,21 @@ import re
 import secrets
 import traceback
 import zlib
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Mapping, NamedTuple
+from types import CodeType
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import jinja2
 import jinja2.bccache
 import jinja2.sandbox
 
+from ..config import Config
+from ..errors import JinjaError, LetterheadError, Location, SourceError
 from ..sestemplate import handlebars
 from . import mjml
-from ..config import Config
 from .confine import outside_reason
-from ..errors import JinjaError, LetterheadError, Location, SourceError
 from .inline import extract_inline_css, inline_css
 from .protect import PlaceholderTable, hoist_from_conditionals, place_in_mjml, tokens_in, verify
 from .sources import TemplateSource, read_text
@@ -69,7 +71,7 @@ class CompiledTemplate:
         return {"subject": self.subject, "html": self.html, "text": self.text}[name]
 
     @functools.cached_property
-    def contexts(self) -> "Analysis":
+    def contexts(self) -> Analysis:
         """Where each placeholder prints (:mod:`letterhead.authoring.contexts`), worked
         out once: the payload, every sample's render and the lint read it."""
         from .contexts import analyze
@@ -104,7 +106,8 @@ class _ProtectingLoader(jinja2.FileSystemLoader):
         self.config = config
         self.lines = LineMarks()
 
-    def get_source(self, environment, template):  # type: ignore[override]
+    def get_source(self, environment: jinja2.Environment,
+                   template: str) -> tuple[str, str, Callable[[], bool]]:
         pieces = template.split("/")
         if template.startswith("/") or ".." in pieces:
             raise _Escapes(f'"{template}" leaves the template folder: paths are relative to '
@@ -152,9 +155,11 @@ class _Environment(jinja2.sandbox.ImmutableSandboxedEnvironment):
                                                       "makes a result too large")
         return super().call_binop(context, operator, left, right)
 
-    def compile(self, source, name=None, filename=None, raw=False, defer_init=False):  # type: ignore[override]
+    def compile(self, source: str | jinja2.nodes.Template, name: str | None = None,  # type: ignore[override]
+                filename: str | None = None, raw: bool = False, defer_init: bool = False) -> str | CodeType:
         try:
-            return super().compile(source, name, filename, raw, defer_init)
+            code: str | CodeType = super().compile(source, name, filename, raw, defer_init)  # type: ignore[call-overload]
+            return code
         except (SyntaxError, RecursionError, MemoryError) as exc:
             lineno = None
             if isinstance(exc, SyntaxError) and exc.lineno and isinstance(source, str):
@@ -569,7 +574,7 @@ class LineMarks:
                 m = next(delims, None)
         return "\n".join(out)
 
-    def strip(self, text: str, fallback: str):
+    def strip(self, text: str, fallback: str) -> tuple[str, Callable[[int], Location]]:
         # split() leaves [text, file id, line, text, file id, line, ..., text].
         pieces = self.MARK_RE.split(text)
         texts = pieces[0::3]
@@ -596,7 +601,7 @@ _JINJA_OPEN = {"{%": "%}", "[[": "]]", "[#": "#]"}
 _JINJA_DELIM_RE = re.compile(r"\{%|%\}|\[\[|\]\]|\[#|#\]")
 
 
-def _offset_locator(locs: tuple[tuple[int, Location], ...], fallback: str):
+def _offset_locator(locs: tuple[tuple[int, Location], ...], fallback: str) -> Callable[[int], Location]:
     offsets = [o for o, _ in locs]
 
     def locate(offset: int) -> Location:

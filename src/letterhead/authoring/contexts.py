@@ -39,10 +39,11 @@ from __future__ import annotations
 
 import bisect
 import re
-from typing import TYPE_CHECKING, Any, Iterator, Mapping, NamedTuple, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, NamedTuple
 
-from ..sestemplate import handlebars
 from ..errors import Location
+from ..sestemplate import handlebars
 
 if TYPE_CHECKING:  # pragma: no cover
     from .compile import CompiledTemplate
@@ -129,7 +130,7 @@ class Problem(NamedTuple):
 class Analysis:
     """The contexts of one compiled template, and what follows from them."""
 
-    __slots__ = ("placements", "parsed", "url_offsets", "url_paths", "url_checks", "targets", "contract")
+    __slots__ = ("contract", "parsed", "placements", "targets", "url_checks", "url_offsets", "url_paths")
 
     def __init__(self, placements: tuple[Placement, ...], parsed: Mapping[str, handlebars.Template],
                  url_offsets: Mapping[str, frozenset[int]], url_paths: tuple[str, ...],
@@ -145,7 +146,7 @@ class Analysis:
         self.contract = contract
 
 
-def analyze(compiled: "CompiledTemplate") -> Analysis:
+def analyze(compiled: CompiledTemplate) -> Analysis:
     """Where each placeholder of ``compiled`` prints.  Callers use
     ``compiled.contexts``, which computes this once per compiled template
     (a build asks for it for the payload, every sample and the lint)."""
@@ -211,7 +212,7 @@ def url_path(path: handlebars.Path) -> str:
     head = "@" if path.data else "../" * path.depth
     segments = [p if handlebars._ID_CHAR.match(p) else "[" + p.replace("\\", "\\\\").replace("]", "\\]") + "]"
                 for p in path.parts]
-    return head + ".".join(segments[:-1] + [URL_DATA_KEY, segments[-1]])
+    return head + ".".join([*segments[:-1], URL_DATA_KEY, segments[-1]])
 
 
 def _rewrite(template: handlebars.Template, offsets: frozenset[int]) -> handlebars.Template:
@@ -226,7 +227,7 @@ def _rewrite_nodes(nodes: tuple[handlebars.Node, ...], offsets: frozenset[int]) 
     for node in nodes:
         if isinstance(node, handlebars.Output) and node.offset in offsets:
             parts = node.path.parts
-            node = node._replace(path=node.path._replace(parts=parts[:-1] + (URL_DATA_KEY, parts[-1])))
+            node = node._replace(path=node.path._replace(parts=(*parts[:-1], URL_DATA_KEY, parts[-1])))
         elif isinstance(node, handlebars.Block):
             node = node._replace(body=_rewrite_nodes(node.body, offsets),
                                  inverse=_rewrite_nodes(node.inverse, offsets))
@@ -244,7 +245,7 @@ class _Targets(handlebars._Walker):
         super().__init__(template)
         self.found: dict[int, list[tuple[str, ...] | None]] = {}
 
-    def _use(self, found: Any, role: str, node: Any, env: Any) -> None:  # type: ignore[override]
+    def _use(self, found: Any, role: str, node: Any, env: Any) -> None:
         if role in ("output", "raw"):
             self.found.setdefault(node.offset, []).append(None if found is None else tuple(found[0]))
 
@@ -481,7 +482,7 @@ def check(analysis: Analysis, variables: Mapping[str, Any]) -> list[Problem]:
         if p.context == URL_PART and not node.raw:
             for t in found:
                 parent = _variable_at(analysis.contract, t[:-1]) if t and len(t) > 1 and t[-2] != "[]" else None
-                if parent is not None and parent.iterated:
+                if t and parent is not None and parent.iterated:  # (a parent implies t)
                     problems.append(Problem(
                         p.location, f"`{tag}` is printed in a URL and `{format_path(t[:-1])}` is looped over "
                         "with {{#each}}: its encoded copy would be looped over too",
@@ -508,7 +509,8 @@ def check(analysis: Analysis, variables: Mapping[str, Any]) -> list[Problem]:
 def _tag(node: Any) -> str:
     if isinstance(node, handlebars.PartialCall):
         return "{{> " + node.name + "}}"
-    return ("{{{%s}}}" if node.raw else "{{%s}}") % node.path.original
+    tag: str = ("{{{%s}}}" if node.raw else "{{%s}}") % node.path.original
+    return tag
 
 
 def _declared(variables: Mapping[str, Any], name: str) -> str | None:

@@ -82,7 +82,7 @@ def _premailer(html: str, css: str) -> str:
         ) from None
     logging.getLogger("CSSUTILS").setLevel(logging.CRITICAL)
     doctype = re.match(r"\s*<!doctype[^>]*>", html, re.IGNORECASE)
-    out = premailer.Premailer(
+    out: str = premailer.Premailer(
         html,
         css_text=css,
         exclude_pseudoclasses=True,

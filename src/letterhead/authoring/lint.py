@@ -18,11 +18,12 @@ integrity are enforced earlier, as errors, by :mod:`letterhead.sestemplate.handl
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Iterable, Literal, Mapping, Sequence
+from typing import Any, Literal
 
-from .compile import CompiledTemplate
 from ..errors import Location
+from .compile import CompiledTemplate
 from .payload import MAX_TEMPLATE_BYTES, SesTemplate
 
 Severity = Literal["error", "warning"]
@@ -108,7 +109,8 @@ _LEFTOVERS = (
     ("<mj-", re.compile(r"<mj-[a-z]"), "an MJML tag survived compilation", "close or spell the MJML tag correctly"),
     ("[[", re.compile(r"\[\["), "Jinja delimiters '[[' or ']]' survived", "balance [[ … ]] in the source"),
     ("]]", re.compile(r"\]\]"), "Jinja delimiters '[[' or ']]' survived", "balance [[ … ]] in the source"),
-    ("{{%20", re.compile(r"\{\{%20"), "a placeholder was URL-encoded", "report this: letterhead should have protected it"),
+    ("{{%20", re.compile(r"\{\{%20"), "a placeholder was URL-encoded",
+     "report this: letterhead should have protected it"),
     ("%7", re.compile(r"%7[Bb]%7[Bb]|%7[Dd]%7[Dd]"), "a placeholder was URL-encoded",
      "report this: letterhead should have protected it"),
     ("xlh", re.compile(r"xlh\d{6,}x"), "an internal marker or control character survived",

@@ -20,14 +20,15 @@ import bisect
 import itertools
 import operator
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import mjml as _mrml
 
-from . import mjml_fixes
 from ..errors import Location, MjmlError
+from . import mjml_fixes
 
 # Components whose content is HTML (or text/CSS) rather than more MJML.
 ENDING_TAGS = frozenset(
@@ -118,6 +119,9 @@ _HTML_TAG_RE = re.compile(r"""<[a-zA-Z!/][^>"']*(?:(?:"[^"]*"|'[^']*')[^>"']*)*>
 # ~9,000 elements); browsers flatten anything past 512 levels anyway
 # (Chromium's parser).  An email needs a few dozen.
 MAX_TAG_DEPTH = 256
+
+# maps an offset in the MJML to its place in the designer's files
+Locator = Callable[[int], Location]
 # `<` may not stand inside a tag: a stray one ends the attempt, so a document
 # full of unterminated `<a` costs one pass, not one pass per `<`.
 _ANY_TAG_RE = re.compile(
@@ -130,7 +134,7 @@ _VOID_TAGS = frozenset(
 _SELF_CLOSING_SIBLINGS = frozenset({"p", "li", "dt", "dd", "option", "tr", "td", "th"})
 
 
-def check_depth(text: str, *, locate=None) -> None:
+def check_depth(text: str, *, locate: Locator | None = None) -> None:
     """Refuse MJML nested deeper than :data:`MAX_TAG_DEPTH` (components and
     HTML elements together), naming the line of the tag that goes too deep.
     A document with fewer tags than the limit cannot be too deep, so most are
@@ -202,7 +206,7 @@ def _line_of(text: str, offset: int) -> int:
     return text.count("\n", 0, offset) + 1
 
 
-def scan(text: str, *, locate=None) -> MjmlMap:
+def scan(text: str, *, locate: Locator | None = None) -> MjmlMap:
     """Scan MJML into regions, raising :class:`MjmlError` with a line number on
     unknown, unclosed or mismatched MJML tags.
 
@@ -246,7 +250,8 @@ def scan(text: str, *, locate=None) -> MjmlMap:
             import difflib
 
             close = difflib.get_close_matches(name, sorted(KNOWN_TAGS), n=1)
-            hint = f"did you mean <{close[0]}>?" if close else "see https://documentation.mjml.io for the list of components"
+            hint = (f"did you mean <{close[0]}>?" if close
+                    else "see https://documentation.mjml.io for the list of components")
             raise fail(f"unknown MJML tag <{name}>", mstart, hint)
         parent = stack[-1][0] if stack else ""
         allowed = ALLOWED_PARENTS.get(name)
@@ -301,7 +306,7 @@ class _NextFinder:
         self.tm: re.Match[str] | None = None
         self.tm_done = False
 
-    def next(self, pos: int):
+    def next(self, pos: int) -> tuple[str, int, int, Any] | None:  # (kind, start, end, the tag's match)
         text = self.text
         if self.ci != -1 and self.ci < pos:
             self.ci = text.find("<!--", pos)
@@ -318,7 +323,8 @@ class _NextFinder:
         return ("tag", tm.start(), tm.end(), tm)
 
 
-def _content_regions(text: str, start: int, end: int, tag: str, add) -> None:
+def _content_regions(text: str, start: int, end: int, tag: str,
+                     add: Callable[[int, int, Context, str], None]) -> None:
     if tag == "mj-style":
         add(start, end, Context.CSS, tag)
         return
@@ -353,7 +359,7 @@ def _content_regions(text: str, start: int, end: int, tag: str, add) -> None:
             pos = end
 
 
-def compile_mjml(mjml_text: str, *, locate=None, validate: bool = True) -> str:
+def compile_mjml(mjml_text: str, *, locate: Locator | None = None, validate: bool = True) -> str:
     """MJML → HTML.  Structure errors carry a line; MRML's own errors (which have
     no position) are reported against the whole document."""
     if validate:  # the compile pipeline has scanned (and so validated) already

@@ -395,10 +395,8 @@ def _fix_button_title(m: re.Match[str]) -> str:
     title = bytes.fromhex(m.group(3)).decode("utf-8")
     classes = " ".join(f"{m.group(2)} {m.group(4)}".split())
     open_td = m.group(1)
-    if classes:
-        head = f"{open_td}{classes}{m.group(5)}"
-    else:  # drop the emptied class attribute
-        head = open_td[: open_td.rfind(" class=")] + m.group(5)[1:]
+    # without classes, the emptied class attribute is dropped
+    head = f"{open_td}{classes}{m.group(5)}" if classes else open_td[: open_td.rfind(" class=")] + m.group(5)[1:]
     title_attr = html.escape(html.unescape(title), quote=True)
     return f'{head}{m.group(6)} title="{title_attr}"'
 

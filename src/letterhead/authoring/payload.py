@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import orjson
 
@@ -78,11 +79,11 @@ class SesTemplate:
             h.update(part.encode("utf-8") + b"\0")
         return h.hexdigest()
 
-    def renamed(self, name: str) -> "SesTemplate":
+    def renamed(self, name: str) -> SesTemplate:
         return SesTemplate(name, self.subject, self.html, self.text)
 
     @classmethod
-    def from_json(cls, data: Any, *, where: str = "<payload>") -> "SesTemplate":
+    def from_json(cls, data: Any, *, where: str = "<payload>") -> SesTemplate:
         try:
             t = data["Template"]
             parts = (t["TemplateName"], t["SubjectPart"], t["HtmlPart"], t.get("TextPart", ""))
@@ -99,7 +100,7 @@ class SesTemplate:
         return cls(*parts)
 
     @classmethod
-    def load(cls, path: Path) -> "SesTemplate":
+    def load(cls, path: Path) -> SesTemplate:
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
         except json.JSONDecodeError as exc:
@@ -140,7 +141,7 @@ class ManifestEntry:
         }
 
     @classmethod
-    def from_json(cls, name: str, d: Mapping[str, Any]) -> "ManifestEntry":
+    def from_json(cls, name: str, d: Mapping[str, Any]) -> ManifestEntry:
         return cls(
             name=name,
             content_hash=str(d.get("content_hash", "")),
@@ -173,7 +174,7 @@ class Manifest:
         return dumps(self.to_json())
 
     @classmethod
-    def load(cls, ses_dir: Path) -> "Manifest":
+    def load(cls, ses_dir: Path) -> Manifest:
         from .swap import settle
 
         settle(ses_dir)  # a build killed mid-swap: finish it before reading

@@ -24,8 +24,9 @@ from __future__ import annotations
 
 import re
 import zlib
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Iterable, NamedTuple
+from typing import NamedTuple
 
 from ..errors import Location, PlaceholderLostError, SourceError
 from .mjml import Context, MjmlMap
@@ -259,7 +260,7 @@ def _token_inside_conditional(html: str) -> bool:
     return False
 
 
-def _unmask_then(fn):  # type: ignore[no-untyped-def]
+def _unmask_then(fn: Callable[[re.Match[str]], str]) -> Callable[[re.Match[str]], str]:
     def inner(m: re.Match[str]) -> str:
         whole = re.sub("\x01(\\d+)\x01", lambda t: f"<!--xlh{t.group(1)}x-->", m.group(0))
         return fn(_MSO_RE.fullmatch(whole) or m)
@@ -343,7 +344,7 @@ def verify(
 
 
 def _first_difference(a: list[int], b: list[int]) -> int:
-    for x, y in zip(a, b):
+    for x, y in zip(a, b, strict=False):  # the lengths may differ
         if x != y:
             return x
     return (a[len(b)] if len(a) > len(b) else b[len(a)]) if a != b else a[0]

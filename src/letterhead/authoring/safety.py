@@ -33,17 +33,18 @@ from __future__ import annotations
 
 import json
 import re
-from typing import TYPE_CHECKING, Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
+from ..errors import DataError
 from ..sestemplate import handlebars
 from .contexts import URL_DATA_KEY, format_path, parse_path, url_path
-from ..errors import DataError
 from .payload import SesTemplate
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .compile import CompiledTemplate
     from ..errors import RenderError
+    from .compile import CompiledTemplate
 
 HTML_DATA_KEY = "_html"
 MISSING_MARKER = "letterhead_html_data_missing"
@@ -65,8 +66,8 @@ _ROOT_RE = re.compile(r"@root(?=[.}\s~)/]|$)")
 
 
 def unescape_outputs(text: str, *, root_to: str | None = None,
-                     tags: "Iterable[handlebars.Tag] | None" = None,
-                     url: "Mapping[int, handlebars.Path] | None" = None) -> str:
+                     tags: Iterable[handlebars.Tag] | None = None,
+                     url: Mapping[int, handlebars.Path] | None = None) -> str:
     """Every double-stash output ``{{x}}`` → ``{{{x}}}``; all else unchanged.
 
     ``root_to``: inside the HTML part's ``{{#with _html}}``, ``@root`` would
@@ -93,15 +94,15 @@ def unescape_outputs(text: str, *, root_to: str | None = None,
 
 
 def ses_parts(subject: str, html: str, text: str, *,
-              parsed: "Mapping[str, handlebars.Template] | None" = None,
-              url: "Mapping[str, Mapping[int, handlebars.Path]] | None" = None) -> tuple[str, str, str]:
+              parsed: Mapping[str, handlebars.Template] | None = None,
+              url: Mapping[str, Mapping[int, handlebars.Path]] | None = None) -> tuple[str, str, str]:
     """The designer-form parts → the parts uploaded to SES.  ``parsed``: the
     parts already parsed (their tags are reused); ``url``: per part, the
     outputs inside a URL (offset → path)."""
-    def tags(part: str) -> "Iterable[handlebars.Tag] | None":
+    def tags(part: str) -> Iterable[handlebars.Tag] | None:
         return parsed[part].tags if parsed is not None else None
 
-    def urls(part: str) -> "Mapping[int, handlebars.Path] | None":
+    def urls(part: str) -> Mapping[int, handlebars.Path] | None:
         return url.get(part) if url else None
 
     html_ses = (
@@ -113,7 +114,7 @@ def ses_parts(subject: str, html: str, text: str, *,
             unescape_outputs(text, tags=tags("text"), url=urls("text")))
 
 
-def payload_for(compiled: "CompiledTemplate") -> SesTemplate:
+def payload_for(compiled: CompiledTemplate) -> SesTemplate:
     """A compiled template (designer form) → the SES payload that is uploaded."""
     analysis = compiled.contexts
     url = {part: {node.offset: node.path for node in _outputs(compiled.parsed[part].body) if node.offset in offsets}
@@ -122,7 +123,7 @@ def payload_for(compiled: "CompiledTemplate") -> SesTemplate:
                                                  parsed=compiled.parsed, url=url))
 
 
-def _outputs(nodes: "tuple[handlebars.Node, ...]") -> "Iterable[handlebars.Output]":
+def _outputs(nodes: tuple[handlebars.Node, ...]) -> Iterable[handlebars.Output]:
     for node in nodes:
         if isinstance(node, handlebars.Output):
             yield node
@@ -229,7 +230,7 @@ def template_data(data: Mapping[str, Any], raw_paths: Iterable[str] = (), url_pa
     return text
 
 
-def url_paths_of(parsed: "Mapping[str, handlebars.Template]") -> tuple[str, ...]:
+def url_paths_of(parsed: Mapping[str, handlebars.Template]) -> tuple[str, ...]:
     """The ``url_paths`` an uploaded payload needs, read from the payload
     itself (every path through a ``_url`` key): the payload is what SES
     renders, whatever the manifest says."""
@@ -265,7 +266,7 @@ _COPY_IN_TEXT = re.compile(r"(?<=[{./`])" + URL_DATA_KEY + r"\.|(?<=@root\.)" + 
 _TAG_IN_TEXT = re.compile(r"`\{\{\{?([^`{}]*)\}\}\}?`")
 
 
-def missing_url_copy(exc: "RenderError") -> str | None:
+def missing_url_copy(exc: RenderError) -> str | None:
     """The variable whose ``_url`` copy is missing while the error is about
     the copy itself (TemplateData prepared without ``url_paths``), else None."""
     label = exc.variable or ""
@@ -275,7 +276,7 @@ def missing_url_copy(exc: "RenderError") -> str | None:
     return user_variable(tag.group(1).strip()) if tag else user_variable(label)
 
 
-def user_error(exc: "RenderError", **changes: Any) -> "RenderError":
+def user_error(exc: RenderError, **changes: Any) -> RenderError:
     """``exc`` speaking of the application's variables, not of letterhead's
     copies (``_html.x``, ``a._url.b``); ``changes`` override fields."""
     from ..errors import RenderError
@@ -293,7 +294,7 @@ def user_error(exc: "RenderError", **changes: Any) -> "RenderError":
     return RenderError(fields.pop("message"), **fields)
 
 
-def render_like_ses(parsed: Mapping[str, "handlebars.Template"], data: Mapping[str, Any],
+def render_like_ses(parsed: Mapping[str, handlebars.Template], data: Mapping[str, Any],
                     raw_paths: Iterable[str] = (),
                     parts: Iterable[str] = ("subject", "html", "text"),
                     url_paths: Iterable[str] = ()) -> dict[str, str]:

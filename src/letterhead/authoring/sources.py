@@ -15,13 +15,14 @@ import json
 import os
 import re
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping, NamedTuple
+from typing import Any, NamedTuple
 
 from ..config import Config
-from .confine import check_inside
 from ..errors import ConfigError, Location, SourceError
+from .confine import check_inside
 
 NAME_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 VARIABLE_TYPES = ("string", "integer", "number", "boolean", "url", "email", "color", "list", "object")

@@ -58,8 +58,8 @@ import os
 import re
 import shutil
 import threading
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Iterator, Sequence
 
 from ..errors import LetterheadError, Location
 

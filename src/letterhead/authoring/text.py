@@ -13,7 +13,7 @@ standalone-line rule removes that line when SES renders the text part.
 from __future__ import annotations
 
 import re
-from typing import Callable
+from collections.abc import Callable
 
 import html2text
 
@@ -95,7 +95,7 @@ def html_to_text(
     return text + "\n"
 
 
-class _PlainText(html2text.HTML2Text):  # type: ignore[misc]
+class _PlainText(html2text.HTML2Text):
     """html2text without Markdown escapes: a text part is read by people, so
     "1. Open the app" must not come out as "1\\. Open the app"."""
 

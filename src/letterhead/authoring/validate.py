@@ -15,11 +15,12 @@ verification code or personal details, and errors end up in logs.
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any
 
-from ..sestemplate import handlebars
-from .contexts import LINK, MAILTO, RESERVED_KEYS, TEL, URL_DATA_KEY, parse_path, values_at
 from ..errors import DataError, Location, RenderError
+from ..sestemplate import handlebars
+from .contexts import LINK, MAILTO, TEL, URL_DATA_KEY, parse_path, values_at
 from .payload import ManifestEntry, SesTemplate
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -177,7 +178,7 @@ def _email_problem(value: Any) -> str | None:
     return None
 
 
-_CHECKS = {
+_CHECKS: dict[str, Callable[[Any], bool]] = {
     "string": lambda v: isinstance(v, str),
     "integer": lambda v: isinstance(v, int) and not isinstance(v, bool),
     "number": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
@@ -190,7 +191,7 @@ _CHECKS = {
 }
 # Past the JSON type: the value itself.  A declared type is a promise the
 # contexts rely on (a `color` may stand in CSS), so each is strict.
-_STRICT = {
+_STRICT: dict[str, Callable[[Any], str | None]] = {
     "url": url_problem,
     "email": _email_problem,
     "color": lambda v: None if _COLOR.match(v) else
@@ -199,7 +200,8 @@ _STRICT = {
 
 
 def check_value(name: str, vtype: str, pattern: str | None, value: Any, *, where: str, label: str = "") -> None:
-    if not _CHECKS.get(vtype, lambda v: True)(value):
+    check = _CHECKS.get(vtype)  # an unknown type checks nothing
+    if check is not None and not check(value):
         raise DataError(
             f"{label}variable `{name}` should be {vtype}, got {type(value).__name__}",
             location=Location(where),
@@ -228,7 +230,7 @@ def check_types(variables: Mapping[str, Any], data: Mapping[str, Any], *, where:
         check_value(name, vtype, pattern, data[name], where=where, label=label)
 
 
-def render_compiled(compiled: "CompiledTemplate", data: Any, *, variables: Mapping[str, Any],
+def render_compiled(compiled: CompiledTemplate, data: Any, *, variables: Mapping[str, Any],
                     raw_paths: tuple[str, ...], where: str, label: str = "") -> dict[str, str]:
     """Sample (or editor) data → the parts as SES renders them, from the
     designer-form parts, so a missing variable names its template.mjml line.

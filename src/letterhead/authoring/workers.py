@@ -15,13 +15,15 @@ forking is not available.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pickle
 import selectors
 import struct
 import threading
 import traceback
-from typing import Callable, Iterator, Sequence, TypeVar
+from collections.abc import Callable, Iterator, Sequence
+from typing import TypeVar
 
 J = TypeVar("J")
 R = TypeVar("R")
@@ -86,18 +88,12 @@ def fork_map(
             if not finished:  # an error, or the caller stopped early: stop the workers
                 import signal
 
-                try:
+                with contextlib.suppress(ProcessLookupError):
                     os.kill(pid, signal.SIGTERM)
-                except ProcessLookupError:
-                    pass
-            try:
+            with contextlib.suppress(ChildProcessError):
                 os.waitpid(pid, 0)
-            except ChildProcessError:
-                pass
-            try:
+            with contextlib.suppress(OSError):
                 os.close(fd)
-            except OSError:
-                pass
         children.clear()
 
 

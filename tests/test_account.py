@@ -39,6 +39,8 @@ from letterhead.errors import (
 )
 from letterhead.authoring.payload import Manifest, ManifestEntry, SesTemplate
 
+pytestmark = pytest.mark.aws
+
 REGION = "us-east-1"
 SENDER = "noreply@calndr.club"
 SRC = Path(__file__).resolve().parent.parent / "src" / "letterhead"

@@ -40,6 +40,7 @@ def _failures(runs: list[dict[str, Any]]) -> list[str]:
             for r in runs if not r["ok"]]
 
 
+@pytest.mark.slow
 def test_every_kill_point_of_the_write_phase_leaves_both_old_or_both_new(tmp_path: Path) -> None:
     report = _kill_script("--points", "--templates", "1", tmp=tmp_path)
     runs = report["runs"]
@@ -54,6 +55,7 @@ def test_every_kill_point_of_the_write_phase_leaves_both_old_or_both_new(tmp_pat
     assert {r["seen"] for r in runs} == {"old", "new"}
 
 
+@pytest.mark.slow
 def test_sigkill_of_letterhead_build_at_random_moments(tmp_path: Path) -> None:
     report = _kill_script("--tries", "6", "--templates", "30", "--seed", "10", tmp=tmp_path)
     assert len(report["runs"]) == 6

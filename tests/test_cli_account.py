@@ -30,6 +30,8 @@ from .test_account import (
     template,
 )
 
+pytestmark = pytest.mark.aws
+
 LETTERHEAD = Path(sys.executable).parent / "letterhead"  # the installed command
 
 
@@ -282,6 +284,7 @@ def letterhead(*args: str, cwd: Path, env: dict[str, str]) -> subprocess.Complet
                           text=True, timeout=120)
 
 
+@pytest.mark.slow
 def test_subprocess_against_moto_server(project: Path, moto_url: str, server_actions: list[str],
                                         monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "SES_"))}

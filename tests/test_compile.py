@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from letterhead.sestemplate import handlebars
+from letterhead import sestemplate
 from letterhead.authoring.build import build
 from letterhead.authoring.validate import render_parts
 from letterhead.authoring.compile import Compiler
@@ -61,7 +61,7 @@ def compiled(root: Path):
 
 
 def mustaches(text: str) -> list[str]:
-    return [t.raw for t in handlebars.scan(text)]
+    return [t.raw for t in sestemplate.scan(text)]
 
 
 EVERYWHERE = """
@@ -142,8 +142,8 @@ def test_block_tags_between_sections_components_and_table_rows_stay_in_place(tmp
     assert blocks == ["{{#if note}}", "{{/if}}", "{{#unless hide_b}}", "{{/unless}}", "{{#each events}}",
                       "{{#if handoff}}", "{{/if}}", "{{else}}", "{{/each}}", "{{#each rows}}", "{{/each}}",
                       "{{#if extra}}", "{{/if}}"]
-    full = handlebars.render(ct.parsed["html"], FULL)
-    empty = handlebars.render(ct.parsed["html"], EMPTY)
+    full = sestemplate.render(ct.parsed["html"], FULL)
+    empty = sestemplate.render(ct.parsed["html"], EMPTY)
     assert full.count('class="ev"') == 2 and "Nothing planned" not in full
     assert "School (handoff)" in full and "Swim (handoff)" not in full
     assert full.count('class="raw"') == 3
@@ -208,8 +208,8 @@ def test_generated_text_reads_well(tmp_path: Path) -> None:
     assert "1. Open the app" in text and "- bring snacks & water" in text and "Use code A_B*C" in text
     assert "\\" not in text and "Next steps\n" in text
     assert not any(line.startswith("# ") or line.startswith("## ") for line in text.splitlines())
-    with_note = handlebars.render(ct.parsed["text"], {"name": "A", "accept_url": "u", "note": "N"})
-    without = handlebars.render(ct.parsed["text"], {"name": "A", "accept_url": "u"})
+    with_note = sestemplate.render(ct.parsed["text"], {"name": "A", "accept_url": "u", "note": "N"})
+    without = sestemplate.render(ct.parsed["text"], {"name": "A", "accept_url": "u"})
     assert "Note: N\n\nBye" in with_note
     assert "Accept: u\n\nBye" in without  # the block's lines vanish cleanly
 
@@ -249,11 +249,11 @@ def test_forgetting_prepare_data_fails_loudly_instead_of_an_empty_email(tmp_path
     root = make(tmp_path, EVERYWHERE, samples=EVERY_SAMPLE)
     _build(root)
     payload = SesTemplate.load(root / "ses_templates" / "t.json")
-    html = handlebars.parse(payload.html)
+    html = sestemplate.parse(payload.html)
     from letterhead.errors import RenderError
 
     with pytest.raises(RenderError) as err:
-        handlebars.render(html, {"name": "Ada"}, escape=False)
+        sestemplate.render(html, {"name": "Ada"}, escape=False)
     assert "letterhead_html_data_missing" in str(err.value)
 
 

@@ -17,7 +17,7 @@ import boto3
 import pytest
 from click.testing import CliRunner
 
-from letterhead.sestemplate import handlebars
+from letterhead import sestemplate
 from letterhead.cli.main import cli
 from letterhead.config import load_config
 from letterhead.authoring.contexts import _analyze, check
@@ -161,8 +161,8 @@ SCOPED = ('{{#each items}}<a href="https://x.example/{{slug}}?ref={{../ref}}&u={
 
 
 def analyzed(html: str, text: str = "t", subject: str = "s") -> Any:
-    parsed = {"subject": handlebars.parse(subject), "html": handlebars.parse(html), "text": handlebars.parse(text)}
-    return _analyze(parsed, handlebars.contract(*parsed.values())), parsed
+    parsed = {"subject": sestemplate.parse(subject), "html": sestemplate.parse(html), "text": sestemplate.parse(text)}
+    return _analyze(parsed, sestemplate.contract(*parsed.values())), parsed
 
 
 def test_url_values_in_loops_and_with_blocks_are_encoded_relative_to_their_scope() -> None:
@@ -177,13 +177,13 @@ def test_url_values_in_loops_and_with_blocks_are_encoded_relative_to_their_scope
     data = {"ref": "a b", "user": {"id": "u/1"}, "items": [{"slug": "x?y", "title": "T&C"}]}
     prepared = prepare_data(data, url_paths=analysis.url_paths)
     for escape in (False, True):
-        out = handlebars.render(handlebars.parse(html), prepared, escape=escape)
+        out = sestemplate.render(sestemplate.parse(html), prepared, escape=escape)
         assert hrefs(out) == ["https://x.example/x%3Fy?ref=a%20b&u=u%2F1", "https://x.example/u/u%2F1"]
         assert "T&amp;C" in out
-        assert handlebars.render(handlebars.parse(text), prepared, escape=escape) == "https://x.example/x%3Fy "
+        assert sestemplate.render(sestemplate.parse(text), prepared, escape=escape) == "https://x.example/x%3Fy "
 
 
-def _outputs(template: handlebars.Template) -> list[handlebars.Output]:
+def _outputs(template: sestemplate.Template) -> list[sestemplate.Output]:
     from letterhead.authoring.safety import _outputs as outputs
 
     return list(outputs(template.body))

@@ -8,7 +8,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from .helpers import REPO
+
+pytestmark = [pytest.mark.aws, pytest.mark.slow]
 
 
 def test_demo_syncs_sends_and_renders_what_recipients_get(tmp_path: Path) -> None:

@@ -24,6 +24,8 @@ from letterhead.authoring.safety import prepare_data
 from .browser import browser, stub_network
 from .helpers import REPO
 
+pytestmark = [pytest.mark.browser, pytest.mark.aws]
+
 ARTIFACTS = REPO / "tests" / "artifacts" / "preview"
 TEMPLATES = ["coparent_invitation", "email_verification", "schedule_digest"]
 TIMEOUT = 15_000  # ms: generous for a loaded CI machine; the bench measures speed

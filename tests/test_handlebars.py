@@ -1,4 +1,4 @@
-"""Tests of the SES template language module: scan, parse/lint, contract, render.
+"""Tests of the SES template language (letterhead.sestemplate): scan, parse/lint, contract, render.
 
 Expected outputs marked "handlebars.js" were produced by handlebars.js 4.7.10
 (the library SES's behaviour is specified against) and pasted here; pybars3 is
@@ -15,7 +15,7 @@ import pybars
 import pytest
 
 from letterhead.errors import Location, RenderError, TemplateSyntaxError
-from letterhead.sestemplate.handlebars import (
+from letterhead.sestemplate import (
     Block,
     Contract,
     InlinePartial,

@@ -20,6 +20,8 @@ from letterhead.authoring.payload import SesTemplate
 from letterhead.authoring.safety import prepare_data
 from letterhead.authoring.validate import render_parts
 
+pytestmark = pytest.mark.aws
+
 SAMPLE = {"name": "Ada", "url": "https://example.com/start"}
 
 

@@ -324,6 +324,7 @@ def renderer():  # type: ignore[no-untyped-def]
         yield r
 
 
+@pytest.mark.browser
 @pytest.mark.parametrize("name", PIXEL_CASES)
 def test_pixels_match_official_compiler(renderer, name: str) -> None:  # type: ignore[no-untyped-def]
     official = (OFFICIAL / f"{name}.html").read_text(encoding="utf-8")

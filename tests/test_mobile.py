@@ -14,6 +14,8 @@ from letterhead.config import load_config
 from .browser import browser, open_html
 from .helpers import REPO
 
+pytestmark = pytest.mark.browser
+
 ARTIFACTS = REPO / "tests" / "artifacts"
 
 

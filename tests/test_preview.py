@@ -463,6 +463,7 @@ def test_server_stops_cleanly_with_an_open_event_stream(project: Path) -> None:
     assert not stopper.is_alive(), "the server did not stop while an event stream was open"
 
 
+@pytest.mark.slow
 def test_dev_command_serves_until_interrupted(project: Path) -> None:
     """`letterhead dev` as a user runs it: the banner names both addresses,
     the pages answer, Ctrl-C stops it cleanly."""

@@ -31,6 +31,8 @@ from letterhead.authoring.payload import SesTemplate
 from letterhead.deploy.template_store import TemplateStore, check_region, retry_config, translate
 from letterhead.deploy.template_store import template_call_limiter as RateLimiter
 
+pytestmark = pytest.mark.aws
+
 REGION = "us-east-1"
 
 

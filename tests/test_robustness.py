@@ -21,7 +21,7 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from letterhead.sestemplate import handlebars
+from letterhead import sestemplate
 from letterhead.cli.main import cli
 from letterhead.errors import MjmlError, TemplateSyntaxError
 
@@ -90,26 +90,26 @@ def nested(open_: str, close: str, n: int, inner: str = "x") -> str:
 
 @pytest.mark.parametrize("helper", ["if", "unless", "each", "with"])
 def test_the_limit_is_exactly_64_levels(helper: str) -> None:
-    ok = nested("{{#%s a}}" % helper, "{{/%s}}" % helper, handlebars.MAX_NESTING)
-    handlebars.parse(ok)
+    ok = nested("{{#%s a}}" % helper, "{{/%s}}" % helper, sestemplate.MAX_NESTING)
+    sestemplate.parse(ok)
     with pytest.raises(TemplateSyntaxError, match="block level 65"):
-        handlebars.parse(nested("{{#%s a}}" % helper, "{{/%s}}" % helper, handlebars.MAX_NESTING + 1))
+        sestemplate.parse(nested("{{#%s a}}" % helper, "{{/%s}}" % helper, sestemplate.MAX_NESTING + 1))
 
 
 def test_64_nested_each_still_render() -> None:
-    n = handlebars.MAX_NESTING
+    n = sestemplate.MAX_NESTING
     data: object = {"v": "deep"}
     for _ in range(n):
         data = {"a": [data]}
-    assert handlebars.render(handlebars.parse(nested("{{#each a}}", "{{/each}}", n, "{{v}}")), data) == "deep"  # type: ignore[arg-type]
+    assert sestemplate.render(sestemplate.parse(nested("{{#each a}}", "{{/each}}", n, "{{v}}")), data) == "deep"  # type: ignore[arg-type]
 
 
 def test_blocks_inside_called_partials_count_towards_the_limit() -> None:
-    half = handlebars.MAX_NESTING // 2
+    half = sestemplate.MAX_NESTING // 2
     partial = '{{#*inline "p"}}' + nested("{{#if b}}", "{{/if}}", half + 1) + "{{/inline}}"
-    handlebars.parse(partial + nested("{{#if a}}", "{{/if}}", half - 2, "{{> p}}"))
+    sestemplate.parse(partial + nested("{{#if a}}", "{{/if}}", half - 2, "{{> p}}"))
     with pytest.raises(TemplateSyntaxError, match="more than 64 levels") as exc:
-        handlebars.parse(partial + nested("{{#if a}}", "{{/if}}", half, "{{> p}}"))
+        sestemplate.parse(partial + nested("{{#if a}}", "{{/if}}", half, "{{> p}}"))
     assert "in partial `p`" in str(exc.value)
 
 
@@ -117,8 +117,8 @@ def test_deeply_nested_array_data_prints_as_javascript_joins_it() -> None:
     deep: object = [1, [None, []], "z"]
     for _ in range(3000):  # was a RecursionError in the renderer
         deep = [deep]
-    assert handlebars.render(handlebars.parse("{{x}}"), {"x": deep}) == "1,,,z"
-    assert handlebars.render(handlebars.parse("{{x}}"), {"x": [[1, 2], [3, [4]], {"k": 1}, True]}) == (
+    assert sestemplate.render(sestemplate.parse("{{x}}"), {"x": deep}) == "1,,,z"
+    assert sestemplate.render(sestemplate.parse("{{x}}"), {"x": [[1, 2], [3, [4]], {"k": 1}, True]}) == (
         "1,2,3,4,[object Object],true"
     )
 
@@ -331,6 +331,7 @@ PROPERTY = settings(max_examples=_EXPLORE or 80, deadline=None, derandomize=not 
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 
 
+@pytest.mark.slow
 @PROPERTY
 @given(rel=st.sampled_from(SOURCES), cut=st.floats(0, 1))
 def test_a_truncated_source_file_never_crashes_the_build(built: Path, rel: str, cut: float) -> None:
@@ -338,6 +339,7 @@ def test_a_truncated_source_file_never_crashes_the_build(built: Path, rel: str, 
     assert_exit_0_or_located_1(built, {rel: data[: int(len(data) * cut)]})
 
 
+@pytest.mark.slow
 @PROPERTY
 @given(
     splices=st.lists(
@@ -359,6 +361,7 @@ def test_bytes_spliced_into_sources_never_crash_the_build(
     assert_exit_0_or_located_1(built, edits)
 
 
+@pytest.mark.slow
 @PROPERTY
 @given(
     rel=st.sampled_from(TEXT_SOURCES),
@@ -400,6 +403,7 @@ BLOCKS = (
 )
 
 
+@pytest.mark.slow
 @PROPERTY
 @given(
     anchor=st.sampled_from(ANCHORS),

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from letterhead.sestemplate import handlebars
+from letterhead import sestemplate
 from letterhead.errors import RenderError
 from letterhead.authoring.safety import HTML_DATA_KEY, prepare_data, ses_parts
 
@@ -16,7 +16,7 @@ SHOWN = "&lt;b&gt;Tom &amp; &quot;Jerry&quot;&lt;/b&gt;"
 def render_ses(subject: str, html: str, text: str, data: dict, raw_paths=(), escape=False):  # type: ignore[no-untyped-def]
     s, h, t = ses_parts(subject, html, text)
     prepared = prepare_data(data, raw_paths)
-    return tuple(handlebars.render(handlebars.parse(p), prepared, escape=escape) for p in (s, h, t))
+    return tuple(sestemplate.render(sestemplate.parse(p), prepared, escape=escape) for p in (s, h, t))
 
 
 @pytest.mark.parametrize("escape", [False, True])
@@ -54,7 +54,7 @@ def test_prepare_data_keeps_the_original_and_adds_one_key() -> None:
 def test_without_prepare_data_the_html_part_fails_to_render() -> None:
     _, html, _ = ses_parts("s", "<p>{{name}}</p>", "t")
     with pytest.raises(RenderError) as err:
-        handlebars.render(handlebars.parse(html), {"name": "Ada"}, escape=False)
+        sestemplate.render(sestemplate.parse(html), {"name": "Ada"}, escape=False)
     assert err.value.variable == "letterhead_html_data_missing"
 
 

@@ -55,6 +55,8 @@ from .send_support import (
     throttle_first,
 )
 
+pytestmark = pytest.mark.aws
+
 CODE = "739214"  # a verification code that must never show up in a log or an error
 
 

@@ -29,6 +29,8 @@ from .send_support import (
     sample,
 )
 
+pytestmark = pytest.mark.aws
+
 
 def _hash(*parts: Any) -> int:
     return int(hashlib.sha256(repr(parts).encode()).hexdigest()[:8], 16)

@@ -43,6 +43,8 @@ from .helpers import PROJECTS, REPO, make_project, run_cli
 from .send_support import sample
 from .test_transports import Inbox, smtp  # noqa: F401 - the SMTP server fixture
 
+pytestmark = pytest.mark.aws
+
 SES_DIR = REPO / "ses_templates"
 SENDER = "noreply@calndr.club"
 EVIL = "https://evil.example"

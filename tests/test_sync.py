@@ -44,6 +44,8 @@ from letterhead.deploy.sync import deployed_names, load_settings, namespace_for,
 
 from .helpers import REPO
 
+pytestmark = pytest.mark.aws
+
 REGION = "us-east-1"
 PYPROJECT = """\
 [tool.letterhead.sync]
@@ -172,6 +174,7 @@ def test_a_template_changed_by_hand_in_ses_is_put_back(root: Path, ses: Any) -> 
     assert remote(ses)["digest"] == tpl("digest", "Your week")
 
 
+@pytest.mark.slow
 def test_dry_run_and_check_write_nothing(root: Path, ses: Any) -> None:
     result = run(root, dry_run=True)
     assert writes(result) == {} and remote(ses) == {}
@@ -205,6 +208,7 @@ def test_env_prefix_maps_names_and_writes_the_deployed_file(root: Path, ses: Any
     assert {"welcome", "stg-welcome"} <= set(remote(ses))
 
 
+@pytest.mark.slow
 def test_prune_deletes_only_names_of_its_own_namespace(root: Path, ses: Any) -> None:
     run(root, "staging")
     for name in ("stg-gone", "prod-gone", "gone", "other_app_mail", "stg-bad.name"):
@@ -225,6 +229,7 @@ def test_prune_without_a_prefix_is_refused_before_any_call(root: Path, ses: Any)
     assert store.total_calls == 0
 
 
+@pytest.mark.slow
 def test_prune_asks_first_and_a_no_applies_nothing(root: Path, ses: Any) -> None:
     run(root, "staging")
     ses.create_template(Template={"TemplateName": "stg-gone", "SubjectPart": "s", "HtmlPart": "h"})
@@ -273,6 +278,7 @@ def test_an_env_namespace_inside_another_is_not_pruned_by_it(tmp_path: Path, ses
 # -- versioned mode --------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_versioned_mode_deploys_new_names_and_a_noop_needs_only_the_list(root: Path, ses: Any) -> None:
     first = run(root, "production")
     ns = first.plan.namespace
@@ -292,6 +298,7 @@ def test_versioned_mode_deploys_new_names_and_a_noop_needs_only_the_list(root: P
     assert current != names["welcome"] and current in remote(ses)
 
 
+@pytest.mark.slow
 def test_versioned_prune_keeps_the_last_k_and_the_current(root: Path, ses: Any) -> None:
     versions = []
     for body in ("v1", "v2", "v3", "v4"):
@@ -307,6 +314,7 @@ def test_versioned_prune_keeps_the_last_k_and_the_current(root: Path, ses: Any) 
     assert {n for n in remote(ses) if n.startswith("prod-welcome-v")} == {versions[0], versions[3]}
 
 
+@pytest.mark.slow
 def test_versioned_and_stable_names_never_prune_each_other(root: Path, ses: Any) -> None:
     run(root, "staging")  # stable: stg-welcome …
     run(root, "staging", versioned=True, prune=True, yes=True)
@@ -478,6 +486,7 @@ def test_cli_prints_a_table_and_the_diff_before_applying(root: Path, ses: Any) -
     assert "reset_password" not in out  # not ours to delete: no prefix, no candidates
 
 
+@pytest.mark.slow
 def test_cli_check_exit_codes(root: Path, ses: Any) -> None:
     r = invoke(root, "--check", "--json")
     assert r.exit_code == 2
@@ -706,6 +715,7 @@ def test_injected_throttling_ends_in_success_with_nothing_lost(root: Path, moto_
                      ("digest", tpl("digest", "Your week")))}
 
 
+@pytest.mark.slow
 def test_a_failure_mid_run_says_what_was_applied_and_a_rerun_converges(root: Path, moto_url: str,
                                                                        proxy: Any) -> None:
     state = {"creates": 0, "broken": True}
@@ -833,6 +843,7 @@ def test_a_failure_mid_run_in_process_keeps_the_partial_result(root: Path, moto_
     assert writes(again) == {"CreateTemplate": 2}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("runs", [1])
 def test_bench_runs_small(runs: int) -> None:
     """bench/sync.py, tiny and fast, so it cannot rot."""

@@ -51,6 +51,8 @@ from .send_support import (
     sample,
 )
 
+pytestmark = pytest.mark.aws
+
 SENDER = "Calndr Club <noreply@calndr.club>"
 
 

@@ -13,7 +13,7 @@ The steps, in order (each owned by its module):
 6. Text part: ``text.txt`` through Jinja, or generated from the HTML
    (:mod:`letterhead.authoring.text`).
 7. Restore the mustaches; parse all three parts with the SES template
-   language (:mod:`letterhead.sestemplate.handlebars`) for lint and the variable contract.
+   language (:mod:`letterhead.sestemplate`) for lint and the variable contract.
 """
 
 from __future__ import annotations
@@ -37,9 +37,9 @@ import jinja2
 import jinja2.bccache
 import jinja2.sandbox
 
+from .. import sestemplate
 from ..config import Config
 from ..errors import JinjaError, LetterheadError, Location, SourceError
-from ..sestemplate import handlebars
 from . import mjml
 from .confine import outside_reason
 from .inline import extract_inline_css, inline_css
@@ -62,9 +62,9 @@ class CompiledTemplate:
     html: str
     text: str
     text_generated: bool
-    contract: handlebars.Contract
+    contract: sestemplate.Contract
     # Parsed parts, for the local renderer; and where each placeholder came from.
-    parsed: Mapping[str, handlebars.Template]
+    parsed: Mapping[str, sestemplate.Template]
     placeholder_locations: Mapping[str, tuple[tuple[int, Location], ...]]
 
     def part(self, name: str) -> str:
@@ -436,7 +436,7 @@ class Compiler:
 
         parts_tokens = {"subject": subject_tokens, "html": html_tokens, "text": text_tokens}
         parts: dict[str, str] = {}
-        parsed: dict[str, handlebars.Template] = {}
+        parsed: dict[str, sestemplate.Template] = {}
         locations: dict[str, tuple[tuple[int, Location], ...]] = {}
         for part, tokens in parts_tokens.items():
             restored, located = self.table.restore_located(tokens)
@@ -448,10 +448,10 @@ class Compiler:
                 "html": rel_mjml,
                 "text": self.config.rel(source.text_path) if source.has_text else rel_mjml,
             }[part]
-            parsed[part] = handlebars.parse(
+            parsed[part] = sestemplate.parse(
                 restored, origin=fallback, locate=_offset_locator(locs, fallback)
             )
-        contract = handlebars.contract(parsed["subject"], parsed["html"], parsed["text"])
+        contract = sestemplate.contract(parsed["subject"], parsed["html"], parsed["text"])
         return CompiledTemplate(
             name=name,
             subject=parts["subject"],

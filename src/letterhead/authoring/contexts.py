@@ -42,8 +42,8 @@ import re
 from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from .. import sestemplate
 from ..errors import Location
-from ..sestemplate import handlebars
 
 if TYPE_CHECKING:  # pragma: no cover
     from .compile import CompiledTemplate
@@ -108,7 +108,7 @@ class Placement(NamedTuple):
     """One output placeholder (or partial call) and the context it prints into."""
 
     part: str
-    node: Any  # handlebars.Output or handlebars.PartialCall
+    node: Any  # sestemplate.Output or sestemplate.PartialCall
     context: str
     detail: str = ""  # the attribute or element, for messages and URL kinds
 
@@ -132,11 +132,11 @@ class Analysis:
 
     __slots__ = ("contract", "parsed", "placements", "targets", "url_checks", "url_offsets", "url_paths")
 
-    def __init__(self, placements: tuple[Placement, ...], parsed: Mapping[str, handlebars.Template],
+    def __init__(self, placements: tuple[Placement, ...], parsed: Mapping[str, sestemplate.Template],
                  url_offsets: Mapping[str, frozenset[int]], url_paths: tuple[str, ...],
                  url_checks: Mapping[str, tuple[str, ...]],
                  targets: Mapping[tuple[str, int], tuple[tuple[str, ...] | None, ...]],
-                 contract: handlebars.Contract) -> None:
+                 contract: sestemplate.Contract) -> None:
         self.placements = placements
         self.parsed = parsed  # the parts as rendered locally: URL parts read `_url`
         self.url_offsets = url_offsets  # per part: outputs the payload rewrites to `_url`
@@ -153,7 +153,7 @@ def analyze(compiled: CompiledTemplate) -> Analysis:
     return _analyze(compiled.parsed, compiled.contract)
 
 
-def _analyze(parsed: Mapping[str, handlebars.Template], contract: handlebars.Contract) -> Analysis:
+def _analyze(parsed: Mapping[str, sestemplate.Template], contract: sestemplate.Contract) -> Analysis:
     placements: list[Placement] = []
     resolved: dict[str, dict[int, list[tuple[str, ...] | None]]] = {}
 
@@ -176,7 +176,7 @@ def _analyze(parsed: Mapping[str, handlebars.Template], contract: handlebars.Con
     url_checks: dict[str, set[str]] = {}
     targets: dict[tuple[str, int], tuple[tuple[str, ...] | None, ...]] = {}
     for p in placements:
-        if not isinstance(p.node, handlebars.Output) or p.context in (TEXT, ATTRIBUTE, PLAIN):
+        if not isinstance(p.node, sestemplate.Output) or p.context in (TEXT, ATTRIBUTE, PLAIN):
             continue  # escaped or printed as sent: nothing to resolve
         found = tuple(targets_of(p.part, p.offset))
         targets[(p.part, p.offset)] = found
@@ -198,7 +198,7 @@ def _rewritable(p: Placement) -> bool:
     """An output in a URL that can read an encoded copy: a named field (not
     ``{{this}}`` or ``@key``), printed double-stash."""
     node = p.node
-    if not isinstance(node, handlebars.Output) or node.raw:
+    if not isinstance(node, sestemplate.Output) or node.raw:
         return False
     path = node.path
     if path.data:
@@ -206,46 +206,46 @@ def _rewritable(p: Placement) -> bool:
     return bool(path.parts)
 
 
-def url_path(path: handlebars.Path) -> str:
+def url_path(path: sestemplate.Path) -> str:
     """``a.b`` → ``a._url.b``, ``../x`` → ``../_url.x``: the encoded copy sits
     next to the field, so the path works in any scope."""
     head = "@" if path.data else "../" * path.depth
-    segments = [p if handlebars._ID_CHAR.match(p) else "[" + p.replace("\\", "\\\\").replace("]", "\\]") + "]"
+    segments = [p if sestemplate.ID_CHAR.match(p) else "[" + p.replace("\\", "\\\\").replace("]", "\\]") + "]"
                 for p in path.parts]
     return head + ".".join([*segments[:-1], URL_DATA_KEY, segments[-1]])
 
 
-def _rewrite(template: handlebars.Template, offsets: frozenset[int]) -> handlebars.Template:
+def _rewrite(template: sestemplate.Template, offsets: frozenset[int]) -> sestemplate.Template:
     """The part with the outputs at ``offsets`` reading ``_url`` (the source
     locations kept, so errors still name the designer's line)."""
-    return handlebars.Template(_rewrite_nodes(template.body, offsets), template.origin, template.text,
+    return sestemplate.Template(_rewrite_nodes(template.body, offsets), template.origin, template.text,
                                template.uses, template.tags)
 
 
-def _rewrite_nodes(nodes: tuple[handlebars.Node, ...], offsets: frozenset[int]) -> tuple[handlebars.Node, ...]:
-    out: list[handlebars.Node] = []
+def _rewrite_nodes(nodes: tuple[sestemplate.Node, ...], offsets: frozenset[int]) -> tuple[sestemplate.Node, ...]:
+    out: list[sestemplate.Node] = []
     for node in nodes:
-        if isinstance(node, handlebars.Output) and node.offset in offsets:
+        if isinstance(node, sestemplate.Output) and node.offset in offsets:
             parts = node.path.parts
             node = node._replace(path=node.path._replace(parts=(*parts[:-1], URL_DATA_KEY, parts[-1])))
-        elif isinstance(node, handlebars.Block):
+        elif isinstance(node, sestemplate.Block):
             node = node._replace(body=_rewrite_nodes(node.body, offsets),
                                  inverse=_rewrite_nodes(node.inverse, offsets))
-        elif isinstance(node, handlebars.InlinePartial):
+        elif isinstance(node, sestemplate.InlinePartial):
             node = node._replace(body=_rewrite_nodes(node.body, offsets))
         out.append(node)
     return tuple(out)
 
 
-class _Targets(handlebars._Walker):
+class _Targets(sestemplate.ScopeWalker):
     """The parser's scope walk, recording the absolute path each output
     reaches (an output in an inline partial reaches one per call)."""
 
-    def __init__(self, template: handlebars.Template) -> None:
+    def __init__(self, template: sestemplate.Template) -> None:
         super().__init__(template)
         self.found: dict[int, list[tuple[str, ...] | None]] = {}
 
-    def _use(self, found: Any, role: str, node: Any, env: Any) -> None:
+    def use(self, found: Any, role: str, node: Any, env: Any) -> None:
         if role in ("output", "raw"):
             self.found.setdefault(node.offset, []).append(None if found is None else tuple(found[0]))
 
@@ -293,20 +293,20 @@ def values_at(data: Any, parts: Sequence[str], label: str = "") -> Iterator[tupl
 # --- the scan -------------------------------------------------------------------------------
 
 
-def _nodes(body: tuple[handlebars.Node, ...]) -> Iterator[Any]:
+def _nodes(body: tuple[sestemplate.Node, ...]) -> Iterator[Any]:
     for node in body:
-        if isinstance(node, (handlebars.Output, handlebars.PartialCall)):
+        if isinstance(node, (sestemplate.Output, sestemplate.PartialCall)):
             yield node
-        elif isinstance(node, handlebars.Block):
+        elif isinstance(node, sestemplate.Block):
             yield from _nodes(node.body)
             yield from _nodes(node.inverse)
-        elif isinstance(node, handlebars.InlinePartial):
+        elif isinstance(node, sestemplate.InlinePartial):
             yield from _nodes(node.body)
 
 
-def _masked(template: handlebars.Template) -> tuple[str, list[handlebars.Tag]]:
+def _masked(template: sestemplate.Template) -> tuple[str, list[sestemplate.Tag]]:
     text = template.text
-    tags = list(template.tags if template.tags is not None else handlebars.scan(text))
+    tags = list(template.tags if template.tags is not None else sestemplate.scan(text))
     if not tags:
         return text, tags
     pieces: list[str] = []
@@ -319,7 +319,7 @@ def _masked(template: handlebars.Template) -> tuple[str, list[handlebars.Tag]]:
     return "".join(pieces), tags
 
 
-def _prefix(text: str, tags: list[handlebars.Tag], starts: list[int], begin: int, end: int) -> str:
+def _prefix(text: str, tags: list[sestemplate.Tag], starts: list[int], begin: int, end: int) -> str:
     """The text between ``begin`` and ``end`` as it prints: literal text kept,
     each output before ``end`` as ``\\x01``, block tags (which print nothing
     of their own) dropped."""
@@ -335,7 +335,7 @@ def _prefix(text: str, tags: list[handlebars.Tag], starts: list[int], begin: int
     return "".join(out)
 
 
-def _html_placements(template: handlebars.Template) -> list[Placement]:
+def _html_placements(template: sestemplate.Template) -> list[Placement]:
     nodes = sorted(_nodes(template.body), key=lambda n: n.offset)
     if not nodes:
         return []
@@ -380,7 +380,7 @@ def _html_placements(template: handlebars.Template) -> list[Placement]:
     return [Placement("html", n, *contexts.get(n.offset, (TEXT, ""))) for n in nodes]
 
 
-def _in_tag(m: re.Match[str], offset: int, text: str, masked: str, tags: list[handlebars.Tag],
+def _in_tag(m: re.Match[str], offset: int, text: str, masked: str, tags: list[sestemplate.Tag],
             starts: list[int], name_group: str, attrs_group: str) -> tuple[str, str]:
     if m.start(name_group) <= offset < m.end(name_group):
         return TAG_NAME, ""
@@ -415,7 +415,7 @@ def _url_context(before: str) -> str:
     return URL_PART
 
 
-def _text_placements(part: str, template: handlebars.Template, targets_of: Any,
+def _text_placements(part: str, template: sestemplate.Template, targets_of: Any,
                      whole_urls: set[tuple[str, ...]]) -> list[Placement]:
     """In plain text a URL is a word that has a scheme (``https://``,
     ``mailto:``) before the placeholder, or that starts with a variable the
@@ -458,7 +458,7 @@ def check(analysis: Analysis, variables: Mapping[str, Any]) -> list[Problem]:
     for p in analysis.placements:
         node = p.node
         tag = _tag(node)
-        if isinstance(node, handlebars.PartialCall):
+        if isinstance(node, sestemplate.PartialCall):
             if p.context not in (TEXT, PLAIN):
                 problems.append(Problem(
                     p.location, f"partial call `{tag}` stands in a {p.context} context ({p.detail or p.part})",
@@ -507,7 +507,7 @@ def check(analysis: Analysis, variables: Mapping[str, Any]) -> list[Problem]:
 
 
 def _tag(node: Any) -> str:
-    if isinstance(node, handlebars.PartialCall):
+    if isinstance(node, sestemplate.PartialCall):
         return "{{> " + node.name + "}}"
     tag: str = ("{{{%s}}}" if node.raw else "{{%s}}") % node.path.original
     return tag
@@ -520,8 +520,8 @@ def _declared(variables: Mapping[str, Any], name: str) -> str | None:
     return str(spec["type"] if isinstance(spec, Mapping) else spec.type)
 
 
-def _variable_at(contract: handlebars.Contract, path: tuple[str, ...]) -> handlebars.Variable | None:
-    variables: Mapping[str, handlebars.Variable] = contract.variables
+def _variable_at(contract: sestemplate.Contract, path: tuple[str, ...]) -> sestemplate.Variable | None:
+    variables: Mapping[str, sestemplate.Variable] = contract.variables
     var = None
     for seg in path:
         if seg == "[]":

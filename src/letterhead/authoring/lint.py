@@ -1,7 +1,7 @@
 """Lint a compiled template: what SES, mail clients and readers need.
 
 Handlebars syntax (balanced blocks, supported constructs) and placeholder
-integrity are enforced earlier, as errors, by :mod:`letterhead.sestemplate.handlebars` and
+integrity are enforced earlier, as errors, by :mod:`letterhead.sestemplate` and
 :mod:`letterhead.authoring.protect`.  This module checks the finished product:
 
 * SES limits: 500 KB per template.

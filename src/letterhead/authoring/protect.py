@@ -40,7 +40,7 @@ BLOCK_KINDS = frozenset({"open", "else", "close", "comment", "inline_open", "par
 
 
 def mustache_kind(raw: str) -> str:
-    """Classify a mustache lexically (the full grammar lives in handlebars.py)."""
+    """Classify a mustache lexically (the full grammar lives in letterhead.sestemplate)."""
     if raw.startswith("{{{"):
         return "raw_output"
     inner = raw[2:-2].strip().lstrip("~").lstrip()

@@ -37,8 +37,8 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
+from .. import sestemplate
 from ..errors import DataError
-from ..sestemplate import handlebars
 from .contexts import URL_DATA_KEY, format_path, parse_path, url_path
 from .payload import SesTemplate
 
@@ -66,8 +66,8 @@ _ROOT_RE = re.compile(r"@root(?=[.}\s~)/]|$)")
 
 
 def unescape_outputs(text: str, *, root_to: str | None = None,
-                     tags: Iterable[handlebars.Tag] | None = None,
-                     url: Mapping[int, handlebars.Path] | None = None) -> str:
+                     tags: Iterable[sestemplate.Tag] | None = None,
+                     url: Mapping[int, sestemplate.Path] | None = None) -> str:
     """Every double-stash output ``{{x}}`` → ``{{{x}}}``; all else unchanged.
 
     ``root_to``: inside the HTML part's ``{{#with _html}}``, ``@root`` would
@@ -77,7 +77,7 @@ def unescape_outputs(text: str, *, root_to: str | None = None,
     encoded copy (``{{{_url.x}}}``)."""
     out: list[str] = []
     pos = 0
-    for tag in handlebars.scan(text) if tags is None else tags:
+    for tag in sestemplate.scan(text) if tags is None else tags:
         raw = tag.raw
         if url and tag.start in url:
             raw = _triple(raw, url_path(url[tag.start]))
@@ -94,15 +94,15 @@ def unescape_outputs(text: str, *, root_to: str | None = None,
 
 
 def ses_parts(subject: str, html: str, text: str, *,
-              parsed: Mapping[str, handlebars.Template] | None = None,
-              url: Mapping[str, Mapping[int, handlebars.Path]] | None = None) -> tuple[str, str, str]:
+              parsed: Mapping[str, sestemplate.Template] | None = None,
+              url: Mapping[str, Mapping[int, sestemplate.Path]] | None = None) -> tuple[str, str, str]:
     """The designer-form parts → the parts uploaded to SES.  ``parsed``: the
     parts already parsed (their tags are reused); ``url``: per part, the
     outputs inside a URL (offset → path)."""
-    def tags(part: str) -> Iterable[handlebars.Tag] | None:
+    def tags(part: str) -> Iterable[sestemplate.Tag] | None:
         return parsed[part].tags if parsed is not None else None
 
-    def urls(part: str) -> Mapping[int, handlebars.Path] | None:
+    def urls(part: str) -> Mapping[int, sestemplate.Path] | None:
         return url.get(part) if url else None
 
     html_ses = (
@@ -123,14 +123,14 @@ def payload_for(compiled: CompiledTemplate) -> SesTemplate:
                                                  parsed=compiled.parsed, url=url))
 
 
-def _outputs(nodes: tuple[handlebars.Node, ...]) -> Iterable[handlebars.Output]:
+def _outputs(nodes: tuple[sestemplate.Node, ...]) -> Iterable[sestemplate.Output]:
     for node in nodes:
-        if isinstance(node, handlebars.Output):
+        if isinstance(node, sestemplate.Output):
             yield node
-        elif isinstance(node, handlebars.Block):
+        elif isinstance(node, sestemplate.Block):
             yield from _outputs(node.body)
             yield from _outputs(node.inverse)
-        elif isinstance(node, handlebars.InlinePartial):
+        elif isinstance(node, sestemplate.InlinePartial):
             yield from _outputs(node.body)
 
 
@@ -138,14 +138,14 @@ def _escape_tree(value: Any, path: str, raw: frozenset[str]) -> Any:
     if path in raw:
         return value
     if isinstance(value, str):
-        return handlebars.escape_expression(value)
+        return sestemplate.escape_expression(value)
     if isinstance(value, Mapping):
         # A dict's values are reached either by name (``prefs.email``) or by
         # ``#each`` over the dict, which the contract writes ``prefs[]``.
         if path and f"{path}[]" in raw:
             return value
         return {
-            handlebars.escape_expression(str(k)): _escape_tree(v, f"{path}.{k}" if path else str(k), raw)
+            sestemplate.escape_expression(str(k)): _escape_tree(v, f"{path}.{k}" if path else str(k), raw)
             for k, v in value.items()
         }
     if isinstance(value, (list, tuple)):
@@ -175,7 +175,7 @@ def _url_copies(value: Any, path: str, fields: frozenset[str], prefixes: frozens
             else:
                 out[key] = item
             if named in fields:
-                encoded[key] = None if item is None else quote(handlebars._js_string(item), safe="")
+                encoded[key] = None if item is None else quote(sestemplate.js_string(item), safe="")
         if encoded:
             out[URL_DATA_KEY] = encoded
         return out
@@ -230,7 +230,7 @@ def template_data(data: Mapping[str, Any], raw_paths: Iterable[str] = (), url_pa
     return text
 
 
-def url_paths_of(parsed: Mapping[str, handlebars.Template]) -> tuple[str, ...]:
+def url_paths_of(parsed: Mapping[str, sestemplate.Template]) -> tuple[str, ...]:
     """The ``url_paths`` an uploaded payload needs, read from the payload
     itself (every path through a ``_url`` key): the payload is what SES
     renders, whatever the manifest says."""
@@ -294,7 +294,7 @@ def user_error(exc: RenderError, **changes: Any) -> RenderError:
     return RenderError(fields.pop("message"), **fields)
 
 
-def render_like_ses(parsed: Mapping[str, handlebars.Template], data: Mapping[str, Any],
+def render_like_ses(parsed: Mapping[str, sestemplate.Template], data: Mapping[str, Any],
                     raw_paths: Iterable[str] = (),
                     parts: Iterable[str] = ("subject", "html", "text"),
                     url_paths: Iterable[str] = ()) -> dict[str, str]:
@@ -320,7 +320,7 @@ def render_like_ses(parsed: Mapping[str, handlebars.Template], data: Mapping[str
         else:
             context = data
         try:
-            out[part] = handlebars.render(parsed[part], context, escape=False)
+            out[part] = sestemplate.render(parsed[part], context, escape=False)
         except RenderError as exc:
             raise user_error(exc, part=part) from None
     return out

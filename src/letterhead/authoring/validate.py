@@ -18,8 +18,8 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from .. import sestemplate
 from ..errors import DataError, Location, RenderError
-from ..sestemplate import handlebars
 from .contexts import LINK, MAILTO, TEL, URL_DATA_KEY, parse_path, values_at
 from .payload import ManifestEntry, SesTemplate
 
@@ -258,28 +258,28 @@ def render_compiled(compiled: CompiledTemplate, data: Any, *, variables: Mapping
         ) from None
 
 
-def parse_payload(payload: SesTemplate) -> dict[str, handlebars.Template]:
+def parse_payload(payload: SesTemplate) -> dict[str, sestemplate.Template]:
     origin = f"ses_templates/{payload.name}.json"
     return {
-        "subject": handlebars.parse(payload.subject, origin=f"{origin} (SubjectPart)"),
-        "html": handlebars.parse(payload.html, origin=f"{origin} (HtmlPart)"),
-        "text": handlebars.parse(payload.text, origin=f"{origin} (TextPart)"),
+        "subject": sestemplate.parse(payload.subject, origin=f"{origin} (SubjectPart)"),
+        "html": sestemplate.parse(payload.html, origin=f"{origin} (HtmlPart)"),
+        "text": sestemplate.parse(payload.text, origin=f"{origin} (TextPart)"),
     }
 
 
 def render_parts(payload: SesTemplate, data: Mapping[str, Any], raw_paths: tuple[str, ...] = (),
-                 *, escape: bool = False, parsed: Mapping[str, handlebars.Template] | None = None,
+                 *, escape: bool = False, parsed: Mapping[str, sestemplate.Template] | None = None,
                  ) -> dict[str, str]:
     """Render an SES payload as SES would (``escape=False`` per the SES guide,
     ``True`` as handlebars.js), after :func:`~letterhead.authoring.safety.prepare_data`
     (with the ``_url`` copies the payload reads)."""
     templates = parsed or parse_payload(payload)
     prepared = prepare_data(data, raw_paths, url_paths_of(templates))
-    return {part: handlebars.render(t, prepared, escape=escape) for part, t in templates.items()}
+    return {part: sestemplate.render(t, prepared, escape=escape) for part, t in templates.items()}
 
 
 def check_data(entry: ManifestEntry, payload: SesTemplate, data: Mapping[str, Any],
-               *, parsed: Mapping[str, handlebars.Template] | None = None) -> dict[str, str]:
+               *, parsed: Mapping[str, sestemplate.Template] | None = None) -> dict[str, str]:
     """Raise :class:`DataError` / :class:`RenderError` unless ``data`` renders
     every part of the template; return the rendered parts."""
     if not isinstance(data, Mapping):

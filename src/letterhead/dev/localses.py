@@ -15,7 +15,7 @@ would drop).  So this module adds the half that matters:
    ``GET /moto-api/data.json`` (works against any moto server, in process or
    not) as :class:`SentMessage` records, the TemplateData exactly as sent.
 3. :func:`render_sent` renders one of them with letterhead's SES-faithful
-   renderer (:mod:`letterhead.sestemplate.handlebars`, ``escape=False`` as the SES guide
+   renderer (:mod:`letterhead.sestemplate`, ``escape=False`` as the SES guide
    says) against the stored template, *without* :func:`~letterhead.authoring.safety.prepare_data`:
    the data as sent is what SES gets.  A :class:`Delivery` says whether SES
    would have delivered it, or dropped it and why.
@@ -50,7 +50,7 @@ from email.utils import parseaddr
 from pathlib import Path
 from typing import Any, Iterable, Literal, Mapping
 
-from ..sestemplate import handlebars
+from .. import sestemplate
 from ..errors import DataError, EndpointError, LetterheadError, Location, RenderError
 from ..aws.client import make_client
 from ..aws.loopback import WsgiGuard, allowed_hosts
@@ -217,7 +217,7 @@ def render_sent(message: SentMessage, payload: SesTemplate | None,
     parts: dict[str, str] = {}
     for part, parsed in parse_payload(payload).items():
         try:
-            parts[part] = handlebars.render(parsed, data, escape=False)
+            parts[part] = sestemplate.render(parsed, data, escape=False)
         except RenderError as exc:
             variable = _plain(exc.variable)
             if variable == MISSING_MARKER:

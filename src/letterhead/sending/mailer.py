@@ -45,7 +45,7 @@ from email.utils import formataddr
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
-from ..sestemplate import handlebars
+from .. import sestemplate
 from ..config import Config, check_sender_name, load_config
 from ..errors import ConfigError, DataError, DeliveryUnknown, LetterheadError, SendError
 from ..authoring.payload import Manifest, ManifestEntry, SesTemplate
@@ -189,7 +189,7 @@ def format_source(name: str | None, email: str) -> str:
 class CatalogItem:
     entry: ManifestEntry
     payload: SesTemplate
-    parsed: Mapping[str, handlebars.Template]
+    parsed: Mapping[str, sestemplate.Template]
     deployed_name: str
 
 

@@ -30,15 +30,28 @@ _EXPORTS = {
     "prepare_data": "letterhead.authoring.safety",
 }
 
-__all__ = ["__version__", *sorted(_EXPORTS)]
+# the keys of _EXPORTS, spelled out so linters and type checkers see the API
+__all__ = [  # noqa: RUF022 - the version first, then the API as sorted() orders it
+    "__version__",
+    "BuildResult",
+    "CompiledTemplate",
+    "Compiler",
+    "Config",
+    "LetterheadError",
+    "Manifest",
+    "SesTemplate",
+    "build_project",
+    "load_config",
+    "prepare_data",
+]
 
 if TYPE_CHECKING:  # pragma: no cover
     from .authoring.build import BuildResult, build_project
     from .authoring.compile import CompiledTemplate, Compiler
-    from .config import Config, load_config
-    from .errors import LetterheadError
     from .authoring.payload import Manifest, SesTemplate
     from .authoring.safety import prepare_data
+    from .config import Config, load_config
+    from .errors import LetterheadError
 
 
 def __getattr__(name: str) -> Any:

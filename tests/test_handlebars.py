@@ -519,7 +519,10 @@ def test_inline_partials_render_with_the_callers_context() -> None:
     # defined after its first use: decorators run when the enclosing block starts
     assert r('{{> p}}{{#*inline "p"}}P{{/inline}}') == "P"
     # a partial defined inside a block is visible to partials called from it
-    nested = '{{#*inline "outer"}}[{{> inner}}]{{/inline}}{{#with u}}{{#*inline "inner"}}{{n}}{{/inline}}{{> outer}}{{/with}}'
+    nested = (
+        '{{#*inline "outer"}}[{{> inner}}]{{/inline}}'
+        '{{#with u}}{{#*inline "inner"}}{{n}}{{/inline}}{{> outer}}{{/with}}'
+    )
     assert r(nested, {"u": {"n": 7}}) == "[7]"
 
 
@@ -838,12 +841,14 @@ CORPUS = [
     ),
     (
         "note-optional",
-        "{{#if note}}\n<blockquote>{{note}}</blockquote>\n{{else}}\n<p>No note.</p>\n{{/if}}\n<p>{{{signature_html}}}</p>\n",
+        "{{#if note}}\n<blockquote>{{note}}</blockquote>\n{{else}}\n<p>No note.</p>\n{{/if}}\n"
+        "<p>{{{signature_html}}}</p>\n",
         {"note": 'She said "hi" & left', "signature_html": "<b>Team</b>"},
     ),
     (
         "with-user",
-        "{{#with user}}\n<p>{{name}} <{{email}}></p>\n{{#with address}}\n<p>{{city}}, {{country}}</p>\n{{/with}}\n{{/with}}\n",
+        "{{#with user}}\n<p>{{name}} <{{email}}></p>\n"
+        "{{#with address}}\n<p>{{city}}, {{country}}</p>\n{{/with}}\n{{/with}}\n",
         {"user": {"name": "Cy", "email": "cy@x.test", "address": {"city": "Oslo", "country": "NO"}}},
     ),
     (
@@ -950,14 +955,19 @@ def test_where_pybars_differs_handlebars_js_wins(source: str, data: dict[str, An
 
 
 def test_a_large_typical_email_renders_completely() -> None:
-    row = '<tr><td style="padding:0 24px;font-family:Arial,sans-serif;color:#333">Lorem ipsum dolor sit amet.</td></tr>\n'
+    row = (
+        '<tr><td style="padding:0 24px;font-family:Arial,sans-serif;color:#333">'
+        "Lorem ipsum dolor sit amet.</td></tr>\n"
+    )
     source = (
         "<html><head><style>a{color:red}@media(max-width:600px){.x{width:100%}}</style></head><body>\n"
         + row * 65
         + "<p>Hi {{inviter_name}},</p>\n{{#if note}}\n<p>{{note}}</p>\n{{/if}}\n{{#each events}}\n"
-        + '<tr><td>{{title}}</td><td>{{when}}</td><td><a href="{{url}}">{{@index}}</a></td></tr>\n{{else}}\n<p>none</p>\n{{/each}}\n'
+        + '<tr><td>{{title}}</td><td>{{when}}</td><td><a href="{{url}}">{{@index}}</a></td></tr>\n'
+        + "{{else}}\n<p>none</p>\n{{/each}}\n"
         + row * 70
-        + '{{#with org}}<p>{{name}} {{{address}}}</p>{{/with}}{{#unless muted}}<a href="{{unsubscribe_url}}">x</a>{{/unless}}'
+        + "{{#with org}}<p>{{name}} {{{address}}}</p>{{/with}}"
+        + '{{#unless muted}}<a href="{{unsubscribe_url}}">x</a>{{/unless}}'
         + "</body></html>"
     )
     assert len(source) > 15_000

@@ -1,8 +1,8 @@
 """What a template asks of its data: :class:`Variable` and :class:`Contract`.
 
 :func:`.contract.contract` fills them from a parsed template; the build writes
-:meth:`Contract.to_json` into the committed manifest, and the sender and the
-dev server read it back with :meth:`Contract.from_json`.
+:meth:`Contract.to_json` into the committed manifest, and
+:meth:`Contract.from_json` reads that form back.
 """
 
 from __future__ import annotations

@@ -180,7 +180,8 @@ def _http(port: int, method: str, path: str) -> dict:
 def run_once(root: Path, port: int, rate: float, versioned: bool, max_attempts: int) -> dict:
     from letterhead.config import load_config
     from letterhead.errors import LetterheadError
-    from letterhead.deploy.sync import load_settings, sync
+    from letterhead.deploy.naming import load_settings
+    from letterhead.deploy.sync import sync
 
     config = load_config(root)
     settings = load_settings(config, "bench", versioned=versioned, rate=rate, max_attempts=max_attempts,

@@ -12,10 +12,10 @@ from letterhead.deploy.plan import (
     DELETE,
     UNCHANGED,
     UPDATE,
-    Namespace,
     make_plan,
     names_to_fetch,
 )
+from letterhead.deploy.naming import Namespace
 from letterhead.deploy.template_store import RemoteTemplate
 
 T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)

@@ -34,7 +34,7 @@ from letterhead.errors import (
     TemplateDoesNotExist,
     Throttled,
 )
-from letterhead.deploy.plan import Namespace
+from letterhead.deploy.naming import Namespace
 from letterhead.aws.ratelimit import RateLimiter
 from letterhead.authoring.safety import prepare_data
 from letterhead.sending.mailer import Mailer, check_address, deployed_name, format_source

@@ -40,7 +40,8 @@ from letterhead.errors import (
 from letterhead.authoring.payload import Manifest, ManifestEntry, SesTemplate
 from letterhead.deploy.template_store import TemplateStore, retry_config
 from letterhead.authoring.safety import HTML_DATA_KEY, prepare_data
-from letterhead.deploy.sync import deployed_names, load_settings, namespace_for, sync
+from letterhead.deploy.naming import deployed_names, load_settings, namespace_for
+from letterhead.deploy.sync import sync
 
 from .helpers import REPO
 

@@ -347,14 +347,14 @@ def test_bulk_destinations_paused_in_ses_go_through_smtp(smtp: Any, moto_ses: An
 def test_ses_plus_smtp_by_name_reads_smtp_settings(moto_ses: Any) -> None:
     from letterhead.sending.mailer import make_transport
 
-    t = make_transport("ses+smtp", env={"SMTP_HOST": "127.0.0.1", "SMTP_PORT": "2525", "SMTP_SECURITY": "none"},
+    t = make_transport("ses+smtp", environ={"SMTP_HOST": "127.0.0.1", "SMTP_PORT": "2525", "SMTP_SECURITY": "none"},
                        region=REGION)
     assert isinstance(t, FallbackTransport) and t.name == "ses+smtp"
     assert isinstance(t.secondary, SmtpTransport) and t.secondary.port == 2525
     with pytest.raises(ConfigError, match="SMTP_HOST"):
-        make_transport("smtp", env={})
+        make_transport("smtp", environ={})
     with pytest.raises(ConfigError, match="unknown transport"):
-        make_transport("carrier-pigeon", env={})
+        make_transport("carrier-pigeon", environ={})
 
 
 def test_outgoing_message_repr_holds_no_data() -> None:

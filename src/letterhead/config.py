@@ -5,19 +5,30 @@ process environment, a ``.env`` file next to ``pyproject.toml`` (never
 overriding the real environment), then ``[tool.letterhead]`` in
 ``pyproject.toml``, then defaults.  Secrets are never stored here: boto3 reads
 credentials through its own chain.
+
+The sub-tables of ``[tool.letterhead]`` become typed, frozen settings here
+too: :meth:`Config.deployment` (``[tool.letterhead.sync]`` merged with
+``[tool.letterhead.env.<NAME>]``, read by :mod:`letterhead.deploy.naming`),
+:attr:`Config.send` (``[tool.letterhead.send]``, read by the mailer) and
+:attr:`Config.sync_region` (read by the account commands).  A table is checked
+when its settings are first asked for, and a value when it is read, so a
+mistake in ``[tool.letterhead.send]`` never stops a build, and an option
+given on the command line wins before the file's value is ever converted.
 """
 
 from __future__ import annotations
 
+import difflib
 import functools
 import os
 import re
 import tomllib
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, TypeVar
 
-from .errors import ConfigError, Location
+from .errors import ConfigError, Location, NamespaceError
 
 INLINERS = ("css-inline", "premailer")
 
@@ -30,6 +41,9 @@ DEFAULTS: dict[str, Any] = {
     "lang": "en",
     "gmail_clip_bytes": 102 * 1024,
 }
+_N = TypeVar("_N", int, float)
+TABLES = ("env", "sync", "send")  # the sub-tables of [tool.letterhead]
+SYNC_KEYS = ("prefix", "suffix", "versioned", "keep", "rate", "max_attempts", "region")
 
 
 @dataclass(frozen=True)
@@ -48,7 +62,9 @@ class Config:
     sender_name: str | None = None
     configuration_set: str | None = None
     endpoint_url: str | None = None
-    extra: Mapping[str, Any] = field(default_factory=dict)
+    # The sub-tables of [tool.letterhead] as written (env, sync, send); read
+    # them through deployment(), send and sync_region.
+    tables: Mapping[str, Any] = field(default_factory=dict)
     # The process environment merged over .env, as read at load time, for the
     # settings only one module needs (SMTP_*, SES_MAX_SEND_RATE...).  It may
     # hold secrets: kept out of repr, never printed.
@@ -66,8 +82,152 @@ class Config:
                 return tail
         return _relative(text, root)
 
-    def with_overrides(self, **kw: Any) -> "Config":
+    def with_overrides(self, **kw: Any) -> Config:
         return replace(self, **{k: v for k, v in kw.items() if v is not None})
+
+    # -- the sub-tables of [tool.letterhead] -------------------------------------------------
+
+    @property
+    def declares_namespaces(self) -> bool:
+        """True when ``[tool.letterhead.sync]`` or ``[tool.letterhead.env]`` says something."""
+        return bool(self.tables.get("sync") or self.tables.get("env"))
+
+    @property
+    def sync_region(self) -> str | None:
+        """``region`` of ``[tool.letterhead.sync]``; never an error (sync reports those)."""
+        table = self.tables.get("sync") or {}
+        region = table.get("region") if isinstance(table, Mapping) else None
+        return str(region) if region else None
+
+    @property
+    def send(self) -> SendSettings:
+        """``[tool.letterhead.send]``."""
+        table = self.tables.get("send", {}) or {}
+        if not isinstance(table, Mapping):
+            raise ConfigError("[tool.letterhead.send] must be a table")
+        return SendSettings(table.get("max_send_rate"))
+
+    def deployment(self, name: str | None, *, reserved: str | None = None) -> DeploymentSettings:
+        """The settings of the deployment ``name`` (``--env``):
+        ``[tool.letterhead.env.<name>]`` over ``[tool.letterhead.sync]``; without
+        a name, the sync table alone.  ``reserved``: a name no deployment may take."""
+        pyproject = Location.of(self.root / "pyproject.toml")
+        base = dict(self._table("sync"))
+        _check_sync_keys(base, "[tool.letterhead.sync]", pyproject)
+        envs = self._table("env")
+        merged = dict(base)
+        if name is not None:
+            if name == reserved:
+                raise NamespaceError(f"{reserved!r} is reserved for syncing without --env",
+                                     hint="pick another environment name")
+            if name not in envs:
+                near = difflib.get_close_matches(name, list(envs), n=1)
+                raise NamespaceError(
+                    f"unknown environment {name!r}",
+                    location=pyproject,
+                    hint=(f"did you mean {near[0]!r}? " if near else "")
+                    + f"add [tool.letterhead.env.{name}] with prefix = \"{name}-\" to pyproject.toml")
+            table = envs[name]
+            if not isinstance(table, Mapping):
+                raise NamespaceError(f"[tool.letterhead.env.{name}] must be a table")
+            _check_sync_keys(table, f"[tool.letterhead.env.{name}]", pyproject)
+            merged.update(table)
+        others = [(str(base.get("prefix", "")), str(base.get("suffix", "")))] if name is not None else []
+        for other, table in envs.items():
+            if other != name and isinstance(table, Mapping):
+                others.append((str(table.get("prefix", base.get("prefix", ""))),
+                               str(table.get("suffix", base.get("suffix", "")))))
+        return DeploymentSettings(name, merged, tuple(others), pyproject)
+
+    def _table(self, key: str) -> Mapping[str, Any]:
+        value = self.tables.get(key, {}) or {}
+        if not isinstance(value, Mapping):
+            raise NamespaceError(f"[tool.letterhead.{key}] must be a table",
+                                 location=Location.of(self.root / "pyproject.toml"))
+        return value
+
+
+def _check_sync_keys(table: Mapping[str, Any], where: str, location: Location) -> None:
+    for key in table:
+        if key not in SYNC_KEYS:
+            near = difflib.get_close_matches(key, SYNC_KEYS, n=1)
+            raise NamespaceError(
+                f"unknown setting {key!r} in {where}",
+                location=location,
+                hint=f"did you mean {near[0]!r}?" if near else f"known: {', '.join(SYNC_KEYS)}")
+
+
+@dataclass(frozen=True)
+class SendSettings:
+    """``[tool.letterhead.send]``: its values are checked when read."""
+
+    raw_max_send_rate: object = None
+
+    @property
+    def max_send_rate(self) -> float | None:
+        return positive_rate(self.raw_max_send_rate, "[tool.letterhead.send] max_send_rate")
+
+
+def positive_rate(value: object, what: str) -> float | None:
+    """A rate in messages a second, or None when unset; ``what`` names the setting in the error."""
+    if value in (None, ""):
+        return None
+    try:
+        f = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise ConfigError(f"{what} must be a number of messages per second", hint=f"fix {what}") from None
+    if not f > 0:
+        raise ConfigError(f"{what} must be > 0", hint=f"fix {what}")
+    return f
+
+
+@dataclass(frozen=True)
+class DeploymentSettings:
+    """What pyproject.toml says about one deployment (its sync table merged
+    with its env table).  A value absent from both is ``None``; a value of
+    the wrong type raises :class:`NamespaceError` when read."""
+
+    name: str | None
+    values: Mapping[str, Any] = field(repr=False)
+    # (prefix, suffix) of every other deployment the project configures.
+    others: tuple[tuple[str, str], ...] = ()
+    location: Location | None = None
+
+    @property
+    def prefix(self) -> str:
+        return str(self.values.get("prefix", ""))
+
+    @property
+    def suffix(self) -> str:
+        return str(self.values.get("suffix", ""))
+
+    @property
+    def versioned(self) -> bool:
+        return bool(self.values.get("versioned", False))
+
+    @property
+    def keep(self) -> int | None:
+        return self._number(int, "keep")
+
+    @property
+    def rate(self) -> float | None:
+        return self._number(float, "rate")
+
+    @property
+    def max_attempts(self) -> int | None:
+        return self._number(int, "max_attempts")
+
+    @property
+    def region(self) -> str | None:
+        return str(self.values["region"]) if self.values.get("region") else None
+
+    def _number(self, kind: Callable[[Any], _N], key: str) -> _N | None:
+        if key not in self.values:
+            return None
+        try:
+            return kind(self.values[key])
+        except (TypeError, ValueError) as exc:
+            raise NamespaceError(f"bad sync setting: {exc}", location=self.location) from None
 
 
 _DOT_SEGMENT = re.compile(r"(?:^|/)\.\.?(?:/|$)")
@@ -163,7 +323,7 @@ def load_config(
                 hint="fix the syntax; `python -c 'import tomllib'` can check it",
             ) from None
         table = data.get("tool", {}).get("letterhead", {})
-        unknown = sorted(set(table) - set(DEFAULTS) - {"env", "sync", "send"})
+        unknown = sorted(set(table) - set(DEFAULTS) - set(TABLES))
         if unknown:
             import difflib
 
@@ -201,7 +361,7 @@ def load_config(
         sender_name=check_sender_name(env.get("SES_SENDER_NAME"), location=name_from),
         configuration_set=env.get("SES_CONFIGURATION_SET"),
         endpoint_url=env.get("AWS_ENDPOINT_URL_SES") or env.get("AWS_ENDPOINT_URL"),
-        extra={k: settings[k] for k in ("env", "sync", "send") if k in settings},
+        tables={k: settings[k] for k in TABLES if k in settings},
         environ=env,
     )
     check_sender_name(overrides.get("sender_name"))

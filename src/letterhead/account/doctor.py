@@ -212,7 +212,7 @@ def expected_templates(config: Config, env: str | None = None) -> dict[str, str]
     """logical name → the name SES should hold it under, from the manifest and
     the sync namespace of ``env``; ``None`` when the manifest lists nothing."""
     from ..authoring.payload import Manifest
-    from ..deploy.sync import namespace_for
+    from ..deploy.naming import namespace_for
 
     manifest = Manifest.load(config.ses_dir)
     if not manifest.templates:

@@ -136,8 +136,7 @@ def account_settings(config: Config, *, region: str | None = None, endpoint_url:
     if not CONFIG_SET_RE.match(name):
         raise ConfigError(f"configuration set name {name!r} is not valid",
                           hint="use 1 to 64 letters, digits, '_' or '-' (SES_CONFIGURATION_SET)")
-    sync_table = config.extra.get("sync") or {}
-    sync_region = sync_table.get("region") if isinstance(sync_table, Mapping) else None
+    sync_region = config.sync_region
     if region:
         region_source = "--region"
     elif config.region:

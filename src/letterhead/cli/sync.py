@@ -135,7 +135,7 @@ def sync(click_ctx: click.Context, env: str | None, dry_run: bool, check: bool, 
     then applies; unchanged templates are never written. Exit codes: 0 done or
     in sync, 1 error, 2 --check found drift.
     """
-    from ..deploy.sync import load_settings
+    from ..deploy.naming import load_settings
     from ..deploy.sync import sync as run_sync
 
     parent = click_ctx.obj if isinstance(click_ctx.obj, Ctx) else None

@@ -2,35 +2,8 @@
 local payloads against what ListTemplates (and, in stable mode, GetTemplate)
 reported.
 
-Namespaces
-----------
-A ``Namespace`` maps a logical template name (the folder name under
-``templates_src/``) to the name SES stores, so one account can hold several
-environments::
-
-    stable:     <prefix><logical><suffix>                  stg-welcome
-    versioned:  <prefix><logical>-v<10 hex><suffix>        stg-welcome-v9b678a6e74
-
-The 10 hex digits are the start of the manifest's ``content_hash``: equal
-content, equal name, so in versioned mode a template that exists is up to
-date and a deploy never changes a template a running application sends with.
-
-letterhead only ever reads, changes or deletes names of its own namespace:
-
-* it creates, updates and reads only the deployed names of the templates in
-  ``ses_templates/``;
-* it considers for deletion only names that *parse* as its own: prefix and
-  suffix present, the rest a logical name (stable) or ``<logical>-v<hex>``
-  (versioned), and not a name of a more specific namespace configured in the
-  same project (``app-`` never claims ``app-stg-…`` when ``app-stg-`` is an
-  env prefix);
-* with neither prefix nor suffix every name in the region would parse, so
-  nothing is ever a delete candidate and ``--prune`` is refused: configure a
-  prefix to prune.
-* A stable namespace never claims a versioned-looking name and a versioned
-  namespace never claims a stable one, so switching modes never prunes the
-  names the other mode deployed (running application versions may still send
-  them); delete those by hand once nothing sends them.
+Names come from :mod:`letterhead.deploy.naming` (the namespaces: which names
+are ours, and what a logical name is deployed as).
 """
 
 from __future__ import annotations
@@ -38,91 +11,20 @@ from __future__ import annotations
 import difflib
 import re
 from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Any, Iterable, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
 
 from ..authoring.payload import SesTemplate
+from .naming import Namespace
 from .template_store import RemoteTemplate
-
-NAME_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")  # SES's rule for TemplateName
-AFFIX_RE = re.compile(r"^[A-Za-z0-9_-]*$")
-VERSION_RE = re.compile(r"^(?P<logical>.+)-v(?P<version>[0-9a-f]{10})$")
-VERSION_HEX = 10
-DEFAULT_KEEP = 3
 
 CREATE, UPDATE, UNCHANGED, DELETE = "create", "update", "unchanged", "delete-candidate"
 ACTIONS = (CREATE, UPDATE, UNCHANGED, DELETE)
 PARTS = (("SubjectPart", "subject"), ("HtmlPart", "html"), ("TextPart", "text"))
 DIFF_WRAP = 160  # diff lines longer than this are re-flowed at tag boundaries
 DIFF_MAX_LINES = 400
-
-
-@dataclass(frozen=True)
-class Namespace:
-    """Where an environment's templates live in SES (see the module docstring)."""
-
-    env: str | None = None
-    prefix: str = ""
-    suffix: str = ""
-    versioned: bool = False
-    keep: int = DEFAULT_KEEP
-    # (prefix, suffix) of other, more specific namespaces of the same project.
-    excluded: tuple[tuple[str, str], ...] = ()
-
-    @property
-    def scoped(self) -> bool:
-        """True when the prefix/suffix tells letterhead's names from others."""
-        return bool(self.prefix or self.suffix)
-
-    @property
-    def mode(self) -> str:
-        return "versioned" if self.versioned else "stable"
-
-    def deployed_name(self, logical: str, content_hash: str) -> str:
-        core = f"{logical}-v{content_hash[:VERSION_HEX]}" if self.versioned else logical
-        return f"{self.prefix}{core}{self.suffix}"
-
-    def parse(self, deployed: str) -> tuple[str, str | None] | None:
-        """``(logical, version)`` when ``deployed`` is a name of this namespace
-        (``version`` None in stable mode), else None."""
-        p, s = self.prefix, self.suffix
-        if len(deployed) <= len(p) + len(s) or not deployed.startswith(p) or not deployed.endswith(s):
-            return None
-        for op, os_ in self.excluded:
-            if len(deployed) > len(op) + len(os_) and deployed.startswith(op) and deployed.endswith(os_):
-                return None
-        core = deployed[len(p):len(deployed) - len(s)]
-        m = VERSION_RE.match(core)
-        if self.versioned:
-            if m is None or not NAME_RE.match(m["logical"]):
-                return None
-            return m["logical"], m["version"]
-        if m is not None or not NAME_RE.match(core):
-            return None
-        return core, None
-
-    def describe(self) -> str:
-        bits = [f"env {self.env!r}" if self.env else "no env"]
-        bits.append(f"prefix {self.prefix!r}" if self.prefix else "no prefix")
-        if self.suffix:
-            bits.append(f"suffix {self.suffix!r}")
-        bits.append(f"versioned, keep {self.keep}" if self.versioned else "stable")
-        return ", ".join(bits)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"env": self.env, "prefix": self.prefix, "suffix": self.suffix,
-                "mode": self.mode, "keep": self.keep if self.versioned else None}
-
-    def problems(self) -> list[str]:
-        """What is wrong with the settings themselves (empty when fine)."""
-        out = []
-        for label, value in (("prefix", self.prefix), ("suffix", self.suffix)):
-            if not AFFIX_RE.match(value):
-                out.append(f"{label} {value!r} may only hold letters, digits, '_' and '-'")
-        if self.keep < 1:
-            out.append(f"keep must be at least 1 (the current version), not {self.keep}")
-        return out
 
 
 @dataclass(frozen=True)
@@ -236,14 +138,14 @@ def names_to_fetch(local: Mapping[str, SesTemplate], namespace: Namespace,
     return [d for d in wanted if d in remote_names]
 
 
-_EPOCH = datetime.min.replace(tzinfo=timezone.utc)
+_EPOCH = datetime.min.replace(tzinfo=UTC)
 
 
 def _created_key(r: RemoteTemplate) -> datetime:
     c = r.created
     if c is None:
         return _EPOCH
-    return c if c.tzinfo else c.replace(tzinfo=timezone.utc)
+    return c if c.tzinfo else c.replace(tzinfo=UTC)
 
 
 def _delete_candidates(local: Mapping[str, SesTemplate], ns: Namespace, listed: Sequence[RemoteTemplate],
@@ -282,7 +184,7 @@ def diff_parts(remote: SesTemplate, local: SesTemplate, *, logical: str, deploye
         chunks.extend(lines)
     if len(chunks) > DIFF_MAX_LINES:
         more = len(chunks) - DIFF_MAX_LINES
-        chunks = chunks[:DIFF_MAX_LINES] + [f"… {more} more diff line(s)"]
+        chunks = [*chunks[:DIFF_MAX_LINES], f"… {more} more diff line(s)"]
     return "\n".join(chunks)
 
 

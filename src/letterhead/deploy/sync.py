@@ -24,43 +24,18 @@ needs neither MJML nor Jinja.  The steps, in order:
    Anything but AWS's real endpoint (moto, a loopback endpoint) cannot check
    SES rendering, and the result says so per template instead of passing.
 
-Deployed names for the sending side
------------------------------------
-After applying, sync writes ``ses_templates/deployed/<env>.json``
-(``default.json`` without ``--env``): ``{"templates": {logical: deployed}}``
-plus the namespace.  Why a separate file and not ``deployed_name`` in
-``manifest.json``: the manifest is a build output that ``build --check``
-compares byte for byte and that every environment shares, while deployed
-names differ per environment (and, in versioned mode, per deploy).  Why in a
-subfolder: the build owns ``ses_templates/*.json`` and keeps other files.
-Names are deterministic, so the sending side can also compute them without
-the file: ``namespace_for(config, env).deployed_name(logical, content_hash)``;
-``deployed_names(config, env)`` reads the file.
+The settings and the names of a deployment (``load_settings``, the
+deployed-names file) live in :mod:`letterhead.deploy.naming`.
 """
 
 from __future__ import annotations
 
-import difflib
 import json
-import os
-import tempfile
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
 
-from ..config import Config
-from ..errors import (
-    DataError,
-    DriftError,
-    LetterheadError,
-    Location,
-    NamespaceError,
-    PruneRefused,
-    RemoteError,
-    SyncFailed,
-    SyncInputError,
-    VerifyFailed,
-)
 from ..authoring.payload import (
     MANIFEST_FORMAT,
     MANIFEST_NAME,
@@ -68,137 +43,43 @@ from ..authoring.payload import (
     Manifest,
     ManifestEntry,
     SesTemplate,
-    dumps,
+)
+from ..authoring.swap import settle
+from ..config import Config
+from ..errors import (
+    DataError,
+    DriftError,
+    LetterheadError,
+    Location,
+    PruneRefused,
+    RemoteError,
+    SyncFailed,
+    SyncInputError,
+    VerifyFailed,
+)
+from .naming import (
+    NAME_RE,
+    VERSION_RE,
+    Namespace,
+    SyncSettings,
+    write_deployed,
 )
 from .plan import (
     CREATE,
     DELETE,
-    NAME_RE,
     UNCHANGED,
     UPDATE,
-    VERSION_RE,
-    Namespace,
     PlannedAction,
     SyncPlan,
     make_plan,
     names_to_fetch,
 )
-from .template_store import DEFAULT_MAX_ATTEMPTS, DEFAULT_RATE, TemplateStore
-from ..authoring.swap import settle
+from .template_store import TemplateStore
 
-DEPLOYED_DIR = "deployed"
-DEFAULT_ENV_FILE = "default"
-SYNC_KEYS = ("prefix", "suffix", "versioned", "keep", "rate", "max_attempts", "region")
 RENDER_ERRORS = ("MissingRenderingAttribute", "InvalidRenderingParameter", "InvalidTemplate")
 
 Progress = Callable[[str, str, int, int], None]  # (phase, template, done, total)
 Confirm = Callable[[Sequence[PlannedAction]], bool]
-
-
-# -- 1. settings ------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class SyncSettings:
-    namespace: Namespace
-    region: str | None = None
-    endpoint_url: str | None = None
-    rate: float = DEFAULT_RATE
-    max_attempts: int = DEFAULT_MAX_ATTEMPTS
-
-
-def _table(config: Config, key: str) -> Mapping[str, Any]:
-    value = config.extra.get(key, {}) or {}
-    if not isinstance(value, Mapping):
-        raise NamespaceError(f"[tool.letterhead.{key}] must be a table",
-                             location=Location.of(config.root / "pyproject.toml"))
-    return value
-
-
-def _check_keys(table: Mapping[str, Any], where: str, config: Config) -> None:
-    for key in table:
-        if key not in SYNC_KEYS:
-            near = difflib.get_close_matches(key, SYNC_KEYS, n=1)
-            raise NamespaceError(
-                f"unknown setting {key!r} in {where}",
-                location=Location.of(config.root / "pyproject.toml"),
-                hint=f"did you mean {near[0]!r}?" if near else f"known: {', '.join(SYNC_KEYS)}")
-
-
-def load_settings(config: Config, env: str | None = None, *, versioned: bool | None = None,
-                  keep: int | None = None, rate: float | None = None, max_attempts: int | None = None,
-                  region: str | None = None, endpoint_url: str | None = None) -> SyncSettings:
-    """Settings for ``env``: options > the environment > ``[tool.letterhead.env.<env>]``
-    > ``[tool.letterhead.sync]`` > defaults."""
-    base = dict(_table(config, "sync"))
-    _check_keys(base, "[tool.letterhead.sync]", config)
-    envs = _table(config, "env")
-    merged = dict(base)
-    if env is not None:
-        if env == DEFAULT_ENV_FILE:
-            raise NamespaceError(f"{DEFAULT_ENV_FILE!r} is reserved for syncing without --env",
-                                 hint="pick another environment name")
-        if env not in envs:
-            near = difflib.get_close_matches(env, list(envs), n=1)
-            raise NamespaceError(
-                f"unknown environment {env!r}",
-                location=Location.of(config.root / "pyproject.toml"),
-                hint=(f"did you mean {near[0]!r}? " if near else "")
-                + f"add [tool.letterhead.env.{env}] with prefix = \"{env}-\" to pyproject.toml")
-        table = envs[env]
-        if not isinstance(table, Mapping):
-            raise NamespaceError(f"[tool.letterhead.env.{env}] must be a table")
-        _check_keys(table, f"[tool.letterhead.env.{env}]", config)
-        merged.update(table)
-    try:
-        ns = Namespace(
-            env=env,
-            prefix=str(merged.get("prefix", "")),
-            suffix=str(merged.get("suffix", "")),
-            versioned=bool(merged.get("versioned", False)) if versioned is None else versioned,
-            keep=int(merged.get("keep", 3)) if keep is None else keep,
-        )
-        rate = float(merged.get("rate", DEFAULT_RATE)) if rate is None else rate
-        attempts = int(merged.get("max_attempts", DEFAULT_MAX_ATTEMPTS)) if max_attempts is None else max_attempts
-    except (TypeError, ValueError) as exc:
-        raise NamespaceError(f"bad sync setting: {exc}",
-                             location=Location.of(config.root / "pyproject.toml")) from None
-    problems = ns.problems()
-    if not rate > 0:
-        problems.append(f"rate must be > 0 calls per second, not {rate}")
-    if attempts < 1:
-        problems.append(f"max_attempts must be at least 1, not {attempts}")
-    if problems:
-        raise NamespaceError("; ".join(problems), location=Location.of(config.root / "pyproject.toml"),
-                             hint="fix [tool.letterhead.sync] / [tool.letterhead.env.*] or the option")
-    ns = replace(ns, excluded=_more_specific(ns, base, envs, env))
-    return SyncSettings(
-        namespace=ns,
-        region=region or config.region or (str(merged["region"]) if merged.get("region") else None),
-        endpoint_url=endpoint_url or config.endpoint_url,
-        rate=rate,
-        max_attempts=attempts,
-    )
-
-
-def _more_specific(ns: Namespace, base: Mapping[str, Any], envs: Mapping[str, Any],
-                   env: str | None) -> tuple[tuple[str, str], ...]:
-    """The other configured namespaces whose names would also parse as ours."""
-    others = [(str(base.get("prefix", "")), str(base.get("suffix", "")))] if env is not None else []
-    for name, table in envs.items():
-        if name != env and isinstance(table, Mapping):
-            others.append((str(table.get("prefix", base.get("prefix", ""))),
-                           str(table.get("suffix", base.get("suffix", "")))))
-    out = []
-    for p, s in others:
-        if (p, s) != (ns.prefix, ns.suffix) and p.startswith(ns.prefix) and s.endswith(ns.suffix):
-            out.append((p, s))
-    return tuple(sorted(set(out)))
-
-
-def namespace_for(config: Config, env: str | None = None) -> Namespace:
-    """The namespace of ``env`` as configured (for the sending side)."""
-    return load_settings(config, env).namespace
 
 
 # -- 2. local payloads ------------------------------------------------------------------
@@ -472,14 +353,14 @@ def apply_plan(config: Config, prepared: Prepared, *, prune: bool = False,
 
     def result() -> SyncResult:
         rows = [outcome.get((a.action, a.deployed)) or r
-                for a, r in zip(plan.actions, _planned_results(plan, prune))]
+                for a, r in zip(plan.actions, _planned_results(plan, prune), strict=True)]
         rows = [replace(r, outcome=NOT_APPLIED) if r.outcome == PLANNED else r for r in rows]
         return SyncResult(plan, tuple(rows), "apply", prune, dict(store.calls), store.throttled, deployed_file)
 
     writes_done = False
     for i, action in enumerate(todo, 1):
         if action.action == DELETE and not writes_done:
-            deployed_file = write_deployed(config, plan)
+            deployed_file = write_deployed(config, plan.namespace, plan.deployed)
             writes_done = True
         try:
             _apply_one(store, action, local)
@@ -490,7 +371,7 @@ def apply_plan(config: Config, prepared: Prepared, *, prune: bool = False,
         if progress:
             progress("apply", action.deployed, i, len(todo))
     if not writes_done:
-        deployed_file = write_deployed(config, plan)
+        deployed_file = write_deployed(config, plan.namespace, plan.deployed)
     return result()
 
 
@@ -519,36 +400,6 @@ def _apply_one(store: TemplateStore, action: PlannedAction, local: Mapping[str, 
             if exc.code != "TemplateDoesNotExist":  # deleted since we listed: recreate
                 raise
             store.create(payload)
-
-
-def deployed_path(config: Config, env: str | None) -> Path:
-    return config.ses_dir / DEPLOYED_DIR / f"{env or DEFAULT_ENV_FILE}.json"
-
-
-def write_deployed(config: Config, plan: SyncPlan) -> str:
-    """Write logical → deployed names for the sending side (only when they changed)."""
-    ns = plan.namespace
-    path = deployed_path(config, ns.env)
-    text = dumps({"format": 1, "generator": "letterhead", **ns.to_dict(),
-                  "templates": dict(sorted(plan.deployed.items()))})
-    if path.is_file() and path.read_text(encoding="utf-8") == text:
-        return config.rel(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        f.write(text)
-    os.replace(tmp, path)
-    return config.rel(path)
-
-
-def deployed_names(config: Config, env: str | None = None) -> dict[str, str]:
-    """logical → deployed name as the last sync of ``env`` wrote them."""
-    path = deployed_path(config, env)
-    if not path.is_file():
-        raise LetterheadError(f"no {config.rel(path)}: nothing synced for {'env ' + repr(env) if env else 'the default env'} yet",
-                              hint=f"run `letterhead sync{' --env ' + env if env else ''}`, or compute names with "
-                                   "namespace_for(config, env).deployed_name(logical, content_hash)")
-    return dict(json.loads(path.read_text(encoding="utf-8"))["templates"])
 
 
 # -- 7. verify --------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import hmac
 import secrets
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 CODE_DIGITS = 6
 VALID_FOR = timedelta(minutes=10)
@@ -28,16 +28,16 @@ def new_code() -> str:
 
 def expires_at(now: datetime | None = None) -> datetime:
     """When a code made ``now`` stops working (timezone-aware UTC)."""
-    return (now or datetime.now(timezone.utc)) + VALID_FOR
+    return (now or datetime.now(UTC)) + VALID_FOR
 
 
 def expiry_text(expires: datetime) -> str:
     """The expiry as the email shows it: ``"14:32 UTC"``."""
-    return expires.astimezone(timezone.utc).strftime("%H:%M UTC")
+    return expires.astimezone(UTC).strftime("%H:%M UTC")
 
 
 def is_valid(entered: str, code: str, expires: datetime, now: datetime | None = None) -> bool:
     """True when ``entered`` is ``code`` and it has not expired (constant-time compare)."""
-    if (now or datetime.now(timezone.utc)) >= expires:
+    if (now or datetime.now(UTC)) >= expires:
         return False
     return hmac.compare_digest(entered.strip().encode(), code.encode())

@@ -29,44 +29,46 @@ twice.  :meth:`Mailer.send_bulk` collects them into a :class:`BulkResult`.
 
 from __future__ import annotations
 
-import heapq
-import itertools
-import json
-import logging
 import os
 import re
 import threading
 import time
-from collections import Counter
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from email.header import Header
 from email.utils import formataddr
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Any
 
 from .. import sestemplate
-from ..config import Config, check_sender_name, load_config
-from ..errors import ConfigError, DataError, DeliveryUnknown, LetterheadError, SendError
 from ..authoring.payload import Manifest, ManifestEntry, SesTemplate
-from ..authoring.safety import MAX_TEMPLATE_DATA, template_data, url_paths_of  # noqa: F401 (MAX_TEMPLATE_DATA: the name send exported)
+from ..authoring.safety import MAX_TEMPLATE_DATA, template_data, url_paths_of
 from ..authoring.swap import settle
+from ..authoring.validate import check_address, check_data
+from ..config import Config, check_sender_name, load_config, positive_rate
+from ..deploy.naming import Namespace, sending_namespace
+from ..errors import ConfigError, DataError, DeliveryUnknown, LetterheadError, SendError
+from .bulk import BulkResult, BulkSend, Pending, Recipient, RecipientStatus
+from .sendlog import FAILED, INVALID, SENT, SKIPPED, UNKNOWN, log_send
 from .transports import (
     MAX_DESTINATIONS,
     Backoff,
     FallbackTransport,
     OutboxTransport,
-    Outcome,
     OutgoingMessage,
     SendQuota,
     SesTransport,
     SmtpTransport,
     Transport,
 )
-from ..authoring.validate import CONTROL_RE as _CONTROL
-from ..authoring.validate import check_address, check_data
 
 __all__ = [
+    "FAILED",
+    "INVALID",
+    "MAX_TEMPLATE_DATA",
+    "SENT",
+    "SKIPPED",
+    "UNKNOWN",
     "BulkResult",
     "Mailer",
     "Recipient",
@@ -78,10 +80,7 @@ __all__ = [
     "make_transport",
 ]
 
-log = logging.getLogger("letterhead.send")
-
 TRANSPORTS = ("ses", "smtp", "outbox", "ses+smtp")
-SENT, INVALID, FAILED, UNKNOWN, SKIPPED = "sent", "invalid", "failed", "unknown", "skipped"
 DEFAULT_BULK_ATTEMPTS = 5  # tries of one destination SES answered AccountThrottled/TransientFailure
 
 _LINE_BREAK = re.compile(r"[\r\n\x00\x0b\x0c\u0085\u2028\u2029]")  # what could end or fold a header line
@@ -91,48 +90,19 @@ _TAG_OK = re.compile(r"^[A-Za-z0-9_-]{1,255}$")
 # --- names -------------------------------------------------------------------------------
 
 
-def deployed_name(entry: ManifestEntry, namespace: Any = None) -> str:
+def deployed_name(entry: ManifestEntry, namespace: Namespace | None = None) -> str:
     """The name SES stores a template under, for the sending side.
 
     In order: the manifest's ``deployed_name`` when the build or a deploy
     pinned one; else the sync namespace's name (``namespace`` is a
-    :class:`letterhead.deploy.plan.Namespace`: an env prefix/suffix, or in versioned
+    :class:`letterhead.deploy.naming.Namespace`: an env prefix/suffix, or in versioned
     mode ``<logical>-v<first 10 hex of content_hash>``, which is exactly the
     version this ``ses_templates/`` holds); else the logical name."""
     if entry.deployed_name:
         return entry.deployed_name
     if namespace is not None:
-        return str(namespace.deployed_name(entry.name, entry.content_hash))
+        return namespace.deployed_name(entry.name, entry.content_hash)
     return entry.name
-
-
-def _namespace(config: Config, env: str | None) -> Any:
-    """The sync namespace of ``env``.
-
-    The project's own ``[tool.letterhead.sync]`` / ``[tool.letterhead.env.*]``
-    settings when it has them (what ``letterhead sync`` uses); else the
-    namespace recorded in ``ses_templates/deployed/<env>.json``, which sync
-    writes, so an application that ships only ``ses_templates/`` sends with
-    the names its deploy used; else none (logical names)."""
-    from ..deploy.plan import Namespace
-    from ..deploy.sync import DEFAULT_ENV_FILE, DEPLOYED_DIR, namespace_for
-
-    if config.extra.get("sync") or config.extra.get("env"):
-        return namespace_for(config, env)
-    path = config.ses_dir / DEPLOYED_DIR / f"{env or DEFAULT_ENV_FILE}.json"
-    if path.is_file():
-        try:
-            d = json.loads(path.read_text(encoding="utf-8"))
-            return Namespace(env=env, prefix=str(d.get("prefix") or ""), suffix=str(d.get("suffix") or ""),
-                             versioned=d.get("mode") == "versioned")
-        except (ValueError, AttributeError) as exc:
-            raise ConfigError(f"{config.rel(path)} is not a deployed-names file ({exc})",
-                              hint=f"rerun `letterhead sync{' --env ' + env if env else ''}`") from None
-    if env is not None:
-        raise ConfigError(f"no settings for environment {env!r}",
-                          hint=f"add [tool.letterhead.env.{env}] to pyproject.toml, or ship "
-                               f"ses_templates/{DEPLOYED_DIR}/{env}.json (`letterhead sync --env {env}` writes it)")
-    return None
 
 
 # --- header values ---------------------------------------------------------------------------
@@ -197,7 +167,7 @@ class TemplateCatalog:
     """``ses_templates/`` as the sender reads it: the manifest once, each
     payload parsed on first use and kept (thread-safe)."""
 
-    def __init__(self, ses_dir: str | Path, *, namespace: Any = None) -> None:
+    def __init__(self, ses_dir: str | Path, *, namespace: Namespace | None = None) -> None:
         self.ses_dir = Path(ses_dir)
         self.namespace = namespace
         self._lock = threading.Lock()
@@ -243,90 +213,6 @@ class TemplateCatalog:
             return item
 
 
-# --- bulk results ----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Recipient:
-    """One recipient of a bulk send.  ``key`` is yours (a user id), echoed
-    in its status."""
-
-    to: str | Sequence[str]
-    data: Mapping[str, Any]
-    tags: Mapping[str, str] | None = None
-    key: Any = None
-
-    def __repr__(self) -> str:
-        return f"Recipient(key={self.key!r})"
-
-
-@dataclass(frozen=True)
-class RecipientStatus:
-    """What became of one recipient.  ``status``: ``sent``, ``invalid`` (its
-    data or address was refused; never sent), ``failed`` (the transport
-    refused it; ``error.retryable`` says whether a later run may succeed),
-    ``unknown`` (may or may not have been sent: not retried), ``skipped``
-    (not tried: the send stopped at an error every message would hit)."""
-
-    index: int
-    key: Any
-    to: tuple[str, ...]
-    status: str
-    message_id: str | None = None
-    error: LetterheadError | None = None
-    attempts: int = 0
-    transport: str | None = None
-
-    @property
-    def ok(self) -> bool:
-        return self.status == SENT
-
-    def __repr__(self) -> str:
-        err = f", error={type(self.error).__name__}" if self.error else ""
-        return f"RecipientStatus(index={self.index}, key={self.key!r}, status={self.status!r}{err})"
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"index": self.index, "key": self.key, "status": self.status, "message_id": self.message_id,
-                "attempts": self.attempts, "transport": self.transport,
-                "error": self.error.to_dict() if self.error else None}
-
-
-@dataclass(frozen=True)
-class BulkResult:
-    statuses: tuple[RecipientStatus, ...]
-
-    @property
-    def counts(self) -> dict[str, int]:
-        c = Counter(s.status for s in self.statuses)
-        return {k: c.get(k, 0) for k in (SENT, INVALID, FAILED, UNKNOWN, SKIPPED)}
-
-    @property
-    def ok(self) -> bool:
-        return all(s.ok for s in self.statuses)
-
-    @property
-    def sent(self) -> tuple[RecipientStatus, ...]:
-        return tuple(s for s in self.statuses if s.status == SENT)
-
-    @property
-    def not_sent(self) -> tuple[RecipientStatus, ...]:
-        """Failed, invalid and skipped: certainly not delivered (``unknown`` excluded)."""
-        return tuple(s for s in self.statuses if s.status in (INVALID, FAILED, SKIPPED))
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"counts": self.counts, "statuses": [s.to_dict() for s in self.statuses]}
-
-
-@dataclass(order=True)
-class _Pending:
-    not_before: float
-    seq: int
-    index: int = field(compare=False)
-    key: Any = field(compare=False)
-    message: OutgoingMessage = field(compare=False)
-    attempts: int = field(default=0, compare=False)
-
-
 # --- the mailer --------------------------------------------------------------------------------------
 
 
@@ -339,65 +225,53 @@ def _env_values(config: Config | None, environ: Mapping[str, str] | None) -> dic
     return values
 
 
-def _float(value: Any, what: str) -> float | None:
-    if value in (None, ""):
-        return None
-    try:
-        f = float(value)
-    except (TypeError, ValueError):
-        raise ConfigError(f"{what} must be a number of messages per second", hint=f"fix {what}") from None
-    if not f > 0:
-        raise ConfigError(f"{what} must be > 0", hint=f"fix {what}")
-    return f
-
-
-def _credentials(env: Mapping[str, str]) -> dict[str, str]:
-    """AWS credentials named in ``env`` (a ``.env`` file included), for
+def _credentials(environ: Mapping[str, str]) -> dict[str, str]:
+    """AWS credentials named in ``environ`` (a ``.env`` file included), for
     boto3's session; empty lets boto3's own chain look (IAM roles...)."""
-    if env.get("AWS_ACCESS_KEY_ID") and env.get("AWS_SECRET_ACCESS_KEY"):
-        creds = {"aws_access_key_id": env["AWS_ACCESS_KEY_ID"],
-                 "aws_secret_access_key": env["AWS_SECRET_ACCESS_KEY"]}
-        if env.get("AWS_SESSION_TOKEN"):
-            creds["aws_session_token"] = env["AWS_SESSION_TOKEN"]
+    if environ.get("AWS_ACCESS_KEY_ID") and environ.get("AWS_SECRET_ACCESS_KEY"):
+        creds = {"aws_access_key_id": environ["AWS_ACCESS_KEY_ID"],
+                 "aws_secret_access_key": environ["AWS_SECRET_ACCESS_KEY"]}
+        if environ.get("AWS_SESSION_TOKEN"):
+            creds["aws_session_token"] = environ["AWS_SESSION_TOKEN"]
         return creds
-    if env.get("AWS_PROFILE"):
-        return {"profile_name": env["AWS_PROFILE"]}
+    if environ.get("AWS_PROFILE"):
+        return {"profile_name": environ["AWS_PROFILE"]}
     return {}
 
 
-def make_transport(name: str, *, env: Mapping[str, str] | None = None, region: str | None = None,
+def make_transport(name: str, *, environ: Mapping[str, str] | None = None, region: str | None = None,
                    endpoint_url: str | None = None, max_send_rate: float | None = None, client: Any = None,
                    outbox_dir: str | Path | None = None, **ses_kw: Any) -> Transport:
     """A transport by name: ``ses``, ``smtp``, ``outbox`` or ``ses+smtp``
     (SES with the SMTP fallback).  SMTP reads ``SMTP_HOST``, ``SMTP_PORT``,
-    ``SMTP_USERNAME``, ``SMTP_PASSWORD``, ``SMTP_SECURITY`` from ``env``."""
-    env = os.environ if env is None else env
+    ``SMTP_USERNAME``, ``SMTP_PASSWORD``, ``SMTP_SECURITY`` from ``environ`` (the process environment by default)."""
+    environ = os.environ if environ is None else environ
     if name not in TRANSPORTS:
         raise ConfigError(f"unknown transport {name!r}", hint=f"pick one of {', '.join(TRANSPORTS)}")
 
     def ses() -> SesTransport:
         return SesTransport(client, region=region, endpoint_url=endpoint_url, max_send_rate=max_send_rate,
-                            credentials=_credentials(env), **ses_kw)
+                            credentials=_credentials(environ), **ses_kw)
 
     def smtp() -> SmtpTransport:
-        host = env.get("SMTP_HOST")
+        host = environ.get("SMTP_HOST")
         if not host:
             raise ConfigError("the smtp transport needs SMTP_HOST", hint="set SMTP_HOST (and SMTP_PORT, "
                               "SMTP_USERNAME, SMTP_PASSWORD, SMTP_SECURITY) in the environment or .env")
         try:
-            port = int(env["SMTP_PORT"]) if env.get("SMTP_PORT") else None
+            port = int(environ["SMTP_PORT"]) if environ.get("SMTP_PORT") else None
         except ValueError:
             raise ConfigError("SMTP_PORT must be a number", hint="fix SMTP_PORT") from None
-        return SmtpTransport(host, port, username=env.get("SMTP_USERNAME") or None,
-                             password=env.get("SMTP_PASSWORD") or None,
-                             security=env.get("SMTP_SECURITY") or "starttls")
+        return SmtpTransport(host, port, username=environ.get("SMTP_USERNAME") or None,
+                             password=environ.get("SMTP_PASSWORD") or None,
+                             security=environ.get("SMTP_SECURITY") or "starttls")
 
     if name == "ses":
         return ses()
     if name == "smtp":
         return smtp()
     if name == "outbox":
-        return OutboxTransport(outbox_dir or env.get("LETTERHEAD_OUTBOX_DIR") or None)
+        return OutboxTransport(outbox_dir or environ.get("LETTERHEAD_OUTBOX_DIR") or None)
     return FallbackTransport(ses(), smtp())
 
 
@@ -423,14 +297,14 @@ class Mailer:
         endpoint_url: str | None = None,
         configuration_set: str | None = None,
         max_send_rate: float | None = None,
-        namespace: Any = None,
+        namespace: Namespace | None = None,
         client: Any = None,
         catalog: TemplateCatalog | None = None,
         bulk_attempts: int = DEFAULT_BULK_ATTEMPTS,
         backoff: Callable[[int], float] | None = None,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
-        env: Mapping[str, str] | None = None,
+        environ: Mapping[str, str] | None = None,
     ) -> None:
         if not sender_email:
             raise ConfigError("no sender address", hint="set SES_SENDER_EMAIL (a verified SES identity), "
@@ -442,7 +316,7 @@ class Mailer:
         self.configuration_set = configuration_set or None
         self.catalog = catalog or TemplateCatalog(ses_dir, namespace=namespace)
         if isinstance(transport, str):
-            transport = make_transport(transport, env=env, region=region, endpoint_url=endpoint_url,
+            transport = make_transport(transport, environ=environ, region=region, endpoint_url=endpoint_url,
                                        max_send_rate=max_send_rate, client=client)
         self.transport = transport
         self.bulk_attempts = max(1, int(bulk_attempts))
@@ -455,21 +329,19 @@ class Mailer:
     @classmethod
     def from_config(cls, config: Config, *, env: str | None = None, transport: Transport | str | None = None,
                     environ: Mapping[str, str] | None = None, outbox_dir: str | Path | None = None,
-                    **kw: Any) -> "Mailer":
+                    **kw: Any) -> Mailer:
         """From a loaded :class:`~letterhead.config.Config` (its root's ``.env``
         and the environment) and the project's sync namespace for ``env``."""
         values = _env_values(config, environ)
-        env = env or values.get("LETTERHEAD_ENV") or None
-        send_table = config.extra.get("send", {}) or {}
-        if not isinstance(send_table, Mapping):
-            raise ConfigError("[tool.letterhead.send] must be a table")
-        rate = kw.pop("max_send_rate", None) or _float(values.get("SES_MAX_SEND_RATE"), "SES_MAX_SEND_RATE") \
-            or _float(send_table.get("max_send_rate"), "[tool.letterhead.send] max_send_rate")
+        env_name = env or values.get("LETTERHEAD_ENV") or None
+        send = config.send
+        rate = kw.pop("max_send_rate", None) or positive_rate(values.get("SES_MAX_SEND_RATE"), "SES_MAX_SEND_RATE") \
+            or send.max_send_rate
         name = transport or values.get("LETTERHEAD_TRANSPORT") or ("ses+smtp" if values.get("SMTP_HOST") else "ses")
         region = kw.pop("region", None) or config.region
         endpoint_url = kw.pop("endpoint_url", None) or config.endpoint_url
         if isinstance(name, str):
-            name = make_transport(name, env=values, region=region, endpoint_url=endpoint_url, max_send_rate=rate,
+            name = make_transport(name, environ=values, region=region, endpoint_url=endpoint_url, max_send_rate=rate,
                                   client=kw.pop("client", None), outbox_dir=outbox_dir)
         return cls(
             sender_email=kw.pop("sender_email", None) or config.sender_email or "",
@@ -477,14 +349,14 @@ class Mailer:
             ses_dir=kw.pop("ses_dir", None) or config.ses_dir,
             transport=name,
             configuration_set=kw.pop("configuration_set", None) or config.configuration_set,
-            namespace=kw.pop("namespace", None) or _namespace(config, env),
-            env=values,
+            namespace=kw.pop("namespace", None) or sending_namespace(config, env_name),
+            environ=values,
             **kw,
         )
 
     @classmethod
     def from_env(cls, root: str | Path | None = None, *, env: str | None = None,
-                 environ: Mapping[str, str] | None = None, **kw: Any) -> "Mailer":
+                 environ: Mapping[str, str] | None = None, **kw: Any) -> Mailer:
         """From the environment, ``.env`` and ``ses_templates/`` of the project
         at (or above) ``root``, the current directory by default."""
         config = load_config(Path(root) if root is not None else None, environ=environ)
@@ -493,7 +365,7 @@ class Mailer:
     def close(self) -> None:
         self.transport.close()
 
-    def __enter__(self) -> "Mailer":
+    def __enter__(self) -> Mailer:
         return self
 
     def __exit__(self, *exc: Any) -> None:
@@ -567,15 +439,15 @@ class Mailer:
             message = self._message(item, addresses, data, check_addresses(reply_to, "reply-to", required=False),
                                     check_tags(tags))
         except LetterheadError as exc:
-            _log(template, INVALID, to=addresses, error=exc)
+            log_send(template, INVALID, to=addresses, error=exc)
             raise
         try:
             message_id = self.transport.send(message)
         except SendError as exc:
-            _log(template, UNKNOWN if isinstance(exc, DeliveryUnknown) else FAILED, message.to, error=exc,
+            log_send(template, UNKNOWN if isinstance(exc, DeliveryUnknown) else FAILED, message.to, error=exc,
                  transport=self.transport.name)
             raise
-        _log(template, SENT, message.to, message_id=message_id, transport=self.transport.name)
+        log_send(template, SENT, message.to, message_id=message_id, transport=self.transport.name)
         return message_id
 
     def send_bulk(self, template: str, recipients: Iterable[Recipient | Mapping[str, Any] | tuple[Any, Any]],
@@ -605,126 +477,17 @@ class Mailer:
         default = dict(default_data or {})
         default_json = _template_data(item, default) if default else "{}"
         limit = max(1, min(MAX_DESTINATIONS, self.transport.max_batch))
-        return self._bulk(item, iter(enumerate(recipients)), reply, base_tags, default, default_json, limit,
-                          max(1, int(workers)))
 
-    def _bulk(self, item: CatalogItem, source: Iterator[tuple[int, Any]], reply: tuple[str, ...],
-              base_tags: dict[str, str], default: dict[str, Any], default_json: str, limit: int,
-              workers: int) -> Iterator[RecipientStatus]:
-        template = item.entry.name
-        heap: list[_Pending] = []  # destinations to retry, by the time they may go again
-        seq = itertools.count()
-        inflight: dict[Future[Any], list[_Pending]] = {}
-        executor = ThreadPoolExecutor(workers, thread_name_prefix="letterhead-send") if workers > 1 else None
-        exhausted = False
-        stop: SendError | None = None
+        def build(index: int, raw: Any, seq: int) -> Pending:
+            return self._bulk_item(item, index, raw, reply, base_tags, default, default_json, seq)
 
-        def settle(batch: list[_Pending], result: list[Outcome] | SendError) -> Iterator[RecipientStatus]:
-            nonlocal stop
-            whole = isinstance(result, SendError)
-            for p, outcome in zip(batch, [None] * len(batch) if whole else result, strict=True):  # type: ignore[arg-type]
-                error = result if whole else outcome.error  # type: ignore[union-attr]
-                transport = self.transport.name if whole else outcome.transport  # type: ignore[union-attr]
-                if error is None:
-                    yield self._status(template, p, SENT, message_id=outcome.message_id,  # type: ignore[union-attr]
-                                       transport=transport)
-                    continue
-                if not whole and not outcome.attempted:  # type: ignore[union-attr]
-                    if stop is None and not error.stops_bulk:
-                        p.attempts -= 1  # it was never tried
-                        heapq.heappush(heap, p)
-                    else:
-                        yield self._status(template, p, SKIPPED, error=error, transport=transport)
-                    continue
-                if not whole and error.retryable and p.attempts < self.bulk_attempts and stop is None \
-                        and not error.stops_bulk:
-                    p.not_before = self._clock() + self._backoff(p.attempts - 1)
-                    p.seq = next(seq)
-                    heapq.heappush(heap, p)
-                    continue
-                status = UNKNOWN if isinstance(error, DeliveryUnknown) else FAILED
-                yield self._status(template, p, status, error=error, transport=transport)
-                if error.stops_bulk and stop is None:
-                    stop = error
-
-        def run(batch: list[_Pending]) -> list[Outcome] | SendError:
-            for p in batch:
-                p.attempts += 1
-            try:
-                return self.transport.send_batch([p.message for p in batch])
-            except SendError as exc:
-                return exc
-
-        def collect(block: bool) -> Iterator[RecipientStatus]:
-            if not inflight:
-                return
-            done, _ = wait(list(inflight), timeout=None if block else 0, return_when=FIRST_COMPLETED)
-            for fut in done:
-                batch = inflight.pop(fut)
-                yield from settle(batch, fut.result())
-
-        try:
-            while stop is None:
-                yield from collect(block=False)
-                if stop is not None:
-                    break
-                batch: list[_Pending] = []
-                addresses = 0
-                now = self._clock()
-                while heap and heap[0].not_before <= now and len(batch) < limit \
-                        and addresses + heap[0].message.recipient_count <= MAX_DESTINATIONS:
-                    p = heapq.heappop(heap)
-                    batch.append(p)
-                    addresses += p.message.recipient_count
-                while not exhausted and len(batch) < limit:
-                    try:
-                        index, raw = next(source)
-                    except StopIteration:
-                        exhausted = True
-                        break
-                    try:
-                        p = self._bulk_item(item, index, raw, reply, base_tags, default, default_json, next(seq))
-                    except LetterheadError as exc:
-                        key = _key_of(raw)
-                        _log(template, INVALID, to=(), error=exc, index=index)
-                        yield RecipientStatus(index, key, _to_of(raw), INVALID, error=exc)
-                        continue
-                    if addresses + p.message.recipient_count > MAX_DESTINATIONS:
-                        heapq.heappush(heap, p)  # first in the next call
-                        break
-                    batch.append(p)
-                    addresses += p.message.recipient_count
-                if batch:
-                    if executor is None:
-                        yield from settle(batch, run(batch))
-                    else:
-                        while len(inflight) >= workers:
-                            yield from collect(block=True)
-                        inflight[executor.submit(run, batch)] = batch
-                    continue
-                if inflight:
-                    yield from collect(block=True)
-                elif heap:
-                    self._sleep(max(0.0, heap[0].not_before - self._clock()))
-                elif exhausted:
-                    break
-            # Stopped (or done): settle what is in flight, then account for the rest.
-            while inflight:
-                yield from collect(block=True)
-            while heap:
-                p = heapq.heappop(heap)
-                yield self._status(template, p, SKIPPED, error=stop, transport=None)
-            if stop is not None:
-                for index, raw in source:
-                    status = RecipientStatus(index, _key_of(raw), _to_of(raw), SKIPPED, error=stop)
-                    _log(template, SKIPPED, to=(), error=stop, index=index)
-                    yield status
-        finally:
-            if executor is not None:
-                executor.shutdown(wait=True, cancel_futures=True)
+        bulk = BulkSend(item.entry.name, iter(enumerate(recipients)), build, transport=self.transport,
+                        limit=limit, workers=max(1, int(workers)), attempts=self.bulk_attempts,
+                        backoff=self._backoff, clock=self._clock, sleep=self._sleep)
+        return iter(bulk)
 
     def _bulk_item(self, item: CatalogItem, index: int, raw: Any, reply: tuple[str, ...],
-                   base_tags: dict[str, str], default: dict[str, Any], default_json: str, seq: int) -> _Pending:
+                   base_tags: dict[str, str], default: dict[str, Any], default_json: str, seq: int) -> Pending:
         if isinstance(raw, Recipient):
             to, data, tags, key = raw.to, raw.data, raw.tags, raw.key
         elif isinstance(raw, Mapping):
@@ -742,14 +505,7 @@ class Mailer:
         merged = {**default, **data} if default else data
         all_tags = check_tags({**base_tags, **(tags or {})})
         message = self._message(item, check_addresses(to, "recipient"), merged, reply, all_tags, default_json)
-        return _Pending(0.0, seq, index, key, message)
-
-    def _status(self, template: str, p: _Pending, status: str, *, message_id: str | None = None,
-                error: LetterheadError | None = None, transport: str | None) -> RecipientStatus:
-        _log(template, status, p.message.to, message_id=message_id, error=error, transport=transport,
-             attempts=p.attempts, index=p.index)
-        return RecipientStatus(p.index, p.key, p.message.to, status, message_id, error, p.attempts, transport)
-
+        return Pending(0.0, seq, index, key, message)
 
 # --- helpers ---------------------------------------------------------------------------------------------
 
@@ -767,53 +523,3 @@ def _subject_culprit(item: CatalogItem, data: Mapping[str, Any]) -> str:
              if any("subject" in str(loc) for loc in (var.get("locations") or ()))
              and isinstance(data.get(name), str) and _LINE_BREAK.search(data[name])]
     return f"variable `{names[0]}`" if names else "a variable it prints"
-
-
-def _key_of(raw: Any) -> Any:
-    if isinstance(raw, Recipient):
-        return raw.key
-    if isinstance(raw, Mapping):
-        return raw.get("key")
-    return None
-
-
-def _to_of(raw: Any) -> tuple[str, ...]:
-    to = raw.to if isinstance(raw, Recipient) else raw.get("to") if isinstance(raw, Mapping) else \
-        raw[0] if isinstance(raw, (tuple, list)) and raw else None
-    if isinstance(to, str):
-        return (to,)
-    if isinstance(to, (list, tuple)) and all(isinstance(t, str) for t in to):
-        return tuple(to)
-    return ()
-
-
-def _domains(to: Any) -> str:
-    items = [to] if isinstance(to, str) else list(to or ())
-    domains = sorted({t.rsplit("@", 1)[-1].lower() for t in items if isinstance(t, str) and "@" in t
-                      and not _CONTROL.search(t)})
-    return ",".join(domains) or "-"
-
-
-def _log(template: str, status: str, to: Any, *, message_id: str | None = None,
-         error: LetterheadError | None = None, transport: str | None = None, attempts: int | None = None,
-         index: int | None = None) -> None:
-    """One structured line per send.  The fields are also on the record as
-    ``record.letterhead`` for JSON log handlers.  No data, no local parts."""
-    fields: dict[str, Any] = {"template": template, "status": status, "transport": transport,
-                              "message_id": message_id, "recipient_domain": _domains(to)}
-    if index is not None:
-        fields["index"] = index
-    if attempts is not None:
-        fields["attempts"] = attempts
-    if error is not None:
-        fields["error"] = type(error).__name__
-        variable = getattr(error, "variable", None)
-        if variable:
-            fields["variable"] = variable
-        code = getattr(error, "code", None)
-        if code:
-            fields["code"] = code
-    line = " ".join(f"{k}={v}" for k, v in fields.items() if v is not None)
-    level = logging.INFO if status == SENT else logging.WARNING
-    log.log(level, "send %s", line, extra={"letterhead": fields})
-

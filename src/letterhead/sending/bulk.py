@@ -1,0 +1,295 @@
+"""Bulk sends: the recipients' statuses, and the loop that batches, sends,
+retries and settles them.
+
+In: recipients, each already checked into a :class:`Pending` message by the
+mailer (``build``), and a transport.  Out: one :class:`RecipientStatus` per
+recipient, yielded as it is settled; :class:`BulkResult` collects them.
+
+The loop (:class:`BulkSend`): fill a batch (destinations due for a retry
+first, then new recipients, up to the transport's batch and SES's 50
+destinations), send it (inline, or on a worker thread when ``workers`` > 1),
+settle each outcome (sent; retried later with backoff; failed; unknown;
+skipped), and stop early at an error every message would hit
+(``SendError.stops_bulk``), accounting for everything not tried.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+from collections import Counter
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..errors import DeliveryUnknown, LetterheadError, SendError
+from .sendlog import FAILED, INVALID, SENT, SKIPPED, UNKNOWN, log_send
+from .transports import MAX_DESTINATIONS, Outcome, OutgoingMessage, Transport
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """One recipient of a bulk send.  ``key`` is yours (a user id), echoed
+    in its status."""
+
+    to: str | Sequence[str]
+    data: Mapping[str, Any]
+    tags: Mapping[str, str] | None = None
+    key: Any = None
+
+    def __repr__(self) -> str:
+        return f"Recipient(key={self.key!r})"
+
+
+@dataclass(frozen=True)
+class RecipientStatus:
+    """What became of one recipient.  ``status``: ``sent``, ``invalid`` (its
+    data or address was refused; never sent), ``failed`` (the transport
+    refused it; ``error.retryable`` says whether a later run may succeed),
+    ``unknown`` (may or may not have been sent: not retried), ``skipped``
+    (not tried: the send stopped at an error every message would hit)."""
+
+    index: int
+    key: Any
+    to: tuple[str, ...]
+    status: str
+    message_id: str | None = None
+    error: LetterheadError | None = None
+    attempts: int = 0
+    transport: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status == SENT
+
+    def __repr__(self) -> str:
+        err = f", error={type(self.error).__name__}" if self.error else ""
+        return f"RecipientStatus(index={self.index}, key={self.key!r}, status={self.status!r}{err})"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"index": self.index, "key": self.key, "status": self.status, "message_id": self.message_id,
+                "attempts": self.attempts, "transport": self.transport,
+                "error": self.error.to_dict() if self.error else None}
+
+
+@dataclass(frozen=True)
+class BulkResult:
+    statuses: tuple[RecipientStatus, ...]
+
+    @property
+    def counts(self) -> dict[str, int]:
+        c = Counter(s.status for s in self.statuses)
+        return {k: c.get(k, 0) for k in (SENT, INVALID, FAILED, UNKNOWN, SKIPPED)}
+
+    @property
+    def ok(self) -> bool:
+        return all(s.ok for s in self.statuses)
+
+    @property
+    def sent(self) -> tuple[RecipientStatus, ...]:
+        return tuple(s for s in self.statuses if s.status == SENT)
+
+    @property
+    def not_sent(self) -> tuple[RecipientStatus, ...]:
+        """Failed, invalid and skipped: certainly not delivered (``unknown`` excluded)."""
+        return tuple(s for s in self.statuses if s.status in (INVALID, FAILED, SKIPPED))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"counts": self.counts, "statuses": [s.to_dict() for s in self.statuses]}
+
+
+@dataclass(order=True)
+class Pending:
+    """A checked message waiting to go (ordered by when it may go again)."""
+
+    not_before: float
+    seq: int
+    index: int = field(compare=False)
+    key: Any = field(compare=False)
+    message: OutgoingMessage = field(compare=False)
+    attempts: int = field(default=0, compare=False)
+
+
+def key_of(raw: Any) -> Any:
+    if isinstance(raw, Recipient):
+        return raw.key
+    if isinstance(raw, Mapping):
+        return raw.get("key")
+    return None
+
+
+def to_of(raw: Any) -> tuple[str, ...]:
+    to = raw.to if isinstance(raw, Recipient) else raw.get("to") if isinstance(raw, Mapping) else \
+        raw[0] if isinstance(raw, (tuple, list)) and raw else None
+    if isinstance(to, str):
+        return (to,)
+    if isinstance(to, (list, tuple)) and all(isinstance(t, str) for t in to):
+        return tuple(to)
+    return ()
+
+
+def settled(template: str, p: Pending, status: str, *, message_id: str | None = None,
+            error: LetterheadError | None = None, transport: str | None) -> RecipientStatus:
+    """The status of ``p``, logged."""
+    log_send(template, status, p.message.to, message_id=message_id, error=error, transport=transport,
+             attempts=p.attempts, index=p.index)
+    return RecipientStatus(p.index, p.key, p.message.to, status, message_id, error, p.attempts, transport)
+
+
+Build = Callable[[int, Any, int], Pending]  # (index, raw recipient, seq) -> checked, or LetterheadError
+Result = list[Outcome] | SendError  # what one call did: an outcome per message, or the whole call failed
+
+
+class BulkSend:
+    """One bulk send of ``template``: iterate it for the statuses.
+
+    ``source`` yields ``(index, raw recipient)``; ``build`` checks one into
+    a :class:`Pending`.  ``limit``: messages a call; ``workers``: calls in
+    flight; ``attempts``: tries of a destination the transport answered
+    retryable; ``backoff(k)``: seconds to wait before try ``k + 2``.
+    Nothing happens until the first status is asked for."""
+
+    def __init__(self, template: str, source: Iterator[tuple[int, Any]], build: Build, *, transport: Transport,
+                 limit: int, workers: int, attempts: int, backoff: Callable[[int], float],
+                 clock: Callable[[], float], sleep: Callable[[float], None]) -> None:
+        self.template = template
+        self.source = source
+        self.build = build
+        self.transport = transport
+        self.limit = limit
+        self.workers = workers
+        self.attempts = attempts
+        self.backoff = backoff
+        self.clock = clock
+        self.sleep = sleep
+        self.heap: list[Pending] = []  # destinations to retry, by the time they may go again
+        self.seq = itertools.count()
+        self.inflight: dict[Future[Result], list[Pending]] = {}
+        self.exhausted = False  # source has no more recipients
+        self.stop: SendError | None = None  # the error that stopped the send
+
+    def __iter__(self) -> Iterator[RecipientStatus]:
+        executor = ThreadPoolExecutor(self.workers, thread_name_prefix="letterhead-send") \
+            if self.workers > 1 else None
+        try:
+            while self.stop is None:
+                yield from self._collect(block=False)
+                if self.stopped:  # by what was just collected
+                    break
+                batch: list[Pending] = []
+                yield from self._fill(batch)
+                if batch:
+                    if executor is None:
+                        yield from self._settle(batch, self._run(batch))
+                    else:
+                        while len(self.inflight) >= self.workers:
+                            yield from self._collect(block=True)
+                        self.inflight[executor.submit(self._run, batch)] = batch
+                    continue
+                if self.inflight:
+                    yield from self._collect(block=True)
+                elif self.heap:
+                    self.sleep(max(0.0, self.heap[0].not_before - self.clock()))
+                elif self.exhausted:
+                    break
+            yield from self._finish()
+        finally:
+            if executor is not None:
+                executor.shutdown(wait=True, cancel_futures=True)
+
+    @property
+    def stopped(self) -> bool:
+        return self.stop is not None
+
+    def _fill(self, batch: list[Pending]) -> Iterator[RecipientStatus]:
+        """Destinations due for a retry first, then new recipients, into
+        ``batch``; yields the recipients refused on the way (invalid)."""
+        addresses = 0
+        heap = self.heap
+        now = self.clock()
+        while heap and heap[0].not_before <= now and len(batch) < self.limit \
+                and addresses + heap[0].message.recipient_count <= MAX_DESTINATIONS:
+            p = heapq.heappop(heap)
+            batch.append(p)
+            addresses += p.message.recipient_count
+        while not self.exhausted and len(batch) < self.limit:
+            try:
+                index, raw = next(self.source)
+            except StopIteration:
+                self.exhausted = True
+                break
+            try:
+                p = self.build(index, raw, next(self.seq))
+            except LetterheadError as exc:
+                key = key_of(raw)
+                log_send(self.template, INVALID, to=(), error=exc, index=index)
+                yield RecipientStatus(index, key, to_of(raw), INVALID, error=exc)
+                continue
+            if addresses + p.message.recipient_count > MAX_DESTINATIONS:
+                heapq.heappush(heap, p)  # first in the next call
+                break
+            batch.append(p)
+            addresses += p.message.recipient_count
+
+    def _run(self, batch: list[Pending]) -> Result:
+        for p in batch:
+            p.attempts += 1
+        try:
+            return self.transport.send_batch([p.message for p in batch])
+        except SendError as exc:
+            return exc
+
+    def _collect(self, block: bool) -> Iterator[RecipientStatus]:
+        if not self.inflight:
+            return
+        done, _ = wait(list(self.inflight), timeout=None if block else 0, return_when=FIRST_COMPLETED)
+        for fut in done:
+            batch = self.inflight.pop(fut)
+            yield from self._settle(batch, fut.result())
+
+    def _settle(self, batch: list[Pending], result: Result) -> Iterator[RecipientStatus]:
+        if isinstance(result, SendError):  # the whole call failed
+            for p in batch:
+                yield from self._settle_one(p, None, result, self.transport.name)
+            return
+        for p, outcome in zip(batch, result, strict=True):
+            yield from self._settle_one(p, outcome, outcome.error, outcome.transport)
+
+    def _settle_one(self, p: Pending, outcome: Outcome | None, error: SendError | None,
+                    transport: str) -> Iterator[RecipientStatus]:
+        """``outcome`` None: the whole call failed with ``error``."""
+        if error is None:
+            assert outcome is not None
+            yield settled(self.template, p, SENT, message_id=outcome.message_id, transport=transport)
+            return
+        if outcome is not None and not outcome.attempted:
+            if self.stop is None and not error.stops_bulk:
+                p.attempts -= 1  # it was never tried
+                heapq.heappush(self.heap, p)
+            else:
+                yield settled(self.template, p, SKIPPED, error=error, transport=transport)
+            return
+        if outcome is not None and error.retryable and p.attempts < self.attempts and self.stop is None \
+                and not error.stops_bulk:
+            p.not_before = self.clock() + self.backoff(p.attempts - 1)
+            p.seq = next(self.seq)
+            heapq.heappush(self.heap, p)
+            return
+        status = UNKNOWN if isinstance(error, DeliveryUnknown) else FAILED
+        yield settled(self.template, p, status, error=error, transport=transport)
+        if error.stops_bulk and self.stop is None:
+            self.stop = error
+
+    def _finish(self) -> Iterator[RecipientStatus]:
+        """Stopped (or done): settle what is in flight, then account for the rest."""
+        while self.inflight:
+            yield from self._collect(block=True)
+        while self.heap:
+            p = heapq.heappop(self.heap)
+            yield settled(self.template, p, SKIPPED, error=self.stop, transport=None)
+        if self.stop is not None:
+            for index, raw in self.source:
+                status = RecipientStatus(index, key_of(raw), to_of(raw), SKIPPED, error=self.stop)
+                log_send(self.template, SKIPPED, to=(), error=self.stop, index=index)
+                yield status

@@ -1,0 +1,46 @@
+"""One structured log line per send (logger ``letterhead.send``): the
+template, the status, the transport, the message id and the recipients'
+domains; never the data, never a local part."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from ..authoring.validate import CONTROL_RE
+from ..errors import LetterheadError
+
+log = logging.getLogger("letterhead.send")
+
+SENT, INVALID, FAILED, UNKNOWN, SKIPPED = "sent", "invalid", "failed", "unknown", "skipped"
+
+
+def domains(to: Any) -> str:
+    items = [to] if isinstance(to, str) else list(to or ())
+    found = sorted({t.rsplit("@", 1)[-1].lower() for t in items if isinstance(t, str) and "@" in t
+                    and not CONTROL_RE.search(t)})
+    return ",".join(found) or "-"
+
+
+def log_send(template: str, status: str, to: Any, *, message_id: str | None = None,
+             error: LetterheadError | None = None, transport: str | None = None, attempts: int | None = None,
+             index: int | None = None) -> None:
+    """One structured line per send.  The fields are also on the record as
+    ``record.letterhead`` for JSON log handlers.  No data, no local parts."""
+    fields: dict[str, Any] = {"template": template, "status": status, "transport": transport,
+                              "message_id": message_id, "recipient_domain": domains(to)}
+    if index is not None:
+        fields["index"] = index
+    if attempts is not None:
+        fields["attempts"] = attempts
+    if error is not None:
+        fields["error"] = type(error).__name__
+        variable = getattr(error, "variable", None)
+        if variable:
+            fields["variable"] = variable
+        code = getattr(error, "code", None)
+        if code:
+            fields["code"] = code
+    line = " ".join(f"{k}={v}" for k, v in fields.items() if v is not None)
+    level = logging.INFO if status == SENT else logging.WARNING
+    log.log(level, "send %s", line, extra={"letterhead": fields})

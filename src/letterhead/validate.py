@@ -236,6 +236,16 @@ def render_compiled(compiled: "CompiledTemplate", data: Any, *, variables: Mappi
 
     ``label`` prefixes messages (``"sample 'default': "``); ``where`` names
     the data's file for the hint."""
+    return render_compiled_prepared(compiled, data, variables=variables, raw_paths=raw_paths,
+                                    where=where, label=label)[0]
+
+
+def render_compiled_prepared(compiled: "CompiledTemplate", data: Any, *, variables: Mapping[str, Any],
+                             raw_paths: tuple[str, ...], where: str,
+                             label: str = "") -> tuple[dict[str, str], dict[str, Any]]:
+    """:func:`render_compiled`, and the TemplateData it rendered from
+    (:func:`~letterhead.safety.prepare_data`'s result): the build measures a
+    sample's TemplateData from it instead of preparing the data twice."""
     from .safety import render_like_ses
 
     if not isinstance(data, Mapping):
@@ -245,8 +255,10 @@ def render_compiled(compiled: "CompiledTemplate", data: Any, *, variables: Mappi
     check_types(variables, data, where=where, label=label)
     check_urls(analysis.url_checks, data, where=where, label=label)
     check_shape(data, where=where, label=label)
+    prepared = prepare_data(data, raw_paths, analysis.url_paths)
     try:
-        return render_like_ses(analysis.parsed, data, raw_paths, url_paths=analysis.url_paths)
+        return render_like_ses(analysis.parsed, data, raw_paths, url_paths=analysis.url_paths,
+                               prepared=prepared), prepared
     except RenderError as exc:
         raise RenderError(
             f"{label}{exc.message}", part=exc.part,

@@ -33,7 +33,8 @@ from __future__ import annotations
 
 import json
 import re
-from typing import TYPE_CHECKING, Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping  # not typing's aliases: isinstance() on those is ~2.5x slower
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from . import handlebars

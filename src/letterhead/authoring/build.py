@@ -39,7 +39,7 @@ from . import swap
 from .compile import CompiledTemplate, Compiler
 from .lint import Finding, lint
 from .payload import MANIFEST_NAME, Manifest, ManifestEntry, SesTemplate
-from .safety import HTML_DATA_KEY, payload_for, template_data
+from .safety import HTML_DATA_KEY, payload_for, serialise_prepared
 from .sources import (
     TemplateSource,
     digest,
@@ -50,7 +50,7 @@ from .sources import (
     template_files,
     template_names,
 )
-from .validate import render_compiled
+from .validate import render_compiled_prepared
 
 
 @dataclass(frozen=True)
@@ -148,11 +148,11 @@ def _check_samples(config: Config, source: TemplateSource, compiled: CompiledTem
     rendered: dict[str, dict[str, str]] = {}
     for sample in source.samples:
         where = config.rel(sample.path)
-        rendered[sample.name] = render_compiled(compiled, sample.data, variables=source.variables,
-                                                raw_paths=raw_paths, where=where,
-                                                label=f"sample '{sample.name}' ({where}): ")
+        rendered[sample.name], prepared = render_compiled_prepared(
+            compiled, sample.data, variables=source.variables, raw_paths=raw_paths, where=where,
+            label=f"sample '{sample.name}' ({where}): ")
         try:
-            template_data(sample.data, raw_paths, compiled.contexts.url_paths)
+            serialise_prepared(prepared)  # = template_data(sample.data, ...), prepared once
         except DataError as exc:
             raise DataError(f"sample '{sample.name}': {exc.message}", location=Location(where),
                             hint=f"{exc.hint}; a sample is the data the application sends") from None

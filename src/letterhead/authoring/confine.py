@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import functools
 import os
+import stat
 from pathlib import Path
 
 from ..errors import Location, SourceError
@@ -35,11 +36,36 @@ def _real_root(root: str) -> str:
     return os.path.realpath(root)
 
 
+def _realpath_below(path: str, root: str, base: str) -> str:
+    """``os.path.realpath(path)``, given ``base`` = the realpath of ``root``.
+    Every source path is the root's text plus a few parts: the root is
+    resolved once, and only the parts below it are looked at (one lstat
+    each, no link among them being the common case), instead of realpath's
+    walk from ``/`` in Python on every read.  Anything unusual (a link, a
+    missing file, ``.`` or ``..``, a path not under ``root``) takes the full
+    ``realpath``."""
+    prefix = root.rstrip(os.sep) + os.sep
+    if not path.startswith(prefix):
+        return os.path.realpath(path)
+    parts = path[len(prefix):].split(os.sep)
+    current = base.rstrip(os.sep)
+    for part in parts:
+        if part in ("", ".", ".."):
+            return os.path.realpath(path)
+        current = f"{current}{os.sep}{part}"
+        try:
+            if stat.S_ISLNK(os.lstat(current).st_mode):
+                return os.path.realpath(path)
+        except OSError:
+            return os.path.realpath(path)
+    return current
+
+
 def outside_reason(path: Path | str, root: Path | str) -> str | None:
     """Why ``path`` may not be read as a source of the project at ``root``,
-    or None when it may.  Costs one ``realpath`` (an lstat per path part)."""
-    real = os.path.realpath(path)
+    or None when it may.  Costs an lstat per path part below the root."""
     base = _real_root(str(root))
+    real = _realpath_below(os.fspath(path), str(root), base)
     if real != base and not real.startswith(base.rstrip(os.sep) + os.sep):
         if real != os.path.abspath(path):
             return "leads through a symbolic link to outside the project"

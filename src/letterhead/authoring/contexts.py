@@ -39,7 +39,7 @@ from __future__ import annotations
 
 import bisect
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence  # not typing's aliases: isinstance() on those is ~2.5x slower
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from .. import sestemplate

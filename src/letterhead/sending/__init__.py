@@ -1,1 +1,53 @@
-"""letterhead.sending."""
+"""letterhead.sending: the application's side of the data flow, app data →
+checked messages → SES (or SMTP, or an outbox).
+
+In: ``ses_templates/`` (the payloads and ``manifest.json`` with each
+template's contract), the :class:`~letterhead.config.Config` (sender,
+region, ``[tool.letterhead.send]``), the deployment's
+:class:`~letterhead.deploy.naming.Namespace` (the names SES stores the
+templates under), and the application's data.  Out: message ids, a
+:class:`RecipientStatus` per recipient of a bulk send, one log line per send
+(logger ``letterhead.send``); refused data as
+:class:`~letterhead.errors.DataError`, failed sends as
+:class:`~letterhead.errors.SendError` subclasses.
+
+Modules:
+
+* :mod:`~letterhead.sending.mailer`: :class:`Mailer` (check, then send one or
+  many), the template catalog, header checks, ``make_transport``;
+* :mod:`~letterhead.sending.bulk`: bulk sends (``BulkSend``: batch, retry,
+  settle) and their statuses (``Recipient``, ``RecipientStatus``, ``BulkResult``);
+* :mod:`~letterhead.sending.sendlog`: the one structured log line per send;
+* :mod:`~letterhead.sending.transports`: where a checked message goes (``base``,
+  ``ses``, ``mime``, ``smtp``, ``outbox``, ``fallback``);
+* :mod:`~letterhead.sending.codes`: verification codes, an example of sending a secret.
+
+The names below are imported on first use: importing the package loads nothing.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+_EXPORTS = {
+    "BulkResult": "letterhead.sending.bulk",
+    "Recipient": "letterhead.sending.bulk",
+    "RecipientStatus": "letterhead.sending.bulk",
+    "Mailer": "letterhead.sending.mailer",
+    "make_transport": "letterhead.sending.mailer",
+    "OutboxTransport": "letterhead.sending.transports",
+}
+
+__all__ = ["BulkResult", "Mailer", "OutboxTransport", "Recipient", "RecipientStatus", "make_transport"]
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .bulk import BulkResult, Recipient, RecipientStatus
+    from .mailer import Mailer, make_transport
+    from .transports import OutboxTransport
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'letterhead.sending' has no attribute {name!r}")

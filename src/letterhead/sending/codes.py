@@ -1,4 +1,4 @@
-"""Calndr Club's verification codes: an example of sending a secret safely.
+"""Verification codes: an example of sending a secret safely.
 
     code = new_code()                        # "048213": six digits, from `secrets`
     expires = expires_at()                   # now + 10 minutes (UTC)
@@ -6,9 +6,9 @@
     mailer.send("email_verification", user.email,
                 {"code": code, "email": user.email, "expires_at": expiry_text(expires)})
 
-The email says "valid for 10 minutes, until 14:32 UTC"
-(templates_src/email_verification): ``VALID_FOR`` is the same ten minutes.  letterhead never logs template data,
-and its errors name a variable, never its value.
+A template that says "valid for 10 minutes, until 14:32 UTC" should say the
+same ten minutes as ``VALID_FOR``.  letterhead never logs template data, and
+its errors name a variable, never its value.
 """
 
 from __future__ import annotations

@@ -20,7 +20,8 @@ from __future__ import annotations
 import json
 import threading
 from collections import Counter
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import boto3
 from botocore.awsrequest import AWSResponse

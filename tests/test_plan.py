@@ -7,6 +7,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from letterhead.authoring.payload import SesTemplate
+from letterhead.deploy.naming import Namespace
 from letterhead.deploy.plan import (
     CREATE,
     DELETE,
@@ -15,7 +16,6 @@ from letterhead.deploy.plan import (
     make_plan,
     names_to_fetch,
 )
-from letterhead.deploy.naming import Namespace
 from letterhead.deploy.template_store import RemoteTemplate
 
 T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)

@@ -16,7 +16,9 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from letterhead.sending import codes as verification
+from letterhead.authoring.safety import prepare_data
+from letterhead.aws.ratelimit import RateLimiter
+from letterhead.deploy.naming import Namespace
 from letterhead.errors import (
     AccountSendingPaused,
     ConfigError,
@@ -34,9 +36,7 @@ from letterhead.errors import (
     TemplateDoesNotExist,
     Throttled,
 )
-from letterhead.deploy.naming import Namespace
-from letterhead.aws.ratelimit import RateLimiter
-from letterhead.authoring.safety import prepare_data
+from letterhead.sending import codes as verification
 from letterhead.sending.mailer import Mailer, check_address, deployed_name, format_source
 from letterhead.sending.transports import SesTransport
 

@@ -12,12 +12,13 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import Counter
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
-from letterhead.errors import DailyQuotaExceeded, DataError, DeliveryUnknown, MessageRejected, RenderError, Throttled
 from letterhead.authoring.safety import prepare_data
+from letterhead.errors import DailyQuotaExceeded, DataError, DeliveryUnknown, MessageRejected, RenderError, Throttled
 from letterhead.sending.mailer import BulkResult, Recipient
 
 from .send_support import (

@@ -17,9 +17,10 @@ import subprocess
 import sys
 import threading
 import urllib.request
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 from urllib.parse import parse_qs
 
 import boto3
@@ -27,8 +28,13 @@ import pytest
 from botocore.stub import ANY, Stubber
 from click.testing import CliRunner
 
+from letterhead.authoring.payload import Manifest, ManifestEntry, SesTemplate
+from letterhead.authoring.safety import HTML_DATA_KEY, prepare_data
 from letterhead.cli.sync import sync as sync_command
 from letterhead.config import load_config
+from letterhead.deploy.naming import deployed_names, load_settings, namespace_for
+from letterhead.deploy.sync import sync
+from letterhead.deploy.template_store import TemplateStore, retry_config
 from letterhead.errors import (
     DriftError,
     NamespaceError,
@@ -37,11 +43,6 @@ from letterhead.errors import (
     SyncInputError,
     VerifyFailed,
 )
-from letterhead.authoring.payload import Manifest, ManifestEntry, SesTemplate
-from letterhead.deploy.template_store import TemplateStore, retry_config
-from letterhead.authoring.safety import HTML_DATA_KEY, prepare_data
-from letterhead.deploy.naming import deployed_names, load_settings, namespace_for
-from letterhead.deploy.sync import sync
 
 from .helpers import REPO
 

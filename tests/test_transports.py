@@ -8,13 +8,15 @@ import email
 import json
 import logging
 import threading
+from collections.abc import Iterator
 from email import policy
 from email.header import decode_header, make_header
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 
+from letterhead.authoring.safety import prepare_data
 from letterhead.errors import (
     AccountSendingPaused,
     ConfigError,
@@ -29,7 +31,6 @@ from letterhead.errors import (
     TemplateDoesNotExist,
     Throttled,
 )
-from letterhead.authoring.safety import prepare_data
 from letterhead.sending.transports import (
     FallbackTransport,
     OutboxTransport,

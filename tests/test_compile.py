@@ -558,7 +558,7 @@ def test_line_marks_and_placeholder_lines_match_their_definitions_on_random_text
     import random
 
     from letterhead.authoring.compile import _JINJA_DELIM_RE, _JINJA_OPEN, LineMarks
-    from letterhead.authoring.protect import _MUSTACHE_RE, PlaceholderTable
+    from letterhead.authoring.protect import MUSTACHE_RE, PlaceholderTable
 
     def reference_marked_lines(text: str) -> list[int]:
         marked, inside = [], None
@@ -592,7 +592,7 @@ def test_line_marks_and_placeholder_lines_match_their_definitions_on_random_text
         table = PlaceholderTable()
         table.protect(text, "p")
         assert [ph.location.line for ph in table.items.values()] == [
-            text.count("\n", 0, m.start()) + 1 for m in _MUSTACHE_RE.finditer(text)]
+            text.count("\n", 0, m.start()) + 1 for m in MUSTACHE_RE.finditer(text)]
 
 
 def test_paths_with_dot_folders_and_dot_segments(tmp_path: Path) -> None:

@@ -18,7 +18,7 @@ import httpx
 import pytest
 
 from letterhead.authoring.build import build
-from letterhead.cli.main import Ctx
+from letterhead.cli.common import Ctx
 from letterhead.cli.dev import preview as preview_command
 from letterhead.config import load_config
 from letterhead.dev.devserver import DevServer

@@ -572,7 +572,7 @@ def test_code_expires_after_ten_minutes_and_the_email_says_so(moto_ses: Any) -> 
 
 
 def _invoke(args: list[str], root: Path, env: dict[str, str] | None = None) -> Any:
-    from letterhead.cli.main import Ctx
+    from letterhead.cli.common import Ctx
     from letterhead.cli.send import send
 
     return CliRunner().invoke(send, args, obj=Ctx(root, as_json=False), env=env, catch_exceptions=False)

@@ -485,9 +485,9 @@ class Compiler:
         ``[[ ]]`` expression) are tokenized too, located at the template."""
         if "{{" not in text:
             return text
-        from .protect import _MUSTACHE_RE
+        from .protect import MUSTACHE_RE
 
-        return _MUSTACHE_RE.sub(lambda m: self.table.add(m.group(0), Location(path)).token, text)
+        return MUSTACHE_RE.sub(lambda m: self.table.add(m.group(0), Location(path)).token, text)
 
 
 _BRAND_EXPR_RE = re.compile(r"\[\[[ \t]*brand((?:\.[A-Za-z_][A-Za-z0-9_]*)+)[ \t]*\]\]")

@@ -33,7 +33,7 @@ from .mjml import Context, MjmlMap
 
 TOKEN_RE = re.compile(r"xlh(\d{6,})x")
 COMMENT_TOKEN_RE = re.compile(r"<!--\s*xlh(\d{6,})x\s*-->")
-_MUSTACHE_RE = re.compile(r"\{\{!--.*?--\}\}|\{\{\{.*?\}\}\}|\{\{.*?\}\}", re.DOTALL)
+MUSTACHE_RE = re.compile(r"\{\{!--.*?--\}\}|\{\{\{.*?\}\}\}|\{\{.*?\}\}", re.DOTALL)
 
 # Kinds of mustache that are positional (structure) rather than printed values.
 BLOCK_KINDS = frozenset({"open", "else", "close", "comment", "inline_open", "partial"})
@@ -112,7 +112,7 @@ class PlaceholderTable:
         # then hits, and the order templates load in does not matter.
         base = zlib.crc32(path.encode("utf-8")) * 100_000
         line = 1
-        for i, m in enumerate(_MUSTACHE_RE.finditer(text)):
+        for i, m in enumerate(MUSTACHE_RE.finditer(text)):
             start = m.start()
             piece = text[pos:start]
             line += piece.count("\n")  # counted piece by piece: linear in the file

@@ -22,7 +22,7 @@ import click
 from .. import account as acc
 from ..aws.client import make_session as make_aws_session
 from ..errors import AccountCheckFailed, ConfigError, ThresholdExceeded
-from .main import Ctx, _emit_json, reported
+from .common import Ctx, emit_json, reported
 
 SYMBOLS = {acc.OK: ("✓", "green"), acc.WARN: ("!", "yellow"), acc.FAIL: ("✗", "red"), acc.SKIP: ("-", None)}
 BLOCKS = " ▁▂▃▄▅▆▇█"  # eighths of a cell, for the terminal chart
@@ -132,7 +132,7 @@ def doctor(click_ctx: click.Context, env: str | None, strict: bool, region: str 
                 hint=(failing[0].fix if len(failing) == 1 and failing[0].fix
                       else "fix the ✗ lines above, then rerun `letterhead doctor`"))
         if as_json:
-            _emit_json(report.to_dict())
+            emit_json(report.to_dict())
 
 
 def _print_checks(checks: Sequence[acc.Check]) -> None:
@@ -194,7 +194,7 @@ def setup(click_ctx: click.Context, dry_run: bool, sns_topic: str | None, resend
             _headline("letterhead setup" + (" --dry-run" if dry_run else ""), settings, account.region)
         result = acc.setup(account, spec, dry_run=dry_run, progress=progress)
         if as_json:
-            _emit_json({"ok": True, **result.to_dict()})
+            emit_json({"ok": True, **result.to_dict()})
             return
         _print_setup(result, policy, settings)
 
@@ -265,7 +265,7 @@ def stats(click_ctx: click.Context, max_bounce_rate: float, max_complaint_rate: 
                      "that bounced or complained (the SES suppression list), check the recipient source; "
                      "the SES Account dashboard shows the rates SES itself uses")
         if as_json:
-            _emit_json(report.to_dict())
+            emit_json(report.to_dict())
 
 
 def _rate(n: int, rate: float | None, threshold: float, digits: int, width: int) -> str:

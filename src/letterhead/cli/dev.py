@@ -9,15 +9,16 @@ the only layer that prints.
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import click
 
-from .main import Ctx, _emit_json, reported
+from ..aws.loopback import is_loopback_host
 from ..dev.devserver import DEFAULT_PORT, DEFAULT_SES_PORT, RebuildEvent
 from ..dev.localses import Delivery
-from ..aws.loopback import is_loopback_host
 from ..dev.preview import error_view
+from .common import Ctx, emit_json, reported
 
 _STATUS_COLOUR = {"ok": "green", "warning": "yellow", "error": "red"}
 
@@ -125,10 +126,8 @@ def dev(ctx: Ctx, host: str, port: int, ses_port: int, no_ses: bool, senders: tu
             err = s.error or next((r.error for r in s.renders.values() if r.error), None)
             view = error_view(err) or {}
             click.echo(f"  {click.style('error', fg='red')}   {s.name}: {view.get('summary', '')}", err=True)
-        try:
+        with contextlib.suppress(KeyboardInterrupt):
             server.run()
-        except KeyboardInterrupt:
-            pass
         click.echo("stopped")
 
 
@@ -144,8 +143,8 @@ def preview(ctx: Ctx, export_dir: Path, as_json: bool) -> None:
     index.html from disk. Exits 1 when any template has an error (the pages
     show it).
     """
-    from ..errors import LetterheadError
     from ..dev.preview import PreviewProject, export_site
+    from ..errors import LetterheadError
 
     ctx.as_json = as_json
     with reported(ctx):
@@ -158,7 +157,7 @@ def preview(ctx: Ctx, export_dir: Path, as_json: bool) -> None:
         states = project.states()
         failed = [s for s in states if s.status == "error"]
         if as_json:
-            _emit_json({
+            emit_json({
                 "ok": not failed,
                 "written": [str(p) for p in written],
                 "templates": [{"name": s.name, "status": s.status} for s in states],

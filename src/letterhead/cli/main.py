@@ -12,21 +12,19 @@ import gc
 # Imports allocate tens of thousands of objects that live as long as the
 # process; the cyclic GC scanning them again and again costs ~10 % of the
 # import time (~10 ms of a build).  Off while this module's imports run, back
-# on at its end; commands that import more do it under _imports().
+# on at its end; commands that import more do it under common.heavy_imports().
 gc.disable()
 
-import json  # noqa: E402
 import sys  # noqa: E402
-from contextlib import contextmanager  # noqa: E402
+from collections.abc import Callable  # noqa: E402
 from pathlib import Path  # noqa: E402
-from typing import Any, Iterator  # noqa: E402
+from typing import ClassVar  # noqa: E402
 
 import click  # noqa: E402
 
 from .. import __version__  # noqa: E402
-from ..config import Config, load_config  # noqa: E402
 from ..errors import LetterheadError  # noqa: E402
-
+from .common import Ctx, emit_json, heavy_imports, reported  # noqa: E402
 
 # Set by commands that leave nothing for Python's shutdown to do (no threads,
 # sockets or atexit work; files closed): main() then flushes the output and
@@ -34,100 +32,11 @@ from ..errors import LetterheadError  # noqa: E402
 _skip_teardown = False
 
 
-@contextmanager
-def _imports() -> Iterator[None]:
-    """Around a command's own (heavy) imports: no GC passes meanwhile."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
-class Ctx:
-    def __init__(self, root: Path | None, as_json: bool) -> None:
-        self.root = root
-        self.as_json = as_json
-        self._config: Config | None = None
-
-    @property
-    def config(self) -> Config:
-        if self._config is None:
-            self._config = load_config(self.root)
-        return self._config
-
-
-def _emit_json(obj: Any) -> None:
-    text = json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=False)
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        # A file name with bytes that are not UTF-8 reaches us with lone
-        # surrogates (PEP 383); printed as they are, they make invalid UTF-8
-        # or fail.  JSON's \udcXX escapes keep the output valid.
-        text = json.dumps(obj, indent=2, sort_keys=True)
-    click.echo(text)
-
-
-def _relativize(exc: LetterheadError, ctx: Ctx) -> None:
-    """Show paths relative to the project root, as users type them."""
-    loc = exc.location
-    if loc is not None and Path(loc.path).is_absolute() and ctx._config is not None:
-        exc.location = type(loc)(ctx._config.rel(Path(loc.path)), loc.line)
-
-
-def _error_dict(exc: LetterheadError) -> dict[str, Any]:
-    """An error as JSON, with the errors it gathers (a build of several
-    failing templates) and lint findings, which carry the locations."""
-    payload = exc.to_dict()
-    sub = getattr(exc, "errors", None)
-    if sub:
-        payload["errors"] = [_error_dict(e) for e in sub]
-    findings = getattr(exc, "findings", None)
-    if findings:
-        payload["findings"] = [f.to_dict() for f in findings]
-    return payload
-
-
-@contextmanager
-def reported(ctx: Ctx) -> Iterator[None]:
-    """Domain errors → one red ERROR block (or a JSON object) and an exit code."""
-    try:
-        yield
-    except LetterheadError as exc:
-        _relativize(exc, ctx)
-        for sub in getattr(exc, "errors", None) or ():
-            _relativize(sub, ctx)
-        if ctx.as_json:
-            _emit_json({"ok": False, **_error_dict(exc)})
-        else:
-            click.secho("ERROR ", fg="red", bold=True, err=True, nl=False)
-            click.echo(str(exc), err=True)
-        sys.exit(exc.exit_code)
-    except (KeyboardInterrupt, SystemExit, click.exceptions.Exit, click.ClickException, click.Abort):
-        raise
-    except Exception as exc:  # a bug in letterhead, not the user's input
-        import os
-        import traceback
-
-        if os.environ.get("LETTERHEAD_DEBUG"):
-            traceback.print_exc()
-        if ctx.as_json:
-            _emit_json({"ok": False, "error": "InternalError", "message": f"{type(exc).__name__}: {exc}"})
-        else:
-            click.secho("INTERNAL ERROR ", fg="red", bold=True, err=True, nl=False)
-            click.echo(f"{type(exc).__name__}: {exc}\n  this is a bug in letterhead: rerun with "
-                       "LETTERHEAD_DEBUG=1 for the traceback and report it", err=True)
-        sys.exit(3)
-
-
 class LazyGroup(click.Group):
     """Commands that need boto3, moto or a web server are imported only when
     run, so `letterhead build` starts fast."""
 
-    LAZY = {
+    LAZY: ClassVar[dict[str, str]] = {
         "sync": "letterhead.cli.sync:sync",
         "send": "letterhead.cli.send:send",
         "dev": "letterhead.cli.dev:dev",
@@ -163,7 +72,7 @@ def cli(click_ctx: click.Context, root: Path | None) -> None:
     click_ctx.obj = Ctx(root, as_json=False)
 
 
-def _json_option(f):  # type: ignore[no-untyped-def]
+def _json_option(f: Callable[..., None]) -> Callable[..., None]:
     return click.option("--json", "as_json", is_flag=True, help="Print a machine-readable result.")(f)
 
 
@@ -180,7 +89,7 @@ def build(ctx: Ctx, check: bool, force: bool, as_json: bool) -> None:
     and lint errors fail the build; nothing is written unless all templates pass.
     """
     global _skip_teardown
-    with _imports():
+    with heavy_imports():
         from ..authoring.build import build as run_build
 
     _skip_teardown = True
@@ -195,7 +104,7 @@ def build(ctx: Ctx, check: bool, force: bool, as_json: bool) -> None:
 
         result = run_build(config, check=check, force=force, progress=progress)
         if as_json:
-            _emit_json({"ok": True, **result.to_dict()})
+            emit_json({"ok": True, **result.to_dict()})
             return
         for f in result.warnings:
             click.secho("warning ", fg="yellow", nl=False, err=True)
@@ -217,7 +126,7 @@ def build(ctx: Ctx, check: bool, force: bool, as_json: bool) -> None:
 def lint(ctx: Ctx, as_json: bool) -> None:
     """Compile every template in memory and report lint findings (writes no output)."""
     global _skip_teardown
-    with _imports():
+    with heavy_imports():
         from ..authoring.build import build as run_build
 
     _skip_teardown = True
@@ -226,7 +135,7 @@ def lint(ctx: Ctx, as_json: bool) -> None:
         result = run_build(ctx.config, force=True, write=False)
         findings = [f for r in result.reports for f in r.findings]
         if as_json:
-            _emit_json({"ok": True, "findings": [f.to_dict() for f in findings]})
+            emit_json({"ok": True, "findings": [f.to_dict() for f in findings]})
             return
         for f in findings:
             click.secho(f"{f.severity} ", fg="yellow", nl=False)
@@ -251,9 +160,9 @@ def render(ctx: Ctx, template: str, sample: str | None, data_file: Path | None, 
     A variable the data lacks is an error naming it: that is a message SES
     would accept, then silently drop.
     """
-    from ..authoring.validate import render_parts
     from ..authoring.payload import Manifest, SesTemplate
     from ..authoring.sources import read_json
+    from ..authoring.validate import render_parts
 
     ctx.as_json = as_json
     with reported(ctx):
@@ -281,7 +190,7 @@ def render(ctx: Ctx, template: str, sample: str | None, data_file: Path | None, 
             data = read_json(config.source_dir / template / "samples" / f"{chosen}.json", root=config.root)
         parts = render_parts(payload, data, entry.raw_paths, escape=escape)
         if as_json:
-            _emit_json({"ok": True, "template": template, **parts})
+            emit_json({"ok": True, "template": template, **parts})
             return
         for name in ("subject", "html", "text") if part == "all" else (part,):
             if part == "all":

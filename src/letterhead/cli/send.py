@@ -12,9 +12,9 @@ from pathlib import Path
 
 import click
 
-from .main import Ctx, _emit_json, reported
 from ..errors import DataError
 from ..sending.mailer import TRANSPORTS, Mailer
+from .common import Ctx, emit_json, reported
 
 DEFAULT_OUTBOX = ".outbox"
 
@@ -73,7 +73,7 @@ def send(ctx: Ctx, template: str, to: tuple[str, ...], data_file: Path, transpor
             if getattr(mailer.transport, "fallbacks", 0):
                 used = f"{mailer.transport.secondary.name} (SES fallback)"  # type: ignore[attr-defined]
         if as_json:
-            _emit_json({"ok": True, "template": template, "deployed_name": deployed, "transport": used,
+            emit_json({"ok": True, "template": template, "deployed_name": deployed, "transport": used,
                         "message_id": message_id, "eml": str(path) if path else None})
             return
         click.echo(f"sent {template} ({deployed}) via {used}: {message_id}")

@@ -11,14 +11,15 @@ stderr, and maps outcomes to exit codes:
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import click
 
-from .main import Ctx, _emit_json, reported
-from ..errors import PruneRefused
 from ..deploy.plan import CREATE, DELETE, UNCHANGED, UPDATE, PlannedAction, SyncPlan
+from ..errors import PruneRefused
+from .common import Ctx, emit_json, reported
 
 PROGRESS_MIN = 5  # show a progress bar from this many calls in a phase
 SYMBOL = {CREATE: ("+", "green"), UPDATE: ("~", "yellow"), UNCHANGED: ("=", None), DELETE: ("-", "red")}
@@ -157,7 +158,7 @@ def sync(click_ctx: click.Context, env: str | None, dry_run: bool, check: bool, 
         finally:
             bars.close()
         if as_json:
-            _emit_json({"ok": True, **result.to_dict()})
+            emit_json({"ok": True, **result.to_dict()})
             return
         _print_result(result, verify_requested=verify)
 

@@ -32,18 +32,19 @@ import secrets
 import socket
 import threading
 import time
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
+from contextlib import asynccontextmanager, contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, AsyncIterator, Callable, Iterator, Mapping, Sequence
+from typing import Any
 
+from ..authoring.payload import SesTemplate
+from ..authoring.validate import MAX_DATA_DEPTH, depth_over
+from ..aws.loopback import AsgiGuard, allowed_hosts, is_loopback_host
 from ..config import Config
 from ..errors import LetterheadError
 from .localses import DEFAULT_REGION, Delivery, LocalSes, SentMessage, render_sent
-from ..aws.loopback import AsgiGuard, allowed_hosts, is_loopback_host
-from ..authoring.payload import SesTemplate
 from .preview import PreviewProject, Site, TemplateState, csp, index_page, outbox_page, render_view, template_page
-from ..authoring.validate import MAX_DATA_DEPTH, depth_over
 
 __all__ = ["DEFAULT_PORT", "DEFAULT_SES_PORT", "DevServer", "RebuildEvent"]
 
@@ -251,7 +252,7 @@ class DevServer:
                     elif names is None and (self.config.ses_dir / f"{name}.json").is_file():
                         # does not compile now: start from what `letterhead build` wrote last
                         ses.put_template(SesTemplate.load(self.config.ses_dir / f"{name}.json"))
-                except Exception as exc:  # noqa: BLE001 - the preview goes on without it
+                except Exception as exc:
                     self.ses_error = f"could not load {name} into the local SES: {exc}"
 
     # -- the app -----------------------------------------------------------
@@ -350,7 +351,7 @@ class DevServer:
                     while True:
                         try:
                             msg = await asyncio.wait_for(q.get(), KEEPALIVE_SECONDS)
-                        except asyncio.TimeoutError:
+                        except TimeoutError:
                             yield ": keepalive\n\n"
                             continue
                         if msg is None:
@@ -498,10 +499,8 @@ class DevServer:
     def _close_streams(self) -> None:
         loop = self._loop
         if loop is not None and not loop.is_closed():
-            try:
+            with suppress(RuntimeError):
                 loop.call_soon_threadsafe(self._hub.close)
-            except RuntimeError:
-                pass
 
     def run(self) -> None:
         """Serve until interrupted (the ``letterhead dev`` command)."""

@@ -45,19 +45,20 @@ import logging
 import threading
 import urllib.error
 import urllib.request
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from email.utils import parseaddr
 from pathlib import Path
-from typing import Any, Iterable, Literal, Mapping
+from typing import Any, Literal
 
 from .. import sestemplate
-from ..errors import DataError, EndpointError, LetterheadError, Location, RenderError
-from ..aws.client import make_client
-from ..aws.loopback import WsgiGuard, allowed_hosts
-from ..authoring.payload import MANIFEST_NAME, SesTemplate
 from ..authoring.contexts import URL_DATA_KEY
+from ..authoring.payload import MANIFEST_NAME, SesTemplate
 from ..authoring.safety import HTML_DATA_KEY, MISSING_MARKER, missing_url_copy, user_variable
 from ..authoring.validate import check_types, parse_payload
+from ..aws.client import make_client
+from ..aws.loopback import WsgiGuard, allowed_hosts
+from ..errors import DataError, EndpointError, LetterheadError, Location, RenderError
 
 __all__ = ["DEFAULT_REGION", "Delivery", "LocalSes", "SentMessage", "parse_sent_messages", "render_sent"]
 
@@ -194,15 +195,15 @@ def render_sent(message: SentMessage, payload: SesTemplate | None,
     warnings only (SES does not check types).
     """
     if message.kind in ("email", "raw"):
-        parts = {"subject": message.subject or "", "html": "", "text": message.body or ""}
-        return Delivery(message, True, parts=parts)
+        plain = {"subject": message.subject or "", "html": "", "text": message.body or ""}
+        return Delivery(message, True, parts=plain)
     if payload is None:
         return Delivery(message, False, problem=f"template {message.template!r} does not exist in SES")
     raw = message.template_data if message.template_data is not None else "{}"
     try:
         data = json.loads(raw)
     except ValueError as exc:
-        err = DataError(f"TemplateData is not valid JSON: {exc}",
+        err: LetterheadError = DataError(f"TemplateData is not valid JSON: {exc}",
                         hint="send json.dumps(data) as TemplateData")
         return Delivery(message, False, problem=err.message, error=err)
     if not isinstance(data, dict):
@@ -241,7 +242,8 @@ def render_sent(message: SentMessage, payload: SesTemplate | None,
                 problem = (f"missing the encoded copy of `{variable}` (prepare_data without url_paths?) "
                            f"in the {part} part")
             else:
-                message_text = exc.message.replace(f"`{exc.variable}`", f"`{variable}`") if exc.variable else exc.message
+                message_text = (exc.message.replace(f"`{exc.variable}`", f"`{variable}`") if exc.variable
+                                else exc.message)
                 err = RenderError(message_text, variable=variable, location=exc.location,
                                   hint=f"send `{variable}` (not null) in TemplateData" if variable else exc.hint)
                 what = f"missing variable `{variable}`" if "missing" in exc.message else (
@@ -266,8 +268,11 @@ class _GuardedMotoServer:
 
     def start(self) -> None:
         try:
-            from moto.moto_server.werkzeug_app import (DomainDispatcherApplication, MotoRequestHandler,
-                                                       create_backend_app)
+            from moto.moto_server.werkzeug_app import (
+                DomainDispatcherApplication,
+                MotoRequestHandler,
+                create_backend_app,
+            )
             from werkzeug.serving import make_server
         except ImportError as exc:  # pragma: no cover - moto is a dependency
             raise EndpointError(
@@ -309,7 +314,7 @@ class LocalSes:
     _verified: list[str] = field(default_factory=list, init=False, repr=False)
 
     # -- lifecycle ---------------------------------------------------------
-    def start(self) -> "LocalSes":
+    def start(self) -> LocalSes:
         # One access-log line per request (and the outbox polls) is noise.
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
         server = _GuardedMotoServer(self.host, self.port)
@@ -332,7 +337,7 @@ class LocalSes:
             self._server = None
             self._client = None
 
-    def __enter__(self) -> "LocalSes":
+    def __enter__(self) -> LocalSes:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
@@ -458,7 +463,7 @@ class LocalSes:
     # -- HTTP to moto's own API -------------------------------------------
     def _get_json(self, path: str) -> Any:
         try:
-            with urllib.request.urlopen(self.endpoint_url + path, timeout=10) as resp:  # noqa: S310 (loopback)
+            with urllib.request.urlopen(self.endpoint_url + path, timeout=10) as resp:
                 return json.loads(resp.read().decode("utf-8"))
         except (urllib.error.URLError, OSError, ValueError) as exc:
             raise EndpointError(f"cannot read {path} from the local SES at {self.endpoint_url}: {exc}",
@@ -467,7 +472,7 @@ class LocalSes:
     def _post(self, path: str) -> None:
         req = urllib.request.Request(self.endpoint_url + path, data=b"", method="POST")
         try:
-            with urllib.request.urlopen(req, timeout=10):  # noqa: S310 (loopback)
+            with urllib.request.urlopen(req, timeout=10):
                 pass
         except (urllib.error.URLError, OSError) as exc:
             raise EndpointError(f"cannot reach the local SES at {self.endpoint_url}: {exc}",

@@ -27,23 +27,25 @@ hash in a Content-Security-Policy), and each email sits in a sandboxed
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import json
 import threading
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 
 from .. import __version__
 from ..authoring.compile import CompiledTemplate, Compiler
-from ..config import Config
-from ..errors import DataError, LetterheadError, Location, RenderError
+from ..authoring.contexts import URL_DATA_KEY
 from ..authoring.lint import Finding, lint
 from ..authoring.payload import SesTemplate
-from ..authoring.contexts import URL_DATA_KEY
 from ..authoring.safety import HTML_DATA_KEY, payload_for
 from ..authoring.sources import TemplateSource, load_brand, load_source, read_text, template_names
 from ..authoring.validate import render_compiled
+from ..config import Config
+from ..errors import DataError, LetterheadError, Location, RenderError
 
 __all__ = [
     "DESKTOP_WIDTH",
@@ -103,7 +105,7 @@ class TemplateState:
     renders: Mapping[str, SampleRender] = field(default_factory=dict)
     findings: tuple[Finding, ...] = ()
     error: LetterheadError | None = None  # the template does not compile
-    last_good: "TemplateState | None" = None  # shown (marked stale) while it does not
+    last_good: TemplateState | None = None  # shown (marked stale) while it does not
 
     @property
     def status(self) -> str:
@@ -270,6 +272,8 @@ class PreviewProject:
             if target is ALL:
                 self._rebuild_all()
                 return None
+            compiler = self._compiler
+            assert compiler is not None  # without one, target is ALL
             changed: list[str] = []
             states = dict(self._states)
             for name in sorted(target):
@@ -279,7 +283,7 @@ class PreviewProject:
                         changed.append(name)
                     continue
                 self._forget_jinja(name)
-                states[name] = compile_state(self.config, self._compiler, name, version=self.version,
+                states[name] = compile_state(self.config, compiler, name, version=self.version,
                                              previous=states.get(name))
                 changed.append(name)
             self._states = dict(sorted(states.items()))
@@ -315,10 +319,8 @@ class PreviewProject:
         prefix = f"{name}/"
         for key in list(cache.keys()):
             if isinstance(key, tuple) and len(key) == 2 and str(key[1]).startswith(prefix):
-                try:
+                with contextlib.suppress(KeyError):
                     del cache[key]
-                except KeyError:
-                    pass
 
     def render(self, name: str, data: Any) -> SampleRender | None:
         state = self.get(name)
@@ -477,7 +479,7 @@ def _json_for_script(obj: Any) -> Any:
 
 
 def _render_page(name: str, site: Site, **context: Any) -> str:
-    return _env().get_template(name).render(site=site, csp=csp(), **context)
+    return str(_env().get_template(name).render(site=site, csp=csp(), **context))
 
 
 def index_page(states: Sequence[TemplateState], *, site: Site = Site(), clip_bytes: int = 102 * 1024,

@@ -10,6 +10,8 @@ Every session and client is made here, so each gets the same treatment:
   itself, and never what may have been sent);
 * the region is checked before any call (:func:`check_region`: a missing or
   unknown region fails at once, with a "did you mean");
+* a client's method for an API operation named as AWS names it
+  (:func:`operation_method`), for the callers that pace and retry by name;
 * whether an endpoint is SES itself, a local one, or something else
   (:func:`not_ses_reason`, on :func:`letterhead.aws.loopback.is_loopback_url`).
 
@@ -31,7 +33,7 @@ from .loopback import is_loopback_url
 from .redact import SECRET_SESSION_ARGS, install_log_redaction, remember_secret
 
 __all__ = ["DEFAULT_MAX_ATTEMPTS", "check_region", "known_ses_regions", "make_client", "make_session",
-           "moto_mock_active", "not_ses_reason", "retry_config"]
+           "moto_mock_active", "not_ses_reason", "operation_method", "retry_config"]
 
 DEFAULT_MAX_ATTEMPTS = 6  # botocore tries per call, the first included
 
@@ -108,6 +110,14 @@ def make_client(service: str, *, session: Any = None, region: str | None = None,
         session = make_session()
     return session.client(service, region_name=region, endpoint_url=endpoint_url, config=config,
                           **client_args)
+
+
+def operation_method(client: Any, operation: str) -> Any:
+    """The method of a boto3 ``client`` for the API ``operation`` named as
+    AWS names it: ``SendTemplatedEmail`` → ``client.send_templated_email``."""
+    name = "".join(f"_{ch.lower()}" if ch.isupper() and i else ch.lower()
+                   for i, ch in enumerate(operation))
+    return getattr(client, name)
 
 
 def moto_mock_active() -> bool:

@@ -33,7 +33,15 @@ from datetime import datetime
 from typing import Any
 
 from ..authoring.payload import SesTemplate
-from ..aws.client import DEFAULT_MAX_ATTEMPTS, check_region, make_client, make_session, not_ses_reason, retry_config
+from ..aws.client import (
+    DEFAULT_MAX_ATTEMPTS,
+    check_region,
+    make_client,
+    make_session,
+    not_ses_reason,
+    operation_method,
+    retry_config,
+)
 from ..aws.errors import SYNC_FIXES, THROTTLING_CODES, translate_aws
 from ..aws.ratelimit import RateLimiter
 from ..errors import RemoteError
@@ -141,7 +149,7 @@ class TemplateStore:
     def _call(self, operation: str, template: str | None, **params: Any) -> dict[str, Any]:
         from botocore.exceptions import BotoCoreError, ClientError
 
-        method = getattr(self.client, _snake(operation))
+        method = operation_method(self.client, operation)
         rounds = 0
         while True:
             try:
@@ -210,15 +218,6 @@ class TemplateStore:
 def _template_params(t: SesTemplate) -> dict[str, Any]:
     return {"Template": {"TemplateName": t.name, "SubjectPart": t.subject,
                          "HtmlPart": t.html, "TextPart": t.text}}
-
-
-def _snake(operation: str) -> str:
-    out = []
-    for i, ch in enumerate(operation):
-        if ch.isupper() and i:
-            out.append("_")
-        out.append(ch.lower())
-    return "".join(out)
 
 
 def translate(exc: BaseException, operation: str, template: str | None,

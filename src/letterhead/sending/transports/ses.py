@@ -9,14 +9,13 @@ prove nothing was sent are retried (see the package docstring).
 from __future__ import annotations
 
 import logging
-import re
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from ...aws.client import make_client as make_aws_client
-from ...aws.client import make_session, retry_config
+from ...aws.client import make_session, operation_method, retry_config
 from ...aws.errors import send_hint, ses_error, translate_send
 from ...aws.quota import SendQuota
 from ...aws.ratelimit import RateLimiter
@@ -128,7 +127,7 @@ class SesTransport(Transport):
 
     def _call(self, operation: str, recipients: int, template: str, *, config_set: str | None,
               domain: str | None, **params: Any) -> dict[str, Any]:
-        method = getattr(self.client, _snake(operation))
+        method = operation_method(self.client, operation)
         throttled = unreachable = 0
         while True:
             if self.limiter.acquired:
@@ -236,10 +235,6 @@ class SesTransport(Transport):
                     err.retryable = True
                 outcomes.append(Outcome(m, error=err, transport=self.name))
         return outcomes
-
-
-def _snake(operation: str) -> str:
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", operation).lower()
 
 
 def _client_region(client: Any) -> str | None:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -35,11 +36,22 @@ def _step(text: str) -> None:
     click.secho(f"\n==> {text}", bold=True)
 
 
+def _scratch_project(root: Path, dest: Path) -> Path:
+    """A copy of what sync reads (pyproject.toml and ses_templates/) in ``dest``, replaced on each run."""
+    if dest.exists():
+        shutil.rmtree(dest)
+    dest.mkdir(parents=True)
+    shutil.copy2(root / "pyproject.toml", dest / "pyproject.toml")
+    ses_dir = load_config(root).ses_dir.relative_to(root)
+    shutil.copytree(root / ses_dir, dest / ses_dir, ignore=shutil.ignore_patterns("deployed"))
+    return dest
+
+
 def run(root: Path | None = None, out_dir: Path | None = None) -> list[Path]:
     from letterhead.cli import cli
     from letterhead.dev.localses import LocalSes
-    from letterhead.sending.mailer import Mailer
     from letterhead.sending.codes import VALID_FOR, expires_at, expiry_text, new_code
+    from letterhead.sending.mailer import Mailer
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # the local server's access log
     config = load_config(root)
@@ -48,14 +60,18 @@ def run(root: Path | None = None, out_dir: Path | None = None) -> list[Path]:
     with LocalSes(senders=[sender.rsplit("@", 1)[1]]) as ses:
         saved = {k: os.environ.get(k) for k in ses.environ()}
         os.environ.update(ses.environ())
-        # sync records deployed names in ses_templates/deployed/; a demo
-        # against a throwaway SES must not leave such a record behind.
-        record = config.ses_dir / "deployed" / "default.json"
-        had_record = record.exists()
+        # sync records the deployed names in <root>/ses_templates/deployed/.
+        # A throwaway SES must not leave such a record in the repository, so
+        # the demo syncs a copy of the project's payloads in .demo/project/,
+        # where the record it prints stays for you to read.
+        project = _scratch_project(config.root, out_dir / "project")
         try:
-            _step(f"local SES on {ses.endpoint_url}: letterhead sync (what CI runs)")
-            root_args = ["--root", str(config.root)]
+            _step(f"local SES on {ses.endpoint_url}: letterhead sync (what CI runs), "
+                  f"from a copy in {config.rel(project)}/")
+            root_args = ["--root", str(project)]
             cli.main([*root_args, "sync"], standalone_mode=False)
+            record = project / load_config(project).ses_dir.relative_to(project) / "deployed" / "default.json"
+            click.echo(f"(the sync above ran in the copy: its record is {config.rel(record)})")
             _step("a second sync changes nothing (zero write calls)")
             cli.main([*root_args, "sync"], standalone_mode=False)
             names = sorted(t["Name"] for t in ses.client().list_templates()["TemplatesMetadata"])
@@ -72,10 +88,6 @@ def run(root: Path | None = None, out_dir: Path | None = None) -> list[Path]:
                         {"code": new_code(), "email": email, "expires_at": expiry_text(expires_at())},
                         tags={"kind": "verification"})
         finally:
-            if not had_record:
-                record.unlink(missing_ok=True)
-                if record.parent.is_dir() and not any(record.parent.iterdir()):
-                    record.parent.rmdir()
             for k, v in saved.items():
                 if v is None:
                     os.environ.pop(k, None)

@@ -37,3 +37,10 @@ def test_demo_syncs_sends_and_renders_what_recipients_get(tmp_path: Path) -> Non
     assert "valid for 10 minutes, until" in verification
     assert code_line[0] not in out + proc.stderr  # the code is never printed
     assert not (root / "ses_templates" / "deployed").exists()  # no deploy record of a throwaway SES
+    # every path the demo prints is there afterwards (the sync record lives in its scratch copy)
+    printed = [line.rsplit(" ", 1)[1].rstrip(")") for line in out.splitlines() if "its record is" in line]
+    assert printed == [".demo/project/ses_templates/deployed/default.json"]
+    assert (root / printed[0]).is_file()
+    for line in out.splitlines():
+        if line.startswith("  .demo/"):
+            assert (root / line.strip()).is_file(), line

@@ -17,12 +17,24 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 
-$(STAMP): pyproject.toml Makefile
-	rm -rf $(VENV)
-	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test]'
-	touch $(STAMP)
+# The virtualenv is rebuilt only when what it installs changes: the
+# [build-system] and [project] tables of pyproject.toml (dependencies, extras,
+# entry points), setup.cfg, or the interpreter.  Editing [tool.letterhead],
+# ruff's or mypy's settings only refreshes the stamp.
+DEPS_KEY := $(VENV)/.deps-key
+KEY_CMD  := $(PYTHON) -c 'import hashlib, json, sys, tomllib; d = tomllib.load(open("pyproject.toml", "rb")); \
+  print(hashlib.sha256(json.dumps([d.get("build-system"), d.get("project"), open("setup.cfg").read(), sys.version], \
+  sort_keys=True).encode()).hexdigest())'
+
+$(STAMP): pyproject.toml setup.cfg
+	@key=$$($(KEY_CMD)); \
+	if [ -x $(PY) ] && [ "$$(cat $(DEPS_KEY) 2>/dev/null)" = "$$key" ]; then \
+	  echo "$(VENV): dependencies unchanged, not reinstalling"; touch $(STAMP); exit 0; fi; \
+	set -e; rm -rf $(VENV); \
+	$(PYTHON) -m venv $(VENV); \
+	$(PY) -m pip install --quiet --upgrade pip; \
+	$(PY) -m pip install --quiet -e '.[test]'; \
+	echo "$$key" > $(DEPS_KEY); touch $(STAMP)
 
 install: $(STAMP)
 

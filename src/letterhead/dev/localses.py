@@ -19,6 +19,11 @@ would drop).  So this module adds the half that matters:
    says) against the stored template, *without* :func:`~letterhead.authoring.safety.prepare_data`:
    the data as sent is what SES gets.  A :class:`Delivery` says whether SES
    would have delivered it, or dropped it and why.
+4. ``GetSendQuota`` answers :data:`LOCAL_MAX_SEND_RATE` (1,000 messages a
+   second) and :data:`LOCAL_MAX_24_HOUR_SEND` (-1: no 24-hour limit), not
+   moto's sandbox 1/s, so a ``Mailer`` with ``SES_MAX_SEND_RATE`` unset does
+   not pace local sends.  :meth:`LocalSes.clear_outbox` forgets the sent
+   messages and keeps the templates and verified senders.
 
 Usage (a demo, a test, or ``letterhead dev``)::
 
@@ -40,12 +45,15 @@ process.  It starts from a clean state (``POST /moto-api/reset``).
 
 from __future__ import annotations
 
+import io
 import json
 import logging
+import re
 import threading
 import urllib.error
+import urllib.parse
 import urllib.request
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from email.utils import parseaddr
 from pathlib import Path
@@ -60,12 +68,20 @@ from ..aws.client import make_client
 from ..aws.loopback import WsgiGuard, allowed_hosts
 from ..errors import DataError, EndpointError, LetterheadError, Location, RenderError
 
-__all__ = ["DEFAULT_REGION", "Delivery", "LocalSes", "SentMessage", "parse_sent_messages", "render_sent"]
+__all__ = ["DEFAULT_REGION", "LOCAL_MAX_24_HOUR_SEND", "LOCAL_MAX_SEND_RATE", "Delivery", "LocalSes", "SentMessage",
+           "clear_sent_messages", "parse_sent_messages", "render_sent"]
 
 DEFAULT_REGION = "us-east-1"
 # moto accepts any credentials; these only have to exist so botocore signs.
 LOCAL_ACCESS_KEY = "letterhead-local"
 LOCAL_SECRET_KEY = "letterhead-local"
+# The quota the local SES reports (GetSendQuota).  moto reports the sandbox's
+# 200 a day at 1 a second, and a Mailer with SES_MAX_SEND_RATE unset paces by
+# it: 300 local sends took 5 minutes.  Nothing is delivered here, so: 1,000
+# messages a second (a bulk call of 50 never waits) and no 24-hour limit
+# (-1, what SES reports for an unlimited quota).  SentLast24Hours stays moto's.
+LOCAL_MAX_SEND_RATE = 1000.0
+LOCAL_MAX_24_HOUR_SEND = -1.0
 
 Kind = Literal["templated", "bulk", "email", "raw"]
 
@@ -254,11 +270,91 @@ def render_sent(message: SentMessage, payload: SesTemplate | None,
     return Delivery(message, True, parts=parts, warnings=tuple(warnings), data=data)
 
 
+_QUOTA_FIELDS = (
+    (re.compile(rb"<MaxSendRate>[^<]*</MaxSendRate>"), f"<MaxSendRate>{LOCAL_MAX_SEND_RATE}</MaxSendRate>".encode()),
+    (re.compile(rb"<Max24HourSend>[^<]*</Max24HourSend>"),
+     f"<Max24HourSend>{LOCAL_MAX_24_HOUR_SEND}</Max24HourSend>".encode()),
+)
+_SMALL_BODY = 4096  # GetSendQuota's body is ~40 bytes; anything larger is another call, passed on unread
+
+
+class _LocalQuota:
+    """WSGI middleware: GetSendQuota answers :data:`LOCAL_MAX_SEND_RATE` and
+    :data:`LOCAL_MAX_24_HOUR_SEND` instead of moto's sandbox numbers (moto
+    has no setting for them).  moto answers the call, so ``SentLast24Hours``
+    is its own count; this only rewrites the two limits.  Every other
+    request passes untouched (a small body is read, then handed on)."""
+
+    def __init__(self, app: Callable[..., Any]) -> None:
+        self.app = app
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        if environ.get("REQUEST_METHOD") != "POST" or environ.get("PATH_INFO", "/") not in ("", "/"):
+            return self.app(environ, start_response)
+        try:
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        if not 0 < length <= _SMALL_BODY:
+            return self.app(environ, start_response)
+        body = environ["wsgi.input"].read(length)
+        environ["wsgi.input"] = io.BytesIO(body)
+        action = urllib.parse.parse_qs(body.decode("latin-1")).get("Action", [""])[0]
+        if action != "GetSendQuota":
+            return self.app(environ, start_response)
+        answer: dict[str, Any] = {}
+
+        def capture(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Callable[[bytes], None]:
+            answer["status"], answer["headers"] = status, headers
+            return lambda data: None  # moto never writes through write()
+
+        chunks = self.app(environ, capture)
+        try:
+            out = b"".join(chunks)
+        finally:
+            close = getattr(chunks, "close", None)
+            if close is not None:
+                close()
+        if answer.get("status", "").startswith("200"):
+            for pattern, value in _QUOTA_FIELDS:
+                out = pattern.sub(value, out)
+        headers = [(k, v) for k, v in answer.get("headers", []) if k.lower() != "content-length"]
+        start_response(answer.get("status", "500 Internal Server Error"),
+                       [*headers, ("Content-Length", str(len(out)))])
+        return [out]
+
+
+# moto's records of sent mail (what ``/moto-api/data.json`` lists), by model class name.
+_SENT_MODELS = ("Message", "TemplateMessage", "BulkTemplateMessage", "RawMessage")
+
+
+def clear_sent_messages() -> int:
+    """Forget every message moto (in this process) recorded as sent, and
+    nothing else: templates, identities, configuration sets stay.  Returns
+    how many sends were forgotten (a bulk call's destinations each count).
+
+    moto keeps them twice: in each SES backend's ``sent_messages`` and in its
+    model registry, which ``/moto-api/data.json`` (and so the outbox) reads.
+    moto's own ``/moto-api/reset`` would forget the templates and verified
+    senders too."""
+    from moto.ses import models
+
+    cleared = len(parse_sent_messages({"ses": {
+        name: [vars(m) for m in getattr(models, name).instances_tracked] for name in _SENT_MODELS}}))
+    for name in _SENT_MODELS:
+        getattr(models, name).instances_tracked.clear()
+    for account in list(models.ses_backends.values()):
+        for backend in list(account.values()):
+            backend.sent_messages.clear()
+    return cleared
+
+
 class _GuardedMotoServer:
     """moto's server app (what :class:`moto.server.ThreadedMotoServer` runs),
     behind :class:`letterhead.aws.loopback.WsgiGuard`: moto alone answers any
     ``Host`` and echoes any ``Origin`` in CORS headers, so any web page the
-    developer opens could read every sent message and its data."""
+    developer opens could read every sent message and its data.  Behind the
+    guard, :class:`_LocalQuota` reports a quota that does not pace local work."""
 
     def __init__(self, host: str, port: int) -> None:
         self.host = host
@@ -279,7 +375,7 @@ class _GuardedMotoServer:
                 f"the local SES needs moto's server ({exc})",
                 hint="pip install 'moto[server,ses]'",
             ) from None
-        app = WsgiGuard(DomainDispatcherApplication(create_backend_app), allowed_hosts(self.host))
+        app = WsgiGuard(_LocalQuota(DomainDispatcherApplication(create_backend_app)), allowed_hosts(self.host))
         # Bound here, in the caller's thread: a taken port raises OSError to start().
         self._server = make_server(self.host, self.port, app, threaded=True, request_handler=MotoRequestHandler)
         self.port = self._server.server_address[1]
@@ -375,6 +471,13 @@ class LocalSes:
         """Forget every template, identity and sent message (moto's reset)."""
         self._post("/moto-api/reset")
         self._verified = []
+
+    def clear_outbox(self) -> int:
+        """Forget the messages sent so far, keeping the templates and the
+        verified senders (:func:`clear_sent_messages`); returns how many."""
+        if self._server is None:
+            raise EndpointError("the local SES is not running", hint="start it first")
+        return clear_sent_messages()
 
     # -- identities and templates -----------------------------------------
     @property

@@ -65,7 +65,7 @@ class Arg(NamedTuple):
 
     kind: Literal["path", "literal", "subexpression", "hash", "block_params", "invalid"]
     raw: str
-    start: int
+    start: int  # where the argument starts in its tag's text (so a tag lexes the same wherever it stands)
     path: Path | None = None
     value: str = ""  # a literal's value (strings unquoted)
     literal_type: str = ""  # STRING, NUMBER, BOOLEAN, NULL, UNDEFINED
@@ -215,26 +215,41 @@ def _opener(text: str, start: int) -> tuple[re.Match[str], str]:
 
 
 # The same tags recur across parts and templates (`{{/if}}`, `{{name}}`): lexing
-# one is ~10 µs of Python, so a valid tag's result is remembered by its text.
-# A tag depends only on its own characters (and the one after `}}`, which
-# tells `}}` from `}}}`); `Arg.start` of a remembered tag is stale, which is
-# harmless: errors point at the tag's start, never an argument's.
-_TAG_CACHE: dict[str, tuple[int, TagKind, str, tuple[str, ...], bool, bool, tuple[Arg, ...]]] = {}
+# one is ~10 µs of Python, so a tag read without error is remembered.  A
+# remembered tag must be exactly what lexing would give here, whatever was
+# read before, so the key is all the text that decides the tag: from its `{{`
+# to two characters past the first `}}` after it.  Lexing a tag that ends at
+# that `}}` (or `}}}`) reads no further: `}}` is told from `}}}` and `}}}}` by
+# the two characters after it (`{{{a}}}` is a tag, `{{{a}}}}` an error).  The
+# exceptions are string and segment literals (`"…"`, `'…'`, `[…]`), which read
+# ahead for their closing quote or bracket, past any `}}`: `{{[a}}x` is an
+# error but `{{[a}}x]}}` the path `a}}x`.  Tags holding one are not remembered.
+# An entry holds the tag's extent relative to its start; arguments are
+# located within their tag anyway (``Arg.start``).
+_CacheEntry = tuple[int, TagKind, str, tuple[str, ...], bool, bool, tuple[Arg, ...]]
+_TAG_CACHE: dict[str, _CacheEntry] = {}
 _TAG_CACHE_MAX = 4096
+_READS_AHEAD = frozenset("\"'[")
+
+
+def clear_tag_cache() -> None:
+    """Forget every remembered tag (tests compare a cold parse with a warm one)."""
+    _TAG_CACHE.clear()
 
 
 def _lex_tag(src: Source, start: int) -> Mustache:
     text = src.text
     close = text.find("}}", start + 2)
-    key = text[start : close + 3] if close != -1 else ""
-    hit = _TAG_CACHE.get(key) if key else None
+    if close == -1:
+        return _lex_tag_uncached(src, start)
+    key = text[start : close + 4]
+    hit = _TAG_CACHE.get(key)
     if hit is not None:
         length, kind, name, args_raw, left, right, args = hit
-        return Mustache(Tag(start, start + length, text[start : start + length], kind, name, args_raw, left, right),
-                         args)
+        return Mustache(Tag(start, start + length, key[:length], kind, name, args_raw, left, right), args)
     mustache = _lex_tag_uncached(src, start)
     tag = mustache.tag
-    if key and tag.end <= close + 3 and len(_TAG_CACHE) < _TAG_CACHE_MAX:
+    if tag.end <= close + 3 and len(_TAG_CACHE) < _TAG_CACHE_MAX and _READS_AHEAD.isdisjoint(key):
         _TAG_CACHE[key] = (tag.end - start, tag.kind, tag.name, tag.args, tag.strip_left, tag.strip_right,
                            mustache.args)
     return mustache
@@ -292,7 +307,7 @@ def _lex_tag_uncached(src: Source, start: int) -> Mustache:
             "if the last `}` belongs to the CSS or HTML after the tag, put a space before it",
         )
     strip_right = text[end - 3] == "~"
-    args = _parse_args(tokens, text)
+    args = tuple(arg._replace(start=arg.start - start) for arg in _parse_args(tokens, text))
     raw_args = tuple(arg.raw for arg in args)
     tag_kind: TagKind = ("inline_open" if match.group(2) else "open") if kind == "open" else _TAG_KINDS[kind]
     if tag_kind == "output" or tag_kind == "raw_output":

@@ -407,3 +407,32 @@ class DeliveryUnknown(SendError):
 
 class SmtpError(SendError):
     """The SMTP fallback refused or could not take a message."""
+
+
+# --- issue 12: what answered was not SES; a verify gate that did not pass ----------
+
+
+class NotSesEndpoint(EndpointError):
+    """Something other than SES answered at the endpoint: an HTML page (the
+    preview server, a proxy, moto's error page for a region it does not
+    know), JSON, an empty answer.  ``url`` is the endpoint that answered,
+    ``status`` the HTTP status of its answer."""
+
+    def __init__(self, message: str, *, hint: str | None = None, operation: str | None = None,
+                 url: str | None = None, status: int | None = None) -> None:
+        super().__init__(message, hint=hint, operation=operation)
+        self.url = url
+        self.status = status
+
+    def to_dict(self) -> dict[str, object]:
+        d = super().to_dict()
+        d.update(url=self.url, status=self.status)
+        return d
+
+
+class VerifyGateFailed(VerifyFailed):
+    """``sync --verify`` did not pass: SES could not render a sample, or a
+    template could not be verified at all (no SES renderer at the endpoint,
+    no samples).  Exit 2, like every gate; the templates were applied."""
+
+    exit_code = 2

@@ -16,7 +16,7 @@ import click
 
 from ..aws.loopback import is_loopback_host
 from ..dev.devserver import DEFAULT_PORT, DEFAULT_SES_PORT, RebuildEvent
-from ..dev.localses import Delivery
+from ..dev.localses import LOCAL_MAX_SEND_RATE, Delivery
 from ..dev.preview import error_view
 from .common import Ctx, emit_json, reported
 
@@ -87,7 +87,13 @@ def dev(ctx: Ctx, host: str, port: int, ses_port: int, no_ses: bool, senders: tu
 
     The local SES (moto, on loopback) holds the compiled templates. Point an
     application at it with AWS_ENDPOINT_URL_SES and every send shows in the
-    outbox, rendered as SES would, or marked where SES would drop it.
+    outbox, rendered as SES would, or marked where SES would drop it. The
+    outbox lists 50 messages a page, newest first, and can be cleared.
+
+    The local SES reports a send quota of 1,000 messages a second and no
+    24-hour limit (GetSendQuota: MaxSendRate 1000, Max24HourSend -1), so an
+    application with SES_MAX_SEND_RATE unset is not paced at the SES
+    sandbox's 1 message a second.
     """
     from ..dev.devserver import DevServer
 
@@ -114,6 +120,8 @@ def dev(ctx: Ctx, host: str, port: int, ses_port: int, no_ses: bool, senders: tu
             click.echo(f"  local SES  {ses.endpoint_url}  (region {ses.region}; outbox at {server.url}/outbox)")
             click.echo(f"             AWS_ENDPOINT_URL_SES={ses.endpoint_url} AWS_REGION={ses.region} "
                        "AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local")
+            click.echo(f"             quota: {LOCAL_MAX_SEND_RATE:,.0f} messages/s, no 24-hour limit "
+                       "(SES_MAX_SEND_RATE need not be set)")
             if ses.verified:
                 click.echo(f"             verified senders: {', '.join(ses.verified)}")
             else:

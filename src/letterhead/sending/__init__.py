@@ -7,8 +7,10 @@ region, ``[tool.letterhead.send]``), the deployment's
 :class:`~letterhead.deploy.naming.Namespace` (the names SES stores the
 templates under), and the application's data.  Out: message ids, a
 :class:`RecipientStatus` per recipient of a bulk send, one log line per send
-(logger ``letterhead.send``); refused data as
-:class:`~letterhead.errors.DataError`, failed sends as
+(logger ``letterhead.send``).  Everything it raises on purpose is a
+:class:`LetterheadError` (exported here): refused data as
+:class:`~letterhead.errors.DataError` or :class:`~letterhead.errors.RenderError`,
+settings as :class:`~letterhead.errors.ConfigError`, failed sends as
 :class:`~letterhead.errors.SendError` subclasses.
 
 Modules:
@@ -32,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 _EXPORTS = {
     "BulkResult": "letterhead.sending.bulk",
+    "LetterheadError": "letterhead.errors",
     "Recipient": "letterhead.sending.bulk",
     "RecipientStatus": "letterhead.sending.bulk",
     "Mailer": "letterhead.sending.mailer",
@@ -39,9 +42,11 @@ _EXPORTS = {
     "OutboxTransport": "letterhead.sending.transports",
 }
 
-__all__ = ["BulkResult", "Mailer", "OutboxTransport", "Recipient", "RecipientStatus", "make_transport"]
+__all__ = ["BulkResult", "LetterheadError", "Mailer", "OutboxTransport", "Recipient", "RecipientStatus",
+           "make_transport"]
 
 if TYPE_CHECKING:  # pragma: no cover
+    from ..errors import LetterheadError
     from .bulk import BulkResult, Recipient, RecipientStatus
     from .mailer import Mailer, make_transport
     from .transports import OutboxTransport

@@ -174,11 +174,15 @@ def _shell_parser(language: str) -> Parser:
     return CodeBlockParser(language, evaluate_console if language == "console" else evaluate_shell)
 
 
-def parse_page(page: str) -> Document:
-    """The page as Sybil sees it: its runnable examples, in page order, sharing one namespace."""
+def parse_markdown(path: Path) -> Document:
+    """A Markdown file as Sybil sees it: its runnable examples, in page order, sharing one namespace."""
     parsers = [_Runnable(PythonCodeBlockParser(doctest_optionflags=_FLAGS)),
                *(_Runnable(_shell_parser(language)) for language in (*SHELLS, "console"))]
-    return Sybil(parsers=parsers).parse(REPO / page)
+    return Sybil(parsers=parsers).parse(path)
+
+
+def parse_page(page: str) -> Document:
+    return parse_markdown(REPO / page)
 
 
 # -- shown blocks that can still be checked --------------------------------------------------------

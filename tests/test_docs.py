@@ -11,6 +11,7 @@ tests/docs_harness.py.  Test ids are ``page:line`` of the block (of the
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -33,6 +34,7 @@ from .docs_harness import (
     copy_project,
     page_environ,
     page_fences,
+    parse_markdown,
     parse_page,
 )
 
@@ -45,6 +47,7 @@ EXAMPLES = [(page, i) for page, (_, examples) in DOCUMENTS.items() for i in rang
 EXAMPLE_IDS = [f"{page}:{DOCUMENTS[page][1][i].line}" for page, i in EXAMPLES]
 FENCES = [fence for page in PAGES for fence in page_fences(page)]
 CHECKED = [f for f in FENCES if f.language in ("toml", "json", "yaml")]
+HIDDEN_DIRECTIVE = re.compile(r"<!--+\s*(skip|(invisible-)?code(-block)?|clear-namespace)\b")
 
 
 class Pages:
@@ -112,12 +115,77 @@ def test_blocks_not_run_give_their_reason() -> None:
     assert not without, f"`{NOT_RUN}` must be followed by the reason: {without}"
 
 
-def test_no_invisible_skips() -> None:
-    """Sybil's ``<!-- skip: … -->`` hides from the reader that a block is not run."""
-    hidden = [page for page in PAGES if "<!-- skip" in (Path(DOCUMENTS[page][0].path).read_text(encoding="utf-8"))]
-    assert not hidden, f"use a visible `{NOT_RUN} <why>` first line instead: {hidden}"
+def test_nothing_is_hidden_from_the_reader() -> None:
+    """Sybil's ``<!-- skip: … -->`` hides that a block is not run, and its
+    ``<!-- invisible-code-block -->`` runs code the reader never sees (so a
+    copied example would fail where the test passes)."""
+    hidden = [page for page in PAGES
+              if HIDDEN_DIRECTIVE.search(Path(DOCUMENTS[page][0].path).read_text(encoding="utf-8"))]
+    assert not hidden, f"use a visible `{NOT_RUN} <why>` first line, or show the code: {hidden}"
 
 
 @pytest.mark.parametrize("fence", CHECKED, ids=[f.id for f in CHECKED])
 def test_shown_config_and_data_blocks_parse(fence: Fence, tmp_path: Path) -> None:
     check_shown(fence, tmp_path)
+
+
+HARNESS_PAGE = """# A page
+
+```sh
+echo one
+```
+
+```console
+$ echo two
+two
+$ printf 'a\\nb\\n'
+a
+...
+```
+
+```python
+x = 41
+```
+
+```python
+>>> x + 1
+42
+```
+
+```sh
+# not run in the tests: it would fail
+exit 3
+```
+"""
+
+
+def _evaluated(text: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> list[str | None]:
+    """Each runnable block of ``text``: None when it passed, else the failure."""
+    page = tmp_path / "page.md"
+    page.write_text(text, encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    out: list[str | None] = []
+    for example in parse_markdown(page).examples():
+        try:
+            example.evaluate()
+            out.append(None)
+        except AssertionError as exc:
+            out.append(str(exc))
+    return out
+
+
+def test_the_harness_runs_each_kind_of_block_and_skips_the_marked_one(tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    assert _evaluated(HARNESS_PAGE, tmp_path, monkeypatch) == [None, None, None, None]
+
+
+@pytest.mark.parametrize(("shown", "broken", "said"), [
+    ("echo one", "echo one; echo oops >&2; false", "oops"),  # the failure shows stdout and stderr
+    ("$ echo two\ntwo", "$ echo two\nthree", "printed something else"),
+    (">>> x + 1\n42", ">>> x + 1\n43", "Expected"),
+])
+def test_the_harness_fails_a_block_that_does_not_do_what_it_shows(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, shown: str, broken: str, said: str) -> None:
+    results = _evaluated(HARNESS_PAGE.replace(shown, broken), tmp_path, monkeypatch)
+    failures = [r for r in results if r is not None]
+    assert len(failures) == 1 and said in failures[0], results

@@ -17,7 +17,8 @@ from .helpers import PROJECTS, make_project, run_cli, snapshot
 # case → (error class name, file that must be named, line or None, words the message or fix must hold)
 CASES = {
     "mjml_error": ("MjmlError", "templates_src/welcome/template.mjml", 5, ["mj-textt", "did you mean <mj-text>"]),
-    "jinja_syntax": ("JinjaError", "templates_src/welcome/template.mjml", 9, ["endif"]),
+    # The {% if %} left open (line 5), not the {% endblock %} where Jinja noticed it (line 9).
+    "jinja_syntax": ("JinjaError", "templates_src/welcome/template.mjml", 5, ["endif", "never closed", "line 9"]),
     "unknown_brand": ("JinjaError", "templates_src/welcome/template.mjml", 6, ["colour", "did you mean 'color'"]),
     "unbalanced_if": ("TemplateSyntaxError", "templates_src/welcome/template.mjml", 6, ["if"]),
     "unsupported_helper": ("TemplateSyntaxError", "templates_src/welcome/template.mjml", 6, ["eq", "Pinpoint"]),

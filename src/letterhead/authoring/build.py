@@ -39,6 +39,7 @@ from . import swap
 from .compile import CompiledTemplate, Compiler
 from .lint import Finding, lint
 from .payload import MANIFEST_NAME, Manifest, ManifestEntry, SesTemplate
+from .protect import designer_excerpt
 from .safety import HTML_DATA_KEY, payload_for, serialise_prepared
 from .sources import (
     TemplateSource,
@@ -220,7 +221,9 @@ def _compile_one(compiler: Compiler, config: Config, name: str, deployed_name: s
         # Errors found in compiled output carry a source location; show the
         # designer's line, not the compiled one.
         if exc.location is not None and exc.location.line:
-            exc.source_line = exc.location.read_line(config.root) or exc.source_line
+            line = exc.location.read_line(config.root)
+            if line is not None:
+                exc.source_line = designer_excerpt(line, exc.source_line, exc.message)
         return _One(name, {}, error=exc)
 
 

@@ -27,7 +27,7 @@ import re
 import secrets
 import traceback
 import zlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import CodeType
@@ -39,12 +39,20 @@ import jinja2.sandbox
 
 from .. import sestemplate
 from ..config import Config
-from ..errors import JinjaError, LetterheadError, Location, SourceError
+from ..errors import JinjaError, LetterheadError, Location, SourceError, TemplateSyntaxError
 from . import mjml
 from .confine import outside_reason
 from .inline import extract_inline_css, inline_css
-from .protect import PlaceholderTable, hoist_from_conditionals, place_in_mjml, tokens_in, verify
-from .sources import TemplateSource, read_text
+from .protect import (
+    PlaceholderTable,
+    check_source,
+    designer_excerpt,
+    hoist_from_conditionals,
+    place_in_mjml,
+    tokens_in,
+    verify,
+)
+from .sources import TemplateSource, explain_jinja_syntax, one_line_subject, read_text
 from .text import html_to_text
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -123,6 +131,7 @@ class _ProtectingLoader(jinja2.FileSystemLoader):
             raise _Escapes(f'"{template}" {reason}: letterhead will not read it')
         text = read_text(path)
         rel = self.config.rel(path)
+        check_source(text, rel)
         protected = self.table.protect(text, rel)
         if template.endswith(".mjml"):
             protected = self.lines.mark(protected, rel)
@@ -295,14 +304,7 @@ class Compiler:
         except LetterheadError:
             raise
         except jinja2.TemplateSyntaxError as exc:
-            path = self.config.rel(Path(exc.filename)) if exc.filename else name
-            raise JinjaError(
-                f"Jinja syntax error: {exc.message}",
-                location=Location(path, exc.lineno),
-                source_line=exc.source.splitlines()[exc.lineno - 1] if exc.source and exc.lineno else None,
-                hint="Jinja here uses [[ expr ]], [# comment #] and {% statement %}; "
-                "SES placeholders {{ }} are written as they are",
-            ) from None
+            raise self._syntax_error(exc, name) from None
         except jinja2.TemplateNotFound as exc:
             raise JinjaError(
                 f"template not found: {exc.name}",
@@ -356,6 +358,28 @@ class Compiler:
                 hint="fix the expression on this line; templates run at build time and may only "
                 "compute with brand values",
             ) from None
+
+    def _syntax_error(self, exc: jinja2.TemplateSyntaxError, name: str) -> JinjaError:
+        """Jinja's syntax error at the tag to fix in the designer's file (the
+        ``{% if %}`` left open, not the ``{% endblock %}`` where Jinja noticed
+        it), in the designer's words: no tokens, no offsets into the protected
+        source (:func:`~letterhead.authoring.sources.explain_jinja_syntax`)."""
+        # Jinja's lexer failures pass the file name as the template name.
+        filename = exc.filename or (exc.name if exc.name and os.path.isabs(exc.name) else None)
+        path = Path(filename) if filename else self.config.source_dir / name
+        protected = LineMarks.MARK_RE.sub("", exc.source or "")  # the text Jinja read, line for line
+        found = explain_jinja_syntax(self._jinja_tokens(protected), exc.lineno, exc.message or str(exc))
+        message, restore = f"Jinja syntax error: {self.table.restore(found.message)}", self.table.restore
+        line = Location(str(path), found.line).read_line()
+        return JinjaError(message, location=Location(self.config.rel(path), found.line), hint=restore(found.hint),
+                          source_line=designer_excerpt(line, None, message) if line is not None else None)
+
+    def _jinja_tokens(self, source: str) -> Iterator[tuple[int, str, str]]:
+        """Jinja's tokens of ``source``, up to where its lexer gives up."""
+        try:
+            yield from self.env.lex(source)
+        except jinja2.TemplateSyntaxError:
+            return
 
     def _render_text(self, name: str) -> str:
         """``subject.txt`` / ``text.txt``: most are plain text with a few
@@ -419,7 +443,7 @@ class Compiler:
 
         subject_tokens = self._render_text(f"{name}/subject.txt")
         subject_tokens = self._protect_rendered(subject_tokens, self.config.rel(source.subject_path))
-        subject_tokens = self._one_line_subject(subject_tokens, source)
+        subject_tokens = one_line_subject(subject_tokens, source.subject_path, self.config.rel(source.subject_path))
         if not subject_tokens:
             raise SourceError(
                 "the subject is empty",
@@ -463,31 +487,25 @@ class Compiler:
             placeholder_locations=locations,
         )
 
-    def _one_line_subject(self, rendered: str, source: TemplateSource) -> str:
-        """The subject line: the one non-blank line of the rendered
-        subject.txt, its ends trimmed (Jinja statements on lines of their
-        own leave blank lines; a trailing newline is normal).  A second line
-        of text is an error: joining it silently would change the subject."""
-        lines = [line for line in rendered.split("\n") if line.strip()]
-        if len(lines) <= 1:
-            return lines[0].strip() if lines else ""
-        rel = self.config.rel(source.subject_path)
-        line = _second_text_line(read_text(source.subject_path))
-        raise SourceError(
-            f"the subject has {len(lines)} lines of text; an email subject is one line",
-            location=Location(rel, line),
-            hint="write the subject on one line (Jinja statements may stand on lines of their own); "
-            "letterhead does not join lines, so the subject is sent as you wrote it",
-        )
-
     def _protect_rendered(self, text: str, path: str) -> str:
         """Mustaches that appear only after Jinja ran (from a brand value or a
-        ``[[ ]]`` expression) are tokenized too, located at the template."""
+        ``[[ ]]`` expression) are checked and tokenized too, located at the
+        line that printed them (the line marks of ``.mjml`` sources) or at
+        ``path``."""
         if "{{" not in text:
             return text
         from .protect import MUSTACHE_RE
 
-        return MUSTACHE_RE.sub(lambda m: self.table.add(m.group(0), Location(path)).token, text)
+        def locate(offset: int) -> Location:
+            return self.loader.lines.at(text, offset) or Location(path)
+
+        try:
+            check_source(text, path, locate=locate)
+        except TemplateSyntaxError as exc:
+            exc.message += " (printed by Jinja on this line: a brand value or a [[ ]] expression holds it)"
+            exc.hint = "fix the value in the brand file or the expression, or write its braces as `\\{{`"
+            raise
+        return MUSTACHE_RE.sub(lambda m: self.table.add(m.group(0), locate(m.start())).token, text)
 
 
 _BRAND_EXPR_RE = re.compile(r"\[\[[ \t]*brand((?:\.[A-Za-z_][A-Za-z0-9_]*)+)[ \t]*\]\]")
@@ -516,18 +534,6 @@ def _fill_brand(text: str, brand: Mapping[str, Any]) -> str | None:
     if "[[" in "".join(out[0::2]):  # an expression this does not handle
         return None
     return "".join(out)
-
-
-_JINJA_TAG_RE = re.compile(r"\{%.*?%\}|\[#.*?#\]", re.DOTALL)
-
-
-def _second_text_line(source: str) -> int | None:
-    """The line of the second line of text in a subject.txt source, not
-    counting Jinja statements and comments (which render to nothing); None
-    when the extra line comes from a value rather than the source."""
-    blanked = _JINJA_TAG_RE.sub(lambda m: "\n" * m.group(0).count("\n"), source)
-    text_lines = [n for n, line in enumerate(blanked.split("\n"), start=1) if line.strip()]
-    return text_lines[1] if len(text_lines) > 1 else None
 
 
 def _ensure_lang(mjml_text: str, lang: str) -> str:
@@ -573,6 +579,14 @@ class LineMarks:
                     inside = None
                 m = next(delims, None)
         return "\n".join(out)
+
+    def at(self, text: str, offset: int) -> Location | None:
+        """The source line of ``offset`` in marked ``text`` (before :meth:`strip`)."""
+        k = text.rfind("\x02", 0, offset)
+        m = self.MARK_RE.match(text, k) if k >= 0 else None
+        if m is None:
+            return None
+        return Location(self.paths[int(m.group(1))], int(m.group(2)) + text.count("\n", m.end(), offset))
 
     def strip(self, text: str, fallback: str) -> tuple[str, Callable[[int], Location]]:
         # split() leaves [text, file id, line, text, file id, line, ..., text].

@@ -18,6 +18,11 @@ swapped back at the very end:
 Afterwards :func:`verify` proves that every token survived, that block tags
 kept their order and that every placeholder sits in the same block as in the
 source; anything else is a :class:`PlaceholderLostError` naming file and line.
+
+Before any of that, :func:`check_source` reads each file the designer wrote
+with the SES lexer, so that a ``{{`` left open (``href="{{url"``), a comment
+that runs on or a triple brace closed with two is reported at its own line of
+that file, before MJML and the HTML tools have moved it.
 """
 
 from __future__ import annotations
@@ -28,7 +33,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-from ..errors import Location, PlaceholderLostError, SourceError
+from .. import sestemplate
+from ..errors import Location, PlaceholderLostError, SourceError, TemplateSyntaxError
 from .mjml import Context, MjmlMap
 
 TOKEN_RE = re.compile(r"xlh(\d{6,})x")
@@ -57,6 +63,101 @@ def mustache_kind(raw: str) -> str:
     if inner.startswith(">"):
         return "partial"
     return "output"
+
+
+def check_source(text: str, path: str, *, locate: Callable[[int], Location] | None = None) -> None:
+    """Refuse SES syntax that is broken where the designer wrote it, located
+    at the opening ``{{`` in ``path`` with that line (cut around the tag) as
+    the excerpt: what the SES lexer refuses (an unterminated tag or
+    ``{{!--``, ``{{{x}}``, raw blocks…), and tags it reads on past their
+    intended end: a ``{{`` whose ``}}`` comes only after markup
+    (``href="{{url">Open</a> … }}``) or a ``{{!`` comment that runs over the
+    next ``{{``.  ``locate``: offsets of ``text`` to locations, when ``text``
+    is not the file itself (Jinja's output); the excerpt is then left to
+    the caller."""
+    if "{{" not in text:
+        return
+    asked: list[int] = []
+
+    def where(offset: int) -> Location:
+        asked.append(offset)
+        return locate(offset) if locate is not None else Location(path, text.count("\n", 0, offset) + 1)
+
+    try:
+        tags = sestemplate.scan(text, origin=path, locate=where)
+    except TemplateSyntaxError as exc:
+        if asked:
+            exc.source_line = None if locate is not None else source_excerpt(text, asked[-1])
+        raise
+    for tag in tags:
+        problem = _runs_on(tag.raw, tag.kind)
+        if problem is not None:
+            line = where(tag.start)
+            end_line = text.count("\n", 0, tag.end) - text.count("\n", 0, tag.start) + (line.line or 1)
+            head = tag.raw.split("\n")[0]
+            shown = head if len(head) <= 30 else head[:30] + "…"
+            raise TemplateSyntaxError(
+                f"unterminated {problem[0]} `{shown}`: {problem[1]} on line {end_line}",
+                location=line,
+                source_line=None if locate is not None else source_excerpt(text, tag.start),
+                hint=problem[2],
+            )
+
+
+_ONE_LINE_STRING_RE = re.compile(r'"[^"\n]*"|\'[^\'\n]*\'')
+_OPENER_RE = re.compile(r"\{\{~?[>{&#^/]?")
+_MARKUP_RE = re.compile(r"[<>]|\{\{")
+
+
+def _runs_on(raw: str, kind: str) -> tuple[str, str, str] | None:
+    """(what, where it ends, fix) when the lexer's tag ``raw`` holds what no
+    tag holds: markup or a ``{{`` outside a one-line string (handlebars reads
+    on to the next ``}}``, swallowing the HTML in between)."""
+    if kind == "comment":
+        if raw.lstrip("{~").startswith("!--") or "{{" not in raw[2:]:
+            return None  # {{!-- … --}} may hold anything; {{! … }} anything but braces
+        return ("comment", "it runs over the next `{{` and ends only",
+                "close the comment with `}}`; a comment that holds braces is written `{{!-- … --}}`")
+    opener = _OPENER_RE.match(raw)
+    body = _ONE_LINE_STRING_RE.sub("", raw[opener.end() if opener else 2 : -2])
+    if _MARKUP_RE.search(body) is None:
+        return None
+    return ("tag", "its `}}` comes only after markup,",
+            "close the tag with `}}` right after its name (`{{url}}`), or write `\\{{` for literal braces")
+
+
+def source_excerpt(text: str, offset: int, width: int = 120) -> str:
+    """The line of ``text`` holding ``offset``, cut to ``width`` characters
+    around it when longer (``…`` marks a cut)."""
+    start = text.rfind("\n", 0, offset) + 1
+    end = text.find("\n", offset)
+    return cut_line(text[start : end if end >= 0 else len(text)], offset - start, width)
+
+
+def cut_line(line: str, column: int, width: int = 120) -> str:
+    """``line``, or ``width`` characters of it around ``column``."""
+    line = line.rstrip("\r")
+    if len(line) <= width:
+        return line
+    lo = max(0, min(column - width // 4, len(line) - width))
+    hi = lo + width
+    return ("…" if lo > 0 else "") + line[lo:hi] + ("…" if hi < len(line) else "")
+
+
+def designer_excerpt(line: str, shown: str | None, message: str) -> str:
+    """What to show under an error located at ``line`` of a designer's file:
+    ``shown`` (the error's own excerpt) when it is that line or a cut of it;
+    otherwise the line (an error found in compiled output carries a line of
+    that output), cut when long around the first `quoted` piece of
+    ``message`` it holds."""
+    core = (shown or "").strip().strip("…").strip()
+    if core and core in line and (core == line.strip() or "…" in (shown or "")):
+        return shown or line
+    for piece in re.findall(r"`([^`\n]+)`", message):
+        k = line.find(piece.rstrip("…")[:40])
+        if k >= 0:
+            return cut_line(line, k)
+    return cut_line(line, 0)
 
 
 class Placeholder(NamedTuple):  # NamedTuple: cheaper than a dataclass, made once per mustache

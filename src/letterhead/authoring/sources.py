@@ -15,7 +15,7 @@ import json
 import os
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -393,3 +393,153 @@ def digest(paths: tuple[Path | str, ...], root: Path, *extra: str) -> str:
         with open(p, "rb") as fh:
             h.update(name.encode("utf-8", "surrogateescape") + b"\0" + fh.read() + b"\0")
     return h.hexdigest()
+
+
+def one_line_subject(rendered: str, path: Path, rel: str) -> str:
+    """The subject line: the one non-blank line of the rendered subject.txt
+    (``path``, ``rel`` to the project), its ends trimmed (Jinja statements on
+    lines of their own leave blank lines; a trailing newline is normal).  A
+    second line of text is an error: joining it silently would change the
+    subject."""
+    lines = [line for line in rendered.split("\n") if line.strip()]
+    if len(lines) <= 1:
+        return lines[0].strip() if lines else ""
+    raise SourceError(
+        f"the subject has {len(lines)} lines of text; an email subject is one line",
+        location=Location(rel, _second_text_line(read_text(path))),
+        hint="write the subject on one line (Jinja statements may stand on lines of their own); "
+        "letterhead does not join lines, so the subject is sent as you wrote it",
+    )
+
+
+_JINJA_TAG_RE = re.compile(r"\{%.*?%\}|\[#.*?#\]", re.DOTALL)
+
+
+def _second_text_line(source: str) -> int | None:
+    """The line of the second line of text in a subject.txt source, not
+    counting Jinja statements and comments (which render to nothing); None
+    when the extra line comes from a value rather than the source."""
+    blanked = _JINJA_TAG_RE.sub(lambda m: "\n" * m.group(0).count("\n"), source)
+    text_lines = [n for n, line in enumerate(blanked.split("\n"), start=1) if line.strip()]
+    return text_lines[1] if len(text_lines) > 1 else None
+
+
+# -- Jinja syntax errors, at the tag the designer must fix -----------------------
+# Jinja reports a syntax error where it noticed it: an unclosed {% if %} at the
+# {% endblock %} after it or at the end of the file, a tag missing its %} at a
+# later line.  Re-reading the file's Jinja tokens finds the tag that is open.
+
+_BLOCK_TAGS = frozenset({"if", "for", "macro", "call", "filter", "block", "with", "autoescape", "set"})
+JinjaToken = tuple[int, str, str]  # (line, token type, text), as Environment.lex yields them
+
+
+class JinjaSyntax(NamedTuple):
+    """Where a Jinja syntax error is to be fixed, and how to say it."""
+
+    line: int
+    message: str
+    hint: str
+
+
+class _JinjaTag(NamedTuple):
+    line: int
+    name: str  # the statement ("if", "endfor"); "" for [[ expressions ]]
+    text: str  # as written, whitespace runs made one space, cut when long
+    raw: str
+    tokens: tuple[JinjaToken, ...]
+
+
+def _jinja_tag(tokens: list[JinjaToken]) -> _JinjaTag:
+    raw = "".join(value for _, _, value in tokens)
+    text = " ".join(raw.split())
+    names = [value for _, kind, value in tokens if kind == "name"]
+    name = names[0] if names and tokens[0][1] == "block_begin" else ""
+    return _JinjaTag(tokens[0][0], name, text if len(text) <= 60 else text[:59] + "…", raw, tuple(tokens))
+
+
+_JINJA_HINT = ("Jinja here uses [[ expr ]], [# comment #] and {% statement %}; "
+               "SES placeholders {{ }} are written as they are")
+_LEXER_FAILURES = {
+    "Missing end of comment tag": ("the comment [# is not closed", "close it with #]"),
+    "Missing end of raw directive": ("{% raw %} is never closed", "close it with {% endraw %}"),
+}
+
+
+def explain_jinja_syntax(tokens: Iterable[JinjaToken], lineno: int | None, message: str) -> JinjaSyntax:
+    """The line to fix for Jinja's syntax error ``message`` at ``lineno``,
+    and how to say it, given the template's tokens (up to where its lexer
+    stopped): the opening tag of the innermost block left open, an end tag
+    that closes nothing, the start of a tag or string that runs on; else
+    Jinja's own line and words (less its offsets into the protected text)."""
+    message = re.sub(r" at \d+$", "", message)
+    if message in _LEXER_FAILURES or not lineno:
+        said, hint = _LEXER_FAILURES.get(message, (message, _JINJA_HINT))
+        return JinjaSyntax(lineno or 0, said, hint)
+    return _explain(tokens, lineno, message) or JinjaSyntax(lineno, message, _JINJA_HINT)
+
+
+def _explain(tokens: Iterable[JinjaToken], lineno: int, message: str) -> JinjaSyntax | None:
+    stack: list[_JinjaTag] = []
+    current: list[JinjaToken] | None = None  # the tokens of the tag being read
+    stray: _JinjaTag | None = None
+    for token in tokens:
+        line, kind, _ = token
+        if line > lineno:
+            break
+        if kind in ("block_begin", "variable_begin"):
+            current = [token]
+        elif current is not None:
+            current.append(token)
+            if kind in ("block_end", "variable_end"):
+                tag, current = _jinja_tag(current), None
+                ends = tag.name[3:] if tag.name.startswith("end") else ""
+                if tag.name in _BLOCK_TAGS and not (tag.name == "set" and ("operator", "=") in
+                                                    {(k, v) for _, k, v in tag.tokens}):
+                    stack.append(tag)
+                elif ends in _BLOCK_TAGS:
+                    if stack and stack[-1].name == ends:
+                        stack.pop()
+                    else:
+                        stray = tag
+                        break
+    if stray is not None:
+        wanted = stray.name[3:]
+        top = stack[-1] if stack else None
+        if top is not None and any(t.name == wanted for t in stack):
+            return JinjaSyntax(top.line, f"`{top.text}` is never closed: `{stray.text}` on line {stray.line} "
+                               f"ends the {{% {wanted} %}} around it",
+                               f"close it with {{% end{top.name} %}} where it should end, before line {stray.line}")
+        inner = f"; the innermost open block is `{top.text}` from line {top.line}" if top else ""
+        closer = f"; to close `{top.text}` write {{% end{top.name} %}}" if top else ""
+        return JinjaSyntax(stray.line, f"`{stray.text}` closes no {{% {wanted} %}}{inner}",
+                           f"remove it, or add the {{% {wanted} … %}} it should close{closer}")
+    if current is None and stack and message.startswith("Unexpected end of template"):
+        top = stack[-1]
+        return JinjaSyntax(top.line, f"`{top.text}` is never closed: Jinja reached the end of the file inside it",
+                           f"close it with {{% end{top.name} %}} where the block ends")
+    if current is not None:
+        return _open_tag(_jinja_tag(current), lineno, message)
+    return None
+
+
+def _open_tag(tag: _JinjaTag, lineno: int, message: str) -> JinjaSyntax | None:
+    """A tag still open at Jinja's error: a string that runs on, a ``%}`` or
+    ``]]`` missing (reported at the tag when it starts on an earlier line)."""
+    opener = tag.tokens[0][2].rstrip("-+")
+    closer = "%}" if opener == "{%" else "]]"
+    for line, kind, value in tag.tokens:
+        if kind == "string" and "\n" in value:
+            return JinjaSyntax(line, f"the string `{value.splitlines()[0]}` in `{tag.raw.splitlines()[0].strip()}` "
+                               f"is not closed: its quote runs on to line {line + value.count(chr(10))}",
+                               f"close the string with {value[0]}")
+    quote = re.match(r"unexpected char '(['\"])'", message)
+    if quote:
+        return JinjaSyntax(lineno, f"a quote {quote.group(1)} in `{tag.text}` opens a string that is never closed",
+                           f"close the string with {quote.group(1)}, or remove the quote")
+    if tag.line < lineno:
+        return JinjaSyntax(tag.line, f"`{opener}` on this line is not closed where it should be: Jinja read on "
+                           f"to line {lineno} and stopped ({message.rstrip('.')})",
+                           f"close it with `{closer}`; look for a missing `{closer}`, quote or bracket")
+    if message.startswith(("expected token 'end of", "unexpected end of template")):
+        return JinjaSyntax(lineno, message, f"close `{opener}` with `{closer}`; look for a missing quote or bracket")
+    return None

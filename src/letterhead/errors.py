@@ -7,9 +7,11 @@ layer that turns these into coloured output and exit codes.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 
 @dataclass(frozen=True)
@@ -135,8 +137,102 @@ class LintError(LetterheadError):
         super().__init__(f"{len(findings)} lint error(s):\n" + "\n".join(lines))
 
 
+# --- data that does not render ---------------------------------------------------
+
+EXCERPT_WIDTH = 120  # characters of a source line an error shows: a minified HTML line runs to kilobytes
+
+
+def excerpt(line: str, start: int = 0, end: int | None = None, width: int = EXCERPT_WIDTH) -> str:
+    """``line`` (stripped) cut to at most ``width`` characters around
+    ``line[start:end]``, with … on each side that was cut."""
+    lead = len(line) - len(line.lstrip())
+    text = line.strip()
+    if len(text) <= width:
+        return text
+    start = min(max(start - lead, 0), len(text))
+    end = start if end is None else min(max(end - lead, start), len(text))
+    room = width - 2  # an ellipsis on each side at most
+    low = start if end - start >= room else max(0, start - (room - (end - start)) // 2)
+    high = min(len(text), low + room)
+    low = max(0, high - room)
+    return ("…" if low else "") + text[low:high] + ("…" if high < len(text) else "")
+
+
+def excerpt_at(text: str, offset: int, width: int = EXCERPT_WIDTH) -> str:
+    """The line of ``text`` holding ``offset``, cut around the tag that starts there."""
+    first = text.rfind("\n", 0, offset) + 1
+    last = text.find("\n", offset)
+    last = len(text) if last < 0 else last
+    close = text.find("}}", offset, last)
+    end = close + 2 if close >= 0 else offset
+    return excerpt(text[first:last], offset - first, end - first, width)
+
+
+class MissingVariable(NamedTuple):
+    """One printed variable the data lacks, or holds as null: what SES would
+    accept and then silently drop the message for."""
+
+    variable: str  # the data path to send: `events[1].title`
+    path: str  # the placeholder's path as written (valid in a template): `title`, `../name`, `@root.x`
+    null: bool = False  # present but null (else missing)
+    raw: bool = False  # printed with `{{{ }}}`
+    location: Location | None = None
+    source_line: str | None = None  # the line of the placeholder (shown cut around it)
+    part: str | None = None  # subject, html or text, when known
+    more: int = 0  # further items of the same `{{#each}}` that lack it too
+
+    @property
+    def tag(self) -> str:
+        return ("{{{%s}}}" if self.raw else "{{%s}}") % self.path
+
+    def describe(self) -> str:
+        """``missing variable `x` for `{{title}}``` or ``variable `x` is null``."""
+        state = f"variable `{self.variable}` is null" if self.null else f"missing variable `{self.variable}`"
+        where = "" if self.variable == self.path else f" for `{self.tag}`"
+        more = f" (and in {self.more} more item{'s' if self.more > 1 else ''})" if self.more else ""
+        return state + where + more
+
+    @property
+    def guard(self) -> str | None:
+        """The ``{{#if}}`` that would print it only when it is there (None
+        for ``@index``-like data, which is never missing)."""
+        if self.path.startswith("@") and not self.path.startswith("@root"):
+            return None
+        return "{{#if " + self.path + "}}…{{/if}}"
+
+
+_INDEX = re.compile(r"\[\d+\]")
+_DROP = " (SES would silently drop this message)"
+
+
+def merge_missing(missing: Iterable[MissingVariable]) -> tuple[MissingVariable, ...]:
+    """Each variable once, in the order met: the same field of several
+    ``{{#each}}`` items (`xs[0].x`, `xs[2].x`) is the first, counting the others."""
+    kept: dict[str, MissingVariable] = {}
+    seen: dict[str, set[str]] = {}
+    for m in missing:
+        key = _INDEX.sub("[]", m.variable)
+        first = kept.get(key)
+        if first is None:
+            kept[key] = m
+            seen[key] = {m.variable}
+        elif m.variable not in seen[key]:
+            seen[key].add(m.variable)
+            kept[key] = first._replace(more=first.more + 1 + m.more)
+    return tuple(kept.values())
+
+
+def _and(items: Sequence[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
 class RenderError(LetterheadError):
-    """Data does not fit a template: SES would silently drop this message."""
+    """Data does not fit a template: SES would silently drop this message.
+
+    ``missing`` lists every printed variable the data lacks (or holds as
+    null), each once; ``variable`` is the first of them.  The source line
+    is shown cut around the placeholder (:func:`excerpt`), however long the
+    line set on the error."""
 
     def __init__(
         self,
@@ -147,10 +243,87 @@ class RenderError(LetterheadError):
         hint: str | None = None,
         source_line: str | None = None,
         part: str | None = None,
+        missing: Iterable[MissingVariable] = (),
     ) -> None:
+        self.missing = tuple(missing)
         super().__init__(message, location=location, hint=hint, source_line=source_line)
-        self.variable = variable
+        self.variable = variable if variable is not None or not self.missing else self.missing[0].variable
         self.part = part  # subject, html or text, when known
+
+    @classmethod
+    def for_missing(cls, missing: Iterable[MissingVariable], *, label: str = "",
+                    data_name: str = "the template data") -> RenderError:
+        """The one wording of missing and null variables, for every path
+        (render, build samples, preview, sender): ``label`` prefixes the
+        message (``"template 'x': "``), ``data_name`` says what holds the
+        data (``the data``, ``samples/default.json``, ``TemplateData``)."""
+        merged = merge_missing(missing)
+        if not merged:
+            raise ValueError("for_missing() needs at least one missing variable")
+        first = merged[0]
+        if len(merged) == 1:
+            message = first.describe()
+        else:
+            names = ", ".join(f"`{m.variable}`" + (" (null)" if m.null else "") for m in merged)
+            message = f"{len(merged)} variables are missing or null: {names}"
+        hint = (f"send {_and([f'`{m.variable}`' for m in merged])} in {data_name} "
+                "(not null; an empty string prints nothing)")
+        guards = list(dict.fromkeys(m.guard for m in merged if m.guard))
+        if len(guards) == 1 and len(merged) == 1:
+            hint += f", or print it only inside `{guards[0]}`"
+        elif guards:
+            hint += ", or print each only inside its own guard: " + ", ".join(f"`{g}`" for g in guards)
+        return cls(label + message + _DROP, location=first.location, hint=hint, source_line=first.source_line,
+                   part=first.part, missing=merged)
+
+    @property
+    def source_line(self) -> str | None:
+        line = self.__dict__.get("_source_line")
+        if line is None or not self.missing:
+            return line
+        return _focused(line, self.missing[0])
+
+    @source_line.setter
+    def source_line(self, line: str | None) -> None:
+        self.__dict__["_source_line"] = line
+
+    def read_source_lines(self, root: Path | None = None) -> None:
+        """Show the lines of the files the locations name (the designer's own
+        lines, rather than the compiled part's), where they can be read."""
+        if self.location is not None:
+            self.source_line = self.location.read_line(root) or self.source_line
+        self.missing = tuple(m._replace(source_line=m.location.read_line(root) or m.source_line)
+                             if m.location is not None else m for m in self.missing)
+
+    def __str__(self) -> str:
+        if len(self.missing) < 2:
+            return super().__str__()
+        text = f"{self.location}: {self.message}" if self.location else self.message
+        for i, m in enumerate(self.missing):
+            text += f"\n  {m.location}: {m.describe()}" if m.location else f"\n  {m.describe()}"
+            line = self.source_line if i == 0 else m.source_line and _focused(m.source_line, m)
+            if line and line.strip():
+                text += f"\n      {line.strip()}"
+        if self.hint:
+            text += f"\n  fix: {self.hint}"
+        return text
+
+    def to_dict(self) -> dict[str, object]:
+        d = super().to_dict()
+        d["variable"] = self.variable
+        d["missing"] = [{"variable": m.variable, "null": m.null, "path": m.path, "part": m.part,
+                         "file": m.location.path if m.location else None,
+                         "line": m.location.line if m.location else None} for m in self.missing]
+        return d
+
+
+def _focused(line: str, m: MissingVariable) -> str:
+    """``line`` cut around ``m``'s placeholder."""
+    found = re.search(r"\{\{\{?[&~\s]*" + re.escape(m.path) + r"\s*~?\}?\}\}", line)
+    if found is None:
+        at = line.find(m.path)
+        return excerpt(line, max(at, 0), max(at, 0) + len(m.path) if at >= 0 else None)
+    return excerpt(line, found.start(), found.end())
 
 
 class DataError(LetterheadError):

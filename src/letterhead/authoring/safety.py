@@ -38,12 +38,11 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from .. import sestemplate
-from ..errors import DataError
+from ..errors import DataError, MissingVariable, RenderError
 from .contexts import URL_DATA_KEY, format_path, parse_path, url_path
 from .payload import SesTemplate
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..errors import RenderError
     from .compile import CompiledTemplate
 
 HTML_DATA_KEY = "_html"
@@ -226,7 +225,8 @@ def serialise_prepared(prepared: Mapping[str, Any]) -> str:
         text = json.dumps(prepared, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
     except (TypeError, ValueError) as exc:
         kind = re.search(r"type (\w+)", str(exc))
-        raise DataError("the data is not JSON" + (f" (a {kind.group(1)} value)" if kind else " (NaN or infinity)"),
+        raise DataError("the data is not JSON" + (f" (a value of type {kind.group(1)})" if kind else
+                                                  " (NaN or infinity)"),
                         hint="send strings, numbers, booleans, lists and dicts; format dates as strings") from None
     if len(text) > MAX_TEMPLATE_DATA:
         raise DataError(f"TemplateData is {len(text):,} characters; SES allows "
@@ -268,35 +268,71 @@ def user_variable(label: str | None) -> str | None:
 _URL_SEGMENT = re.compile(r"(^|\.|\])" + URL_DATA_KEY + r"\.")
 # In a message, a path through a copy: `{{{_url.x}}}`, `a._url.b`, `@root._html.x`.
 _COPY_IN_TEXT = re.compile(r"(?<=[{./`])" + URL_DATA_KEY + r"\.|(?<=@root\.)" + HTML_DATA_KEY + r"\.")
+# The same in a path as written: `_url.x`, `a._url.[b c]`, `../_url.x`, `@root._html.x`.
+_COPY_IN_PATH = re.compile(r"(?:^|(?<=[./]))" + URL_DATA_KEY + r"\.|(?<=^@root\.)" + HTML_DATA_KEY + r"\.")
+# The HTML part's wrapper (ses_parts), which the designer never wrote.
+_WRAPPER = re.compile(re.escape("{{#with " + HTML_DATA_KEY + "}}") + "|"
+                      + re.escape("{{else}}{{" + MISSING_MARKER + "}}{{/with}}"))
 _TAG_IN_TEXT = re.compile(r"`\{\{\{?([^`{}]*)\}\}\}?`")
+_LAST_SEGMENT = re.compile(r"(?:^|[./])(\[(?:\\.|[^\]\\])*\]|[^./\[]+)$")
 
 
 def missing_url_copy(exc: RenderError) -> str | None:
     """The variable whose ``_url`` copy is missing while the error is about
     the copy itself (TemplateData prepared without ``url_paths``), else None."""
     label = exc.variable or ""
-    if not (label == URL_DATA_KEY or label.endswith("." + URL_DATA_KEY) or label.endswith("]" + URL_DATA_KEY)):
+    if not _is_url_copy(label):
         return None
     tag = _TAG_IN_TEXT.search(exc.message)
     return user_variable(tag.group(1).strip()) if tag else user_variable(label)
 
 
-def user_error(exc: RenderError, **changes: Any) -> RenderError:
-    """``exc`` speaking of the application's variables, not of letterhead's
-    copies (``_html.x``, ``a._url.b``); ``changes`` override fields."""
-    from ..errors import RenderError
+def _is_url_copy(label: str) -> bool:
+    return label == URL_DATA_KEY or label.endswith(("." + URL_DATA_KEY, "]" + URL_DATA_KEY))
 
-    variable = user_variable(exc.variable)
-    message, hint = exc.message, exc.hint
-    if exc.variable and variable != exc.variable:
-        message = message.replace(f"`{exc.variable}`", f"`{variable}`")
-        hint = hint.replace(f"`{exc.variable}`", f"`{variable}`") if hint else hint
-    message = _COPY_IN_TEXT.sub("", message)
-    hint = _COPY_IN_TEXT.sub("", hint) if hint else hint
-    fields: dict[str, Any] = {"variable": variable, "location": exc.location, "hint": hint,
-                              "source_line": exc.source_line, "part": exc.part, "message": message}
-    fields.update(changes)
-    return RenderError(fields.pop("message"), **fields)
+
+def _user_missing(m: MissingVariable, part: str | None, source_lines: bool) -> MissingVariable:
+    """``m`` in the application's words: not ``_html.x`` or ``a._url.b``."""
+    label = m.variable
+    if label.startswith(HTML_DATA_KEY + "."):
+        label = label[len(HTML_DATA_KEY) + 1:]
+    elif label == HTML_DATA_KEY:
+        label = ""
+    if _is_url_copy(label):
+        # no field of this object is printed in a URL: the copy object itself is missing,
+        # so the field the placeholder prints is what the application did not send
+        field = _LAST_SEGMENT.search(m.path)
+        name = field.group(1) if field else m.path
+        if name.startswith("["):
+            name = re.sub(r"\\(.)", r"\1", name[1:-1])
+        label = label[: -len(URL_DATA_KEY)].rstrip(".") + ("." if label != URL_DATA_KEY else "") + name
+        label = label.lstrip(".")
+    variable = user_variable(label) or m.variable
+    line = _COPY_IN_TEXT.sub("", _WRAPPER.sub("", m.source_line)) if m.source_line and source_lines else None
+    return m._replace(variable=variable, path=_COPY_IN_PATH.sub("", m.path), source_line=line,
+                      part=m.part or part)
+
+
+def explain_render_error(errors: RenderError | Iterable[RenderError], *, data_name: str = "the data",
+                         label: str = "", source_lines: bool = True) -> RenderError:
+    """Render errors (one per failing part, in part order) → one error in the
+    application's words, worded as on every other path: every missing or
+    null variable once, by the name the application sends (``token``, not
+    ``_html._url.token``), the placeholder as the template writes it, and a
+    hint whose ``{{#if}}`` guards parse where they would stand.
+
+    ``data_name`` says what holds the data (``the data``, a sample's path,
+    ``TemplateData``); ``label`` prefixes the message (``"template 'x': "``);
+    ``source_lines=False`` leaves the source lines out (the payload's lines
+    are not the designer's)."""
+    errs = [errors] if isinstance(errors, RenderError) else list(errors)
+    missing = [_user_missing(m, e.part, source_lines) for e in errs for m in e.missing]
+    if missing:
+        return RenderError.for_missing(missing, label=label, data_name=data_name)
+    first = errs[0]  # not about a variable (an undefined partial): its own words
+    return RenderError(label + _COPY_IN_TEXT.sub("", first.message), variable=user_variable(first.variable),
+                       location=first.location, hint=_COPY_IN_TEXT.sub("", first.hint) if first.hint else None,
+                       source_line=first.source_line if source_lines else None, part=first.part)
 
 
 def render_like_ses(parsed: Mapping[str, sestemplate.Template], data: Mapping[str, Any],
@@ -314,11 +350,11 @@ def render_like_ses(parsed: Mapping[str, sestemplate.Template], data: Mapping[st
     ``url_paths`` to match.  ``tests/test_safety.py`` checks the two ways agree.
     ``prepared``: :func:`prepare_data`'s result for these arguments, when the
     caller has it already.
-    A RenderError names the application's variable and carries its part."""
-    from ..errors import RenderError
-
+    A RenderError names the application's variables (every one missing, in
+    every part) and the part of the first."""
     url_paths = tuple(url_paths)
     out: dict[str, str] = {}
+    failed: list[RenderError] = []
     for part in parts:
         if part == "html" or url_paths:
             if prepared is None:
@@ -329,5 +365,8 @@ def render_like_ses(parsed: Mapping[str, sestemplate.Template], data: Mapping[st
         try:
             out[part] = sestemplate.render(parsed[part], context, escape=False)
         except RenderError as exc:
-            raise user_error(exc, part=part) from None
+            exc.part = part
+            failed.append(exc)
+    if failed:
+        raise explain_render_error(failed, data_name="the template data")
     return out

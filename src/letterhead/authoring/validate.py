@@ -25,7 +25,8 @@ from .payload import ManifestEntry, SesTemplate
 
 if TYPE_CHECKING:  # pragma: no cover
     from .compile import CompiledTemplate
-from .safety import prepare_data, url_paths_of, user_error
+from .safety import explain_render_error as explain_render_error  # the one wording, for every path
+from .safety import prepare_data, url_paths_of
 
 # --- addresses and URLs: one check each, for declared types, placeholders and the sender ----------
 
@@ -41,7 +42,7 @@ def check_address(value: Any, what: str = "address") -> str:
     punycode (SES has no SMTPUTF8).  The message never repeats the value.
     The sender's recipients and ``type = "email"`` variables both use it."""
     if not isinstance(value, str):
-        raise DataError(f"{what} must be a string, got {type(value).__name__}", hint="pass one address")
+        raise DataError(f"{what} must be a string, got {value_kind(value)}", hint="pass one address")
     if CONTROL_RE.search(value):
         raise DataError(f"{what} contains a line break or control character",
                         hint="an address is one line; never pass user input with CR/LF as an address")
@@ -75,7 +76,7 @@ def url_problem(value: Any, schemes: Iterable[str] = ("http", "https")) -> str |
     repeats the value (a signed link is a secret)."""
     schemes = tuple(schemes)
     if not isinstance(value, str):
-        return f"should be a URL (a string), got {type(value).__name__}"
+        return f"should be a URL (a string), got {value_kind(value)}"
     if _URL_BAD.search(value):
         return "holds whitespace, a quote, an angle bracket, a backslash or a control character"
     scheme, sep, rest = value.partition(":")
@@ -206,18 +207,45 @@ _STRICT: dict[str, Callable[[Any], str | None]] = {
 }
 
 
+# What a declared type asks for, and what a value is, in words a designer reads.
+_TYPE_NOUNS = {"string": "a string", "integer": "an integer", "number": "a number", "boolean": "true or false",
+               "url": "a URL", "email": "an email address", "color": "a color", "list": "a list",
+               "object": "an object"}
+_STRICT_NOUNS = {"url": "URL", "email": "email address", "color": "color"}
+
+
+def value_kind(value: Any) -> str:
+    """What a value is, in JSON's words: ``a string``, ``a number``, ``true or false``…"""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true or false"
+    if isinstance(value, int):
+        return "a number"
+    if isinstance(value, float):
+        return "a decimal number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, Mapping):
+        return "an object"
+    if isinstance(value, (list, tuple)):
+        return "a list"
+    return f"a value of type {type(value).__name__}"
+
+
 def check_value(name: str, vtype: str, pattern: str | None, value: Any, *, where: str, label: str = "") -> None:
     check = _CHECKS.get(vtype)  # an unknown type checks nothing
+    wanted = _TYPE_NOUNS.get(vtype, f"of type {vtype}")
     if check is not None and not check(value):
         raise DataError(
-            f"{label}variable `{name}` should be {vtype}, got {type(value).__name__}",
+            f"{label}variable `{name}` should be {wanted}, got {value_kind(value)}",
             location=Location(where),
-            hint=f"send a {vtype} (declared in template.toml)",
+            hint=f"send {wanted} (declared in template.toml)",
         )
     problem = _STRICT[vtype](value) if vtype in _STRICT else None
     if problem:
         raise DataError(f"{label}variable `{name}` {problem}", location=Location(where),
-                        hint=f"send a valid {vtype} (declared in template.toml)")
+                        hint=f"send a valid {_STRICT_NOUNS[vtype]} (declared in template.toml)")
     if pattern and isinstance(value, str) and not re.search(pattern, value):
         raise DataError(
             f"{label}variable `{name}` does not match {pattern}",
@@ -269,12 +297,7 @@ def render_compiled_prepared(compiled: CompiledTemplate, data: Any, *, variables
         return render_like_ses(analysis.parsed, data, raw_paths, url_paths=analysis.url_paths,
                                prepared=prepared), prepared
     except RenderError as exc:
-        raise RenderError(
-            f"{label}{exc.message}", part=exc.part,
-            variable=exc.variable, location=exc.location, source_line=exc.source_line,
-            hint=f"add `{exc.variable}` to {where}, or guard it with {{{{#if {exc.variable}}}}}"
-            if exc.variable else exc.hint,
-        ) from None
+        raise explain_render_error(exc, data_name=where, label=label) from None
 
 
 def parse_payload(payload: SesTemplate) -> dict[str, sestemplate.Template]:
@@ -288,13 +311,25 @@ def parse_payload(payload: SesTemplate) -> dict[str, sestemplate.Template]:
 
 def render_parts(payload: SesTemplate, data: Mapping[str, Any], raw_paths: tuple[str, ...] = (),
                  *, escape: bool = False, parsed: Mapping[str, sestemplate.Template] | None = None,
-                 ) -> dict[str, str]:
+                 data_name: str = "the data", label: str = "", source_lines: bool = True) -> dict[str, str]:
     """Render an SES payload as SES would (``escape=False`` per the SES guide,
     ``True`` as handlebars.js), after :func:`~letterhead.authoring.safety.prepare_data`
-    (with the ``_url`` copies the payload reads)."""
+    (with the ``_url`` copies the payload reads).  A RenderError lists every
+    missing variable of every part, in the application's words
+    (:func:`explain_render_error`, with ``data_name``, ``label`` and ``source_lines``)."""
     templates = parsed or parse_payload(payload)
     prepared = prepare_data(data, raw_paths, url_paths_of(templates))
-    return {part: sestemplate.render(t, prepared, escape=escape) for part, t in templates.items()}
+    out: dict[str, str] = {}
+    failed: list[RenderError] = []
+    for part, template in templates.items():
+        try:
+            out[part] = sestemplate.render(template, prepared, escape=escape)
+        except RenderError as exc:
+            exc.part = part
+            failed.append(exc)
+    if failed:
+        raise explain_render_error(failed, data_name=data_name, label=label, source_lines=source_lines)
+    return out
 
 
 def check_data(entry: ManifestEntry, payload: SesTemplate, data: Mapping[str, Any],
@@ -307,12 +342,6 @@ def check_data(entry: ManifestEntry, payload: SesTemplate, data: Mapping[str, An
     check_types(entry.variables, data, where=where)
     check_urls(entry.url_checks, data, where=where)
     check_shape(data, where=where)
-    try:
-        return render_parts(payload, data, entry.raw_paths, parsed=parsed)
-    except RenderError as exc:
-        # The HTML part reads the escaped copy (`_html.x`), URLs the encoded
-        # one (`_url.x`); the application sends `x`.
-        err = user_error(exc)
-        raise user_error(exc, message=f"template '{entry.name}': {err.message}",
-                         hint=f"pass `{err.variable}` (not null) in the data" if err.variable else exc.hint,
-                         source_line=None, part=None) from None
+    # The payload's lines are not the designer's (and end up in the application's logs): none shown.
+    return render_parts(payload, data, entry.raw_paths, parsed=parsed, data_name="the data",
+                        label=f"template '{entry.name}': ", source_lines=False)

@@ -180,15 +180,17 @@ def render(ctx: Ctx, template: str, sample: str | None, data_file: Path | None, 
         entry = manifest.templates[template]
         payload = SesTemplate.load(path)
         if data_file is not None:
-            data = read_json(data_file)
+            data, source = read_json(data_file), str(data_file)
         else:
             names = list(entry.samples)
             chosen = sample or (names[0] if names else None)
             if chosen not in names:
                 raise LetterheadError(f"template {template!r} has no sample {chosen!r}",
                                       hint=f"samples: {', '.join(names)}")
-            data = read_json(config.source_dir / template / "samples" / f"{chosen}.json", root=config.root)
-        parts = render_parts(payload, data, entry.raw_paths, escape=escape)
+            sample_path = config.source_dir / template / "samples" / f"{chosen}.json"
+            data, source = read_json(sample_path, root=config.root), config.rel(sample_path)
+        # every missing variable at once, named as the application sends it
+        parts = render_parts(payload, data, entry.raw_paths, escape=escape, data_name=source)
         if as_json:
             emit_json({"ok": True, "template": template, **parts})
             return

@@ -44,7 +44,7 @@ from .. import sestemplate
 from ..authoring.payload import Manifest, ManifestEntry, SesTemplate
 from ..authoring.safety import MAX_TEMPLATE_DATA, template_data, url_paths_of
 from ..authoring.swap import settle
-from ..authoring.validate import check_address, check_data
+from ..authoring.validate import check_address, check_data, value_kind
 from ..config import Config, check_sender_name, load_config, positive_rate
 from ..deploy.naming import Namespace, sending_namespace
 from ..errors import ConfigError, DataError, DeliveryUnknown, LetterheadError, SendError
@@ -498,7 +498,7 @@ class Mailer:
         elif isinstance(raw, (tuple, list)) and len(raw) == 2:
             (to, data), tags, key = raw, None, None
         else:
-            raise DataError(f"recipient #{index + 1} is a {type(raw).__name__}",
+            raise DataError(f"recipient #{index + 1} is {value_kind(raw)}, not a recipient",
                             hint="pass Recipient(to, data) objects, mappings or (to, data) pairs")
         if not isinstance(data, Mapping):
             raise DataError("template data must be a JSON object (a dict)", hint="pass a dict of variables")

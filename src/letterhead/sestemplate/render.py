@@ -4,16 +4,23 @@
 returns the text SES would send, with one deliberate difference: a missing or
 null variable in an output position raises
 :class:`~letterhead.errors.RenderError`, because SES accepts such a send and
-then silently drops the message.
+then silently drops the message.  The render goes on past a missing variable
+(printing nothing), so the error lists every one of them.
+
+``../`` levels follow handlebars.js's runtime: the current context
+(``depth0``) and the ``depths`` that ``../`` walks are apart, and a block
+opens a level only when its new context is loosely unequal (JavaScript's
+``!=``) to the innermost one (:func:`loose_equal`).
 """
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from letterhead.errors import RenderError
+from letterhead.errors import MissingVariable, RenderError, excerpt_at
 
 from .lexer import line_at
 from .nodes import Block, InlinePartial, Node, Output, PartialCall, Path, Template, Text
@@ -21,7 +28,28 @@ from .nodes import Block, InlinePartial, Node, Output, PartialCall, Path, Templa
 # Tuples grow by concatenation (`a + (b,)`), not by unpacking as RUF005 would
 # have it: ~40 ns against ~56 ns, at every block and every `#each` item.
 
-_MISSING: Any = type("Missing", (), {"__repr__": lambda self: "<missing>"})()
+_MISSING: Any = type("Missing", (), {"__repr__": lambda self: "<missing>"})()  # JavaScript's undefined
+
+
+class _NullContext(Mapping[str, Any]):
+    """handlebars.js's ``container.nullContext``: the sealed empty object a
+    block helper gets as ``this`` when the context is null or undefined."""
+
+    def __getitem__(self, key: str) -> Any:
+        raise KeyError(key)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(())
+
+    def __len__(self) -> int:
+        return 0
+
+    def __repr__(self) -> str:
+        return "<nullContext>"
+
+
+_NULL_CONTEXT: Any = _NullContext()
+_INDEX = re.compile(r"\[\d+\]")  # `xs[2].x` and `xs[0].x` are one field of the items
 
 _ESCAPES = {
     "&": "&amp;",
@@ -46,13 +74,20 @@ def render(template: Template, data: Mapping[str, Any], *, escape: bool = True) 
     """Render as handlebars.js does, but refuse a missing or null printed variable.
 
     ``escape=False`` prints ``{{x}}`` unescaped, as the SES guide says SES does.
+    Raises one :class:`~letterhead.errors.RenderError` listing every missing
+    or null printed variable (``.missing``).
     """
     out: list[str] = []
-    _Renderer(template, escape).run(template.body, ((data, ""),), {"root": data}, (), out)
+    renderer = _Renderer(template, escape)
+    top = (data, "")
+    renderer.run(template.body, top, (top,), {"root": data}, (), out)
+    if renderer.missing:
+        raise RenderError.for_missing(renderer.missing)
     return "".join(out)
 
 
-_Stack = tuple[tuple[Any, str], ...]  # (context, its path for messages), innermost first
+_Context = tuple[Any, str]  # a context and its path for messages
+_Stack = tuple[_Context, ...]  # handlebars.js's `depths`, innermost first: what `../` walks
 _Programs = tuple[tuple[Node, ...], ...]  # the bodies being run, where inline partials are looked up
 
 
@@ -60,11 +95,14 @@ class _Renderer:
     def __init__(self, template: Template, escape: bool) -> None:
         self.template = template
         self.escape = escape
+        self.missing: list[MissingVariable] = []
+        self.seen: set[str] = set()
 
     def run(
         self,
         nodes: tuple[Node, ...],
-        stack: _Stack,
+        context: _Context,
+        depths: _Stack,
         frame: dict[str, Any],
         programs: _Programs,
         out: list[str],
@@ -75,43 +113,63 @@ class _Renderer:
             if kind is Text:
                 out.append(node.value)  # type: ignore[union-attr]
             elif kind is Output:
-                out.append(self._print(node, stack, frame))  # type: ignore[arg-type]
+                out.append(self._print(node, context, depths, frame))  # type: ignore[arg-type]
             elif kind is Block:
-                self._block(node, stack, frame, programs, out)  # type: ignore[arg-type]
+                self._block(node, context, depths, frame, programs, out)  # type: ignore[arg-type]
             elif kind is PartialCall:
-                self._partial(node, stack, frame, programs, out)  # type: ignore[arg-type]
+                self._partial(node, context, depths, frame, programs, out)  # type: ignore[arg-type]
 
-    def _print(self, node: Output, stack: _Stack, frame: dict[str, Any]) -> str:
-        value, label = _lookup(node.path, stack, frame)
+    def program(
+        self,
+        nodes: tuple[Node, ...],
+        context: _Context,
+        depths: _Stack,
+        frame: dict[str, Any],
+        programs: _Programs,
+        out: list[str],
+    ) -> None:
+        """A block's body or inverse run on ``context``, as handlebars.js's
+        ``wrapProgram`` runs it: a new ``../`` level only for a context
+        loosely unequal to the innermost one."""
+        if nodes:
+            self.run(nodes, context, _push(depths, context), frame, programs, out)
+
+    def _print(self, node: Output, context: _Context, depths: _Stack, frame: dict[str, Any]) -> str:
+        value, label = _lookup(node.path, context, depths, frame)
         if value is None or value is _MISSING:
-            raise self._missing(node, value, label)
+            self._missing(node, value, label)
+            return ""
         text = value if type(value) is str else js_string(value)
         return escape_expression(text) if self.escape and not node.raw else text
 
     def _block(
-        self, node: Block, stack: _Stack, frame: dict[str, Any], programs: _Programs, out: list[str]
+        self, node: Block, context: _Context, depths: _Stack, frame: dict[str, Any], programs: _Programs,
+        out: list[str],
     ) -> None:
-        value, label = _lookup(node.path, stack, frame)
+        value, label = _lookup(node.path, context, depths, frame)
         helper = node.helper
+        # a block helper's `this`: handlebars.js passes nullContext for a null or undefined context
+        this = context if context[0] is not None and context[0] is not _MISSING else (_NULL_CONTEXT, context[1])
         if helper == "if" or helper == "unless":
             branch = node.body if _is_falsy(value) == (helper == "unless") else node.inverse
-            self.run(branch, stack, frame, programs, out)
+            self.program(branch, this, depths, frame, programs, out)
         elif helper == "with":
             if _is_empty(value):
-                self.run(node.inverse, stack, frame, programs, out)
+                self.program(node.inverse, this, depths, frame, programs, out)
             else:
-                self.run(node.body, _push(stack, value, label), frame, programs, out)
+                self.program(node.body, (value, label), depths, frame, programs, out)
         else:
             items = _iteration(value, label)
             if not items:
-                self.run(node.inverse, stack, frame, programs, out)
+                self.program(node.inverse, this, depths, frame, programs, out)
             last = len(items) - 1
             for index, (key, item, item_label) in enumerate(items):
                 item_frame = {**frame, "key": key, "index": index, "first": index == 0, "last": index == last}
-                self.run(node.body, _push(stack, item, item_label), item_frame, programs, out)
+                self.program(node.body, (item, item_label), depths, item_frame, programs, out)
 
     def _partial(
-        self, node: PartialCall, stack: _Stack, frame: dict[str, Any], programs: _Programs, out: list[str]
+        self, node: PartialCall, context: _Context, depths: _Stack, frame: dict[str, Any], programs: _Programs,
+        out: list[str],
     ) -> None:
         definition = _find_partial(node.name, programs)
         if definition is None:
@@ -119,13 +177,13 @@ class _Renderer:
                 f'partial "{node.name}" is not defined',
                 location=node.location,
                 hint='define it in this part with `{{#*inline "' + node.name + '"}}…{{/inline}}`',
-                source_line=line_at(self.template.text, node.offset),
+                source_line=excerpt_at(self.template.text, node.offset),
             )
         if not node.indent:
-            self.run(definition.body, stack, frame, programs, out)
+            self.program(definition.body, context, depths, frame, programs, out)
             return
         buffer: list[str] = []
-        self.run(definition.body, stack, frame, programs, buffer)
+        self.program(definition.body, context, depths, frame, programs, buffer)
         lines = "".join(buffer).split("\n")
         for i, line in enumerate(lines):
             if not line and i + 1 == len(lines):
@@ -133,21 +191,16 @@ class _Renderer:
             lines[i] = node.indent + line
         out.append("\n".join(lines))
 
-    def _missing(self, node: Output, value: Any, label: str) -> RenderError:
-        name = label or "this"
-        tag = ("{{{%s}}}" if node.raw else "{{%s}}") % node.path.original
-        state = f"missing variable `{name}`" if value is _MISSING else f"variable `{name}` is null"
-        where = "" if name == node.path.original else f" for `{tag}`"
-        hint = f"send `{name}` in the template data (an empty string prints nothing)"
-        if not node.path.data:
-            hint += f", or print it only inside `{{{{#if {node.path.original}}}}}…{{{{/if}}}}`"
-        return RenderError(
-            f"{state}{where} (SES would silently drop this message)",
-            variable=name,
-            location=node.location,
-            hint=hint,
-            source_line=line_at(self.template.text, node.offset),
-        )
+    def _missing(self, node: Output, value: Any, label: str) -> None:
+        variable = label or "this"
+        # an `#each` of thousands of items may miss the same field in each: the line once per variable
+        first = _INDEX.sub("[]", variable) not in self.seen
+        if first:
+            self.seen.add(_INDEX.sub("[]", variable))
+        self.missing.append(MissingVariable(
+            variable, node.path.original, null=value is None, raw=node.raw, location=node.location,
+            source_line=line_at(self.template.text, node.offset) if first else None,
+        ))
 
 
 def _find_partial(name: str, programs: _Programs) -> InlinePartial | None:
@@ -158,7 +211,7 @@ def _find_partial(name: str, programs: _Programs) -> InlinePartial | None:
     return None
 
 
-def _lookup(path: Path, stack: _Stack, frame: dict[str, Any]) -> tuple[Any, str]:
+def _lookup(path: Path, context: _Context, depths: _Stack, frame: dict[str, Any]) -> tuple[Any, str]:
     """The value a path reaches, and the label of the last step taken: the
     variable to blame when the value is missing or null."""
     if path.data:
@@ -166,13 +219,17 @@ def _lookup(path: Path, stack: _Stack, frame: dict[str, Any]) -> tuple[Any, str]
         if head != "root":
             return frame.get(head, _MISSING), "@" + head
         value, label, rest = frame["root"], "", path.parts[1:]
-    elif path.depth < len(stack):
-        (value, label), rest = stack[path.depth], path.parts
-    else:
+    elif not path.depth:
+        (value, label), rest = context, path.parts
+    elif path.depth < len(depths):
+        (value, label), rest = depths[path.depth], path.parts
+    else:  # above the levels that opened (a context loosely equal to its parent opens none)
         return _MISSING, path.original
     for part in rest:
         if value is None or value is _MISSING:
             break
+        if value is _NULL_CONTEXT:
+            return None, label  # the null the block helper stood in for
         value = _property(value, part)
         label = f"{label}.{part}" if label else part
     return value, label
@@ -195,16 +252,84 @@ def _is_array_index(key: str) -> bool:
     return key.isascii() and key.isdigit() and str(int(key)) == key and int(key) < 2**32 - 1
 
 
-def _push(stack: _Stack, value: Any, label: str) -> _Stack:
-    # handlebars.js opens a `../` level only when the context changes (`context != depths[0]`)
-    top = stack[0][0]
-    if value is top or (type(value) is type(top) and _is_scalar(value) and value == top):
-        return stack
-    return ((value, label),) + stack  # noqa: RUF005
+def _push(depths: _Stack, context: _Context) -> _Stack:
+    """handlebars.js's ``wrapProgram``: ``context`` opens a ``../`` level only
+    when ``context != depths[0]`` (and it is not the nullContext standing in
+    for a null ``depths[0]``)."""
+    value, top = context[0], depths[0][0]
+    if value is top or loose_equal(value, top) or (value is _NULL_CONTEXT and top is None):
+        return depths
+    return (context,) + depths  # noqa: RUF005
 
 
-def _is_scalar(value: Any) -> bool:
-    return value is None or isinstance(value, (str, int, float))
+# --- JavaScript's loose equality (`==`), over JSON values ---------------------------------------
+
+_JS_SPACE = "\t\n\v\f\r \u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a" \
+    "\u2028\u2029\u202f\u205f\u3000\ufeff"
+_DECIMAL = re.compile(r"[+-]?(?:Infinity|(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?)")
+_RADIX = re.compile(r"0(?:[xX][0-9a-fA-F]+|[oO][0-7]+|[bB][01]+)")
+
+
+def _js_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if value is _MISSING:
+        return "undefined"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, (int, float)):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    return "object"
+
+
+def _number(value: int | float) -> float:
+    """A Python number as a JavaScript number (a double; too large: ±Infinity)."""
+    try:
+        return float(value)
+    except OverflowError:
+        return math.inf if value > 0 else -math.inf
+
+
+def to_number(text: str) -> float:
+    """JavaScript's ``Number(text)``: decimal, ``Infinity``, 0x/0o/0b, blank is 0, else NaN."""
+    text = text.strip(_JS_SPACE)
+    if not text:
+        return 0.0
+    if _DECIMAL.fullmatch(text):
+        return float(text)
+    if _RADIX.fullmatch(text):
+        return _number(int(text, 0))
+    return math.nan
+
+
+def loose_equal(a: Any, b: Any) -> bool:
+    """JavaScript's ``a == b`` for JSON values: objects equal only
+    themselves; null equals undefined; a boolean compares as 0 or 1, an
+    object as its string (``"[object Object]"``, an array's items joined
+    with commas), a string with a number as ``Number(string)``."""
+    ta, tb = _js_type(a), _js_type(b)
+    if ta == tb:
+        if ta == "object":
+            return a is b
+        if ta == "number":
+            return _number(a) == _number(b)
+        return ta in ("null", "undefined") or bool(a == b)
+    nullish = ("null", "undefined")
+    if ta in nullish or tb in nullish:
+        return ta in nullish and tb in nullish
+    if ta == "boolean":
+        return loose_equal(int(a), b)
+    if tb == "boolean":
+        return loose_equal(a, int(b))
+    if ta == "object":
+        return loose_equal(js_string(a), b)
+    if tb == "object":
+        return loose_equal(a, js_string(b))
+    if ta == "number":
+        return _number(a) == to_number(b)
+    return to_number(a) == _number(b)
 
 
 def _iteration(value: Any, label: str) -> list[tuple[Any, Any, str]]:
@@ -245,7 +370,7 @@ def js_string(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int):
-        return str(value) if abs(value) < 2**53 else _js_number(float(value))
+        return str(value) if abs(value) < 2**53 else _js_number(_number(value))
     if isinstance(value, float):
         return _js_number(value)
     if isinstance(value, Mapping):

@@ -12,9 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import NamedTuple
 
-from letterhead.errors import TemplateSyntaxError
+from letterhead.errors import TemplateSyntaxError, excerpt_at
 
-from .lexer import line_at
 from .nodes import (
     MAX_NESTING,
     MAX_PARTIAL_EXPANSION,
@@ -64,7 +63,7 @@ class ScopeWalker:
             call, definition = env.calls[-1]
             message += f" (in partial `{definition.name}` used on line {call.location.line or '?'})"
         return TemplateSyntaxError(
-            message, location=node.location, hint=hint, source_line=line_at(self.template.text, node.offset)
+            message, location=node.location, hint=hint, source_line=excerpt_at(self.template.text, node.offset)
         )
 
     def _program(self, nodes: tuple[Node, ...], env: Env) -> None:

@@ -344,3 +344,71 @@ def test_sends_appear_in_the_outbox_and_drops_are_marked(dev, page, calndr: Path
     assert "dropped by SES" in raw.inner_text() and "prepare_data" in raw.inner_text()
     page.screenshot(path=str(ARTIFACTS / "outbox-1440.png"), full_page=True)
     assert page.console_errors == []
+
+
+def test_the_outbox_pages_loads_bodies_when_opened_and_clears(dev, page) -> None:  # type: ignore[no-untyped-def]
+    """60 sends: the first page lists 50 without their bodies; opening a part
+    fetches its body; Older/Newer page; Clear outbox empties it."""
+    import httpx
+
+    server, url = dev
+    assert server.local_ses is not None
+    assert httpx.post(url + "/api/outbox/clear", json={}, timeout=30).status_code == 200
+    ses = boto3.client("ses", endpoint_url=server.local_ses.endpoint_url, region_name=server.local_ses.region,
+                       aws_access_key_id="app", aws_secret_access_key="app")
+    sample = json.loads((REPO / "templates_src" / "email_verification" / "samples" / "default.json").read_text())
+    ids: list[str] = []
+    for first in (0, 50):
+        resp = ses.send_bulk_templated_email(
+            Source="hello@calndr.club", Template="email_verification", DefaultTemplateData="{}",
+            Destinations=[{"Destination": {"ToAddresses": [f"u{i}@example.org"]},
+                           "ReplacementTemplateData": json.dumps(prepare_data({**sample, "code": f"{i:06d}"}))}
+                          for i in range(first, first + (50 if first == 0 else 10))])
+        ids += [s["MessageId"] for s in resp["Status"]]
+    _wait_until(lambda: len(server.deliveries) == 60)
+    page.requests_seen.clear()
+    _open(page, url + "/outbox")
+    messages = page.locator("#outbox .message")
+    assert messages.count() == 50
+    assert messages.first.get_attribute("data-message-id") == ids[-1]  # newest first
+    assert "60 messages" in page.inner_text("#outbox-count")
+    # only the newest message's HTML part starts open: one body fetched, no other
+    newest = page.locator(f'[data-message-id="{ids[-1]}"]')
+    assert "000059" in newest.frame_locator("iframe").locator("body").inner_text()
+    bodies = [u for kind, u in page.requests_seen if "/api/outbox/" in u]
+    assert bodies == [f"{url}/api/outbox/{ids[-1]}"], bodies
+    assert page.locator("#outbox iframe").count() == 1
+    # open another message's text part, then its HTML part: fetched once, shown in both
+    other = page.locator(f'[data-message-id="{ids[42]}"]')
+    other.locator('details[data-part="text"] summary').click()
+    page.wait_for_function("id => document.querySelector(`[data-message-id=\"${id}\"]`)"
+                           ".getAttribute('data-body-loaded') === '1'", arg=ids[42])
+    assert "000042" in other.locator('[data-body="text"]').inner_text()
+    other.locator('details[data-part="html"] summary').click()
+    assert "000042" in other.frame_locator("iframe").locator("body").inner_text()
+    assert len([u for kind, u in page.requests_seen if u.endswith("/api/outbox/" + ids[42])]) == 1
+    page.screenshot(path=str(ARTIFACTS / "outbox-paged-1440.png"))
+    # a new send redraws the first page: what was open stays open, its body is not fetched again
+    ses.send_templated_email(Source="hello@calndr.club", Destination={"ToAddresses": ["late@example.org"]},
+                             Template="email_verification", TemplateData=json.dumps(prepare_data(sample)))
+    page.wait_for_function("() => document.getElementById('outbox-count').textContent.startsWith('61 messages')")
+    other = page.locator(f'[data-message-id="{ids[42]}"]')
+    assert other.locator('details[data-part="html"]').get_attribute("open") is not None
+    assert "000042" in other.frame_locator("iframe").locator("body").inner_text()
+    assert len([u for kind, u in page.requests_seen if u.endswith("/api/outbox/" + ids[42])]) == 1
+    # the older page, and back
+    page.click("#outbox-older")
+    page.wait_for_url("**/outbox?page=2")
+    assert page.locator("#outbox .message").count() == 11
+    assert page.locator("#outbox .message").last.get_attribute("data-message-id") == ids[0]
+    assert page.locator("#outbox iframe").count() == 0  # nothing opens by itself on an older page
+    page.click("#outbox-newer")
+    page.wait_for_url("**/outbox?page=1")
+    # clear, after a confirmation
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.click("#outbox-clear")
+    page.wait_for_selector("#outbox-empty")
+    assert page.locator("#outbox .message").count() == 0
+    assert len(server.deliveries) == 0 and server.local_ses.sent_messages() == []
+    assert server.local_ses.template("email_verification") is not None  # the templates stay
+    assert page.console_errors == []

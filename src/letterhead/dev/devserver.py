@@ -13,7 +13,10 @@ One process, three loops on one asyncio event loop (uvicorn's):
 3. **outbox**: when the local SES runs (:class:`letterhead.dev.localses.LocalSes`,
    moto on loopback), its sent messages are read a few times a second, each
    new one rendered once as SES would have rendered it at send time, and
-   ``outbox`` is published.
+   ``outbox`` is published.  The outbox page lists 50 a page and fetches a
+   message's body when it is opened (:mod:`letterhead.dev.outbox`);
+   ``POST /api/outbox/clear`` forgets the sent messages (templates and
+   verified senders stay).
 
 The site is a small Starlette app.  Everything is served from memory: nothing
 under ``build/`` or ``ses_templates/`` is written (``letterhead build`` does
@@ -44,7 +47,8 @@ from ..aws.loopback import AsgiGuard, allowed_hosts, is_loopback_host
 from ..config import Config
 from ..errors import LetterheadError
 from .localses import DEFAULT_REGION, Delivery, LocalSes, SentMessage, render_sent
-from .preview import PreviewProject, Site, TemplateState, csp, index_page, outbox_page, render_view, template_page
+from .outbox import message_body, outbox_listing, outbox_page, paginate
+from .preview import PreviewProject, Site, TemplateState, csp, index_page, render_view, template_page
 
 __all__ = ["DEFAULT_PORT", "DEFAULT_SES_PORT", "DevServer", "RebuildEvent"]
 
@@ -292,7 +296,7 @@ class DevServer:
         async def outbox(request: Request) -> Response:
             ses = self.local_ses
             return html(outbox_page(
-                list(reversed(self.deliveries.values())), site=self.site,
+                paginate(list(self.deliveries.values()), request.query_params.get("page")), site=self.site,
                 endpoint_url=ses.endpoint_url if ses else None, region=self.region,
                 senders=ses.verified if ses else (), templates=self.project.names if ses else (),
                 ses_error=self.ses_error if ses is None else None,
@@ -302,13 +306,22 @@ class DevServer:
             return JSONResponse({"ok": False, "error": {"headline": headline, "summary": summary}},
                                 status_code=status, headers=headers)
 
+        def not_json(request: Request) -> Response | None:
+            """Write endpoints take JSON only: a page elsewhere cannot send
+            that without a CORS preflight (which gets no CORS answer), and the
+            guard refuses its Origin anyway."""
+            if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
+                return refuse(415, "send JSON", "Content-Type: application/json")
+            return None
+
         async def render(request: Request) -> Response:
             name = request.path_params["name"]
             state = self.project.get(name)
             if state is None:
                 return refuse(404, "not found", "no such template")
-            if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
-                return refuse(415, "send JSON", "Content-Type: application/json")
+            refused = not_json(request)
+            if refused is not None:
+                return refused
             too_large = f"the body is over {MAX_BODY_BYTES:,} bytes (SES takes 262,144 characters of data)"
             declared = request.headers.get("content-length", "")
             if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
@@ -339,7 +352,27 @@ class DevServer:
             }, headers=headers)
 
         async def outbox_json(request: Request) -> Response:
-            return JSONResponse([d.to_dict() for d in self.deliveries.values()], headers=headers)
+            paged = paginate(list(self.deliveries.values()), request.query_params.get("page"))
+            return JSONResponse(outbox_listing(paged), headers=headers)
+
+        async def outbox_message(request: Request) -> Response:
+            d = self.deliveries.get(request.path_params["id"])
+            if d is None:
+                return refuse(404, "not found", "no such message in the outbox (cleared?)")
+            return JSONResponse(message_body(d), headers=headers)
+
+        async def outbox_clear(request: Request) -> Response:
+            refused = not_json(request)
+            if refused is not None:
+                return refused
+            if self.local_ses is None:
+                return refuse(409, "the local SES is not running", "there is no outbox to clear")
+            try:
+                cleared = await asyncio.to_thread(self.clear_outbox)
+            except LetterheadError as exc:
+                return refuse(502, "could not clear the outbox", str(exc))
+            self._hub.publish("outbox", {"count": 0, "cleared": True})
+            return JSONResponse({"ok": True, "cleared": cleared}, headers=headers)
 
         async def events(request: Request) -> Response:
             q = self._hub.subscribe()
@@ -388,6 +421,8 @@ class DevServer:
                 Route("/api/render/{name}", render, methods=["POST"]),
                 Route("/api/status", status),
                 Route("/api/outbox", outbox_json),
+                Route("/api/outbox/clear", outbox_clear, methods=["POST"]),
+                Route("/api/outbox/{id}", outbox_message),
             ],
             lifespan=lifespan,
         )
@@ -456,10 +491,13 @@ class DevServer:
         with self._ses_lock:
             messages: list[SentMessage] = ses.sent_messages()
             known = dict(self.deliveries)  # pages iterate the old dict meanwhile: replace, never mutate
+            templates: dict[str, SesTemplate | None] = {}  # one GetTemplate per template, not per message
             for m in messages:
                 if m.id in known:
                     continue
-                payload = ses.template(m.template) if m.template else None
+                if m.template and m.template not in templates:
+                    templates[m.template] = ses.template(m.template)
+                payload = templates.get(m.template) if m.template else None
                 state = self.project.get(m.template or "")
                 d = render_sent(m, payload, state.variables if state else None)
                 known[m.id] = d
@@ -467,6 +505,17 @@ class DevServer:
             if new:
                 self.deliveries = known
         return new
+
+    def clear_outbox(self) -> int:
+        """Forget every sent message, in the local SES and here; templates and
+        verified senders stay.  Returns how many the local SES forgot."""
+        ses = self.local_ses
+        if ses is None:
+            return 0
+        with self._ses_lock:  # not between the poller's read and its update
+            cleared = ses.clear_outbox()
+            self.deliveries = {}
+        return cleared
 
     async def _poll_outbox(self) -> None:
         while True:

@@ -16,8 +16,9 @@ functions, so a CI artifact shows exactly what the dev server shows.
    declared types, then every part in designer form (an error names the
    ``template.mjml`` line), then the SES payload exactly as SES would render it
    (what the frames show, byte for byte what ``build/…/samples/*.html`` holds).
-3. :func:`index_page`, :func:`template_page`, :func:`outbox_page` return HTML
-   strings; :func:`export_site` writes the static site.
+3. :func:`index_page`, :func:`template_page` return HTML strings (the
+   outbox's page is :mod:`letterhead.dev.outbox`'s, through :func:`render_page`);
+   :func:`export_site` writes the static site.
 
 Pages load nothing: CSS and JavaScript are inline (the script allowed by its
 hash in a Content-Security-Policy), and each email sits in a sandboxed
@@ -38,10 +39,9 @@ from typing import Any
 
 from .. import __version__
 from ..authoring.compile import CompiledTemplate, Compiler
-from ..authoring.contexts import URL_DATA_KEY
 from ..authoring.lint import Finding, lint
 from ..authoring.payload import SesTemplate
-from ..authoring.safety import HTML_DATA_KEY, payload_for
+from ..authoring.safety import payload_for
 from ..authoring.sources import TemplateSource, load_brand, load_source, read_text, template_names
 from ..authoring.validate import render_compiled
 from ..config import Config
@@ -58,8 +58,8 @@ __all__ = [
     "error_view",
     "export_site",
     "index_page",
-    "outbox_page",
     "render_data",
+    "render_page",
     "template_page",
 ]
 
@@ -478,7 +478,8 @@ def _json_for_script(obj: Any) -> Any:
     return Markup(text)
 
 
-def _render_page(name: str, site: Site, **context: Any) -> str:
+def render_page(name: str, site: Site, **context: Any) -> str:
+    """One of ``preview_assets/``'s pages, with the script, style and CSP every page carries."""
     return str(_env().get_template(name).render(site=site, csp=csp(), **context))
 
 
@@ -501,7 +502,7 @@ def index_page(states: Sequence[TemplateState], *, site: Site = Site(), clip_byt
             "ses_bytes": shown.size_bytes,
             "error": error_view(s.error),
         })
-    return _render_page("index.html", site, page="index", title=title, rows=rows, clip_bytes=clip_bytes,
+    return render_page("index.html", site, page="index", title=title, rows=rows, clip_bytes=clip_bytes,
                         project_error=error_view(project_error))
 
 
@@ -556,7 +557,7 @@ def template_page(state: TemplateState, *, sample: str | None = None, site: Site
         for f in shown.findings
     ]
     data_text = json.dumps(model["samples"][current]["data"], indent=2, ensure_ascii=False) if current else "{}"
-    return _render_page(
+    return render_page(
         "template.html", site, page="template", title=f"{state.name} · letterhead preview",
         state=state, model=_json_for_script(model), current=current, order=model["order"],
         render=render, findings=findings, compile_error=error_view(state.error), stale=model["stale"],
@@ -564,68 +565,6 @@ def template_page(state: TemplateState, *, sample: str | None = None, site: Site
         sample_errors={n: s["render"]["error"] is not None for n, s in model["samples"].items()},
         names=[(n, site.template_url(n)) for n in names],
     )
-
-
-def _without_url_copies(value: Any) -> Any:
-    """Sent data as the application wrote it: prepare_data's percent-encoded
-    ``_url`` copies repeat values too."""
-    if isinstance(value, dict):
-        return {k: _without_url_copies(v) for k, v in value.items() if k != URL_DATA_KEY}
-    if isinstance(value, list):
-        return [_without_url_copies(v) for v in value]
-    return value
-
-
-def outbox_page(deliveries: Sequence[Any], *, site: Site = Site(live=True), endpoint_url: str | None = None,
-                region: str | None = None, senders: Sequence[str] = (), templates: Sequence[str] = (),
-                ses_error: str | None = None, disabled: bool = False) -> str:
-    """``deliveries``: :class:`letterhead.dev.localses.Delivery` records, newest first."""
-    items = []
-    first_delivered = True
-    for d in deliveries:
-        m = d.message
-        data_text = None
-        has_html_copy = False
-        if m.template_data is not None:
-            try:
-                data = json.loads(m.template_data)
-            except ValueError:
-                data_text = m.template_data
-            else:
-                if isinstance(data, dict) and HTML_DATA_KEY in data:
-                    # prepare_data's escaped copy repeats every value: say so, do not print it
-                    has_html_copy = True
-                    data = _without_url_copies({k: v for k, v in data.items() if k != HTML_DATA_KEY})
-                data_text = json.dumps(data, indent=2, ensure_ascii=False)
-        open_html = d.delivered and bool((d.parts or {}).get("html")) and first_delivered
-        first_delivered = first_delivered and not open_html
-        items.append({
-            "id": m.id,
-            "kind": m.kind,
-            "source": m.source,
-            "to": ", ".join(m.to),
-            "cc": ", ".join(m.cc),
-            "bcc": ", ".join(m.bcc),
-            "template": m.template,
-            "delivered": d.delivered,
-            "problem": d.problem,
-            "error": error_view(d.error, part=d.part) if d.error else None,
-            "warnings": list(d.warnings),
-            "subject": (d.parts or {}).get("subject", ""),
-            "html": (d.parts or {}).get("html", ""),
-            "text": (d.parts or {}).get("text", ""),
-            "data_text": data_text,
-            "has_html_copy": has_html_copy,
-            "open_html": open_html,
-        })
-    env_lines = []
-    if endpoint_url:
-        env_lines = [f"AWS_ENDPOINT_URL_SES={endpoint_url}", f"AWS_REGION={region or 'us-east-1'}",
-                     "AWS_ACCESS_KEY_ID=local", "AWS_SECRET_ACCESS_KEY=local"]
-    return _render_page("outbox.html", site, page="outbox", title="Outbox · letterhead preview", items=items,
-                        endpoint_url=endpoint_url, region=region, senders=list(senders),
-                        templates=list(templates), env_lines=env_lines, ses_error=ses_error,
-                        disabled=disabled)
 
 
 EXPORT_MARKER = ".letterhead-preview"

@@ -1,4 +1,5 @@
-/* letterhead preview: sample switching, the sample editor and live reload.
+/* letterhead preview: sample switching, the sample editor, the outbox
+   (bodies fetched when opened, paging, clearing) and live reload.
    Inlined into every page (allowed by its hash in the page's CSP), so it must
    never contain a closing script tag sequence. */
 (function () {
@@ -239,10 +240,147 @@
     });
   }
 
+  /* -- the outbox: a page lists messages; a body is fetched when opened --- */
+  var bodies = {}; /* message id -> its body (from data-body-url + id), kept across refreshes */
+
+  function outboxPage() {
+    var view = $("outbox-view");
+    return view ? Number(view.getAttribute("data-outbox-page") || 1) : 1;
+  }
+
+  /* the server names its own URLs (data-* of #outbox-view) */
+  function outboxUrl(which) {
+    var view = $("outbox-view");
+    return view ? view.getAttribute("data-" + which + "-url") : null;
+  }
+
+  function showHtml(li, b) {
+    var slot = li.querySelector('[data-body="html"]');
+    var details = slot ? slot.closest("details") : null;
+    if (!slot || !details || !details.open || slot.querySelector("iframe")) { return; }
+    var frame = document.createElement("iframe");
+    frame.className = "outbox-frame";
+    frame.title = "HTML part of " + li.getAttribute("data-message-id");
+    frame.width = slot.getAttribute("data-width") || "720";
+    frame.height = "600";
+    frame.setAttribute("scrolling", "no");
+    frame.setAttribute("sandbox", "allow-same-origin allow-popups allow-popups-to-escape-sandbox");
+    frame.setAttribute("referrerpolicy", "no-referrer");
+    frame.srcdoc = b.html;
+    slot.textContent = "";
+    slot.appendChild(frame);
+    watchFrame(frame);
+  }
+
+  function fillBody(li, b) {
+    var text = li.querySelector('[data-body="text"]');
+    if (text) { text.textContent = b.text || ""; }
+    var data = li.querySelector('[data-body="data"]');
+    if (data) { data.textContent = b.data_text === null ? "" : b.data_text; }
+    var note = li.querySelector('[data-body="html-copy"]');
+    if (note) { note.hidden = !b.has_html_copy; }
+    showHtml(li, b);
+    li.setAttribute("data-body-loaded", "1");
+  }
+
+  function bodyMissing(li, why) {
+    var slots = li.querySelectorAll("[data-body]");
+    for (var i = 0; i < slots.length; i++) {
+      if (slots[i].getAttribute("data-body") !== "html-copy") { slots[i].textContent = why; }
+    }
+  }
+
+  function loadBody(li) {
+    var id = li.getAttribute("data-message-id");
+    if (Object.prototype.hasOwnProperty.call(bodies, id)) { fillBody(li, bodies[id]); return; }
+    if (li.getAttribute("data-body-loading")) { return; }
+    li.setAttribute("data-body-loading", "1");
+    fetch(outboxUrl("body") + encodeURIComponent(id), { cache: "no-store" }).then(function (resp) {
+      if (resp.status === 404) { return null; }
+      if (!resp.ok) { throw new Error("HTTP " + resp.status); }
+      return resp.json();
+    }).then(function (b) {
+      li.removeAttribute("data-body-loading");
+      if (b === null) { bodyMissing(li, "This message is no longer in the outbox (cleared)."); return; }
+      bodies[id] = b;
+      fillBody(li, b);
+    }).catch(function (e) {
+      li.removeAttribute("data-body-loading");
+      bodyMissing(li, "cannot reach letterhead dev: " + e);
+    });
+  }
+
+  function loadOpenBodies() {
+    var open = document.querySelectorAll("#outbox details[data-part][open]");
+    for (var i = 0; i < open.length; i++) { loadBody(open[i].closest("[data-message-id]")); }
+  }
+
+  /* what is open now: reopened after the list is redrawn (a new send) */
+  function openParts() {
+    var keys = {};
+    var open = document.querySelectorAll("#outbox details[data-part][open]");
+    for (var i = 0; i < open.length; i++) {
+      keys[open[i].closest("[data-message-id]").getAttribute("data-message-id") + " " +
+           open[i].getAttribute("data-part")] = true;
+    }
+    return keys;
+  }
+
+  function reopen(keys) {
+    var parts = document.querySelectorAll("#outbox details[data-part]");
+    for (var i = 0; i < parts.length; i++) {
+      var key = parts[i].closest("[data-message-id]").getAttribute("data-message-id") + " " +
+                parts[i].getAttribute("data-part");
+      if (keys[key]) { parts[i].open = true; }
+    }
+  }
+
+  function clearOutbox(button) {
+    var total = Number(($("outbox-view") || button).getAttribute("data-outbox-total") || 0);
+    if (!window.confirm("Clear the outbox? " + total + " message" + (total === 1 ? "" : "s") +
+                        " will be forgotten (templates and senders stay).")) { return; }
+    button.disabled = true;
+    var first = outboxUrl("first");
+    fetch(outboxUrl("clear"), {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: "{}",
+      cache: "no-store"
+    }).then(function (resp) {
+      if (!resp.ok) { throw new Error("HTTP " + resp.status); }
+      bodies = {};
+      if (outboxPage() !== 1 || location.search) { location.assign(first); return; }
+      return refreshMain();
+    }).catch(function (e) {
+      button.disabled = false;
+      window.alert("Could not clear the outbox: " + e);
+    });
+  }
+
+  function initOutboxPage() {
+    document.addEventListener("click", function (e) {
+      var b = e.target.closest ? e.target.closest("#outbox-clear") : null;
+      if (b) { clearOutbox(b); }
+    });
+    loadOpenBodies();
+  }
+
+  function onOutbox(d) {
+    if (outboxPage() === 1 || d.cleared) {
+      if (outboxPage() !== 1) { location.assign(outboxUrl("first")); return; }
+      refreshMain();
+    } else {
+      var note = $("outbox-new");
+      if (note) { note.hidden = false; }
+    }
+  }
+
   function refreshMain() {
+    var keys = pageKind === "outbox" ? openParts() : null;
     return fetchPage(location.pathname + location.search).then(function (doc) {
       if (!doc) { return; }
       $("main").replaceWith(document.adoptNode(doc.getElementById("main")));
+      if (keys) { reopen(keys); loadOpenBodies(); }
       watchFrames();
       body.setAttribute("data-refreshed", String(Number(body.getAttribute("data-refreshed") || 0) + 1));
     });
@@ -266,17 +404,22 @@
       setLive("live");
     });
     es.addEventListener("change", function (e) { onChange(JSON.parse(e.data)); });
-    es.addEventListener("outbox", function () { if (pageKind === "outbox") { refreshMain(); } });
+    es.addEventListener("outbox", function (e) { if (pageKind === "outbox") { onOutbox(JSON.parse(e.data)); } });
     es.onerror = function () { setLive("offline", "offline: is letterhead dev running?"); };
   }
 
-  /* a frame inside a closed <details> has no size until it opens */
+  /* a frame inside a closed <details> has no size until it opens; an
+     outbox message's body is fetched the first time one of its parts opens */
   document.addEventListener("toggle", function (e) {
     var frames = e.target.querySelectorAll ? e.target.querySelectorAll("iframe") : [];
     for (var i = 0; i < frames.length; i++) { fit(frames[i]); }
+    if (pageKind === "outbox" && e.target.open && e.target.getAttribute("data-part")) {
+      loadBody(e.target.closest("[data-message-id]"));
+    }
   }, true);
 
   watchFrames();
   if (pageKind === "template") { initTemplatePage(); }
+  if (pageKind === "outbox") { initOutboxPage(); }
   if (live) { connect(); }
 }());

@@ -19,10 +19,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from ..aws.client import check_region, make_client, make_session, retry_config
-from ..aws.errors import ACCOUNT_FIXES, DENIED_CODES, translate_aws
+from ..aws.client import check_region, make_client, make_session, retry_config, watch_answers
+from ..aws.errors import ACCOUNT_FIXES, DENIED_CODES, aws_failures, translate_aws
 from ..aws.quota import SendQuota
-from ..errors import ConfigurationSetError, RemoteError
+from ..errors import ConfigurationSetError, NotSesEndpoint, RemoteError
 from .policy import EVENT_TYPES, IDENTITY_BATCH, WRITE_OPERATIONS, AccountSettings
 
 __all__ = [
@@ -272,6 +272,7 @@ class Account:
         self.calls: Counter[str] = Counter()
         for client in (ses, sesv2):
             if client is not None:
+                watch_answers(client)  # an answer that is not SES's: NotSesEndpoint, naming the URL
                 service = client.meta.service_model.service_id.hyphenize()
                 client.meta.events.register(f"provide-client-params.{service}", self._count,
                                             unique_id=f"letterhead-account-count-{service}-{id(self)}")
@@ -303,12 +304,10 @@ class Account:
         return sum(n for op, n in self.calls.items() if op in WRITE_OPERATIONS)
 
     def _call(self, method: Callable[..., Any], operation: str, **params: Any) -> dict[str, Any]:
-        from botocore.exceptions import BotoCoreError, ClientError
-
         try:
             answer: dict[str, Any] = method(**params)
             return answer
-        except (ClientError, BotoCoreError) as exc:
+        except aws_failures() as exc:
             raise explain(exc, operation, endpoint_url=self.endpoint_url) from None
 
     # -- reads ----------------------------------------------------------------------------
@@ -324,10 +323,11 @@ class Account:
     def details(self) -> AccountDetails:
         """SES v2 GetAccount; an endpoint without it (moto) or a policy without
         ``ses:GetAccount`` gives ``unavailable`` instead of an error."""
-        from botocore.exceptions import BotoCoreError, ClientError
+        from botocore.exceptions import ClientError
 
         if self.sesv2 is None:
             return AccountDetails(unavailable="no SES v2 client")
+        unavailable: tuple[type[BaseException], ...] = (*aws_failures(), NotImplementedError)
         try:
             resp = self.sesv2.get_account()
         except ClientError as exc:
@@ -335,7 +335,11 @@ class Account:
             if code in DENIED_CODES:
                 return AccountDetails(unavailable="ses:GetAccount is not allowed for these credentials")
             return AccountDetails(unavailable=f"GetAccount is not available here ({code})")
-        except (BotoCoreError, NotImplementedError) as exc:
+        except NotSesEndpoint as exc:
+            # moto's server answers SES v2 with an HTML 404: SES v1 may still be there
+            return AccountDetails(unavailable=f"GetAccount is not available here ({exc.url or 'the endpoint'} "
+                                              f"answered HTTP {exc.status})")
+        except unavailable as exc:
             # moto's in-process mock raises NotImplementedError for calls it lacks
             return AccountDetails(unavailable=f"GetAccount is not available here ({type(exc).__name__})")
         return AccountDetails(resp.get("ProductionAccessEnabled"), resp.get("SendingEnabled"),
@@ -396,15 +400,13 @@ class Account:
         every later account call.)"""
         import time
 
-        from botocore.exceptions import BotoCoreError, ClientError
-
         names: set[str] = set()
         try:
             for page in self.ses.get_paginator("list_templates").paginate(PaginationConfig={"PageSize": 100}):
                 names.update(m["Name"] for m in page.get("TemplatesMetadata", []))
                 if page.get("NextToken"):
                     time.sleep(page_pause)
-        except (ClientError, BotoCoreError) as exc:
+        except aws_failures() as exc:
             raise explain(exc, "ListTemplates", endpoint_url=self.endpoint_url) from None
         return names
 

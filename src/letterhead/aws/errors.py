@@ -11,6 +11,11 @@ send may retry, what may go to the fallback, and what may have gone out).  The e
 (:data:`THROTTLING_CODES`, :data:`CREDENTIAL_CODES`, :data:`DENIED_CODES`) are
 one list for all three.
 
+Every failure a call to AWS can end in is translated, not only botocore's
+own classes: :func:`aws_failures` is the tuple of exception classes to catch
+around a call (botocore's parser raises a ``ResponseParserError`` that is no
+``BotoCoreError``), and a send turns anything else into ``DeliveryUnknown``.
+
 botocore is imported inside the functions: importing this module costs nothing.
 """
 
@@ -20,6 +25,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from ..errors import (
     AccessDeniedError,
@@ -34,6 +40,7 @@ from ..errors import (
     MailFromDomainNotVerified,
     MessageRejected,
     NoCredentials,
+    NotSesEndpoint,
     RemoteError,
     RemoteTemplateError,
     SendAccessDenied,
@@ -43,11 +50,12 @@ from ..errors import (
     Throttled,
     ThrottledError,
 )
+from .client import not_ses_hint
 
 __all__ = [
     "ACCOUNT_FIXES", "CREDENTIALS_HINT", "CREDENTIAL_CODES", "DENIED_CODES", "POLICY_HINT", "SEND_HINTS",
-    "SYNC_ACTIONS", "SYNC_FIXES", "THROTTLING_CODES", "UNAVAILABLE_CODES", "Fixes", "error_code",
-    "redact_addresses", "send_hint", "ses_error", "translate_aws", "translate_send",
+    "SYNC_ACTIONS", "SYNC_FIXES", "THROTTLING_CODES", "UNAVAILABLE_CODES", "Fixes", "aws_failures", "error_code",
+    "redact_addresses", "send_hint", "ses_error", "tls_hint", "translate_aws", "translate_send",
 ]
 
 THROTTLING_CODES = frozenset({"Throttling", "ThrottlingException", "TooManyRequestsException",
@@ -75,6 +83,54 @@ def error_code(exc: BaseException) -> str | None:
         code = response.get("Error", {}).get("Code")
         return None if code is None else str(code)
     return None
+
+
+def aws_failures() -> tuple[type[BaseException], ...]:
+    """The exception classes a call through a boto3 client can end in that
+    :func:`translate_aws` and :func:`translate_send` explain: botocore's
+    (``ClientError`` and ``BotoCoreError``), its parser's
+    ``ResponseParserError`` (no ``BotoCoreError``), and letterhead's own
+    (:class:`~letterhead.errors.RemoteError`: a wrong endpoint found by
+    :func:`letterhead.aws.client.watch_answers`)."""
+    from botocore.exceptions import BotoCoreError, ClientError
+    from botocore.parsers import ResponseParserError
+
+    return (ClientError, BotoCoreError, ResponseParserError, RemoteError)
+
+
+def _refresh_errors() -> tuple[type[BaseException], ...]:
+    """botocore's failures to fetch or refresh credentials (SSO, a role, the
+    instance metadata): no call was made."""
+    from botocore import exceptions as bx
+
+    return tuple(getattr(bx, n) for n in ("SSOError", "SSOTokenLoadError", "TokenRetrievalError",
+                                          "UnauthorizedSSOTokenError", "RefreshWithMFAUnsupportedError",
+                                          "CredentialRetrievalError", "MetadataRetrievalError")
+                 if hasattr(bx, n))
+
+
+def _url_of(exc: BaseException, fallback: str | None) -> str:
+    url = getattr(exc, "kwargs", {}).get("endpoint_url") or fallback
+    return str(url) if url else "the SES endpoint"
+
+
+def tls_hint(url: str | None) -> str:
+    """The fix when the TLS handshake with ``url`` failed."""
+    from .loopback import is_loopback_url
+
+    if url and urlsplit(url).scheme == "https" and is_loopback_url(url):
+        return ("a local endpoint speaks plain HTTP (the local SES of `letterhead dev` does): write http:// "
+                "in AWS_ENDPOINT_URL_SES (or --endpoint-url)")
+    return ("the endpoint's certificate could not be checked, or it does not speak TLS: check the URL's "
+            "scheme, AWS_CA_BUNDLE (a private certificate authority) and HTTPS_PROXY")
+
+
+def _parser_answer(exc: BaseException) -> str:
+    """What answered, from a ``ResponseParserError``'s text (it quotes the body)."""
+    text = str(exc).lower()
+    if "<html" in text or "<!doctype html" in text:
+        return "an HTML page"
+    return "an answer botocore cannot read as SES's"
 
 
 @dataclass(frozen=True)
@@ -105,6 +161,7 @@ def translate_aws(exc: BaseException, operation: str, fixes: Fixes, *, template:
     calls (``TemplateStore``) and account calls (``account.explain``) differ
     only in their :class:`Fixes`."""
     from botocore import exceptions as bx
+    from botocore.parsers import ResponseParserError
 
     if isinstance(exc, RemoteError):
         return exc
@@ -138,20 +195,39 @@ def translate_aws(exc: BaseException, operation: str, fixes: Fixes, *, template:
         return CredentialsError(f"no AWS credentials found for {where}", **kw, hint=fix(fixes.no_credentials))
     if isinstance(exc, bx.ProfileNotFound):
         return CredentialsError(str(exc), **kw, hint=fix(fixes.profile))
-    refresh_errors = tuple(getattr(bx, n) for n in ("SSOError", "SSOTokenLoadError", "TokenRetrievalError",
-                                                     "UnauthorizedSSOTokenError", "RefreshWithMFAUnsupportedError")
-                           if hasattr(bx, n))
-    if isinstance(exc, refresh_errors):
+    if isinstance(exc, _refresh_errors()):
         return CredentialsError(f"AWS credentials could not be refreshed: {exc}", **kw, hint=fix(fixes.refresh))
     if isinstance(exc, bx.NoRegionError):
         return EndpointError("no AWS region configured for SES", **kw, hint=fix(fixes.region))
-    if isinstance(exc, (bx.EndpointConnectionError, bx.ConnectTimeoutError, bx.ConnectionClosedError,
-                        bx.ReadTimeoutError, bx.ProxyConnectionError)):
-        url = getattr(exc, "kwargs", {}).get("endpoint_url") or endpoint_url or "the SES endpoint"
+    if isinstance(exc, bx.InvalidRegionError):
+        return EndpointError(f"{exc.kwargs.get('region_name')!r} is not an AWS region name "
+                             "(letters, digits and '-', like 'eu-west-1')", **kw, hint=fix(fixes.region))
+    if isinstance(exc, ResponseParserError):
+        url = endpoint_url or "the SES endpoint"
+        return NotSesEndpoint(f"{url} answered {where} with {_parser_answer(exc)}, not SES",
+                              hint=_not_ses_hint(endpoint_url), operation=operation, url=endpoint_url)
+    url = _url_of(exc, endpoint_url)
+    if isinstance(exc, bx.SSLError):
+        reason = str(getattr(exc, "kwargs", {}).get("error") or exc)
+        return EndpointError(f"the TLS handshake with {url} failed for {where}: {reason}", **kw,
+                             hint=tls_hint(url))
+    if isinstance(exc, bx.ConnectionClosedError):
+        return EndpointError(f"{url} closed the connection without answering {where}", **kw,
+                             hint=fix(fixes.network))
+    if isinstance(exc, bx.ReadTimeoutError):
+        return EndpointError(f"{url} did not answer {where} in time (read timeout)", **kw, hint=fix(fixes.network))
+    if isinstance(exc, (bx.EndpointConnectionError, bx.ConnectTimeoutError, bx.ProxyConnectionError)):
         return EndpointError(f"cannot reach {url} for {where}", **kw, hint=fix(fixes.network))
+    if isinstance(exc, bx.HTTPClientError):
+        return EndpointError(f"the connection to {url} failed during {where}: {exc}", **kw,
+                             hint=fix(fixes.network))
     if isinstance(exc, bx.ParamValidationError) and fixes.malformed is not None:
         return RemoteTemplateError(f"botocore refused {where}: {exc}", **kw, hint=fix(fixes.malformed))
     return RemoteError(f"{where} failed: {exc}", **kw, hint=fix(fixes.unexpected))
+
+
+def _not_ses_hint(url: str | None) -> str:
+    return not_ses_hint(url, None)
 
 
 # The fixes worded for each command.
@@ -159,7 +235,13 @@ def translate_aws(exc: BaseException, operation: str, fixes: Fixes, *, template:
 POLICY_HINT = "`letterhead setup --print-policy` prints every action letterhead needs"
 CREDENTIALS_HINT = ("set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE, or run where an IAM "
                     "role is attached; `letterhead doctor` shows what boto3 finds")
-SET_CHANGED = "someone changed the configuration set meanwhile: rerun `letterhead setup`, it converges"
+# Raised only when the configuration set changed between setup's read and its
+# write (another setup, a teammate): the next run reads the new state.
+SET_CHANGED = ("the configuration set changed between setup's read and its write (another setup running?): "
+               "rerun `letterhead setup`, it reads the set again")
+DESTINATION_REFUSED = ("SES refused the event destination's settings: see the AWS message; letterhead's own "
+                       "destinations are valid on SES, so a destination made by hand, or an endpoint that is "
+                       "not SES? `letterhead doctor` shows the set")
 ACCOUNT_FIXES = Fixes(
     denied="allow ses:{operation} for these credentials; " + POLICY_HINT,
     credentials="check AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN or AWS_PROFILE "
@@ -171,23 +253,28 @@ ACCOUNT_FIXES = Fixes(
     profile="fix AWS_PROFILE, or add the profile to ~/.aws/config",
     region="set AWS_REGION (or pass --region)",
     network="check AWS_REGION, AWS_ENDPOINT_URL_SES (or --endpoint-url) and the network",
-    unexpected="rerun; if it persists, run `letterhead doctor`",
+    unexpected="see the message above; `letterhead doctor` checks the credentials, the region and the endpoint",
     codes={
         "ConfigurationSetDoesNotExist": (
             ConfigurationSetError,
             "run `letterhead setup` to create it, or set SES_CONFIGURATION_SET to an existing set"),
         "InvalidSNSDestination": (
             ConfigurationSetError, "the SNS topic must exist in the same region and account as SES"),
-        **dict.fromkeys(("InvalidCloudWatchDestination", "InvalidFirehoseDestination",
-                         "EventDestinationAlreadyExists", "EventDestinationDoesNotExist",
-                         "InvalidConfigurationSet", "ConfigurationSetAlreadyExists"),
-                        (ConfigurationSetError, SET_CHANGED)),
+        **dict.fromkeys(("EventDestinationAlreadyExists", "EventDestinationDoesNotExist",
+                         "ConfigurationSetAlreadyExists"), (ConfigurationSetError, SET_CHANGED)),
+        **dict.fromkeys(("InvalidCloudWatchDestination", "InvalidFirehoseDestination"),
+                        (ConfigurationSetError, DESTINATION_REFUSED)),
+        "InvalidConfigurationSet": (
+            ConfigurationSetError, "configuration set names hold letters, digits, '_' and '-' (at most 64): fix "
+                                   "SES_CONFIGURATION_SET (or --configuration-set)"),
         "LimitExceeded": (RemoteError, "an SES limit of the account is reached: delete what is unused, or "
                                        "request an increase (Service Quotas → SES)"),
     },
 )
 
 
+# Raised only when SES changed between sync's read and its write: the next run
+# reads the new state and converges.
 _CONVERGES = "someone else changed SES meanwhile; rerun sync, it converges"
 SYNC_FIXES = Fixes(
     denied="allow ses:{operation} for these credentials (sync needs " + ", ".join(SYNC_ACTIONS) + ")",
@@ -202,7 +289,8 @@ SYNC_FIXES = Fixes(
     region="set AWS_REGION (or pass --region, or `region` in [tool.letterhead.sync])",
     network="check --endpoint-url / AWS_ENDPOINT_URL_SES, the region (AWS_REGION) "
             "and the network; then rerun sync, it converges",
-    unexpected="rerun sync; it converges",
+    unexpected="see the message above; `letterhead doctor` checks the credentials, the region and the endpoint "
+               "(a rerun of sync is safe: it never applies a change twice)",
     malformed="the payload is malformed; rebuild with `letterhead build`",
     codes={
         "LimitExceeded": (RemoteTemplateError,
@@ -328,33 +416,79 @@ def ses_error(code: str, message: str, *, operation: str, template: str | None, 
 def translate_send(exc: BaseException, operation: str, template: str | None, *, region: str | None,
                    endpoint_url: str | None, config_set: str | None = None, domain: str | None = None,
                    ) -> SendError:
-    """A botocore exception of a send call → the typed ``SendError`` with its
-    fix; re-raises ``exc`` when it is not botocore's."""
-    from botocore import exceptions as bx
+    """Any exception of a send call → the typed ``SendError`` with its fix.
 
+    What proves nothing was sent (no connection, no credentials, an answer
+    that was not SES's) is ``SesUnreachable`` or a refusal; whatever may have
+    reached SES (a timeout or a dropped connection after the request, a
+    gateway's error page, an exception letterhead does not know) is
+    ``DeliveryUnknown``, never retried."""
+    from botocore import exceptions as bx
+    from botocore.parsers import ResponseParserError
+
+    if isinstance(exc, SendError):
+        return exc
     if isinstance(exc, bx.ClientError):
         error = exc.response.get("Error", {})
         status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
         return ses_error(error.get("Code") or "Unknown", error.get("Message") or "", operation=operation,
                          template=template, region=region, domain=domain, config_set=config_set, status=status)
     kw: dict[str, Any] = {"operation": operation, "template": template}
+    where = f"{operation} {template}" if template else operation
+    if isinstance(exc, NotSesEndpoint):
+        if exc.status in (502, 504):  # a gateway's page: it may have passed the request on to SES
+            return DeliveryUnknown(f"{exc.message}: a gateway's error, SES may or may not have received it",
+                                   hint=f"{exc.hint}; {send_hint('unknown')}", **kw)
+        return _not_retryable(SesUnreachable(exc.message, hint=exc.hint, **kw))
+    if isinstance(exc, RemoteError):  # a region or an endpoint URL refused before any call
+        return _not_retryable(SesUnreachable(exc.message, hint=exc.hint, **kw))
     if isinstance(exc, (bx.NoCredentialsError, bx.PartialCredentialsError, bx.ProfileNotFound)):
         return NoCredentials(f"no usable AWS credentials for {operation}: {type(exc).__name__}",
                              hint=send_hint("credentials"), **kw)
+    if isinstance(exc, _refresh_errors()):
+        return NoCredentials(f"AWS credentials could not be refreshed for {operation}: {exc}",
+                             hint="log in again (`aws sso login`), or check the role the credentials come from",
+                             **kw)
     if isinstance(exc, bx.NoRegionError):
-        err = SesUnreachable("no AWS region configured for SES", hint=send_hint("region"), **kw)
-        err.retryable = False  # trying again will not find one
-        return err
+        return _not_retryable(SesUnreachable("no AWS region configured for SES", hint=send_hint("region"), **kw))
+    if isinstance(exc, bx.InvalidRegionError):
+        return _not_retryable(SesUnreachable(
+            f"{exc.kwargs.get('region_name')!r} is not an AWS region name (letters, digits and '-', like "
+            "'eu-west-1')", hint=send_hint("region"), **kw))
+    url = _url_of(exc, endpoint_url)
+    if isinstance(exc, ResponseParserError):
+        what = _parser_answer(exc)
+        if what == "an HTML page":
+            return _not_retryable(SesUnreachable(f"{url} answered {where} with {what}, not SES",
+                                                 hint=_not_ses_hint(endpoint_url), **kw))
+        return DeliveryUnknown(f"{url} answered {where} with {what}", hint=send_hint("unknown"), **kw)
+    if isinstance(exc, bx.SSLError):
+        # The handshake comes before the request: nothing was sent.
+        return _not_retryable(SesUnreachable(f"the TLS handshake with {url} failed for {operation}",
+                                             hint=tls_hint(url), **kw))
     if isinstance(exc, (bx.EndpointConnectionError, bx.ConnectTimeoutError, bx.ProxyConnectionError)):
         # The connection was never made: nothing was sent.
-        url = endpoint_url or "the SES endpoint"
         return SesUnreachable(f"cannot reach {url} for {operation}", hint=send_hint("unreachable"), **kw)
-    if isinstance(exc, (bx.ReadTimeoutError, bx.ConnectionClosedError, bx.HTTPClientError)):
-        return DeliveryUnknown(f"{operation} {template or ''}: the connection broke after the request "
-                               f"was sent ({type(exc).__name__})", hint=send_hint("unknown"), **kw)
+    if isinstance(exc, bx.ReadTimeoutError):
+        return DeliveryUnknown(f"{url} did not answer {where} in time (read timeout), after the request was "
+                               "sent", hint=send_hint("unknown"), **kw)
+    if isinstance(exc, bx.ConnectionClosedError):
+        return DeliveryUnknown(f"{url} closed the connection after the request of {where} was sent",
+                               hint=send_hint("unknown"), **kw)
+    if isinstance(exc, bx.HTTPClientError):
+        return DeliveryUnknown(f"{where}: the connection broke after the request was sent ({type(exc).__name__})",
+                               hint=send_hint("unknown"), **kw)
     if isinstance(exc, bx.ParamValidationError):
         return SendError(f"botocore refused {operation}: {redact_addresses(str(exc))}", hint=send_hint("invalid"),
                          **kw)
-    if isinstance(exc, bx.BotoCoreError):
-        return DeliveryUnknown(f"{operation} failed: {type(exc).__name__}", hint=send_hint("unknown"), **kw)
-    raise exc
+    detail = redact_addresses(str(exc))[:200]
+    err = DeliveryUnknown(f"{where} failed: {type(exc).__name__}" + (f": {detail}" if detail else ""),
+                          hint=send_hint("unknown"), **kw)
+    err.__cause__ = exc  # the traceback stays reachable (LETTERHEAD_DEBUG, logging)
+    return err
+
+
+def _not_retryable(err: SendError) -> SendError:
+    """The same call will fail the same way: a configuration to fix."""
+    err.retryable = False
+    return err

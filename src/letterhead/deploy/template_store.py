@@ -41,8 +41,9 @@ from ..aws.client import (
     not_ses_reason,
     operation_method,
     retry_config,
+    watch_answers,
 )
-from ..aws.errors import SYNC_FIXES, THROTTLING_CODES, translate_aws
+from ..aws.errors import SYNC_FIXES, THROTTLING_CODES, aws_failures, translate_aws
 from ..aws.ratelimit import RateLimiter
 from ..errors import RemoteError
 
@@ -96,6 +97,7 @@ class TemplateStore:
         self.calls: Counter[str] = Counter()
         self.throttled = 0
         self._count_lock = threading.Lock()
+        watch_answers(client)  # an answer that is not SES's: NotSesEndpoint, naming the URL
         events = client.meta.events
         # register_first: pace before anything answers the request (moto's
         # in-process mock answers from a built-in before-send handler).
@@ -147,7 +149,7 @@ class TemplateStore:
     # -- the calls -----------------------------------------------------------------
 
     def _call(self, operation: str, template: str | None, **params: Any) -> dict[str, Any]:
-        from botocore.exceptions import BotoCoreError, ClientError
+        from botocore.exceptions import ClientError
 
         method = operation_method(self.client, operation)
         rounds = 0
@@ -164,7 +166,7 @@ class TemplateStore:
                     self._sleep(random.uniform(0, min(self.backoff_cap, 2.0 * 2 ** rounds)))
                     continue
                 raise translate(exc, operation, template, self.endpoint_url) from None
-            except BotoCoreError as exc:
+            except aws_failures() as exc:
                 raise translate(exc, operation, template, self.endpoint_url) from None
 
     def iter_pages(self) -> Iterator[list[RemoteTemplate]]:

@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from ...aws.client import make_client as make_aws_client
-from ...aws.client import make_session, operation_method, retry_config
+from ...aws.client import make_session, operation_method, retry_config, watch_answers
 from ...aws.errors import send_hint, ses_error, translate_send
 from ...aws.quota import SendQuota
 from ...aws.ratelimit import RateLimiter
@@ -61,6 +61,7 @@ class SesTransport(Transport):
         self.region = region
         self.endpoint_url = endpoint_url
         self._client = client
+        self._watched = False
         install_log_redaction()  # the application's own client logs through the same botocore loggers
         self._client_kw: dict[str, Any] = dict(connect_timeout=connect_timeout, read_timeout=read_timeout,
                                                max_pool_connections=max_pool_connections,
@@ -85,10 +86,17 @@ class SesTransport(Transport):
 
     @property
     def client(self) -> Any:
+        """The ``ses`` client, made on first use.  Raises what botocore raises
+        while making one (no region, a profile that does not exist...):
+        :meth:`_translate` words it.  A client handed in refuses answers that
+        are not SES's too (:func:`letterhead.aws.client.watch_answers`)."""
         if self._client is None:
             with self._client_lock:
                 if self._client is None:
                     self._client = make_client(self.region, self.endpoint_url, **self._client_kw)
+        elif not self._watched:
+            watch_answers(self._client)
+        self._watched = True
         return self._client
 
     def _burst(self, rate: float) -> int:
@@ -98,7 +106,7 @@ class SesTransport(Transport):
         """``get_send_quota``, as typed errors when it fails."""
         try:
             q = self.client.get_send_quota()
-        except Exception as exc:  # translated, or re-raised when not AWS's
+        except Exception as exc:  # every failure becomes a SendError
             raise self._translate(exc, "GetSendQuota", None) from None
         return SendQuota.from_api(q, default_rate=SANDBOX_RATE)
 
@@ -127,7 +135,10 @@ class SesTransport(Transport):
 
     def _call(self, operation: str, recipients: int, template: str, *, config_set: str | None,
               domain: str | None, **params: Any) -> dict[str, Any]:
-        method = operation_method(self.client, operation)
+        try:
+            method = operation_method(self.client, operation)
+        except Exception as exc:  # the client could not be made: nothing was sent
+            raise self._translate(exc, operation, template, config_set, domain) from None
         throttled = unreachable = 0
         while True:
             if self.limiter.acquired:
@@ -138,7 +149,7 @@ class SesTransport(Transport):
             try:
                 response: dict[str, Any] = method(**params)
                 return response
-            except Exception as exc:
+            except Exception as exc:  # every failure becomes a SendError (aws.errors.translate_send)
                 err = self._translate(exc, operation, template, config_set, domain)
             if not isinstance(err, DeliveryUnknown):
                 # SES refused the call before sending anything: its slot was not used.
@@ -174,7 +185,16 @@ class SesTransport(Transport):
             params["ConfigurationSetName"] = message.configuration_set
         response = self._call("SendTemplatedEmail", message.recipient_count, message.template_name,
                               config_set=message.configuration_set, domain=message.sender_domain, **params)
-        return str(response["MessageId"])
+        message_id = response.get("MessageId")
+        if not message_id:  # SES always names the message it accepted
+            raise DeliveryUnknown(f"{self._where()} answered SendTemplatedEmail {message.template_name} without "
+                                  "a MessageId", operation="SendTemplatedEmail", template=message.template_name,
+                                  hint=send_hint("unknown"))
+        return str(message_id)
+
+    def _where(self) -> str:
+        return str(self.endpoint_url or getattr(getattr(self._client, "meta", None), "endpoint_url", None)
+                   or "the SES endpoint")
 
     def send_batch(self, messages: Sequence[OutgoingMessage]) -> list[Outcome]:
         """One SendBulkTemplatedEmail for up to 50 messages that share the
@@ -225,7 +245,12 @@ class SesTransport(Transport):
             s = statuses[i]
             # moto answers only MessageId; SES always adds Status.
             status = s.get("Status") or ("Success" if s.get("MessageId") else "Failed")
-            if status == "Success":
+            if status == "Success" and not s.get("MessageId"):
+                outcomes.append(Outcome(m, error=DeliveryUnknown(
+                    f"{self._where()} answered Success without a MessageId for this destination",
+                    operation="SendBulkTemplatedEmail", template=m.template_name, hint=send_hint("unknown")),
+                    transport=self.name))
+            elif status == "Success":
                 outcomes.append(Outcome(m, str(s["MessageId"]), transport=self.name))
             else:
                 err = ses_error(status, s.get("Error") or status, operation="SendBulkTemplatedEmail",

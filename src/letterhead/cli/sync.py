@@ -2,10 +2,15 @@
 ``letterhead.deploy.sync``.  Prints the plan, asks before pruning, shows progress on
 stderr, and maps outcomes to exit codes:
 
-    0  applied, or already in sync (``--check``: no drift)
-    1  an error: bad input, configuration, AWS refused or unreachable,
-       a failure mid-run (the message lists what was applied), a verify failure
-    2  ``--check`` found drift: SES differs from ``ses_templates/``
+    0  applied, or already in sync (``--check``: no drift; ``--verify``:
+       every template verified)
+    1  an error: bad input, configuration, AWS refused or unreachable, an
+       endpoint that is not SES, a failure mid-run (the message lists what
+       was applied)
+    2  a gate did not pass: ``--check`` found drift (SES differs from
+       ``ses_templates/``), or ``--verify`` did not verify every template
+       (SES could not render a sample, or nothing here can verify: moto, a
+       local endpoint, no samples); the message says which and why
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ from typing import Any
 import click
 
 from ..deploy.plan import CREATE, DELETE, UNCHANGED, UPDATE, PlannedAction, SyncPlan
-from ..errors import PruneRefused
+from ..errors import PruneRefused, VerifyFailed
 from .common import Ctx, emit_json, reported
 
 PROGRESS_MIN = 5  # show a progress bar from this many calls in a phase
@@ -109,7 +114,9 @@ def _confirm_prune(deletions: Sequence[PlannedAction]) -> bool:
               help="Delete managed templates no longer in ses_templates/ (versioned: beyond --keep).")
 @click.option("--yes", "-y", is_flag=True, help="Prune without asking (needed when not in a terminal).")
 @click.option("--verify", is_flag=True,
-              help="After applying, render every sample with SES's TestRenderTemplate (real SES only).")
+              help="After applying, render every sample with SES's TestRenderTemplate; exit 2 unless every "
+                   "template is verified. Needs SES itself: against moto or a local endpoint nothing can be "
+                   "verified, and it says so.")
 @click.option("--versioned/--stable", default=None,
               help="Deploy content-addressed names (<name>-v<hash>) instead of updating in place.")
 @click.option("--keep", type=click.IntRange(min=1), default=None,
@@ -134,10 +141,11 @@ def sync(click_ctx: click.Context, env: str | None, dry_run: bool, check: bool, 
 
     Plans first (create / update with a diff / unchanged / delete-candidate),
     then applies; unchanged templates are never written. Exit codes: 0 done or
-    in sync, 1 error, 2 --check found drift.
+    in sync, 1 error, 2 --check found drift or --verify did not pass.
     """
     from ..deploy.naming import load_settings
     from ..deploy.sync import sync as run_sync
+    from ..deploy.sync import verify_gate
 
     parent = click_ctx.obj if isinstance(click_ctx.obj, Ctx) else None
     ctx = Ctx(root if root is not None else (parent.root if parent else None), as_json=as_json)
@@ -155,12 +163,22 @@ def sync(click_ctx: click.Context, env: str | None, dry_run: bool, check: bool, 
             result = run_sync(config, settings, dry_run=dry_run, check=check, prune=prune, yes=yes,
                               verify=verify and not (dry_run or check), confirm=_confirm_prune,
                               on_plan=on_plan, progress=bars)
+        except VerifyFailed as exc:  # applied, then a sample failed: show what was done first
+            bars.close()
+            if not as_json:
+                _print_result(exc.result, verify_requested=verify)
+            raise
         finally:
             bars.close()
+        gate = verify_gate(result)  # --verify: anything but "every template verified" is exit 2
         if as_json:
+            if gate is not None:
+                raise gate
             emit_json({"ok": True, **result.to_dict()})
             return
         _print_result(result, verify_requested=verify)
+        if gate is not None:
+            raise gate
 
 
 def _print_result(result: Any, *, verify_requested: bool) -> None:

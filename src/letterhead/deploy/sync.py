@@ -23,6 +23,9 @@ needs neither MJML nor Jinja.  The steps, in order:
 7. verify: SES's own ``TestRenderTemplate`` with each template's samples.
    Anything but AWS's real endpoint (moto, a loopback endpoint) cannot check
    SES rendering, and the result says so per template instead of passing.
+   A sample SES cannot render raises ``VerifyGateFailed`` (exit 2);
+   :func:`verify_gate` is the whole gate for the command line: anything but
+   "every template verified" fails it, with the reason and the fix.
 
 The settings and the names of a deployment (``load_settings``, the
 deployed-names file) live in :mod:`letterhead.deploy.naming`.
@@ -55,7 +58,7 @@ from ..errors import (
     RemoteError,
     SyncFailed,
     SyncInputError,
-    VerifyFailed,
+    VerifyGateFailed,
 )
 from .naming import (
     NAME_RE,
@@ -251,9 +254,10 @@ class VerifyReport:
     status: str  # verified / failed / not-verified
     reason: str = ""
     samples: tuple[SampleCheck, ...] = ()
+    fix: str = ""  # not-verified: what would let it be verified
 
     def to_dict(self) -> dict[str, Any]:
-        return {"status": self.status, "reason": self.reason or None,
+        return {"status": self.status, "reason": self.reason or None, "fix": self.fix or None,
                 "samples": [{"sample": s.sample, "status": s.status, "message": s.message or None}
                             for s in self.samples]}
 
@@ -404,6 +408,10 @@ def _apply_one(store: TemplateStore, action: PlannedAction, local: Mapping[str, 
 
 # -- 7. verify --------------------------------------------------------------------------------
 
+NOT_SES_FIX = ("only SES itself can check SES's rendering: run `letterhead sync --verify` against AWS (no "
+               "--endpoint-url or AWS_ENDPOINT_URL_SES), or leave --verify out here (`letterhead dev` previews "
+               "renders as SES makes them)")
+
 
 def verify_templates(config: Config, prepared: Prepared, *,
                      progress: Progress | None = None) -> tuple[VerifyReport, ...]:
@@ -415,7 +423,7 @@ def verify_templates(config: Config, prepared: Prepared, *,
     targets = [a for a in plan.actions if a.action != DELETE]
     reason = store.unverifiable_reason()
     if reason:
-        return tuple(VerifyReport(a.logical, a.deployed, "not-verified", reason) for a in targets)
+        return tuple(VerifyReport(a.logical, a.deployed, "not-verified", reason, fix=NOT_SES_FIX) for a in targets)
     reports = []
     total = sum(len(local[a.logical].entry.samples) for a in targets)
     done = 0
@@ -425,13 +433,15 @@ def verify_templates(config: Config, prepared: Prepared, *,
         paths = [(s, folder / f"{s}.json") for s in entry.samples]
         if not paths:
             reports.append(VerifyReport(a.logical, a.deployed, "not-verified",
-                                        "the manifest lists no samples for this template"))
+                                        "the manifest lists no samples for this template",
+                                        fix=f"add a sample (templates_src/{a.logical}/samples/default.json) "
+                                            "and rebuild with `letterhead build`"))
             continue
         missing = [config.rel(p) for _, p in paths if not p.is_file()]
         if missing:
             reports.append(VerifyReport(a.logical, a.deployed, "not-verified",
-                                        f"sample file(s) not found: {', '.join(missing)} "
-                                        "(run verify where templates_src/ is checked out)"))
+                                        f"sample file(s) not found: {', '.join(missing)}",
+                                        fix="run `letterhead sync --verify` where templates_src/ is checked out"))
             done += len(paths)
             continue
         checks = []
@@ -494,10 +504,36 @@ def sync(config: Config, settings: SyncSettings, *, store: TemplateStore | None 
         if failed:
             names = ", ".join(f"{r.logical} ({', '.join(s.sample for s in r.samples if s.status == 'failed')})"
                               for r in failed)
-            raise VerifyFailed(f"SES could not render {len(failed)} template(s) with their samples: {names}",
-                               result, hint="fix the template or the sample, rebuild and sync again; "
-                                            "the templates themselves were applied")
+            raise VerifyGateFailed(f"SES could not render {len(failed)} template(s) with their samples: {names}",
+                                   result, hint="fix the template or the sample, rebuild and sync again; "
+                                                "the templates themselves were applied")
     return result
+
+
+def verify_gate(result: SyncResult) -> VerifyGateFailed | None:
+    """The gate ``sync --verify`` is: None when every template it applied or
+    kept was verified; else the error (exit 2) that says how many were not
+    and why, with the fix.  (``sync`` itself raises only for samples SES
+    could not render: a library caller may accept "not verified".)"""
+    reports = result.verify
+    if reports is None:
+        return None
+    failed = [r for r in reports if r.status == "failed"]
+    unverified = [r for r in reports if r.status == "not-verified"]
+    if not failed and not unverified:
+        return None
+    verified = len(reports) - len(failed) - len(unverified)
+    reasons = list(dict.fromkeys(r.reason for r in unverified))
+    fixes = list(dict.fromkeys(r.fix for r in unverified if r.fix))
+    parts = [f"verify did not pass: {verified} of {len(reports)} template(s) verified"]
+    if failed:
+        parts.append(f"{len(failed)} failed SES's render")
+    if unverified:
+        why = reasons[0] if len(reasons) == 1 else f"{len(reasons)} reasons, listed above"
+        parts.append(f"{len(unverified)} could not be verified ({why})")
+    hints = (["fix the failing templates or samples, rebuild and sync again"] if failed else []) + fixes
+    return VerifyGateFailed("; ".join(parts), result,
+                            hint="; ".join(hints) + "; the templates themselves were applied")
 
 
 def _drift_summary(drift: Sequence[PlannedAction]) -> str:

@@ -2,17 +2,25 @@
 plan the changes (pure), make them.  A second run plans nothing and makes no
 write call.
 
+Event destination names: SES keeps them unique per configuration set, but
+moto (and so the local SES of ``letterhead dev``) keeps them unique per
+region.  When creating ``letterhead-cloudwatch`` in a second set is refused
+as a duplicate the set does not hold, setup creates it under the name scoped
+to that set (:func:`scoped_destination_name`); the planner takes either name
+as letterhead's own, so the next run plans nothing.
+
 In: an :class:`~letterhead.account.client.Account` and a :class:`SetupSpec`.
 Out: a :class:`SetupPlan` (``--dry-run``) or a :class:`SetupResult`.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from ..errors import ConfigError
+from ..errors import ConfigError, ConfigurationSetError
 from .client import (
     DESTINATION_KINDS,
     KIND_LABELS,
@@ -36,8 +44,10 @@ from .policy import (
 
 __all__ = [
     "Change", "SetupPlan", "SetupResult", "SetupSpec", "SetupState", "apply_setup", "cloudwatch_destination",
-    "plan_setup", "read_setup_state", "setup", "sns_destination",
+    "plan_setup", "read_setup_state", "scoped_destination_name", "setup", "sns_destination",
 ]
+
+MAX_DESTINATION_NAME = 64  # SES: letters, digits, '_' and '-', fewer than 64 characters
 
 
 @dataclass(frozen=True)
@@ -112,6 +122,16 @@ class SetupPlan:
                 "configuration_set": cs.to_dict() if cs else None}
 
 
+def scoped_destination_name(name: str, configuration_set: str) -> str:
+    """``name`` made unique to ``configuration_set``
+    (``letterhead-cloudwatch-<set>``; a hash of the set when that is too
+    long), for endpoints that keep event destination names per region."""
+    scoped = f"{name}-{configuration_set}"
+    if len(scoped) < MAX_DESTINATION_NAME:
+        return scoped
+    return f"{name}-{hashlib.sha256(configuration_set.encode()).hexdigest()[:12]}"
+
+
 def _destination_change(configuration_set: str, existing: Sequence[EventDestination],
                         wanted: Mapping[str, Any]) -> Change | None:
     want = EventDestination.from_api(wanted)
@@ -121,13 +141,14 @@ def _destination_change(configuration_set: str, existing: Sequence[EventDestinat
             return None  # already there (ours, or one the team made)
     label = f"{KIND_LABELS[want.kind]} destination {want.name}"
     types = ", ".join(EVENT_LABELS.get(t, t) for t in order_events(want.event_types))
-    ours = next((d for d in existing if d.name == want.name), None)
+    names = (want.name, scoped_destination_name(want.name, configuration_set))
+    ours = next((d for d in existing if d.name in names), None)
     if ours is None:
         return Change("create-event-destination", want.name, f"add {label} for {types} events",
                       "CreateConfigurationSetEventDestination",
                       {"ConfigurationSetName": configuration_set, "EventDestination": dict(wanted)})
     merged = dict(ours.raw) if ours.kind == want.kind else {}
-    merged.update({"Name": want.name, "Enabled": True,
+    merged.update({"Name": ours.name, "Enabled": True,
                    "MatchingEventTypes": order_events(ours.event_types | want.event_types)})
     for key, _ in DESTINATION_KINDS:
         if key in wanted and (want.target or key not in merged):
@@ -140,7 +161,8 @@ def _destination_change(configuration_set: str, existing: Sequence[EventDestinat
         what.append("add " + ", ".join(EVENT_LABELS.get(t, t) for t in added) + " events")
     if want.target and ours.target != want.target:
         what.append(f"point it at {want.target}")
-    return Change("update-event-destination", want.name, f"update {label}: {'; '.join(what) or 'refresh it'}",
+    label = f"{KIND_LABELS[want.kind]} destination {ours.name}"
+    return Change("update-event-destination", ours.name, f"update {label}: {'; '.join(what) or 'refresh it'}",
                   "UpdateConfigurationSetEventDestination",
                   {"ConfigurationSetName": configuration_set, "EventDestination": merged})
 
@@ -180,22 +202,58 @@ def read_setup_state(account: Account, spec: SetupSpec) -> SetupState:
 
 def apply_setup(account: Account, plan: SetupPlan,
                 progress: Callable[[Change], None] | None = None) -> tuple[Change, ...]:
-    """Make the plan's changes, in order; the first failure raises (a rerun converges)."""
+    """Make the plan's changes, in order; the first failure raises.  Returns
+    the changes made, as made (a destination may have been created under its
+    scoped name: :func:`_create_destination`)."""
     calls: dict[str, Callable[[Change], None]] = {
         "VerifyEmailIdentity": lambda c: account.verify_email(c.params["EmailAddress"]),
         "CreateConfigurationSet": lambda c: account.create_configuration_set(c.params["ConfigurationSet"]["Name"]),
-        "CreateConfigurationSetEventDestination": lambda c: account.create_event_destination(
-            c.params["ConfigurationSetName"], c.params["EventDestination"]),
         "UpdateConfigurationSetEventDestination": lambda c: account.update_event_destination(
             c.params["ConfigurationSetName"], c.params["EventDestination"]),
     }
     done = []
     for change in plan.changes:
-        calls[change.operation](change)
-        done.append(change)
+        if change.operation == "CreateConfigurationSetEventDestination":
+            made = _create_destination(account, change)
+        else:
+            calls[change.operation](change)
+            made = change
+        done.append(made)
         if progress:
-            progress(change)
+            progress(made)
     return tuple(done)
+
+
+def _create_destination(account: Account, change: Change) -> Change:
+    """Create the destination; when its name is taken although the set (as
+    read) does not hold it, the endpoint keeps names per region (moto, the
+    local SES): create it under the name scoped to the set instead."""
+    config_set = change.params["ConfigurationSetName"]
+    destination = dict(change.params["EventDestination"])
+    try:
+        account.create_event_destination(config_set, destination)
+        return change
+    except ConfigurationSetError as exc:
+        if exc.code != "EventDestinationAlreadyExists":
+            raise
+    name = destination["Name"]
+    scoped = scoped_destination_name(name, config_set)
+    destination["Name"] = scoped
+    try:
+        account.create_event_destination(config_set, destination)
+    except ConfigurationSetError as exc:
+        if exc.code != "EventDestinationAlreadyExists":
+            raise
+        raise ConfigurationSetError(
+            f"the event destination names {name} and {scoped} are both taken, but the configuration set "
+            f"{config_set} holds neither: this endpoint keeps destination names per region and its sets "
+            "keep fewer destinations than setup makes (moto, and so the local SES of `letterhead dev`, keeps "
+            "one per set; SES itself keeps them all)",
+            operation=exc.operation, code=exc.code,
+            hint="on the local SES, set up without --sns-topic (its sets keep one destination); against SES, "
+                 "`letterhead doctor` shows what the set holds") from None
+    return replace(change, target=scoped, description=change.description.replace(name, scoped, 1),
+                   params={**change.params, "EventDestination": destination})
 
 
 @dataclass(frozen=True)

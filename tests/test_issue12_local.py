@@ -105,6 +105,7 @@ def _mailer_on(ses: LocalSes, fake: _FakeTime) -> Mailer:
     return mailer
 
 
+@pytest.mark.slow  # 300 calls, one at a time
 def test_a_mailer_with_no_rate_set_sends_300_to_the_local_ses_without_pacing(calndr_ses: LocalSes) -> None:
     fake = _FakeTime()
     with _mailer_on(calndr_ses, fake) as mailer:
@@ -363,6 +364,7 @@ def _send_many(server: DevServer, n: int, start: int = 0) -> list[str]:
     return ids
 
 
+@pytest.mark.slow  # 300 sends, each rendered
 def test_the_outbox_page_stays_small_after_300_sends(dev: tuple[DevServer, str]) -> None:
     server, url = dev
     assert _clear(url).status_code == 200
@@ -395,6 +397,8 @@ def test_the_outbox_api_is_paged_and_serves_each_body_on_demand(dev: tuple[DevSe
     _wait_sent(url, 120)
     listing = httpx.get(url + "/api/outbox", timeout=30)
     assert len(listing.content) < 120_000
+    page = httpx.get(url + "/outbox", timeout=30)
+    assert len(page.content) < 120_000 and page.text.count("data-message-id=") == 50 and "body-0" not in page.text
     data = listing.json()
     assert data["total"] == 120 and data["page"] == 1 and data["pages"] == 3 and data["per_page"] == 50
     assert [m["id"] for m in data["messages"]] == ids[::-1][:50]

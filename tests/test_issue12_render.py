@@ -26,7 +26,7 @@ from hypothesis import strategies as st
 
 from letterhead import sestemplate
 from letterhead.authoring import validate
-from letterhead.authoring.safety import prepare_data, serialise_prepared, ses_parts
+from letterhead.authoring.safety import prepare_data, serialise_prepared
 from letterhead.authoring.validate import check_address, check_value, url_problem
 from letterhead.cli.main import cli
 from letterhead.errors import DataError, Location, RenderError, TemplateSyntaxError
@@ -191,7 +191,8 @@ def test_a_scope_error_on_a_long_line_shows_the_place() -> None:
 def test_explain_render_error_speaks_of_the_applications_variables() -> None:
     """The function dev/localses.render_sent calls: a payload's raw error
     (`_html.x`, `a._url.b`, `@root._html.x`) in the user's words."""
-    _, html, _ = ses_parts("s", '<a href="https://x.example/?t={{user.token}}">{{note}} {{@root.who}}</a>', "t")
+    html = ('{{#with _html}}<a href="https://x.example/?t={{{user._url.token}}}">{{{note}}} {{{@root._html.who}}}'
+            "</a>{{else}}{{letterhead_html_data_missing}}{{/with}}")  # as safety.payload_for writes it
     payload = sestemplate.parse(html, origin="ses_templates/t.json (HtmlPart)")
     data = prepare_data({"user": {"name": "u"}}, url_paths=("user.token",))
     with pytest.raises(RenderError) as info:
@@ -206,8 +207,7 @@ def test_explain_render_error_speaks_of_the_applications_variables() -> None:
 
 def test_a_missing_url_copy_object_names_the_field(tmp_path: Path) -> None:
     """No field of `_url` present at all: the copy object itself is missing."""
-    _, html, _ = ses_parts("s", '<a href="https://x.example/?t={{token}}">x</a>', "t")
-    payload = sestemplate.parse(html)
+    payload = sestemplate.parse('{{#with _html}}<a href="https://x.example/?t={{{_url.token}}}">x</a>{{/with}}')
     with pytest.raises(RenderError) as info:
         sestemplate.render(payload, prepare_data({}, url_paths=("token",)), escape=False)
     assert validate.explain_render_error(info.value).variable == "token"
@@ -476,3 +476,18 @@ def test_the_designers_own_lines_can_replace_the_compiled_ones(tmp_path: Path) -
     assert "<mj-text>Hello {{name}}, your code is {{code}}.</mj-text>" in text  # line 6 of the file
     assert "<mj-text>{{team}} meets at {{place}}.</mj-text>" in text  # line 7
     assert "<div>" not in text and "<p>" not in text
+
+
+def test_a_number_too_large_for_javascript_prints_as_infinity() -> None:
+    assert sestemplate.render(sestemplate.parse("{{n}} {{m}}"), {"n": 10**400, "m": -(10**400)}) == "Infinity -Infinity"
+
+
+def test_a_missing_url_copy_is_found_among_several_missing_variables() -> None:
+    """TemplateData prepared without url_paths: the local SES says so, however many are missing."""
+    from letterhead.authoring.safety import missing_url_copy
+
+    html = '{{#with _html}}{{{a}}} <a href="https://x.example/?t={{{_url.token}}}">{{{b}}}</a>{{/with}}'
+    with pytest.raises(RenderError) as info:
+        sestemplate.render(sestemplate.parse(html), prepare_data({"token": "t"}), escape=False)
+    assert len(info.value.missing) == 3
+    assert missing_url_copy(info.value) == "token"

@@ -280,6 +280,10 @@ _LAST_SEGMENT = re.compile(r"(?:^|[./])(\[(?:\\.|[^\]\\])*\]|[^./\[]+)$")
 def missing_url_copy(exc: RenderError) -> str | None:
     """The variable whose ``_url`` copy is missing while the error is about
     the copy itself (TemplateData prepared without ``url_paths``), else None."""
+    for m in exc.missing:
+        label = m.variable[len(HTML_DATA_KEY) + 1:] if m.variable.startswith(HTML_DATA_KEY + ".") else m.variable
+        if _is_url_copy(label):
+            return _user_missing(m, None, source_lines=False).variable
     label = exc.variable or ""
     if not _is_url_copy(label):
         return None

@@ -304,6 +304,17 @@ def to_number(text: str) -> float:
     return math.nan
 
 
+def _object_equal(obj: Any, primitive: Any) -> bool:
+    """``obj == primitive`` (a string or a number): ``String(obj) == primitive``.
+    An array of n > 1 items prints n - 1 commas, so it never equals a number
+    or a shorter string: `{{#each this}}` over a long array compares each
+    item without joining the array each time."""
+    if isinstance(obj, (list, tuple)) and len(obj) > 1 and (
+            not isinstance(primitive, str) or len(primitive) < len(obj) - 1):
+        return False
+    return loose_equal(js_string(obj), primitive)
+
+
 def loose_equal(a: Any, b: Any) -> bool:
     """JavaScript's ``a == b`` for JSON values: objects equal only
     themselves; null equals undefined; a boolean compares as 0 or 1, an
@@ -324,9 +335,9 @@ def loose_equal(a: Any, b: Any) -> bool:
     if tb == "boolean":
         return loose_equal(a, int(b))
     if ta == "object":
-        return loose_equal(js_string(a), b)
+        return _object_equal(a, b)
     if tb == "object":
-        return loose_equal(a, js_string(b))
+        return _object_equal(b, a)
     if ta == "number":
         return _number(a) == to_number(b)
     return to_number(a) == _number(b)

@@ -171,7 +171,12 @@ class ScopeWalker:
             inner = env._replace(contexts=env.contexts + (target + ("[]",),), in_each=True, guards=guards)  # noqa: RUF005
         else:
             self.use(found, "scoped", node, env)
-            # handlebars.js opens no level when the new context is the current one (`{{#with this}}`)
+            # handlebars.js opens a level only for a context loosely unequal (`!=`) to the innermost one
+            # (render.loose_equal).  Without the values, the walk knows one case for sure: the same path
+            # is the same value (`{{#with this}}`, `{{#with ../a}}` inside `{{#with a}}`), never a level.
+            # The rest depends on the data (an item equal to its parent as a string: "[object Object]",
+            # a one-item array ["x"] and "x"): the walk takes the ordinary case, a new level, for `#with`
+            # and for every `#each` item; the renderer, which has the values, follows handlebars.js exactly.
             contexts = env.contexts if target == env.contexts[-1] else env.contexts + (target,)  # noqa: RUF005
             inner = env._replace(contexts=contexts, guards=guards)
         self._program(node.body, inner)

@@ -68,9 +68,11 @@ JINJA_CASES = {
         LAYOUT, 13, "{% if brand.name %}{% block content %}{% endblock %}",
         ("{% if", "never closed", "end of the file")),
     "macro-unclosed-in-partial": Case(
-        {"templates_src/_partials/sign.mjml": "<mj-text>Bye</mj-text>\n{% macro sign(who) %}\n<mj-text>[[ who ]]</mj-text>\n",
+        {"templates_src/_partials/sign.mjml":
+            "<mj-text>Bye</mj-text>\n{% macro sign(who) %}\n<mj-text>[[ who ]]</mj-text>\n",
          MJML: child(HELLO + '\n{% include "_partials/sign.mjml" %}')},
-        "templates_src/_partials/sign.mjml", 2, "{% macro sign(who) %}", ("{% macro", "never closed", "{% endmacro %}")),
+        "templates_src/_partials/sign.mjml", 2, "{% macro sign(who) %}",
+        ("{% macro", "never closed", "{% endmacro %}")),
     # A closing tag that closes nothing is the mistake: point at it.
     "endif-without-if": Case(
         {MJML: child(HELLO + "\n        {% endif %}")}, MJML, 6, "{% endif %}", ("{% endif %}", "closes no")),
@@ -200,7 +202,8 @@ def test_the_json_error_names_the_opening_tag(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(("project", "where", "excerpt"), [
     ("loc-unclosed-if", f"{MJML}:5:", "{% if brand.name %}"),
-    ("loc-href-unterminated", f"{MJML}:10:", '<mj-button href="{{url" background-color="[[ brand.color ]]">Open</mj-button>'),
+    ("loc-href-unterminated", f"{MJML}:10:",
+     '<mj-button href="{{url" background-color="[[ brand.color ]]">Open</mj-button>'),
 ])
 def test_committed_projects_as_a_user_runs_them(project: str, where: str, excerpt: str, tmp_path: Path) -> None:
     root = make_project(tmp_path)
@@ -258,3 +261,35 @@ def test_valid_sources_with_braces_still_build(tmp_path: Path) -> None:
     lay(root, {MJML: child(body), "templates_src/_partials/x.mjml": "<mj-style>.a{color:red}</mj-style>\n"})
     result = CliRunner().invoke(cli, ["--root", str(root), "build"])
     assert result.exit_code == 0, result.output
+
+
+def test_the_fast_check_accepts_only_what_the_lexer_accepts(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``plainly_valid`` (a regex a tag) lets a file skip the SES lexer: on
+    random text, whatever it passes the full check (the lexer and the
+    run-on rules) passes too."""
+    import random
+
+    from letterhead.authoring import protect
+    from letterhead.errors import TemplateSyntaxError
+
+    def full_check(text: str) -> bool:
+        with monkeypatch.context() as m:
+            m.setattr(protect, "plainly_valid", lambda _text: False)
+            try:
+                protect.check_source(text, "p.mjml")
+            except TemplateSyntaxError:
+                return False
+        return True
+
+    pieces = ["{{", "}}", "{", "}", "{{{", "}}}", "~", "!", "!--", "--", "#", "/", "^", ">", "&", "*", "<b>",
+              '"', "'", "\n", "\\", "x", " ", "else", "if", "{{x}}", "{{#if a}}", "{{/if}}", "{{~", "~}}",
+              "{{else}}", "{{^}}", "{{> p}}", "{{#*inline", "(", ")", "=", "|", "@", "[", "]", ".", "{{{{", "}}}}",
+              "as |a|", "\t", "\u00a0", "0", "..", "this"]
+    rng = random.Random(12)
+    accepted = 0
+    for _ in range(30_000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(1, 10)))
+        if protect.plainly_valid(text):
+            accepted += "{{" in text
+            assert full_check(text), text
+    assert accepted > 1000  # the random texts exercise the fast path

@@ -88,6 +88,18 @@ def test_html_only_variable_missing_names_the_plain_variable(ses: LocalSes) -> N
     assert d.problem == "missing variable `url` in the html part"  # not `_html.url`
 
 
+def test_every_missing_variable_is_named_as_the_mailer_names_it(ses: LocalSes) -> None:
+    _client(ses).send_templated_email(
+        Source="hello@example.com", Destination={"ToAddresses": ["x@example.org"]},
+        Template="welcome", TemplateData=json.dumps(prepare_data({})))
+    [d] = ses.outbox()
+    assert not d.delivered and d.error is not None
+    assert [m.variable for m in d.error.missing] == ["name", "url"]  # both, each once, as the application sends them
+    assert "`name`" in (d.problem or "") and "`url`" in (d.problem or "")
+    assert "_html" not in (d.problem or "") + (d.error.hint or "")
+    assert "TemplateData" in (d.error.hint or "")
+
+
 def test_forgetting_prepare_data_is_marked_dropped(ses: LocalSes) -> None:
     _client(ses).send_templated_email(
         Source="hello@example.com", Destination={"ToAddresses": ["x@example.org"]},

@@ -62,7 +62,7 @@ from typing import Any, Literal
 from .. import sestemplate
 from ..authoring.contexts import URL_DATA_KEY
 from ..authoring.payload import MANIFEST_NAME, SesTemplate
-from ..authoring.safety import HTML_DATA_KEY, MISSING_MARKER, missing_url_copy, user_variable
+from ..authoring.safety import HTML_DATA_KEY, MISSING_MARKER, explain_render_error, missing_url_copy
 from ..authoring.validate import check_types, parse_payload
 from ..aws.client import make_client
 from ..aws.loopback import WsgiGuard, allowed_hosts
@@ -197,9 +197,35 @@ def parse_sent_messages(data: Mapping[str, Any]) -> list[SentMessage]:
     return out
 
 
-def _plain(variable: str | None) -> str | None:
-    """``_html.note`` → ``note``, ``_url.token`` → ``token``: the application sends ``note``."""
-    return user_variable(variable)
+def _explain_failure(failed: list[RenderError]) -> tuple[RenderError, str]:
+    """The parts SES could not render → the error in the application's words
+    (as ``Mailer`` and ``letterhead send`` word it) and the outbox's one-line
+    problem.  Data that skipped :func:`prepare_data` gets its own words."""
+    if any(m.variable == MISSING_MARKER for e in failed for m in e.missing):
+        err = RenderError(
+            f"the data has no `{HTML_DATA_KEY}` copy, so the HTML part prints `{MISSING_MARKER}`, which is missing",
+            variable=MISSING_MARKER, part="html",
+            hint="pass TemplateData=json.dumps(letterhead.authoring.safety.prepare_data(data, raw_paths)); "
+            "prepare_data adds the HTML-escaped copy the HTML part reads",
+        )
+        return err, f"prepare_data() was not called: the HTML part cannot render ({MISSING_MARKER})"
+    for exc in failed:
+        variable = missing_url_copy(exc)
+        if variable is not None:
+            err = RenderError(
+                f"the data has no `{URL_DATA_KEY}` copy of `{variable}`, which the {exc.part} part prints "
+                "inside a URL (percent-encoded)",
+                variable=variable, location=exc.location, part=exc.part,
+                hint="pass TemplateData=json.dumps(letterhead.authoring.safety.prepare_data(data, entry.raw_paths, "
+                f"entry.url_paths)) with the manifest's entry; or send `{variable}` if it is missing",
+            )
+            return err, (f"missing the encoded copy of `{variable}` (prepare_data without url_paths?) "
+                         f"in the {exc.part} part")
+    err = explain_render_error(failed, data_name="TemplateData")
+    problem = err.message.replace(" (SES would silently drop this message)", "")
+    if len(err.missing) == 1 and err.part:
+        problem += f" in the {err.part} part"
+    return err, problem
 
 
 def render_sent(message: SentMessage, payload: SesTemplate | None,
@@ -232,41 +258,17 @@ def render_sent(message: SentMessage, payload: SesTemplate | None,
         except DataError as exc:
             warnings.append(f"{exc.message} ({exc.hint})" if exc.hint else exc.message)
     parts: dict[str, str] = {}
+    failed: list[RenderError] = []
     for part, parsed in parse_payload(payload).items():
         try:
             parts[part] = sestemplate.render(parsed, data, escape=False)
         except RenderError as exc:
-            variable = _plain(exc.variable)
-            if variable == MISSING_MARKER:
-                err = RenderError(
-                    f"the data has no `{HTML_DATA_KEY}` copy, so the HTML part prints "
-                    f"`{MISSING_MARKER}`, which is missing",
-                    variable=MISSING_MARKER,
-                    hint="pass TemplateData=json.dumps(letterhead.authoring.safety.prepare_data(data, raw_paths)); "
-                    "prepare_data adds the HTML-escaped copy the HTML part reads",
-                )
-                problem = f"prepare_data() was not called: the HTML part cannot render ({MISSING_MARKER})"
-            elif missing_url_copy(exc) is not None:
-                variable = missing_url_copy(exc)
-                err = RenderError(
-                    f"the data has no `{URL_DATA_KEY}` copy of `{variable}`, which the {part} part prints "
-                    "inside a URL (percent-encoded)",
-                    variable=variable, location=exc.location,
-                    hint="pass TemplateData=json.dumps(letterhead.authoring.safety.prepare_data(data, entry.raw_paths, "
-                    f"entry.url_paths)) with the manifest's entry; or send `{variable}` if it is missing",
-                )
-                problem = (f"missing the encoded copy of `{variable}` (prepare_data without url_paths?) "
-                           f"in the {part} part")
-            else:
-                message_text = (exc.message.replace(f"`{exc.variable}`", f"`{variable}`") if exc.variable
-                                else exc.message)
-                err = RenderError(message_text, variable=variable, location=exc.location,
-                                  hint=f"send `{variable}` (not null) in TemplateData" if variable else exc.hint)
-                what = f"missing variable `{variable}`" if "missing" in exc.message else (
-                    f"variable `{variable}` is null" if variable else exc.message)
-                problem = f"{what} in the {part} part"
-            return Delivery(message, False, problem=problem, error=err, part=part,
-                            warnings=tuple(warnings), data=data)
+            exc.part = part
+            failed.append(exc)
+    if failed:
+        err, problem = _explain_failure(failed)
+        return Delivery(message, False, problem=problem, error=err, part=err.part,
+                        warnings=tuple(warnings), data=data)
     return Delivery(message, True, parts=parts, warnings=tuple(warnings), data=data)
 
 

@@ -39,7 +39,7 @@ from . import swap
 from .compile import CompiledTemplate, Compiler
 from .lint import Finding, lint
 from .payload import MANIFEST_NAME, Manifest, ManifestEntry, SesTemplate
-from .protect import designer_excerpt
+from .protect import show_designer_lines
 from .safety import HTML_DATA_KEY, payload_for, serialise_prepared
 from .sources import (
     TemplateSource,
@@ -218,12 +218,7 @@ def _compile_one(compiler: Compiler, config: Config, name: str, deployed_name: s
         return _One(name, files, entry, TemplateReport(name, "compiled", payload.size_bytes, tuple(findings)),
                     same=same, source_hash=shash)
     except LetterheadError as exc:
-        # Errors found in compiled output carry a source location; show the
-        # designer's line, not the compiled one.
-        if exc.location is not None and exc.location.line:
-            line = exc.location.read_line(config.root)
-            if line is not None:
-                exc.source_line = designer_excerpt(line, exc.source_line, exc.message)
+        show_designer_lines(exc, config.root)
         return _One(name, {}, error=exc)
 
 

@@ -31,10 +31,20 @@ import re
 import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import NamedTuple
 
 from .. import sestemplate
-from ..errors import Location, PlaceholderLostError, SourceError, TemplateSyntaxError
+from ..errors import (
+    EXCERPT_WIDTH,
+    LetterheadError,
+    Location,
+    PlaceholderLostError,
+    RenderError,
+    SourceError,
+    TemplateSyntaxError,
+    excerpt,
+)
 from .mjml import Context, MjmlMap
 
 TOKEN_RE = re.compile(r"xlh(\d{6,})x")
@@ -157,14 +167,10 @@ def source_excerpt(text: str, offset: int, width: int = 120) -> str:
     return cut_line(text[start : end if end >= 0 else len(text)], offset - start, width)
 
 
-def cut_line(line: str, column: int, width: int = 120) -> str:
-    """``line``, or ``width`` characters of it around ``column``."""
-    line = line.rstrip("\r")
-    if len(line) <= width:
-        return line
-    lo = max(0, min(column - width // 4, len(line) - width))
-    hi = lo + width
-    return ("…" if lo > 0 else "") + line[lo:hi] + ("…" if hi < len(line) else "")
+def cut_line(line: str, column: int, width: int = EXCERPT_WIDTH) -> str:
+    """``line``, or ``width`` characters of it around ``column``
+    (:func:`letterhead.errors.excerpt`, the one cutter of every error's line)."""
+    return excerpt(line.rstrip("\r"), column, width=width)
 
 
 def designer_excerpt(line: str, shown: str | None, message: str) -> str:
@@ -181,6 +187,20 @@ def designer_excerpt(line: str, shown: str | None, message: str) -> str:
         if k >= 0:
             return cut_line(line, k)
     return cut_line(line, 0)
+
+
+def show_designer_lines(exc: LetterheadError, root: Path | None) -> LetterheadError:
+    """Errors found in compiled output carry the designer's location but a
+    line of the compiled part: show the designer's line instead (cut around
+    the place), for every variable a :class:`RenderError` lists.  The build
+    and the preview both show errors through this."""
+    if isinstance(exc, RenderError):
+        exc.read_source_lines(root)
+    elif exc.location is not None and exc.location.line:
+        line = exc.location.read_line(root)
+        if line is not None:
+            exc.source_line = designer_excerpt(line, exc.source_line, exc.message)
+    return exc
 
 
 class Placeholder(NamedTuple):  # NamedTuple: cheaper than a dataclass, made once per mustache

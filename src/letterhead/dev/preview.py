@@ -41,6 +41,7 @@ from .. import __version__
 from ..authoring.compile import CompiledTemplate, Compiler
 from ..authoring.lint import Finding, lint
 from ..authoring.payload import SesTemplate
+from ..authoring.protect import show_designer_lines
 from ..authoring.safety import payload_for
 from ..authoring.sources import TemplateSource, load_brand, load_source, read_text, template_names
 from ..authoring.validate import render_compiled
@@ -137,11 +138,8 @@ class TemplateState:
 
 
 def _with_source_line(config: Config, exc: LetterheadError) -> LetterheadError:
-    """Errors found in compiled output carry a source location: show the
-    designer's line, not the compiled one (as the build does)."""
-    if exc.location is not None and exc.location.line:
-        exc.source_line = exc.location.read_line(config.root) or exc.source_line
-    return exc
+    """The designer's lines under an error, as the build shows them."""
+    return show_designer_lines(exc, config.root)
 
 
 def render_data(config: Config, state: TemplateState, data: Any, *, where: str = "the data",

@@ -305,6 +305,16 @@ def test_a_malformed_endpoint_url_is_an_error_with_the_fix(project: Path, url: s
         mailer(url).send("email_verification", "a@example.com", sample("email_verification"))
 
 
+def test_a_malformed_endpoint_in_the_aws_config_file(project: Path, tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    config = tmp_path / "aws-config"
+    config.write_text("[default]\nendpoint_url = localhost:8041\n", encoding="utf-8")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(config))
+    r = sync_cli(project)
+    out = not_internal(r)
+    assert r.exit_code == 1 and "localhost:8041" in out and "http://127.0.0.1:8041" in out, out
+
+
 def test_a_region_botocore_refuses_is_a_region_error(project: Path, moto_url: str) -> None:
     r = sync_cli(project, "--endpoint-url", moto_url, "--region", "eu west 1")
     out = not_internal(r)

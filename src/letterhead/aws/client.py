@@ -174,6 +174,10 @@ def make_client(service: str, *, session: Any = None, region: str | None = None,
         name = region or getattr(session, "region_name", None)
         raise EndpointError(f"{name!r} is not an AWS region name (letters, digits and '-', like 'eu-west-1')",
                             hint="set AWS_REGION (or pass --region) to an SES region, e.g. eu-west-1") from None
+    except ValueError as exc:  # an endpoint_url in the AWS config file: "Invalid endpoint: ..."
+        if "endpoint" not in str(exc).lower():
+            raise
+        raise EndpointError(f"botocore refused the SES endpoint ({exc})", hint=ENDPOINT_HINT) from None
     return watch_answers(client)
 
 

@@ -5,9 +5,12 @@ Exit codes, as for every letterhead command:
 
     0  all checks pass (warnings allowed) / set up or nothing to change /
        rates under their thresholds
-    1  an error: configuration, credentials, AWS refused or unreachable
-    2  ``doctor``: a check failed (``--strict``: or warned);
-       ``stats``: a bounce or complaint rate is at or above its threshold
+    1  an error: configuration, credentials, AWS refused or unreachable, an
+       endpoint that is not SES (``setup``, ``stats``)
+    2  ``doctor``: a check failed (``--strict``: or warned), refused or
+       unreachable credentials and endpoints included: doctor reports them
+       as the failed check; ``stats``: a bounce or complaint rate is at or
+       above its threshold
 """
 
 from __future__ import annotations

@@ -303,7 +303,8 @@ class SyncResult:
         lines.append(f"  not applied ({len(self.not_applied)}):" + ("" if self.not_applied else " none"))
         lines += [f"    {r.action.action:<16} {r.action.deployed}"
                   + (f"  ← failed: {r.error}" if r.outcome == FAILED else "") for r in self.not_applied]
-        lines.append("  rerun the same command to finish: sync converges")
+        lines.append("  once the cause above is fixed (or has passed), rerun the same command: sync picks up "
+                     "where it stopped")
         return "\n".join(lines)
 
     def to_dict(self) -> dict[str, Any]:

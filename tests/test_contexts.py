@@ -264,6 +264,14 @@ def test_unquoted_values_tag_names_and_event_handlers_are_refused() -> None:
     assert "quote" in problems["{{a}}"].hint
 
 
+def test_a_partial_call_outside_text_names_its_place_in_english() -> None:
+    analysis, _ = analyzed('{{#*inline "p"}}x{{/inline}}<a href="{{> p}}">a</a><p title="{{> p}}">b</p>')
+    messages = sorted(p.message for p in check(analysis, {}))
+    assert len(messages) == 2
+    assert "stands in a URL" in messages[0] and "stands in an attribute value" in messages[1]
+    assert not any(" a attribute" in m or " a url" in m for m in messages)
+
+
 def test_a_placeholder_starting_a_mailto_link_must_be_one_address(tmp_path: Path) -> None:
     analysis, _ = analyzed('<a href="mailto:{{who}}">w</a>')
     assert analysis.url_checks == {"who": ("mailto",)}

@@ -160,8 +160,8 @@ class _Environment(jinja2.sandbox.ImmutableSandboxedEnvironment):
             count, seq = (left, right) if isinstance(left, int) else (right, left)
             if isinstance(count, int) and isinstance(seq, (str, list, tuple)) \
                     and count * max(len(seq), 1) > self.MAX_RESULT:
-                raise jinja2.exceptions.SecurityError(f"repeating a {type(seq).__name__} {count:,} times "
-                                                      "makes a result too large")
+                what = "a string" if isinstance(seq, str) else "a list"
+                raise jinja2.exceptions.SecurityError(f"repeating {what} {count:,} times makes a result too large")
         return super().call_binop(context, operator, left, right)
 
     def compile(self, source: str | jinja2.nodes.Template, name: str | None = None,  # type: ignore[override]

@@ -56,6 +56,14 @@ URL, URL_PART, MAILTO, TEL = "url", "url-part", "mailto", "tel"
 CSS, SCRIPT, COMMENT = "css", "script", "comment"
 UNQUOTED, ATTRIBUTE_NAME, TAG_NAME = "unquoted-attribute", "attribute-name", "tag-name"
 
+# How messages name each context: "stands in {CONTEXT_NAMES[c]}".
+CONTEXT_NAMES: Mapping[str, str] = {
+    TEXT: "text", ATTRIBUTE: "an attribute value", PLAIN: "a plain-text part", URL: "a URL",
+    URL_PART: "part of a URL", MAILTO: "a mailto: link", TEL: "a tel: link", CSS: "CSS", SCRIPT: "a script",
+    COMMENT: "an HTML comment", UNQUOTED: "an unquoted attribute value", ATTRIBUTE_NAME: "an attribute name",
+    TAG_NAME: "a tag name",
+}
+
 # Declared types whose values cannot leave these contexts (validated at data-check time).
 SAFE_TYPES: Mapping[str, frozenset[str]] = {
     CSS: frozenset({"integer", "number", "boolean", "color"}),
@@ -461,7 +469,8 @@ def check(analysis: Analysis, variables: Mapping[str, Any]) -> list[Problem]:
         if isinstance(node, sestemplate.PartialCall):
             if p.context not in (TEXT, PLAIN):
                 problems.append(Problem(
-                    p.location, f"partial call `{tag}` stands in a {p.context} context ({p.detail or p.part})",
+                    p.location, f"partial call `{tag}` stands in {CONTEXT_NAMES.get(p.context, p.context)} "
+                    f"({p.detail or p.part})",
                     "call partials only in text: write the placeholders of a URL, attribute or style "
                     "where they print, so each gets the right encoding"))
             continue

@@ -234,10 +234,9 @@ def not_ses_hint(url: str | None, region: str | None) -> str:
     """The fix when something other than SES answered at ``url``."""
     if region and _REGION_RE.match(region) and region not in known_ses_regions():
         near = difflib.get_close_matches(region, sorted(known_ses_regions()), n=1)
-        return (f"AWS_REGION is {region!r}, which is not an SES region"
+        return (f"the region {region!r} (AWS_REGION or --region) is not an SES region"
                 + (f" (did you mean {near[0]!r}?)" if near else "")
-                + ": set AWS_REGION (or --region) to one, e.g. eu-west-1; the local SES answers only "
-                  "in regions AWS has")
+                + ": set one, e.g. eu-west-1; moto, and so the local SES, knows only AWS's regions")
     if url and is_loopback_url(url):
         return ("point AWS_ENDPOINT_URL_SES (or --endpoint-url) at the local SES: `letterhead dev` prints "
                 f"its address ({LOCAL_SES_URL} by default; 8040 is the preview)")

@@ -415,7 +415,8 @@ class PruneRefused(LetterheadError):
 
 class SyncFailed(RemoteError):
     """Applying a plan stopped at a failure; ``result`` says what was applied
-    and what was not.  A rerun converges."""
+    and what was not.  Every step is idempotent: once the cause is fixed,
+    a rerun finishes the job."""
 
     def __init__(self, cause: RemoteError, result: object) -> None:
         super().__init__(cause.message, hint=cause.hint, operation=cause.operation,

@@ -10,7 +10,9 @@ Modules:
 
 * :mod:`~letterhead.aws.client`: the one place boto3 sessions and clients are
   made (retry config, endpoint, region check, log redaction, remembered
-  secrets), and whether an endpoint is SES itself;
+  secrets), whether an endpoint is SES itself, and the check of every answer
+  that turns a page from something other than SES (the preview's port, a
+  proxy, moto's HTML 500) into ``NotSesEndpoint`` before botocore parses it;
 * :mod:`~letterhead.aws.errors`: botocore failures → ``RemoteError`` (sync,
   account) or ``SendError`` (send), one classification, per-command fixes;
 * :mod:`~letterhead.aws.ratelimit`: the thread-safe token bucket every paced

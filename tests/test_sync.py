@@ -265,6 +265,24 @@ def test_unknown_env_and_bad_settings(root: Path) -> None:
     assert "did you mean 'keep'" in info.value.hint
 
 
+@pytest.mark.parametrize("endpoint, configured, option, expected", [
+    (None, None, None, 1.0),  # real SES: its limit
+    ("https://email.eu-west-1.amazonaws.com", None, None, 1.0),
+    ("http://127.0.0.1:8041", None, None, 1000.0),  # the local SES: nothing to wait for
+    ("http://localhost:5000", None, None, 1000.0),
+    ("http://127.0.0.1:8041", "rate = 2", None, 2.0),  # a configured rate still applies
+    ("http://127.0.0.1:8041", None, 3.0, 3.0),  # and the option over everything
+])
+def test_the_default_rate_waits_only_for_real_ses(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                   endpoint: str | None, configured: str | None,
+                                                   option: float | None, expected: float) -> None:
+    (tmp_path / "pyproject.toml").write_text("[tool.letterhead.sync]\n" + (configured or "") + "\n")
+    monkeypatch.delenv("AWS_ENDPOINT_URL_SES", raising=False)
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    settings = load_settings(load_config(tmp_path), None, rate=option, endpoint_url=endpoint)
+    assert settings.rate == expected
+
+
 def test_an_env_namespace_inside_another_is_not_pruned_by_it(tmp_path: Path, ses: Any) -> None:
     r = tmp_path / "p"
     r.mkdir()

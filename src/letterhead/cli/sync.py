@@ -122,7 +122,8 @@ def _confirm_prune(deletions: Sequence[PlannedAction]) -> bool:
 @click.option("--keep", type=click.IntRange(min=1), default=None,
               help="Versioned mode: versions of each template that prune keeps (default 3).")
 @click.option("--rate", type=click.FloatRange(min=0, min_open=True), default=None,
-              help="API calls per second (default 1, SES's limit).")
+              help="API calls per second (default 1, SES's limit; 1000 against a loopback "
+                   "endpoint such as the local SES).")
 @click.option("--max-attempts", type=click.IntRange(min=1), default=None,
               help="Total tries per call, retries included (default 6).")
 @click.option("--region", default=None, help="AWS region (default: AWS_REGION, then config).")

@@ -65,9 +65,10 @@ from typing import Any
 
 from ..authoring.payload import dumps
 from ..aws.client import DEFAULT_MAX_ATTEMPTS
+from ..aws.loopback import is_loopback_url
 from ..config import Config, DeploymentSettings
 from ..errors import ConfigError, LetterheadError, NamespaceError
-from .template_store import DEFAULT_RATE
+from .template_store import DEFAULT_RATE, LOOPBACK_RATE
 
 NAME_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")  # SES's rule for TemplateName
 AFFIX_RE = re.compile(r"^[A-Za-z0-9_-]*$")
@@ -162,7 +163,9 @@ def load_settings(config: Config, env_name: str | None = None, *, versioned: boo
                   keep: int | None = None, rate: float | None = None, max_attempts: int | None = None,
                   region: str | None = None, endpoint_url: str | None = None) -> SyncSettings:
     """Settings for the deployment ``env_name`` (``--env``): options > the
-    environment > ``[tool.letterhead.env.<env_name>]`` > ``[tool.letterhead.sync]`` > defaults."""
+    environment > ``[tool.letterhead.env.<env_name>]`` > ``[tool.letterhead.sync]`` > defaults.
+    The default rate is SES's 1 call a second, or :data:`LOOPBACK_RATE`
+    against a loopback endpoint (the local SES, moto)."""
     deployment = config.deployment(env_name, reserved=DEFAULT_ENV_FILE)
     if keep is None:
         keep = deployment.keep
@@ -173,9 +176,11 @@ def load_settings(config: Config, env_name: str | None = None, *, versioned: boo
         versioned=deployment.versioned if versioned is None else versioned,
         keep=DEFAULT_KEEP if keep is None else keep,
     )
+    endpoint_url = endpoint_url or config.endpoint_url
     if rate is None:
         rate = deployment.rate
-        rate = DEFAULT_RATE if rate is None else rate
+    if rate is None:
+        rate = LOOPBACK_RATE if is_loopback_url(endpoint_url) else DEFAULT_RATE
     if max_attempts is None:
         max_attempts = deployment.max_attempts
     attempts = DEFAULT_MAX_ATTEMPTS if max_attempts is None else max_attempts
@@ -191,7 +196,7 @@ def load_settings(config: Config, env_name: str | None = None, *, versioned: boo
     return SyncSettings(
         namespace=ns,
         region=region or config.region or deployment.region,
-        endpoint_url=endpoint_url or config.endpoint_url,
+        endpoint_url=endpoint_url,
         rate=rate,
         max_attempts=attempts,
     )

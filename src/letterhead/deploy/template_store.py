@@ -47,10 +47,14 @@ from ..aws.errors import SYNC_FIXES, THROTTLING_CODES, aws_failures, translate_a
 from ..aws.ratelimit import RateLimiter
 from ..errors import RemoteError
 
-__all__ = ["DEFAULT_HEADROOM", "DEFAULT_MAX_ATTEMPTS", "DEFAULT_RATE", "PAGE_SIZE", "RemoteTemplate",
+__all__ = ["DEFAULT_HEADROOM", "DEFAULT_MAX_ATTEMPTS", "DEFAULT_RATE", "LOOPBACK_RATE", "PAGE_SIZE", "RemoteTemplate",
            "TemplateStore", "check_region", "retry_config", "template_call_limiter", "translate"]
 
 DEFAULT_RATE = 1.0  # calls per second: SES's limit on each template API
+# The default against a loopback endpoint (the local SES of `letterhead dev`,
+# moto): nothing there limits template calls, and a sync of 20 templates should
+# not take 20 s.  A rate set by option or configuration still applies.
+LOOPBACK_RATE = 1000.0
 PAGE_SIZE = 100  # ListTemplates' largest MaxItems
 DEFAULT_HEADROOM = 0.05  # pace this much under the rate
 

@@ -24,7 +24,7 @@ import pytest
 
 from letterhead.authoring import mjml_fixes
 from letterhead.authoring.compile import render_plain_mjml
-from letterhead.authoring.mjml import compile_mjml
+from letterhead.authoring.mjml import compile_mjml, layout
 
 from .helpers import REPO
 
@@ -284,6 +284,175 @@ def test_default_font_imported_when_output_uses_it() -> None:
 def test_after_mrml_leaves_plain_html_alone() -> None:
     html = '<html><head></head><body><table border="0"><tr><td style="width:10px;">x</td></tr></table></body></html>'
     assert mjml_fixes.after_mrml(html) == html
+
+
+# --------------------------------------------------------------------------
+# layout: what MJML computes from the source's structure
+# --------------------------------------------------------------------------
+
+
+def _section(*columns: str, attrs: str = "") -> str:
+    return f"<mjml><mj-body><mj-section{attrs}>{''.join(columns)}</mj-section></mj-body></mjml>"
+
+
+def _img_widths(html: str) -> list[tuple[str | None, str | None]]:
+    """(img width, its cell's or, full-width, its table's CSS width) of each mj-image."""
+    found = re.findall(
+        r'<table [^>]*style="([^"]*border-collapse:collapse;border-spacing:0px;)"><tbody><tr><td[^>]*?'
+        r'(?: style="width:([^;"]*);")?>(?:<a\b[^>]*>)?<img\b[^>]*?\swidth="([^"]*)"',
+        html,
+    )
+    return [(img, cell or (re.search(r"(?<![-\w])width:([^;]*)", table) or [None, None])[1])
+            for table, cell, img in found]
+
+
+# Each expected width is what the official compiler (mjml 5.4) writes for the
+# document: MJML truncates where it reads a width back (parseInt of the
+# column's "199.99999999999997px", of "5.5px" padding...), MRML does not.
+IMAGE_WIDTH_CASES = {
+    # the issue's case: 600px body, 33.33333333333333% column, 25px image padding: MRML 150
+    "third": (_section('<mj-column width="33.33333333333333%"><mj-image src="https://x/a.png" /></mj-column>'),
+              ["149"]),
+    "sixths": (
+        _section(
+            '<mj-column width="16.666666666666664%" border="1px solid #000">'
+            '<mj-image src="https://x/a.png" padding="10px 13px" /></mj-column>'
+            '<mj-column width="66.66666666666667%" padding-left="5.5px">'
+            '<mj-image src="https://x/b.png" border="2px solid red" /></mj-column>'
+            '<mj-column width="16.666666666666664%"><mj-image src="https://x/c.png" width="90px" /></mj-column>'
+        ),
+        ["71", "341", "49"],
+    ),
+    "px_column": (
+        _section(
+            '<mj-column width="199.5px" inner-border="2px solid red" padding="3px">'
+            '<mj-image src="https://x/a.png" padding-left="0px" padding-right="1.5px" /></mj-column>'
+        ),
+        ["188"],
+    ),
+    "group": (  # full-width: MJML 5's validator calls it illegal, but both compilers honour it
+        _section(
+            '<mj-group><mj-column><mj-image src="https://x/a.png" full-width="full-width" /></mj-column>'
+            '<mj-column><mj-image src="https://x/b.png" href="https://y" /></mj-column><mj-raw><p>r</p></mj-raw>'
+            '<mj-column><mj-image src="https://x/c.png" fluid-on-mobile="true" /></mj-column></mj-group>',
+            attrs=' padding="0 11px"',
+        ),
+        ["142", "142", "142"],
+    ),
+    "wrapper_and_hero": (
+        "<mjml><mj-body><mj-wrapper><mj-section>"
+        '<mj-column width="45.5%"><mj-image src="https://x/a.png" padding="10px 7.5px 3px" /></mj-column>'
+        '<mj-column><mj-image src="https://x/b.png" padding="10px 7.5px 3px" /></mj-column></mj-section></mj-wrapper>'
+        '<mj-hero background-url="https://x/h.png" padding-left="17px" padding-right="4.5px">'
+        '<mj-image src="https://x/c.png" /></mj-hero></mj-body></mjml>',
+        ["259", "286", "529"],
+    ),
+    "mj_attributes": (
+        '<mjml><mj-head><mj-attributes><mj-body width="500px" /><mj-section padding="0 13px" border="1px solid" />'
+        '<mj-class name="narrow" padding="0 7px" width="120.9px" /></mj-attributes></mj-head><mj-body><mj-section>'
+        '<mj-column width="33.33333333333333%"><mj-image src="https://x/a.png" /></mj-column>'
+        '<mj-column><mj-image src="https://x/b.png" mj-class="narrow" /></mj-column></mj-section></mj-body></mjml>',
+        ["107", "120"],
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(IMAGE_WIDTH_CASES))
+def test_image_widths_follow_mjml_arithmetic(case: str) -> None:
+    source, expected = IMAGE_WIDTH_CASES[case]
+    html = compile_mjml(source)
+    assert [img for img, _ in _img_widths(html)] == expected
+    assert [css for _, css in _img_widths(html)] == [f"{w}px" for w in expected]
+
+
+def test_image_widths_stay_mrml_when_the_images_cannot_be_matched() -> None:
+    # mj-raw holding what looks like an image block: the images found are not
+    # the source's, so MRML's widths stay (whole pixels, as before)
+    fake = (
+        '<table border="0" cellpadding="0" cellspacing="0" role="presentation" style="border-collapse:collapse;'
+        'border-spacing:0px;"><tbody><tr><td style="width:7px;"><img src="r.png" width="7"></td></tr></tbody></table>'
+    )
+    html = compile_mjml(_section(
+        f'<mj-column width="33.33333333333333%"><mj-raw>{fake}</mj-raw><mj-image src="https://x/a.png" /></mj-column>'
+    ))
+    assert [img for img, _ in _img_widths(html)] == ["7", "150"]
+    # a placeholder where a number belongs: MJML's arithmetic gives NaN, MRML's width stays
+    source = _section('<mj-column><mj-image src="https://x/a.png" padding="LH_P1" /></mj-column>')
+    assert layout(source).image_widths == (None,)
+    assert [img for img, _ in _img_widths(compile_mjml(source))] == ["600"]
+
+
+def test_mj_body_attributes_from_mj_attributes() -> None:
+    # MRML ignores <mj-body> defaults in mj-attributes: the email was 600px
+    # wide and white where MJML makes it 500px and grey.
+    html = compile_mjml(
+        '<mjml><mj-head><mj-attributes><mj-body width="500px" background-color="#eeeeee" /></mj-attributes>'
+        '</mj-head><mj-body><mj-section><mj-column><mj-text>t</mj-text></mj-column></mj-section></mj-body></mjml>'
+    )
+    assert "max-width:500px" in html and "max-width:600px" not in html
+    assert tags(html, "body")[0]["style"] == "word-spacing:normal;background-color:#eeeeee;"
+    # the body's own attribute wins, as in MJML
+    html = compile_mjml(
+        '<mjml><mj-head><mj-attributes><mj-body width="500px" /></mj-attributes></mj-head>'
+        '<mj-body width="520px"><mj-section><mj-column><mj-text>t</mj-text></mj-column></mj-section></mj-body></mjml>'
+    )
+    assert "max-width:520px" in html
+
+
+def _social_icons(html: str) -> list[dict[str, str | None]]:
+    return [a for a in tags(html, "img") if "ico-social" in (a.get("src") or "") or a.get("src") == "https://x/s.png"]
+
+
+def test_social_icons_have_mjml_border() -> None:
+    # MJML styles each icon "border:0" (the element's border attribute, or
+    # mj-social's); MRML writes no border at all.
+    html = compile_mjml(body(
+        '<mj-social><mj-social-element name="facebook" href="https://f">F</mj-social-element>'
+        '<mj-social-element name="x" border="2px solid red" /></mj-social>',
+        '<mj-social border="3px dotted blue"><mj-social-element src="https://x/s.png" href="https://s">S'
+        "</mj-social-element></mj-social>",
+    ))
+    styles = [a["style"] for a in _social_icons(html)]
+    assert styles == [
+        "border:0;border-radius:3px;display:block;",
+        "border:2px solid red;border-radius:3px;display:block;",
+        "border:3px dotted blue;border-radius:3px;display:block;",
+    ]
+
+
+def test_social_element_mj_attributes_beat_what_mj_social_hands_down() -> None:
+    # MJML: mj-class and mj-attributes defaults of an mj-social-element beat
+    # mj-social's own values (here its defaults: icon-size 20px, color
+    # #333333); MRML let mj-social's win.
+    html = compile_mjml(body(
+        '<mj-social><mj-social-element name="facebook" mj-class="big" href="https://f">F</mj-social-element>'
+        '<mj-social-element name="x" href="https://x" icon-size="25px">X</mj-social-element></mj-social>',
+        head='<mj-attributes><mj-social-element color="#00aa00" /><mj-class name="big" icon-size="33px" />'
+        "</mj-attributes>",
+    ))
+    assert [a["width"] for a in _social_icons(html)] == ["33", "25"]
+    assert 'style="background:#3b5998;border-radius:3px;width:33px;"' in html
+    assert [a["style"] for a in tags(html, "a") if "color:" in (a.get("style") or "")] == [
+        "color:#00aa00;font-size:13px;font-family:Ubuntu, Helvetica, Arial, sans-serif;line-height:22px;"
+        "text-decoration:none;"
+    ] * 2
+
+
+def test_carousel_widths_follow_mjml() -> None:
+    # MJML 5.4: thumbnails are 110px unless tb-width says otherwise (MRML:
+    # the column width / the number of images); images as wide as the
+    # column, as MJML writes it.
+    html = compile_mjml(body(
+        '<mj-carousel><mj-carousel-image src="https://x/1.png" /><mj-carousel-image src="https://x/2.png" />'
+        '<mj-carousel-image src="https://x/3.png" /></mj-carousel>'
+    ).replace("<mj-column>", '<mj-column width="33.33333333333333%">'))
+    thumbnails = [a for a in tags(html, "a") if "mj-carousel-thumbnail" in (a.get("class") or "")]
+    assert len(thumbnails) == 3 and all("width:110px;" in (a["style"] or "") for a in thumbnails)
+    assert [a["width"] for a in tags(html, "img") if a.get("alt") == "" and a.get("style", "").startswith("display")] \
+        == ["110"] * 3
+    images = re.findall(r'<img border="0"[^>]*>', html)
+    assert len(images) == 4  # three, and the first again for Outlook (in a conditional comment)
+    assert all('width="199"' in img and "width:199.99999999999997px;" in img for img in images), images
 
 
 # --------------------------------------------------------------------------

@@ -6,13 +6,19 @@ pixels.  Each fix below names the difference it corrects and has a regression
 case in ``tests/test_mjml_fidelity.py``.  ``before_mrml`` rewrites the MJML
 source, ``after_mrml`` rewrites MRML's HTML.  Both must stay cheap (MRML
 itself takes about 0.3 ms for an email; these fixes about as much again) and
-general (no fix knows a particular template).
+general (no fix knows a particular template).  What MJML computes from the
+source's structure (widths through sections, groups and columns, what
+mj-attributes give each component) comes from
+:func:`letterhead.authoring.mjml.layout` as a :class:`Layout`: MRML's own
+numbers are replaced by MJML's, never re-derived from MRML's.
 
 Known differences left alone (no visible effect): attribute order, short hex
 colours (``#0a7`` vs ``#00aa77``), a stray ``vertical-align`` attribute on
 ``<td>``, how Outlook conditional comments are split, ``word-spacing`` repeated
 on the wrapper ``<div>``, column class names with float noise
-(``mj-column-per-33-333332``), and random ids of carousels and navbars.  MJML 5
+(``mj-column-per-33-333332``), random ids of carousels and navbars, the
+Outlook-only widths of columns in an ``mj-group`` (MRML rounds them its own
+way), and mj-carousel ``thumbnails="supported"`` (MRML renders none).  MJML 5
 attributes MRML 6 ignores are listed in :data:`UNSUPPORTED_ATTRIBUTES`.
 """
 
@@ -21,6 +27,8 @@ from __future__ import annotations
 import html
 import math
 import re
+from collections.abc import Callable
+from typing import NamedTuple, TypeVar
 
 # --------------------------------------------------------------------------
 # before_mrml: MJML source
@@ -39,6 +47,8 @@ _ALT_DEFAULT = frozenset({"mj-image", "mj-carousel-image", "mj-social-element"})
 _ODD_VALUE = re.compile(r"""=\s*"[^"]*[\n\r\t\\]|=\s*'[^']*[\n\r\t\\"]""")
 _UNITLESS_ZERO = re.compile(r"""(?<![\w.])0(?![\w.%])""")
 _PADDING_ATTR = re.compile(r"(?:^|-)padding(?:-(?:top|right|bottom|left))?$")
+_PX_WIDTH_TRUNCATED = frozenset({"mj-column", "mj-group"})
+_FRACTIONAL_PX = re.compile(r"\s*\d+\.\d*px\s*")
 
 
 BUTTON_TITLE_MARK = "lh-button-title-"
@@ -60,6 +70,7 @@ def before_mrml(mjml: str) -> str:
             or "fluid-height" in attrs
             or (("\n" in attrs or "\t" in attrs or "\\" in attrs or "'" in attrs) and _ODD_VALUE.search(attrs))
             or ("padding" in attrs and _UNITLESS_ZERO.search(attrs))
+            or (name in _PX_WIDTH_TRUNCATED and "." in attrs and _FRACTIONAL_PX.search(attrs))
         ):
             return m.group(0)
         pairs = _ATTR.findall(attrs)
@@ -81,6 +92,11 @@ def before_mrml(mjml: str) -> str:
             # makes the column content too wide); MJML reads it as 0px.
             if _PADDING_ATTR.search(lkey):
                 value = " ".join("0px" if v == "0" else v for v in value.split(" "))
+            # MJML reads a column's or group's px width with parseInt
+            # everywhere (its CSS class, its Outlook cell, its content's
+            # width): width="199.5px" is 199px; MRML keeps the half pixel.
+            if lkey == "width" and name in _PX_WIDTH_TRUNCATED and _FRACTIONAL_PX.fullmatch(value):
+                value = value.strip().split(".")[0] + "px"
             # MRML only knows mode="fluid"; MJML's documented value is
             # "fluid-height" (MRML silently renders it as fixed-height, 0px tall).
             if name in ("mj-hero", "mj-class") and lkey == "mode" and value.strip() == "fluid-height":
@@ -308,7 +324,21 @@ _DEFAULT_FONTS = {
 }
 
 
-def after_mrml(html_text: str) -> str:
+class Layout(NamedTuple):
+    """What the official compiler computes from the MJML source where MRML
+    differs, in document order (found by :func:`letterhead.authoring.mjml.layout`)."""
+
+    image_widths: tuple[int | None, ...]  # each mj-image's width in px (None: leave MRML's)
+    social_borders: tuple[str, ...]  # each mj-social-element's icon border
+    # (offset, ' name="value"…') to write into the MJML before MRML reads it
+    insertions: tuple[tuple[int, str], ...] = ()
+    carousel_images: tuple[str, ...] = ()  # each mj-carousel image's width, as MJML writes it ("199.99999999999997px")
+    carousel_thumbnails: tuple[str, ...] = ()  # each mj-carousel thumbnail's width
+    group_columns: tuple[tuple[str | None, ...], ...] = ()  # each mj-group: its columns' widths on phones
+
+
+def after_mrml(html_text: str, layout: Layout | None = None) -> str:
+    """``layout``: MJML's own numbers for the source, written over MRML's."""
     h = html_text
     if "table-layout:" in h:
         h = _MJ_TABLE.sub(_fix_mj_table, h)
@@ -322,6 +352,15 @@ def after_mrml(html_text: str) -> str:
         # everywhere: it hides the carousel's arrows and thumbnails in every client.
         h = h.replace("@media screen, yahoo", "@media screen yahoo")
     h = _IMAGE_WIDTH.sub(_fix_image_width, h)
+    if layout is not None:
+        if layout.image_widths:
+            h = _set_image_widths(h, layout.image_widths)
+        if layout.social_borders:
+            h = _set_social_borders(h, layout.social_borders)
+        if layout.carousel_images or layout.carousel_thumbnails:
+            h = _set_carousel_widths(h, layout.carousel_images, layout.carousel_thumbnails)
+        if layout.group_columns:
+            h = _set_group_column_widths(h, layout.group_columns)
     if "[if mso" in h and _MSO_WIDTH.search(h):  # a fractional width somewhere: round those in MSO blocks
         h = _MSO_BLOCK.sub(_fix_mso_widths, h)
     if "line-height:0;text-align" in h:
@@ -366,6 +405,119 @@ def _fix_image_width(m: re.Match[str]) -> str:
     # truncates the box width to whole pixels (parseInt), so images come out
     # up to 1px narrower and everything below them moves by a pixel.
     return f"{m.group(1)}{int(float(m.group(2)))}{m.group(3)}{int(float(m.group(4)))}{m.group(5)}"
+
+
+# An mj-image as MRML writes it: its table's style, its cell, the <img>'s width.
+_IMAGE_BLOCK = re.compile(
+    r'(<table border="0" cellpadding="0" cellspacing="0" role="presentation"(?: class="mj-full-width-mobile")?'
+    r' style=")([^"]*border-collapse:collapse;border-spacing:0px;)(">'
+    r'<tbody><tr><td(?: class="mj-full-width-mobile")?)((?: style="[^"]*")?)'
+    r'(>(?:<a\b[^>]*>)?<img\b[^>]*?\swidth=")([^"]*)(")'
+)
+_CSS_WIDTH = re.compile(r"(?<![-\w])width:[^;\"]*")
+
+
+def _set_image_widths(h: str, widths: tuple[int | None, ...]) -> str:
+    # MRML computes an mj-image's width in 32-bit floats from the column's
+    # width less paddings; MJML truncates at each step (parseInt of the
+    # column's containerWidth, of each padding and border), so a column of
+    # 33.33333333333333% of 600px gives MRML 150px and MJML 149px.  MJML's
+    # own numbers (mjml.layout) replace MRML's: in the <img> width, the
+    # cell's style, and (full-width images) the table's style.
+    def replace(m: re.Match[str], width: int | None) -> str:
+        if width is None:
+            return m.group(0)
+        table_style, cell = m.group(2), m.group(4)
+        if "min-width:100%" in table_style:  # full-width: the width is on the table
+            table_style = _CSS_WIDTH.sub(f"width:{width}px", table_style, count=1)
+        elif cell:
+            cell = _CSS_WIDTH.sub(f"width:{width}px", cell, count=1)
+        return f"{m.group(1)}{table_style}{m.group(3)}{cell}{m.group(5)}{width}{m.group(7)}"
+
+    return _sub_each(_IMAGE_BLOCK, h, widths, replace)
+
+
+# An mj-social-element's icon: its cell, then the <img>'s style.
+_SOCIAL_ICON = re.compile(
+    r'<td style="(?:padding:[^;"]*;)?font-size:0;height:[^;"]*;vertical-align:middle;width:[^;"]*;">'
+    r'(?:<a\b[^>]*>)?<img\b[^>]*?\sstyle="'
+)
+
+
+def _set_social_borders(h: str, borders: tuple[str, ...]) -> str:
+    # MJML styles each social icon <img> with the element's border (default
+    # "border:0", which keeps a linked icon free of the blue link border some
+    # clients draw); MRML writes no border at all.
+    return _sub_each(_SOCIAL_ICON, h, borders, lambda m, border: f"{m[0]}border:{html.escape(border)};")
+
+
+_CAROUSEL_IMAGE = re.compile(
+    r'(<img border="0"[^>]*? width=")[^"]*(" style="border-radius:[^;"]*;display:block;width:)[^;"]*'
+    r'(;max-width:100%;height:auto;")'
+)
+_CAROUSEL_THUMBNAIL = re.compile(
+    r'(<a\b[^>]*? class="mj-carousel-thumbnail [^"]*" style="[^"]*;width:)[^;"]*'
+    r'(;">\s*<label\b[^>]*>\s*<img\b[^>]*? width=")[^"]*(")'
+)
+
+
+def _set_carousel_widths(h: str, images: tuple[str, ...], thumbnails: tuple[str, ...]) -> str:
+    # mj-carousel: MJML writes each image as wide as the column, its width
+    # attribute parseInt'ed ("199.99999999999997px", width="199"), where MRML
+    # has its own float (200px); and every thumbnail 110px wide unless
+    # tb-width says otherwise (MJML 5.4's own quirk: it means the column
+    # width / the number of images, but that width is undefined), where MRML
+    # shrinks them to fit (100px for 2 images in a 200px column).
+    def parse_int(width: str) -> str:
+        m = re.match(r"\s*[+-]?\d+", width)
+        return m.group().strip() if m else "NaN"
+
+    h = _sub_each(_CAROUSEL_IMAGE, h, images, lambda m, w: f"{m[1]}{parse_int(w)}{m[2]}{w}{m[3]}")
+    return _sub_each(_CAROUSEL_THUMBNAIL, h, thumbnails, lambda m, w: f"{m[1]}{w}{m[2]}{parse_int(w)}{m[3]}")
+
+
+_T = TypeVar("_T")
+
+
+def _sub_each(
+    pattern: re.Pattern[str], text: str, values: tuple[_T, ...], replace: Callable[[re.Match[str], _T], str]
+) -> str:
+    """Replace the n-th match of ``pattern`` using the n-th value; nothing
+    when the matches are not exactly as many as the values (then they are not
+    the components the values were computed for)."""
+    found = list(pattern.finditer(text))
+    if len(found) != len(values):
+        return text
+    out: list[str] = []
+    pos = 0
+    for m, value in zip(found, values, strict=True):
+        out += (text[pos : m.start()], replace(m, value))
+        pos = m.end()
+    out.append(text[pos:])
+    return "".join(out)
+
+
+_GROUP_COLUMN_DIV = re.compile(r'(<div class="mj-outlook-group-fix mj-column-[^"]*" style="[^"]*?;width:)([^;"]*)(;")')
+
+
+def _set_group_column_widths(h: str, groups: tuple[tuple[str | None, ...], ...]) -> str:
+    # The columns of an mj-group stay side by side on phones, each as wide as
+    # its inline style says: MJML writes the column's width as given
+    # (33.33333333333333%), or 100 / the number of columns truncated (33%);
+    # MRML writes its own float (33.333332%), so at 375px the columns sit a
+    # pixel or two off.
+    found = list(_GROUP.finditer(h))
+    if len(found) != len(groups):
+        return h
+    out: list[str] = []
+    pos = 0
+    for m, widths in zip(found, groups, strict=True):
+        content = m.group(3)
+        content = _sub_each(_GROUP_COLUMN_DIV, content, widths, lambda c, w: f"{c[1]}{w or c[2]}{c[3]}")
+        out += (h[pos : m.start(3)], content)
+        pos = m.end(3)
+    out.append(h[pos:])
+    return "".join(out)
 
 
 def _fix_mso_widths(m: re.Match[str]) -> str:
@@ -445,8 +597,7 @@ UNSUPPORTED_ATTRIBUTES: dict[str, tuple[str, ...]] = {
     "mj-column": ("inner-border-radius",),
     "mj-image": ("sizes", "border-top", "border-right", "border-bottom", "border-left"),
     "mj-table": ("role",),
-    "mj-social": ("border",),
-    "mj-social-element": ("icon-position", "border", "srcset", "sizes"),
+    "mj-social-element": ("icon-position", "srcset", "sizes"),
     "mj-hero": ("border-radius",),
     "mj-accordion-title": ("font-weight",),
     "mj-body": ("id",),

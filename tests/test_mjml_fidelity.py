@@ -24,7 +24,8 @@ import pytest
 
 from letterhead.authoring import mjml_fixes
 from letterhead.authoring.compile import render_plain_mjml
-from letterhead.authoring.mjml import compile_mjml, layout
+from letterhead.authoring.mjml import compile_mjml
+from letterhead.authoring.mjml_layout import layout
 
 from .helpers import REPO
 

@@ -9,7 +9,7 @@ itself takes about 0.3 ms for an email; these fixes about as much again) and
 general (no fix knows a particular template).  What MJML computes from the
 source's structure (widths through sections, groups and columns, what
 mj-attributes give each component) comes from
-:func:`letterhead.authoring.mjml.layout` as a :class:`Layout`: MRML's own
+:func:`letterhead.authoring.mjml_layout.layout` as a :class:`Layout`: MRML's own
 numbers are replaced by MJML's, never re-derived from MRML's.
 
 Known differences left alone (no visible effect): attribute order, short hex
@@ -326,7 +326,7 @@ _DEFAULT_FONTS = {
 
 class Layout(NamedTuple):
     """What the official compiler computes from the MJML source where MRML
-    differs, in document order (found by :func:`letterhead.authoring.mjml.layout`)."""
+    differs, in document order (found by :func:`letterhead.authoring.mjml_layout.layout`)."""
 
     image_widths: tuple[int | None, ...]  # each mj-image's width in px (None: leave MRML's)
     social_borders: tuple[str, ...]  # each mj-social-element's icon border
@@ -422,7 +422,7 @@ def _set_image_widths(h: str, widths: tuple[int | None, ...]) -> str:
     # width less paddings; MJML truncates at each step (parseInt of the
     # column's containerWidth, of each padding and border), so a column of
     # 33.33333333333333% of 600px gives MRML 150px and MJML 149px.  MJML's
-    # own numbers (mjml.layout) replace MRML's: in the <img> width, the
+    # own numbers (mjml_layout.layout) replace MRML's: in the <img> width, the
     # cell's style, and (full-width images) the table's style.
     def replace(m: re.Match[str], width: int | None) -> str:
         if width is None:

@@ -512,9 +512,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                     help="bypass letterhead.authoring.mjml_fixes (shows what each fix is worth)")
     args = ap.parse_args(argv)
     if args.no_fixes:
-        from letterhead.authoring import mjml_fixes
+        from letterhead.authoring import mjml, mjml_fixes
 
-        mjml_fixes.before_mrml = mjml_fixes.after_mrml = lambda text: text  # type: ignore[assignment]
+        mjml_fixes.before_mrml = mjml_fixes.after_mrml = lambda text, *_: text  # type: ignore[assignment]
+        mjml.layout = lambda text: None  # type: ignore[assignment]  # MJML's widths are a fix too
     if args.write_official:
         for path in write_official():
             print(path.relative_to(ROOT))

@@ -42,7 +42,8 @@ DEFAULTS: dict[str, Any] = {
     "gmail_clip_bytes": 102 * 1024,
 }
 _N = TypeVar("_N", int, float)
-TABLES = ("env", "sync", "send")  # the sub-tables of [tool.letterhead]
+TABLES = ("env", "sync", "send", "events")  # the sub-tables of [tool.letterhead]
+EVENT_KEYS = ("database", "suppression", "topics", "max_age")
 SYNC_KEYS = ("prefix", "suffix", "versioned", "keep", "rate", "max_attempts", "region")
 
 
@@ -107,6 +108,38 @@ class Config:
             raise ConfigError("[tool.letterhead.send] must be a table")
         return SendSettings(table.get("max_send_rate"))
 
+    @property
+    def events(self) -> EventSettings:
+        """``[tool.letterhead.events]`` under the environment's
+        ``LETTERHEAD_EVENTS_DB``, ``LETTERHEAD_SUPPRESSION`` and
+        ``LETTERHEAD_SNS_TOPICS`` (comma-separated ARNs)."""
+        table = dict(self._table("events"))
+        where = Location.of(self.root / "pyproject.toml")
+        for key in table:
+            if key not in EVENT_KEYS:
+                near = difflib.get_close_matches(key, EVENT_KEYS, n=1)
+                raise ConfigError(f"unknown setting {key!r} in [tool.letterhead.events]", location=where,
+                                  hint=f"did you mean {near[0]!r}?" if near else f"known: {', '.join(EVENT_KEYS)}")
+        database = self.environ.get("LETTERHEAD_EVENTS_DB") or table.get("database") or DEFAULT_EVENTS_DB
+        suppression = self.environ.get("LETTERHEAD_SUPPRESSION") or table.get("suppression") or "sqlite"
+        if suppression not in ("sqlite", "ses", "off"):
+            raise ConfigError(f"suppression must be sqlite, ses or off, not {suppression!r}", location=where,
+                              hint='set [tool.letterhead.events] suppression = "sqlite" (a local file), '
+                                   '"ses" (the account-level list) or "off"')
+        raw_topics = self.environ.get("LETTERHEAD_SNS_TOPICS")
+        topics: Any = [t.strip() for t in raw_topics.split(",") if t.strip()] if raw_topics else \
+            table.get("topics", [])
+        if not isinstance(topics, list) or not all(isinstance(t, str) and t.startswith("arn:") for t in topics):
+            raise ConfigError("topics must be a list of SNS topic ARNs", location=where,
+                              hint='topics = ["arn:aws:sns:eu-west-1:123456789012:ses-events"]')
+        max_age = table.get("max_age", 3600)
+        if isinstance(max_age, bool) or not isinstance(max_age, int) or max_age <= 0:
+            raise ConfigError(f"max_age must be a positive number of seconds, not {max_age!r}", location=where,
+                              hint="max_age = 3600 (SNS messages older than this are refused as replays)")
+        path = Path(str(database)).expanduser()
+        return EventSettings(database=path if path.is_absolute() else self.root / path,
+                             suppression=str(suppression), topics=tuple(topics), max_age=max_age)
+
     def deployment(self, name: str | None, *, reserved: str | None = None) -> DeploymentSettings:
         """The settings of the deployment ``name`` (``--env``):
         ``[tool.letterhead.env.<name>]`` over ``[tool.letterhead.sync]``; without
@@ -155,6 +188,21 @@ def _check_sync_keys(table: Mapping[str, Any], where: str, location: Location) -
                 f"unknown setting {key!r} in {where}",
                 location=location,
                 hint=f"did you mean {near[0]!r}?" if near else f"known: {', '.join(SYNC_KEYS)}")
+
+
+DEFAULT_EVENTS_DB = ".letterhead/events.sqlite3"
+
+
+@dataclass(frozen=True)
+class EventSettings:
+    """``[tool.letterhead.events]``, checked: where consumed events and
+    suppressed addresses are kept, which suppression list the Mailer
+    consults, which SNS topics may deliver, and how old a message may be."""
+
+    database: Path
+    suppression: str = "sqlite"  # sqlite (the database above), ses (the account-level list) or off
+    topics: tuple[str, ...] = ()
+    max_age: int = 3600  # seconds
 
 
 @dataclass(frozen=True)

@@ -610,3 +610,26 @@ class VerifyGateFailed(VerifyFailed):
     no samples).  Exit 2, like every gate; the templates were applied."""
 
     exit_code = 2
+
+
+# --- SES events and suppression (issue 16) -----------------------------------------
+
+
+class RecipientSuppressed(DataError):
+    """The recipient bounced permanently or complained: letterhead refuses to
+    send to it (``suppression`` holds the entry).  Never sent, so never retried."""
+
+    def __init__(self, message: str, *, suppression: object = None, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.suppression = suppression
+
+
+class EventRejected(LetterheadError):
+    """An incoming SNS / SQS message was refused before any handler saw it:
+    unsigned, badly signed, replayed, from a topic not on the allowlist, or
+    not an SES notification.  ``reason`` is a short code for logs and metrics."""
+
+    def __init__(self, message: str, *, reason: str, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.reason = reason
+

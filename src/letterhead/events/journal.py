@@ -113,15 +113,14 @@ def _walk(value: Any, path: str) -> set[str]:
             child = _join(path, str(key))
             out.add(child)
             out |= _walk(sub, child)
-    elif isinstance(value, (list, tuple)) and value:
-        if all(item is not None for item in value):
-            items = path if path.endswith("[]") else path + "[]"
-            common: set[str] | None = None
-            for item in value:
-                paths = _walk(item, items)
-                common = paths if common is None else common & paths
-            out.add(items)
-            out |= common or set()
+    elif isinstance(value, (list, tuple)) and value and all(item is not None for item in value):
+        items = path if path.endswith("[]") else path + "[]"
+        common: set[str] | None = None
+        for item in value:
+            paths = _walk(item, items)
+            common = paths if common is None else common & paths
+        out.add(items)
+        out |= common or set()
     return out
 
 
@@ -296,7 +295,7 @@ class Journal:
         ``send`` is the number of recipients sent to (SES's delivery attempts,
         the denominator of the bounce and complaint rates); every other kind
         is a number of events, one per recipient where SES gives one."""
-        out = dict.fromkeys(EVENT_KINDS, 0)
+        out: dict[str, int] = dict.fromkeys(EVENT_KINDS, 0)
         end = _ts(until) if until is not None else float("inf")
         with self._reading() as db:
             if db is None:

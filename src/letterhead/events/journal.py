@@ -263,6 +263,23 @@ class Journal:
                            (event.message_id, event.template, _ts(event.timestamp), count))
         return new
 
+    def forget_event(self, event: SesEvent) -> bool:
+        """Undo :meth:`record_event` (a handler failed: the redelivery must
+        not be taken for a duplicate); ``False`` when it was not recorded.
+        A send known only from this Send event is forgotten with it."""
+        with self._lock:
+            if self._open(create=False) is None or not self._schema:
+                return False
+            with self._writing() as db:
+                gone = db.execute("DELETE FROM journal_events WHERE message_id = ? AND kind = ? "
+                                  "AND recipient_hash = ?",
+                                  (event.message_id, event.kind, self._recipient_hash(db, event.recipient))
+                                  ).rowcount == 1
+                if gone and event.kind == "send":
+                    db.execute("DELETE FROM journal_sends WHERE message_id = ? AND paths IS NULL",
+                               (event.message_id,))
+        return gone
+
     def prune(self, before: datetime) -> int:
         """Forget sends and events older than ``before``; the number of rows removed."""
         with self._lock:

@@ -242,12 +242,13 @@ class SesSuppressions:
     :class:`~letterhead.errors.RemoteError` with the fix, addresses redacted."""
 
     def __init__(self, client: Any = None, *, region: str | None = None, endpoint_url: str | None = None,
-                 session: Any = None, cache_seconds: float = 60.0,
+                 session: Any = None, session_args: Mapping[str, Any] | None = None, cache_seconds: float = 60.0,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self._client = client
         self.region = region
         self.endpoint_url = endpoint_url
         self._session = session
+        self._session_args = dict(session_args or {})
         self.cache_seconds = cache_seconds
         self._clock = clock
         self._lock = threading.Lock()
@@ -266,7 +267,7 @@ class SesSuppressions:
             with self._lock:
                 if self._client is None:
                     try:
-                        session = self._session or make_session(region=self.region)
+                        session = self._session or make_session(self._session_args, region=self.region)
                         region = self.region or session.region_name
                         check_region(region, self.endpoint_url)
                         self._client = make_client("sesv2", session=session, region=region,
@@ -371,14 +372,18 @@ class SesSuppressions:
 
 
 def open_suppressions(settings: EventSettings, *, region: str | None = None, endpoint_url: str | None = None,
-                      session: Any = None, client: Any = None) -> SuppressionStore | None:
+                      session: Any = None, session_args: Mapping[str, Any] | None = None,
+                      client: Any = None) -> SuppressionStore | None:
     """The store ``[tool.letterhead.events]`` names: ``sqlite`` (its
-    ``database`` file), ``ses`` (the account-level list in ``region``) or
-    ``off`` (None).  Opening costs nothing: no file, no client yet."""
+    ``database`` file), ``ses`` (the account-level list in ``region``; a
+    ``session``, or boto3 Session arguments such as credentials, else
+    boto3's chain) or ``off`` (None).  Opening costs nothing: no file, no
+    client yet."""
     if settings.suppression == "off":
         return None
     if settings.suppression == "ses":
-        return SesSuppressions(client, region=region, endpoint_url=endpoint_url, session=session)
+        return SesSuppressions(client, region=region, endpoint_url=endpoint_url, session=session,
+                               session_args=session_args)
     if settings.suppression == "sqlite":
         return SqliteSuppressions(settings.database)
     raise ConfigError(f"suppression must be sqlite, ses or off, not {settings.suppression!r}",

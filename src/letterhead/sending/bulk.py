@@ -23,8 +23,8 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..errors import DeliveryUnknown, LetterheadError, SendError
-from .sendlog import FAILED, INVALID, SENT, SKIPPED, UNKNOWN, log_send
+from ..errors import DeliveryUnknown, LetterheadError, RecipientSuppressed, SendError
+from .sendlog import FAILED, INVALID, SENT, SKIPPED, SUPPRESSED, UNKNOWN, log_send
 from .transports import MAX_DESTINATIONS, Outcome, OutgoingMessage, Transport
 
 
@@ -48,7 +48,9 @@ class RecipientStatus:
     data or address was refused; never sent), ``failed`` (the transport
     refused it; ``error.retryable`` says whether a later run may succeed),
     ``unknown`` (may or may not have been sent: not retried), ``skipped``
-    (not tried: the send stopped at an error every message would hit)."""
+    (not tried: the send stopped at an error every message would hit),
+    ``suppressed`` (an address is on the suppression list: never sent; the
+    error is a :class:`~letterhead.errors.RecipientSuppressed`)."""
 
     index: int
     key: Any
@@ -80,7 +82,7 @@ class BulkResult:
     @property
     def counts(self) -> dict[str, int]:
         c = Counter(s.status for s in self.statuses)
-        return {k: c.get(k, 0) for k in (SENT, INVALID, FAILED, UNKNOWN, SKIPPED)}
+        return {k: c.get(k, 0) for k in (SENT, INVALID, FAILED, UNKNOWN, SKIPPED, SUPPRESSED)}
 
     @property
     def ok(self) -> bool:
@@ -92,8 +94,8 @@ class BulkResult:
 
     @property
     def not_sent(self) -> tuple[RecipientStatus, ...]:
-        """Failed, invalid and skipped: certainly not delivered (``unknown`` excluded)."""
-        return tuple(s for s in self.statuses if s.status in (INVALID, FAILED, SKIPPED))
+        """Failed, invalid, skipped and suppressed: certainly not delivered (``unknown`` excluded)."""
+        return tuple(s for s in self.statuses if s.status in (INVALID, FAILED, SKIPPED, SUPPRESSED))
 
     def to_dict(self) -> dict[str, Any]:
         return {"counts": self.counts, "statuses": [s.to_dict() for s in self.statuses]}
@@ -109,6 +111,7 @@ class Pending:
     key: Any = field(compare=False)
     message: OutgoingMessage = field(compare=False)
     attempts: int = field(default=0, compare=False)
+    data: Mapping[str, Any] | None = field(default=None, compare=False, repr=False)  # for ``on_sent``
 
 
 def key_of(raw: Any) -> Any:
@@ -138,6 +141,7 @@ def settled(template: str, p: Pending, status: str, *, message_id: str | None = 
 
 
 Build = Callable[[int, Any, int], Pending]  # (index, raw recipient, seq) -> checked, or LetterheadError
+OnSent = Callable[[Pending, str], None]  # (the message SES accepted, its message id); must not raise
 Result = list[Outcome] | SendError  # what one call did: an outcome per message, or the whole call failed
 
 
@@ -147,12 +151,15 @@ class BulkSend:
     ``source`` yields ``(index, raw recipient)``; ``build`` checks one into
     a :class:`Pending`.  ``limit``: messages a call; ``workers``: calls in
     flight; ``attempts``: tries of a destination the transport answered
-    retryable; ``backoff(k)``: seconds to wait before try ``k + 2``.
+    retryable; ``backoff(k)``: seconds to wait before try ``k + 2``;
+    ``on_sent``: called for every message sent (the mailer's journal).
+    ``build`` raising :class:`~letterhead.errors.RecipientSuppressed` settles
+    the recipient as ``suppressed``, any other refusal as ``invalid``.
     Nothing happens until the first status is asked for."""
 
     def __init__(self, template: str, source: Iterator[tuple[int, Any]], build: Build, *, transport: Transport,
                  limit: int, workers: int, attempts: int, backoff: Callable[[int], float],
-                 clock: Callable[[], float], sleep: Callable[[float], None]) -> None:
+                 clock: Callable[[], float], sleep: Callable[[float], None], on_sent: OnSent | None = None) -> None:
         self.template = template
         self.source = source
         self.build = build
@@ -163,6 +170,7 @@ class BulkSend:
         self.backoff = backoff
         self.clock = clock
         self.sleep = sleep
+        self.on_sent = on_sent
         self.heap: list[Pending] = []  # destinations to retry, by the time they may go again
         self.seq = itertools.count()
         self.inflight: dict[Future[Result], list[Pending]] = {}
@@ -204,7 +212,7 @@ class BulkSend:
 
     def _fill(self, batch: list[Pending]) -> Iterator[RecipientStatus]:
         """Destinations due for a retry first, then new recipients, into
-        ``batch``; yields the recipients refused on the way (invalid)."""
+        ``batch``; yields the recipients refused on the way (invalid, suppressed)."""
         addresses = 0
         heap = self.heap
         now = self.clock()
@@ -223,8 +231,10 @@ class BulkSend:
                 p = self.build(index, raw, next(self.seq))
             except LetterheadError as exc:
                 key = key_of(raw)
-                log_send(self.template, INVALID, to=(), error=exc, index=index)
-                yield RecipientStatus(index, key, to_of(raw), INVALID, error=exc)
+                status = SUPPRESSED if isinstance(exc, RecipientSuppressed) else INVALID
+                log_send(self.template, status, to=to_of(raw) if status == SUPPRESSED else (), error=exc,
+                         index=index)
+                yield RecipientStatus(index, key, to_of(raw), status, error=exc)
                 continue
             if addresses + p.message.recipient_count > MAX_DESTINATIONS:
                 heapq.heappush(heap, p)  # first in the next call
@@ -261,6 +271,8 @@ class BulkSend:
         """``outcome`` None: the whole call failed with ``error``."""
         if error is None:
             assert outcome is not None
+            if self.on_sent is not None and outcome.message_id:
+                self.on_sent(p, outcome.message_id)
             yield settled(self.template, p, SENT, message_id=outcome.message_id, transport=transport)
             return
         if outcome is not None and not outcome.attempted:

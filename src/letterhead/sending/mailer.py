@@ -18,6 +18,13 @@ manifest's contracts and declared types, the payloads themselves):
 5. log one line: template, status, transport, message id, recipient *domain*.
    Never data, never a local part: a verification code or a name is personal.
 
+Suppression (issue 16): with a ``suppressions`` store (from ``config.events``
+by :meth:`Mailer.from_config`: a local SQLite file by default), a recipient on
+it is refused with :class:`~letterhead.errors.RecipientSuppressed` before
+anything is sent (in bulk: status ``suppressed``).  With a ``journal`` (any
+object with ``record_send``; :class:`letterhead.events.journal.Journal`),
+every message sent is recorded for live rates and rendering failures.
+
 Errors name the variable, never its value.
 
 Bulk: :meth:`Mailer.iter_send_bulk` streams any iterable of recipients in
@@ -29,6 +36,7 @@ twice.  :meth:`Mailer.send_bulk` collects them into a :class:`BulkResult`.
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import threading
@@ -38,7 +46,7 @@ from dataclasses import dataclass
 from email.header import Header
 from email.utils import formataddr
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .. import sestemplate
 from ..authoring.payload import Manifest, ManifestEntry, SesTemplate
@@ -47,9 +55,9 @@ from ..authoring.swap import settle
 from ..authoring.validate import check_address, check_data, value_kind
 from ..config import Config, check_sender_name, load_config, positive_rate
 from ..deploy.naming import Namespace, sending_namespace
-from ..errors import ConfigError, DataError, DeliveryUnknown, LetterheadError, SendError
+from ..errors import ConfigError, DataError, DeliveryUnknown, LetterheadError, RecipientSuppressed, SendError
 from .bulk import BulkResult, BulkSend, Pending, Recipient, RecipientStatus
-from .sendlog import FAILED, INVALID, SENT, SKIPPED, UNKNOWN, log_send
+from .sendlog import FAILED, INVALID, SENT, SKIPPED, SUPPRESSED, UNKNOWN, log_send
 from .transports import (
     MAX_DESTINATIONS,
     Backoff,
@@ -62,17 +70,23 @@ from .transports import (
     Transport,
 )
 
+if TYPE_CHECKING:  # pragma: no cover
+    from ..events.model import Suppression
+    from ..events.suppression import SuppressionStore
+
 __all__ = [
     "FAILED",
     "INVALID",
     "MAX_TEMPLATE_DATA",
     "SENT",
     "SKIPPED",
+    "SUPPRESSED",
     "UNKNOWN",
     "BulkResult",
     "Mailer",
     "Recipient",
     "RecipientStatus",
+    "SendJournal",
     "TemplateCatalog",
     "check_address",
     "deployed_name",
@@ -85,6 +99,17 @@ DEFAULT_BULK_ATTEMPTS = 5  # tries of one destination SES answered AccountThrott
 
 _LINE_BREAK = re.compile(r"[\r\n\x00\x0b\x0c\u0085\u2028\u2029]")  # what could end or fold a header line
 _TAG_OK = re.compile(r"^[A-Za-z0-9_-]{1,255}$")
+
+log = logging.getLogger("letterhead.send")
+
+
+class SendJournal(Protocol):
+    """What the Mailer asks of a journal (:class:`letterhead.events.journal.Journal`
+    is one): record a message SES accepted.  Called after the send; a journal
+    that raises is logged, never fails the send."""
+
+    def record_send(self, message_id: str, template: str, recipients: Sequence[str],
+                    data: Mapping[str, Any]) -> None: ...
 
 
 # --- names -------------------------------------------------------------------------------
@@ -284,6 +309,10 @@ class Mailer:
     ``AWS_ENDPOINT_URL_SES``, ``SES_MAX_SEND_RATE``, ``LETTERHEAD_ENV``,
     ``LETTERHEAD_TRANSPORT``, ``SMTP_*``; a ``.env`` file is honoured), or with
     explicit arguments here.
+
+    ``suppressions``: a :class:`~letterhead.events.suppression.SuppressionStore`
+    consulted before every send (any address of the message on it: refused).
+    ``journal``: told of every message sent (see :class:`SendJournal`).
     """
 
     def __init__(
@@ -305,6 +334,8 @@ class Mailer:
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
         environ: Mapping[str, str] | None = None,
+        suppressions: SuppressionStore | None = None,
+        journal: SendJournal | None = None,
     ) -> None:
         if not sender_email:
             raise ConfigError("no sender address", hint="set SES_SENDER_EMAIL (a verified SES identity), "
@@ -323,6 +354,8 @@ class Mailer:
         self._backoff = backoff or Backoff(base=0.2, cap=10.0)
         self._clock = clock
         self._sleep = sleep
+        self.suppressions = suppressions
+        self.journal = journal
 
     # -- construction ------------------------------------------------------------------------
 
@@ -331,7 +364,13 @@ class Mailer:
                     environ: Mapping[str, str] | None = None, outbox_dir: str | Path | None = None,
                     **kw: Any) -> Mailer:
         """From a loaded :class:`~letterhead.config.Config` (its root's ``.env``
-        and the environment) and the project's sync namespace for ``env``."""
+        and the environment) and the project's sync namespace for ``env``.
+
+        The suppression store is ``[tool.letterhead.events]``'s (``sqlite``
+        by default: ``.letterhead/events.sqlite3`` under the root, read only
+        if it exists, never created by a send; ``ses``; ``off``) unless
+        ``suppressions=`` is passed (None: no check).  A ``journal=`` is
+        only used when passed."""
         values = _env_values(config, environ)
         env_name = env or values.get("LETTERHEAD_ENV") or None
         send = config.send
@@ -343,6 +382,8 @@ class Mailer:
         if isinstance(name, str):
             name = make_transport(name, environ=values, region=region, endpoint_url=endpoint_url, max_send_rate=rate,
                                   client=kw.pop("client", None), outbox_dir=outbox_dir)
+        if "suppressions" not in kw:
+            kw["suppressions"] = _open_suppressions(config, values, region, endpoint_url)
         return cls(
             sender_email=kw.pop("sender_email", None) or config.sender_email or "",
             sender_name=kw.pop("sender_name", None) or config.sender_name,
@@ -385,6 +426,19 @@ class Mailer:
         return t if isinstance(t, SesTransport) else None
 
     # -- checking ------------------------------------------------------------------------------
+
+    def check_suppressed(self, addresses: Sequence[str]) -> None:
+        """Raise :class:`~letterhead.errors.RecipientSuppressed` when any of
+        ``addresses`` (checked ones) is on the suppression list.  The message
+        says why and since when, never which address."""
+        if self.suppressions is None:
+            return
+        for i, address in enumerate(addresses):
+            entry = self.suppressions.get(address)
+            if entry is not None:
+                who = f"recipient #{i + 1}" if len(addresses) > 1 else "the recipient"
+                raise RecipientSuppressed(f"{who} is on the suppression list: {_why(entry)}",
+                                          suppression=entry, hint=SUPPRESSED_HINT)
 
     def message(self, template: str, to: str | Sequence[str], data: Mapping[str, Any], *,
                 reply_to: str | Sequence[str] | None = None, tags: Mapping[str, str] | None = None,
@@ -436,10 +490,12 @@ class Mailer:
         addresses: tuple[str, ...] = ()  # logged only once checked: raw input stays out of logs
         try:
             addresses = check_addresses(to, "recipient")
+            self.check_suppressed(addresses)
             message = self._message(item, addresses, data, check_addresses(reply_to, "reply-to", required=False),
                                     check_tags(tags))
         except LetterheadError as exc:
-            log_send(template, INVALID, to=addresses, error=exc)
+            log_send(template, SUPPRESSED if isinstance(exc, RecipientSuppressed) else INVALID, to=addresses,
+                     error=exc)
             raise
         try:
             message_id = self.transport.send(message)
@@ -448,7 +504,19 @@ class Mailer:
                  transport=self.transport.name)
             raise
         log_send(template, SENT, message.to, message_id=message_id, transport=self.transport.name)
+        self._record(message_id, item.entry.name, message.to, data)
         return message_id
+
+    def _record(self, message_id: str, template: str, to: Sequence[str], data: Mapping[str, Any]) -> None:
+        """Tell the journal; its failure is logged (no address), never raised:
+        the message is already sent."""
+        if self.journal is None:
+            return
+        try:
+            self.journal.record_send(message_id, template, to, data)
+        except Exception as exc:  # a journal must never turn a sent message into an error
+            log.warning("journal: could not record message %s of template %s (%s)", message_id, template,
+                        type(exc).__name__)
 
     def send_bulk(self, template: str, recipients: Iterable[Recipient | Mapping[str, Any] | tuple[Any, Any]],
                   *, reply_to: str | Sequence[str] | None = None, tags: Mapping[str, str] | None = None,
@@ -470,7 +538,8 @@ class Mailer:
         mappings or ``(to, data)`` pairs, from any iterable (a generator
         keeps memory flat).  ``default_data`` is merged under each
         recipient's data before the check.  ``workers`` > 1 keeps that many
-        calls in flight (all share the transport's rate limiter)."""
+        calls in flight (all share the transport's rate limiter).  A recipient
+        on the suppression list is settled as ``suppressed``, never sent."""
         item = self.catalog.get(template)
         reply = check_addresses(reply_to, "reply-to", required=False)
         base_tags = dict(check_tags(tags))
@@ -481,9 +550,13 @@ class Mailer:
         def build(index: int, raw: Any, seq: int) -> Pending:
             return self._bulk_item(item, index, raw, reply, base_tags, default, default_json, seq)
 
+        def on_sent(p: Pending, message_id: str) -> None:
+            self._record(message_id, item.entry.name, p.message.to, p.data or {})
+
         bulk = BulkSend(item.entry.name, iter(enumerate(recipients)), build, transport=self.transport,
                         limit=limit, workers=max(1, int(workers)), attempts=self.bulk_attempts,
-                        backoff=self._backoff, clock=self._clock, sleep=self._sleep)
+                        backoff=self._backoff, clock=self._clock, sleep=self._sleep,
+                        on_sent=on_sent if self.journal is not None else None)
         return iter(bulk)
 
     def _bulk_item(self, item: CatalogItem, index: int, raw: Any, reply: tuple[str, ...],
@@ -504,10 +577,36 @@ class Mailer:
             raise DataError("template data must be a JSON object (a dict)", hint="pass a dict of variables")
         merged = {**default, **data} if default else data
         all_tags = check_tags({**base_tags, **(tags or {})})
-        message = self._message(item, check_addresses(to, "recipient"), merged, reply, all_tags, default_json)
-        return Pending(0.0, seq, index, key, message)
+        addresses = check_addresses(to, "recipient")
+        self.check_suppressed(addresses)
+        message = self._message(item, addresses, merged, reply, all_tags, default_json)
+        return Pending(0.0, seq, index, key, message, data=merged if self.journal is not None else None)
 
 # --- helpers ---------------------------------------------------------------------------------------------
+
+SUPPRESSED_HINT = ("nothing was sent; if the address was suppressed by mistake: "
+                   "`letterhead suppression remove ADDRESS`")
+_REASON_TEXT = {"bounce": "it bounced permanently", "complaint": "its owner complained (marked a message as spam)",
+                "manual": "it was added by hand"}
+
+
+def _why(entry: Suppression) -> str:
+    """Why and since when an address is suppressed, without the address."""
+    text = f"{_REASON_TEXT.get(entry.reason, entry.reason)}, on {entry.since:%Y-%m-%d %H:%M} UTC"
+    if entry.message_id:
+        text += f" (message {entry.message_id})"
+    return text
+
+
+def _open_suppressions(config: Config, values: Mapping[str, str], region: str | None,
+                       endpoint_url: str | None) -> SuppressionStore | None:
+    """The store ``[tool.letterhead.events]`` names, SES's with the
+    credentials of ``values`` (``.env`` included)."""
+    from ..events.suppression import open_suppressions
+
+    return open_suppressions(config.events, region=region, endpoint_url=endpoint_url,
+                             session_args=_credentials(values))
+
 
 
 def _template_data(item: CatalogItem, data: Mapping[str, Any]) -> str:

@@ -13,6 +13,7 @@ from ..errors import LetterheadError
 log = logging.getLogger("letterhead.send")
 
 SENT, INVALID, FAILED, UNKNOWN, SKIPPED = "sent", "invalid", "failed", "unknown", "skipped"
+SUPPRESSED = "suppressed"  # the recipient is on the suppression list: refused before the transport
 
 
 def domains(to: Any) -> str:

@@ -196,6 +196,13 @@ class SnsVerifier:
                 raise _reject(f"SNS message {message_id} was already accepted", "replay")
             self._remember(message_id, timestamp, now)
 
+    @property
+    def remembered(self) -> int:
+        """How many MessageIds the replay window holds now (bounded by
+        ``seen_capacity`` and by ``max_age``)."""
+        with self._lock:
+            return len(self._seen)
+
     def forget(self, message_id: str) -> None:
         """Let ``message_id`` be accepted again (its handling failed and SNS
         will retry it with the same id and signature)."""

@@ -403,22 +403,24 @@ def test_confirm_signed_but_foreign_subscribe_url_does_not_fetch(url: str) -> No
 
 
 def test_confirm_fetch_failing_is_a_rejection_and_retry_passes() -> None:
-    fetch = FetchStub()
+    class SubscribeDown(FetchStub):
+        down = True
+
+        def __call__(self, url: str) -> bytes:
+            if url == SUBSCRIBE_URL and self.down:
+                self.calls.append(url)
+                raise OSError("timed out")
+            return super().__call__(url)
+
+    fetch = SubscribeDown()
     verifier, _ = make_verifier(fetch=fetch)
     message = signed(subscription_confirmation())
-    fetch.pages = {CERT_URL: signing_keys().pem}  # the stub's confirm answer off: only the PEM is served
-
-    def fail_subscribe(url: str) -> bytes:
-        if url == SUBSCRIBE_URL:
-            raise OSError("timed out")
-        return FetchStub.__call__(fetch, url)
-
-    verifier.fetch = fail_subscribe
     with pytest.raises(EventRejected) as info:
         verifier.confirm(message)
     assert info.value.reason == "fetch"
-    verifier.fetch = fetch
+    fetch.down = False
     assert verifier.confirm(message) is True  # SNS's resend of the same message is not a replay
+    assert fetch.calls == [CERT_URL, SUBSCRIBE_URL, SUBSCRIBE_URL]
 
 
 def test_confirm_of_a_notification_or_unsubscribe_is_false() -> None:

@@ -31,17 +31,22 @@ still checked against the allowlist; its signature only with
 from __future__ import annotations
 
 import logging
+import os
+import re
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
-from ..errors import EventRejected, RemoteError
+from ..aws.loopback import is_loopback_url
+from ..errors import ConfigError, EventRejected, RemoteError
 from .consumer import EventConsumer, HandlerFailed
 
 log = logging.getLogger("letterhead.events")
 
 DELETE_REASONS = frozenset({"malformed", "not-ses"})  # can never be handled: delete, do not loop
 MAX_MESSAGES = 10  # SQS's most per ReceiveMessage
+_AWS_QUEUE_HOST = re.compile(r"sqs\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?")
 
 
 @dataclass
@@ -66,16 +71,18 @@ class PollCounts:
 def poll(consumer: EventConsumer, queue_url: str, *, client: Any = None, once: bool = False, wait: int = 20,
          max_messages: int = MAX_MESSAGES, region: str | None = None, endpoint_url: str | None = None,
          stop: Callable[[], bool] | None = None,
-         progress: Callable[[PollCounts], None] | None = None) -> PollCounts:
+         progress: Callable[[PollCounts], None] | None = None, counts: PollCounts | None = None) -> PollCounts:
     """Read ``queue_url`` with long polling (``wait`` seconds per call) and
     hand each message to ``consumer``.  ``once``: drain what is there and
     return (a receive that finds nothing ends it); otherwise poll until
     ``stop()`` says so (or Ctrl-C).  ``progress`` is called after each
-    non-empty batch with the running counts.  AWS failures raise
+    non-empty batch with the running counts; ``counts``: add to these (the
+    caller keeps them when Ctrl-C interrupts).  AWS failures raise
     :class:`~letterhead.errors.RemoteError`."""
     if client is None:
-        client = make_sqs_client(region=region, endpoint_url=endpoint_url)
-    counts = PollCounts()
+        client = make_sqs_client(region=region, endpoint_url=endpoint_url, queue_url=queue_url)
+    if counts is None:
+        counts = PollCounts()
     wait = max(0, min(int(wait), 20))
     max_messages = max(1, min(int(max_messages), MAX_MESSAGES))
     while stop is None or not stop():
@@ -124,13 +131,29 @@ def _handle(consumer: EventConsumer, message: dict[str, Any], counts: PollCounts
     return True
 
 
-def make_sqs_client(*, region: str | None = None, endpoint_url: str | None = None) -> Any:
-    """A boto3 ``sqs`` client from boto3's credential chain (endpoint:
-    ``endpoint_url``, else AWS_ENDPOINT_URL_SQS / AWS_ENDPOINT_URL)."""
+def make_sqs_client(*, region: str | None = None, endpoint_url: str | None = None,
+                    queue_url: str | None = None) -> Any:
+    """A boto3 ``sqs`` client from boto3's credential chain.  Region:
+    ``region``, else the one in ``queue_url`` (``https://sqs.<region>.amazonaws.com/…``),
+    else boto3's.  Endpoint: ``endpoint_url``, else AWS_ENDPOINT_URL_SQS /
+    AWS_ENDPOINT_URL, else a loopback ``queue_url``'s own address (a local
+    stand-in such as moto), else AWS's."""
     from botocore.exceptions import BotoCoreError
 
     from ..aws.client import make_client, make_session, retry_config
 
+    if queue_url is not None:
+        parts = urlsplit(queue_url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ConfigError(f"{queue_url!r} is not an SQS queue URL",
+                              hint="pass the URL `aws sqs get-queue-url --queue-name NAME` prints, e.g. "
+                                   "https://sqs.eu-west-1.amazonaws.com/123456789012/ses-events")
+        if region is None:
+            match = _AWS_QUEUE_HOST.fullmatch(parts.hostname or "")
+            region = match.group(1) if match else None
+        if endpoint_url is None and not any(os.environ.get(v) for v in ("AWS_ENDPOINT_URL_SQS", "AWS_ENDPOINT_URL")) \
+                and is_loopback_url(queue_url):
+            endpoint_url = f"{parts.scheme}://{parts.netloc}"
     try:
         session = make_session(region=region)
         return make_client("sqs", session=session, region=region or session.region_name,

@@ -3,21 +3,25 @@ each ok / warn / fail / skip with the fix.
 
 In: the :class:`~letterhead.account.policy.AccountSettings`, what boto3's
 chain found (:class:`~letterhead.account.client.CredentialInfo`) and a way to
-connect an :class:`~letterhead.account.client.Account`.  Out: a
-:class:`DoctorReport`.  Reads only; a failure never stops the checks that do
-not depend on it.
+connect an :class:`~letterhead.account.client.Account`; the events journal
+(:class:`~letterhead.events.journal.Journal`, from ``config.events``).  Out: a
+:class:`DoctorReport`.  Reads only (a missing journal is not created); a
+failure never stops the checks that do not depend on it.
 """
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ..aws.errors import CREDENTIALS_HINT
 from ..aws.quota import SendQuota, format_count
 from ..config import Config
 from ..errors import CredentialsError, EndpointError, LetterheadError, RemoteError
+from ..events.journal import Journal
 from .client import Account, AccountDetails, ConfigurationSetState, CredentialInfo, SenderStatus
 from .policy import (
     CLOUDWATCH_DESTINATION,
@@ -32,9 +36,9 @@ from .policy import (
 )
 
 __all__ = [
-    "CHECK_TITLES", "PRODUCTION_HINT", "Check", "DoctorReport", "check_configuration_set", "check_credentials",
-    "check_event_destinations", "check_quota", "check_sandbox", "check_sender", "check_templates", "doctor",
-    "expected_templates",
+    "CHECK_TITLES", "EVENTS_GRACE", "EVENTS_HINT", "EVENTS_WINDOW", "PRODUCTION_HINT", "Check", "DoctorReport",
+    "check_configuration_set", "check_credentials", "check_event_destinations", "check_events", "check_quota",
+    "check_sandbox", "check_sender", "check_templates", "doctor", "expected_templates",
 ]
 
 PRODUCTION_HINT = ("request production access: SES console → Account dashboard → Request production access "
@@ -58,8 +62,14 @@ class Check:
 CHECK_TITLES = {
     "credentials": "credentials", "region": "region", "quota": "send quota", "sandbox": "sandbox",
     "sender": "sender identity", "configuration_set": "configuration set",
-    "event_destinations": "event destinations", "templates": "templates in SES",
+    "event_destinations": "event destinations", "templates": "templates in SES", "events": "events flowing",
 }
+
+EVENTS_WINDOW = timedelta(hours=24)  # an event in this window, after sends in it: events flow
+EVENTS_GRACE = timedelta(minutes=15)  # sends younger than this may not have had their events yet
+EVENTS_HINT = ("run the consumer: `letterhead events poll --queue URL` on the SQS queue subscribed to the SES "
+               "events topic, or the HTTPS endpoint subscribed to it, and have the configuration set publish "
+               "Delivery events to that topic so that every send answers; see docs/events.md")
 
 
 def _check(key: str, status: str, summary: str, fix: str | None = None, /, **data: Any) -> Check:
@@ -208,6 +218,47 @@ def check_templates(expected: Mapping[str, str] | None, remote: set[str] | None,
     return _check("templates", OK, f"all {len(expected)} template(s) of the manifest are in SES", **data)
 
 
+def check_events(journal: Journal | None, *, now: datetime | None = None) -> Check:
+    """Are SES's events reaching the journal?  OK: an event arrived in the
+    last :data:`EVENTS_WINDOW`, or nothing was sent in it; WARN: sends were
+    recorded (older than :data:`EVENTS_GRACE`) but no event arrived since
+    the window began; SKIP: no journal, or no send recorded yet."""
+    if journal is None:
+        return _check("events", SKIP, "no project configuration: no events journal to read")
+    now = now or datetime.now(UTC)
+    where = {"database": str(journal.path)}
+    last_event, last_send = journal.last_event_at(), journal.last_send_at()
+    counts = journal.counts(now - EVENTS_WINDOW, now - EVENTS_GRACE)
+    data = {**where, "last_event": last_event.isoformat() if last_event else None,
+            "last_send": last_send.isoformat() if last_send else None, "last_24_hours": counts}
+    if last_send is None and last_event is None:
+        return _check("events", SKIP, "no sends recorded yet (the Mailer records each send in the events journal)",
+                      **data)
+    if last_event is not None and last_event >= now - EVENTS_WINDOW:
+        tally = ", ".join(f"{counts[k]} {k.replace('_', ' ')}" for k in ("send", "bounce", "complaint")
+                          if counts.get(k))
+        return _check("events", OK, f"last event {_ago(now - last_event)} ago"
+                      + (f"; last 24 hours: {tally}" if tally else ""), **data)
+    if counts["send"]:
+        since = f"none since {last_event:%Y-%m-%d %H:%M} UTC" if last_event else "none ever"
+        return _check("events", WARN, f"{counts['send']} send(s) recorded in the last 24 hours but no SES event "
+                      f"arrived ({since}): the consumer is not running or not subscribed", EVENTS_HINT, **data)
+    if last_event is None:
+        return _check("events", SKIP, "no recent sends, and no SES event recorded yet", **data)
+    return _check("events", OK, f"no sends in the last 24 hours; last event {_ago(now - last_event)} ago", **data)
+
+
+def _ago(delta: timedelta) -> str:
+    seconds = max(0, int(delta.total_seconds()))
+    if seconds < 120:
+        return f"{seconds} s"
+    if seconds < 7200:
+        return f"{seconds // 60} min"
+    if seconds < 172800:
+        return f"{seconds // 3600} h"
+    return f"{seconds // 86400} days"
+
+
 def expected_templates(config: Config, env: str | None = None) -> dict[str, str] | None:
     """logical name → the name SES should hold it under, from the manifest and
     the sync namespace of ``env``; ``None`` when the manifest lists nothing."""
@@ -223,13 +274,15 @@ def expected_templates(config: Config, env: str | None = None) -> dict[str, str]
 
 
 def doctor(settings: AccountSettings, credentials: CredentialInfo, connect: Callable[[], Account], *,
-           config: Config | None = None, env: str | None = None) -> DoctorReport:
+           config: Config | None = None, env: str | None = None, now: datetime | None = None) -> DoctorReport:
     """Every check, in order; a failure never stops the checks that do not depend on it.
 
     ``connect`` makes the ``Account`` (a seam: tests pass moto-backed clients);
-    ``config`` gives the manifest for the templates check.
+    ``config`` gives the manifest for the templates check and the events
+    journal (read whatever AWS answers).
     """
-    checks: dict[str, Check] = {"credentials": check_credentials(credentials)}
+    checks: dict[str, Check] = {"credentials": check_credentials(credentials),
+                                "events": _events_check(config, now)}
     order = list(CHECK_TITLES)
     account: Account | None = None
 
@@ -298,6 +351,22 @@ def doctor(settings: AccountSettings, credentials: CredentialInfo, connect: Call
             except RemoteError as exc:
                 checks["templates"] = _failed("templates", exc)
     return skip_rest("skipped")
+
+
+def _events_check(config: Config | None, now: datetime | None) -> Check:
+    if config is None:
+        return check_events(None, now=now)
+    try:
+        database = config.events.database
+    except LetterheadError as exc:
+        return _check("events", FAIL, f"cannot read [tool.letterhead.events]: {exc.message}", exc.hint)
+    try:
+        with Journal(database) as journal:
+            return check_events(journal, now=now)
+    except sqlite3.Error as exc:
+        return _check("events", FAIL, f"cannot read the events journal {database}: {exc}",
+                      "move the file away (it is rebuilt as events arrive) or point [tool.letterhead.events] "
+                      "database (LETTERHEAD_EVENTS_DB) at another file", database=str(database))
 
 
 def _failed(key: str, exc: RemoteError) -> Check:

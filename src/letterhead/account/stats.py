@@ -1,23 +1,30 @@
 """``letterhead stats``: GetSendQuota + GetSendStatistics, summed (pure)
 over the last 24 hours, the last 14 days and one bucket per day, with the
-bounce and complaint rates against their thresholds.
+bounce and complaint rates against their thresholds; with ``--live``, the
+same rates from the events the consumer recorded in the journal
+(:class:`~letterhead.events.journal.Journal`) over the last 24 hours, which
+do not wait for SES's 15-minute buckets.
 
 In: an :class:`~letterhead.account.client.Account`, or the data points and
-quota.  Out: a :class:`StatsReport`.
+quota; a journal.  Out: a :class:`StatsReport`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ..aws.quota import SendQuota, format_percent
+from ..events.journal import Journal
 from .client import Account, DataPoint, as_utc
 from .policy import BOUNCE_THRESHOLD, COMPLAINT_THRESHOLD
 
-__all__ = ["StatsReport", "Thresholds", "Totals", "statistics", "summarize"]
+__all__ = ["LIVE_LABEL", "LiveStats", "StatsReport", "Thresholds", "Totals", "live_statistics", "live_totals",
+           "statistics", "summarize"]
+
+LIVE_LABEL = "last 24 hours of events"
 
 
 @dataclass(frozen=True)
@@ -70,6 +77,37 @@ def _total(label: str, start: datetime, points: Iterable[DataPoint]) -> Totals:
                   sum(p.complaints for p in pts), sum(p.rejects for p in pts))
 
 
+def live_totals(counts: Mapping[str, int], since: datetime, label: str = LIVE_LABEL) -> Totals:
+    """The journal's counts per kind (``Journal.counts``) as a window: its
+    sends (recipients) are the delivery attempts; pure."""
+    return Totals(label, since, counts.get("send", 0), counts.get("bounce", 0), counts.get("complaint", 0),
+                  counts.get("reject", 0))
+
+
+@dataclass(frozen=True)
+class LiveStats:
+    """The rates of the consumed events, and where they come from."""
+
+    totals: Totals
+    database: str
+    last_event: datetime | None
+    counts: Mapping[str, int]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**self.totals.to_dict(), "database": self.database,
+                "last_event": self.last_event.isoformat() if self.last_event else None,
+                "events": dict(self.counts)}
+
+
+def live_statistics(journal: Journal, *, now: datetime | None = None, hours: int = 24) -> LiveStats:
+    """Sends, bounces, complaints and rejects of the last ``hours`` from the journal."""
+    now = as_utc(now or datetime.now(UTC))
+    since = now - timedelta(hours=hours)
+    counts = journal.counts(since, now + timedelta(microseconds=1))
+    label = LIVE_LABEL if hours == 24 else f"last {hours} hours of events"
+    return LiveStats(live_totals(counts, since, label), str(journal.path), journal.last_event_at(), counts)
+
+
 @dataclass(frozen=True)
 class StatsReport:
     quota: SendQuota | None
@@ -78,10 +116,12 @@ class StatsReport:
     days: tuple[Totals, ...]
     thresholds: Thresholds
     generated: datetime
+    live: LiveStats | None = None  # --live: from the events journal
 
     @property
     def breaches(self) -> list[str]:
-        return self.last_24h.breaches(self.thresholds) + self.last_14d.breaches(self.thresholds)
+        live = self.live.totals.breaches(self.thresholds) if self.live else []
+        return self.last_24h.breaches(self.thresholds) + self.last_14d.breaches(self.thresholds) + live
 
     @property
     def ok(self) -> bool:
@@ -94,7 +134,8 @@ class StatsReport:
                 "days": [{"date": d.start.date().isoformat(), **{k: v for k, v in d.to_dict().items()
                                                                   if k not in ("label", "start")}}
                          for d in self.days],
-                "thresholds": self.thresholds.to_dict(), "breaches": self.breaches}
+                "thresholds": self.thresholds.to_dict(), "breaches": self.breaches,
+                "live": self.live.to_dict() if self.live else None}
 
 
 def summarize(points: Sequence[DataPoint], quota: SendQuota | None = None, *,
@@ -121,6 +162,10 @@ def summarize(points: Sequence[DataPoint], quota: SendQuota | None = None, *,
         tuple(per_day), thresholds, now)
 
 
-def statistics(account: Account, *, thresholds: Thresholds = Thresholds(),
-               now: datetime | None = None) -> StatsReport:
-    return summarize(account.send_statistics(), account.send_quota(), thresholds=thresholds, now=now)
+def statistics(account: Account, *, thresholds: Thresholds = Thresholds(), now: datetime | None = None,
+               journal: Journal | None = None) -> StatsReport:
+    """SES's statistics; with a ``journal``, the live rates of its last 24 hours too."""
+    report = summarize(account.send_statistics(), account.send_quota(), thresholds=thresholds, now=now)
+    if journal is None:
+        return report
+    return replace(report, live=live_statistics(journal, now=report.generated))

@@ -16,6 +16,7 @@ Exit codes, as for every letterhead command:
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,7 @@ import click
 from .. import account as acc
 from ..aws.client import make_session as make_aws_session
 from ..errors import AccountCheckFailed, ConfigError, ThresholdExceeded
+from ..events.journal import Journal
 from .common import Ctx, emit_json, reported
 
 SYMBOLS = {acc.OK: ("✓", "green"), acc.WARN: ("!", "yellow"), acc.FAIL: ("✗", "red"), acc.SKIP: ("-", None)}
@@ -110,8 +112,9 @@ def doctor(click_ctx: click.Context, env: str | None, strict: bool, region: str 
     Credentials (and where boto3 found them), region, send quota, sandbox or
     production, the sender's verification, the configuration set and its
     event destinations (send, delivery, bounce, complaint, reject, rendering
-    failure), and the manifest's templates in SES. Each check prints ✓ or ✗
-    with the fix; exit 2 when one fails.
+    failure), the manifest's templates in SES, and whether SES's events reach
+    the events journal (the consumer runs). Each check prints ✓ or ✗ with the
+    fix; exit 2 when one fails.
     """
     ctx = _ctx(click_ctx, root, as_json)
     with reported(ctx):
@@ -243,21 +246,36 @@ def _print_setup(result: acc.SetupResult, policy: dict[str, Any], settings: acc.
 @click.option("--max-complaint-rate", type=click.FloatRange(0, 100), default=acc.COMPLAINT_THRESHOLD * 100,
               show_default=True, metavar="PERCENT", help="Exit 2 at or above this complaint rate.")
 @click.option("--chart/--no-chart", default=True, help="Draw the last 14 days in the terminal.")
+@click.option("--live", is_flag=True,
+              help="Also compute the rates of the last 24 hours from the events the consumer recorded "
+                   "(`letterhead events poll`; the journal of [tool.letterhead.events] database).")
 @_common
 @click.pass_context
-def stats(click_ctx: click.Context, max_bounce_rate: float, max_complaint_rate: float, chart: bool,
+def stats(click_ctx: click.Context, max_bounce_rate: float, max_complaint_rate: float, chart: bool, live: bool,
           region: str | None, endpoint_url: str | None, root: Path | None, as_json: bool) -> None:
     """Send quota, and send statistics of the last 24 hours and 14 days.
 
     Bounce and complaint rates are checked against 5 % and 0.1 % (SES reviews
     accounts above them); exit 2 when one is reached, for a scheduled CI job.
+    With --live, the same rates over the last 24 hours from the consumed SES
+    events too, which do not wait for SES's 15-minute buckets.
     """
     ctx = _ctx(click_ctx, root, as_json)
     with reported(ctx):
         settings = _settings(ctx, region, endpoint_url, None, None)
+        journal = Journal(ctx.config.events.database) if live else None
         account = connect_account(settings, make_session(settings))
         thresholds = acc.Thresholds(max_bounce_rate / 100, max_complaint_rate / 100)
-        report = acc.statistics(account, thresholds=thresholds)
+        try:
+            report = acc.statistics(account, thresholds=thresholds, journal=journal)
+        except sqlite3.Error as exc:
+            raise ConfigError(f"cannot read the events journal {ctx.config.events.database}: {exc}",
+                              hint="move the file away (it is rebuilt as events arrive) or point "
+                                   "[tool.letterhead.events] database (LETTERHEAD_EVENTS_DB) at another file"
+                              ) from None
+        finally:
+            if journal is not None:
+                journal.close()
         if not as_json:
             _print_stats(report, chart=chart)
         breaches = report.breaches
@@ -285,12 +303,20 @@ def _print_stats(report: acc.StatsReport, *, chart: bool) -> None:
     if report.quota is not None:
         click.echo(f"Send quota: {report.quota.describe()}")
     t = report.thresholds
-    click.echo(f"  {'':<14} {'sends':>8}  {'bounces':<18} {'complaints':<19} {'rejects':>7}")
-    for w in (report.last_24h, report.last_14d):
-        click.echo(f"  {w.label:<14} {w.attempts:>8}  {_rate(w.bounces, w.bounce_rate, t.bounce, 2, 18)} "
+    windows = [report.last_24h, report.last_14d] + ([report.live.totals] if report.live else [])
+    width = max(14, *(len(w.label) for w in windows))
+    click.echo(f"  {'':<{width}} {'sends':>8}  {'bounces':<18} {'complaints':<19} {'rejects':>7}")
+    for w in windows:
+        click.echo(f"  {w.label:<{width}} {w.attempts:>8}  {_rate(w.bounces, w.bounce_rate, t.bounce, 2, 18)} "
                    f"{_rate(w.complaints, w.complaint_rate, t.complaint, 3, 19)} {w.rejects:>7}")
     click.echo(f"  thresholds: bounce rate under {t.bounce * 100:g} %, complaint rate under {t.complaint * 100:g} %"
                " (rates are over delivery attempts; SES's own dashboard may differ)")
+    if report.live is not None:
+        last = report.live.last_event
+        click.echo(f"  events: {report.live.database}; "
+                   + (f"last event recorded {last.strftime('%Y-%m-%d %H:%M:%S')} UTC" if last else
+                      "no event recorded yet: is `letterhead events poll` (or the HTTPS endpoint) running? "
+                      "See docs/events.md"))
     if chart:
         click.echo("")
         for line in render_chart(report.days, report.thresholds):

@@ -30,8 +30,15 @@ from letterhead.events.journal import Journal
 from letterhead.events.model import SesEvent
 from letterhead.events.suppression import SqliteSuppressions
 
-from .events_support import OTHER_TOPIC, SUBSCRIBE_URL, TOPIC, make_verifier, notification, signed, \
-    subscription_confirmation
+from .events_support import (
+    OTHER_TOPIC,
+    SUBSCRIBE_URL,
+    TOPIC,
+    make_verifier,
+    notification,
+    signed,
+    subscription_confirmation,
+)
 from .helpers import REPO, free_port
 
 SAMPLES = REPO / "tests" / "projects" / "events"

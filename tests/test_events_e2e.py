@@ -280,7 +280,8 @@ def test_cli_exit_2_when_messages_are_refused(aws: Aws, project: Path, tmp_path:
     queue = aws.queue("ses-events")
     aws.publish(ses_notification("event-complaint", "m-cli", "x@example.com"))
     env = {"LETTERHEAD_EVENTS_DB": str(tmp_path / "e.sqlite3"), "LETTERHEAD_SNS_TOPICS": ""}
-    result = CliRunner().invoke(events_cli, ["poll", "--queue", queue, "--once", "--wait", "0", "--root", str(project)], env=env)
+    result = CliRunner().invoke(events_cli, ["poll", "--queue", queue, "--once", "--wait", "0", "--root",
+                                             str(project)], env=env)
     assert result.exit_code == 2, result.output
     assert "done: 1 message, 0 events handled, 1 refused (left in the queue)" in result.stdout
     assert "polling " in result.stderr

@@ -484,3 +484,47 @@ def test_handle_sns_request_for_wsgi_frameworks() -> None:
     assert len(seen.events) == 2
     assert handle_sns_request(consumer, message, {}, method="GET") == (405, "POST only")
     assert handle_sns_request(consumer, b"x" * (MAX_BODY + 64 * 1024), {})[0] == 413
+
+
+def test_sqs_verified_raw_delivery_is_refused_and_a_failed_handler_does_not_make_a_replay() -> None:
+    verifier, _ = make_verifier()
+    strict = EventConsumer(verifier=verifier, verify_sqs=True)
+    with pytest.raises(EventRejected) as info:
+        strict.handle_sqs(json.dumps(sample("event-complaint")))  # raw: nothing to verify
+    assert info.value.reason == "unsigned"
+    failing = [True]
+
+    @strict.on("complaint")
+    def flaky(event: SesEvent) -> None:
+        if failing[0]:
+            raise RuntimeError("down")
+
+    message = json.dumps(signed(notification(sample("event-complaint"))))
+    with pytest.raises(HandlerFailed):
+        strict.handle_sqs(message)
+    failing[0] = False
+    assert strict.handle_sqs(message)  # SQS's redelivery of the same envelope
+    with pytest.raises(EventRejected) as info:
+        strict.handle_sqs(message)
+    assert info.value.reason == "replay"
+
+
+def test_from_config_reads_the_events_settings(tmp_path: Path) -> None:
+    from letterhead.config import load_config
+
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.letterhead.events]\ndatabase = "var/events.db"\nmax_age = 600\n'
+        f'topics = ["{TOPIC}"]\n', encoding="utf-8")
+    consumer = EventConsumer.from_config(load_config(tmp_path, environ={}))
+    assert consumer.topics == {TOPIC}
+    assert consumer.verifier is not None and consumer.verifier.topics == {TOPIC}
+    assert consumer.verifier.max_age.total_seconds() == 600
+    assert isinstance(consumer.suppressions, SqliteSuppressions)
+    assert consumer.journal is not None and consumer.journal.path == tmp_path / "var" / "events.db"
+    assert consumer.manifest_dir == tmp_path / "ses_templates"
+    assert not (tmp_path / "var").exists()  # nothing opened yet
+    consumer.handle_notification(sample("event-complaint"))
+    assert consumer.suppressions.get("annoyed@example.com") is not None
+    consumer.close()
+    off = EventConsumer.from_config(load_config(tmp_path, environ={"LETTERHEAD_SUPPRESSION": "off"}))
+    assert off.suppressions is None

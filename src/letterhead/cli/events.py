@@ -46,18 +46,19 @@ def events() -> None:
 @click.option("--endpoint-url", default=None,
               help="SQS endpoint, for local and test endpoints (default: AWS_ENDPOINT_URL_SQS; a loopback queue "
                    "URL is its own endpoint).")
+@click.option("--verify-signatures", is_flag=True,
+              help="Also check the SNS signature of each envelope (IAM already guards the queue; raw deliveries "
+                   "carry none and are refused).")
 @click.option("--root", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Project root (default: the nearest folder with pyproject.toml).")
 @click.option("--json", "as_json", is_flag=True, help="Print a machine-readable summary.")
 @click.pass_context
 def poll(click_ctx: click.Context, queue_url: str, once: bool, wait: int, region: str | None,
-         endpoint_url: str | None, root: Path | None, as_json: bool) -> None:
+         endpoint_url: str | None, verify_signatures: bool, root: Path | None, as_json: bool) -> None:
     """Read SES events from an SQS queue into the suppression store and the journal."""
     from ..events.consumer import EventConsumer
-    from ..events.journal import Journal
     from ..events.sqs import PollCounts, make_sqs_client
     from ..events.sqs import poll as sqs_poll
-    from ..events.suppression import open_suppressions
 
     parent = click_ctx.obj if isinstance(click_ctx.obj, Ctx) else None
     ctx = Ctx(root if root is not None else (parent.root if parent else None), as_json=as_json)
@@ -65,11 +66,9 @@ def poll(click_ctx: click.Context, queue_url: str, once: bool, wait: int, region
     with reported(ctx):
         config = ctx.config
         settings = config.events
-        suppressions = open_suppressions(settings, region=config.region, endpoint_url=config.endpoint_url)
-        journal = Journal(settings.database)
-        consumer = EventConsumer(suppressions=suppressions, journal=journal, manifest_dir=config.ses_dir,
-                                 topics=settings.topics)
         client = make_sqs_client(region=region, endpoint_url=endpoint_url, queue_url=queue_url)
+        consumer = EventConsumer.from_config(config, verify_sqs=verify_signatures)
+        suppressions = consumer.suppressions
         if not as_json:
             store = "off" if suppressions is None else settings.suppression
             click.secho(f"polling {queue_url} (suppression {store}, journal {config.rel(settings.database)}"
@@ -89,10 +88,7 @@ def poll(click_ctx: click.Context, queue_url: str, once: bool, wait: int, region
         finally:
             if previous is not None:
                 signal.signal(signal.SIGTERM, previous)
-            journal.close()
-            close = getattr(suppressions, "close", None)
-            if callable(close):
-                close()
+            consumer.close()
     if as_json:
         emit_json({"ok": counts.ok, "queue": queue_url, **counts.to_dict()})
     else:

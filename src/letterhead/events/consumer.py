@@ -44,6 +44,7 @@ from .normalize import notification_of, parse_notification, unwrap_sqs_body
 from .suppression import SuppressionStore
 
 if TYPE_CHECKING:
+    from ..config import Config
     from .journal import Journal
     from .sns import SnsVerifier
 
@@ -94,6 +95,40 @@ class EventConsumer:
         self.verify_sqs = verify_sqs
         self.handlers: dict[str, list[Handler]] = {}
         self._manifest: tuple[float, Manifest] | None = None
+
+    @classmethod
+    def from_config(cls, config: Config, *, verify_sqs: bool = False) -> EventConsumer:
+        """The consumer ``[tool.letterhead.events]`` describes: an
+        :class:`SnsVerifier` for its ``topics`` and ``max_age``, the
+        suppression store it names (None when ``off``), the journal in its
+        ``database``, and the project's ``ses_templates/``.  Opening costs
+        nothing: files and clients are made on first use."""
+        from .journal import Journal
+        from .sns import SnsVerifier
+        from .suppression import open_suppressions
+
+        settings = config.events
+        return cls(verifier=SnsVerifier(settings.topics, max_age=settings.max_age),
+                   suppressions=open_suppressions(settings, region=config.region, endpoint_url=config.endpoint_url),
+                   journal=Journal(settings.database), manifest_dir=config.ses_dir, topics=settings.topics,
+                   verify_sqs=verify_sqs)
+
+    @classmethod
+    def from_env(cls, root: str | Path | None = None, **kw: Any) -> EventConsumer:
+        """:meth:`from_config` for the project at (or above) ``root``, the
+        current directory by default (its ``pyproject.toml``, ``.env`` and
+        the environment: ``LETTERHEAD_EVENTS_DB``, ``LETTERHEAD_SUPPRESSION``,
+        ``LETTERHEAD_SNS_TOPICS``)."""
+        from ..config import load_config
+
+        return cls.from_config(load_config(Path(root) if root is not None else None), **kw)
+
+    def close(self) -> None:
+        """Close the journal and the suppression store (when they can be)."""
+        for part in (self.journal, self.suppressions):
+            close = getattr(part, "close", None)
+            if callable(close):
+                close()
 
     # -- handlers ------------------------------------------------------------------------------
 
@@ -157,11 +192,20 @@ class EventConsumer:
             if topic not in self.topics:
                 raise EventRejected(f"topic {topic!r} is not on the allowlist", reason="topic",
                                     hint="add it to [tool.letterhead.events] topics (or LETTERHEAD_SNS_TOPICS)")
-            if self.verify_sqs:
-                if self.verifier is None:
-                    raise EventRejected("verify_sqs without an SnsVerifier", reason="unverified")
-                self.verifier.verify(envelope)
-        return self.handle_notification(notification)
+        if not self.verify_sqs:
+            return self.handle_notification(notification)
+        if self.verifier is None:
+            raise EventRejected("verify_sqs without an SnsVerifier", reason="unverified")
+        if envelope is None:
+            raise EventRejected("a raw delivery carries no SNS signature", reason="unsigned",
+                                hint="turn raw message delivery off on the subscription, or do not verify "
+                                     "SQS messages (IAM guards the queue)")
+        self.verifier.verify(envelope)
+        try:
+            return self.handle_notification(notification)
+        except HandlerFailed:
+            self.verifier.forget(str(envelope.get("MessageId")))  # SQS redelivers it: not a replay
+            raise
 
     def handle_notification(self, notification: Mapping[str, Any]) -> list[SesEvent]:
         """SES's notification (already trusted): its events, each

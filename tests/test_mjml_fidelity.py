@@ -471,6 +471,11 @@ def _fidelity_module():  # type: ignore[no-untyped-def]
 
 
 PIXEL_CASES = sorted(p.stem for p in CASES.glob("*.mjml"))
+# Pixels a case may differ by from rasterisation alone: the carousel's rounded
+# thumbnail borders came out 1 pixel apart once in a clean-clone CI run on a
+# loaded machine, with identical HTML widths (test_carousel_widths_follow_mjml
+# checks those exactly).  The width bug this case guards showed 6,000+ pixels.
+RASTER_NOISE = {"carousel_thumbnails": 8}
 
 
 def test_official_html_is_committed_and_current() -> None:
@@ -505,7 +510,7 @@ def test_pixels_match_official_compiler(renderer, name: str) -> None:  # type: i
             out = REPO / "tests" / "artifacts"
             out.mkdir(parents=True, exist_ok=True)
             (out / f"fidelity-{name}-{width}.png").write_bytes(cmp.diff_png or b"")
-        assert cmp.diff_pixels == 0, (
+        assert cmp.diff_pixels <= RASTER_NOISE.get(name, 0), (
             f"{name} at {width}px: {cmp.diff_pixels} pixels ({100 * cmp.share:.3f}%) differ from the official "
             f"compiler, height {cmp.height_letterhead} vs {cmp.height_official}px; "
             f"see tests/artifacts/fidelity-{name}-{width}.png (official | letterhead | diff)"

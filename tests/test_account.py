@@ -199,8 +199,11 @@ def test_policy_lists_exactly_the_actions_and_pins_the_sender() -> None:
     json.dumps(policy)  # a plain JSON document
     actions = {a for st in policy["Statement"] for a in st["Action"]}
     assert actions == set(acc.iam_actions())
-    assert {a.removeprefix("ses:") for a in actions} == LEAD_LIST | {"GetAccount",
-                                                                    "UpdateConfigurationSetEventDestination"}
+    assert {a.removeprefix("ses:") for a in actions} == LEAD_LIST | {
+        "GetAccount", "UpdateConfigurationSetEventDestination",
+        # suppression = "ses" (issue 16): the account-level suppression list
+        "GetSuppressedDestination", "PutSuppressedDestination", "DeleteSuppressedDestination",
+        "ListSuppressedDestinations"}
     assert all(st["Effect"] == "Allow" and st["Resource"] == "*" for st in policy["Statement"])
     sending = next(st for st in policy["Statement"] if st["Sid"] == "LetterheadSending")
     assert sending["Condition"] == {"StringEquals": {"ses:FromAddress": SENDER}}
@@ -256,7 +259,7 @@ def ses_calls_in_source(*, strict: bool = False) -> dict[str, list[str]]:
             if NOT_AWS_CALL.search(code) or (path.relative_to(SRC).as_posix() == POLICY_FILE and lineno in skip_lines):
                 continue
             names = [m.group(1) for m in re.finditer(r"\.([a-z][a-z0-9_]*)\s*\(", code)]
-            if not strict or re.search(r"\b(_call|getattr|get_paginator)\(", code):
+            if not strict or re.search(r"\b(_call\w*|getattr|get_paginator)\(", code):
                 names += [m.group(1) for m in re.finditer(r"[\"']([A-Za-z][A-Za-z0-9_]*)[\"']", code)]
             for name in names:
                 if name in ops:

@@ -93,7 +93,7 @@ def check_ledger(result: BulkResult, n: int, recorded: Counter[str], faults: Des
     # Batches of at most 50 destinations.
     assert faults.calls and max(faults.calls) <= 50
     assert result.counts == {"sent": len(sent), "invalid": len(invalid), "failed": len(rejected),
-                             "unknown": 0, "skipped": 0}
+                             "unknown": 0, "skipped": 0, "suppressed": 0}
 
 
 def test_500_recipients_with_injected_failures_lose_and_duplicate_nothing_in_process(moto_ses: Any) -> None:
@@ -150,7 +150,7 @@ def test_daily_quota_stops_the_run_and_reports_the_rest_as_skipped(moto_ses: Any
     mailer = make_mailer(c)
     result = mailer.send_bulk("email_verification",
                               iter(plain(260)))
-    assert result.counts == {"sent": 100, "invalid": 0, "failed": 50, "unknown": 0, "skipped": 110}
+    assert result.counts == {"sent": 100, "invalid": 0, "failed": 50, "unknown": 0, "skipped": 110, "suppressed": 0}
     assert quota.calls == 3  # no call after the quota ran out
     assert all(isinstance(s.error, DailyQuotaExceeded) for s in result.statuses if not s.ok)
     assert sorted(s.index for s in result.statuses) == list(range(260))
@@ -180,7 +180,7 @@ def test_an_outcome_ses_may_have_sent_is_unknown_and_never_retried(moto_ses: Any
     c.meta.events.register_first("before-call.ses.SendBulkTemplatedEmail", timeout_on_second_call)
     result = make_mailer(c).send_bulk(
         "email_verification", plain(120))
-    assert result.counts == {"sent": 70, "invalid": 0, "failed": 0, "unknown": 50, "skipped": 0}
+    assert result.counts == {"sent": 70, "invalid": 0, "failed": 0, "unknown": 50, "skipped": 0, "suppressed": 0}
     assert calls["n"] == 3
     unknown = [s for s in result.statuses if s.status == "unknown"]
     assert all(isinstance(s.error, DeliveryUnknown) and s.attempts == 1 for s in unknown)

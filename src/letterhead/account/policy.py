@@ -49,7 +49,8 @@ CONFIG_SET_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 SNS_ARN_RE = re.compile(r"^arn:aws[A-Za-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$")
 
 # Every SES API action letterhead calls, grouped by who needs it.  A deploy role
-# needs the first statement, the application the second, an operator the third.
+# needs the first statement, the application the second, an operator the third;
+# the fourth is for suppression = "ses" (the application and the event consumer).
 IAM_STATEMENTS: Mapping[str, tuple[str, ...]] = {
     "LetterheadTemplates": ("CreateTemplate", "UpdateTemplate", "GetTemplate", "ListTemplates",
                             "DeleteTemplate", "TestRenderTemplate"),
@@ -58,6 +59,10 @@ IAM_STATEMENTS: Mapping[str, tuple[str, ...]] = {
                           "GetIdentityVerificationAttributes", "ListIdentities", "CreateConfigurationSet",
                           "CreateConfigurationSetEventDestination", "UpdateConfigurationSetEventDestination",
                           "DescribeConfigurationSet", "ListConfigurationSets"),
+    # suppression = "ses": the application reads the account-level list before
+    # each send, the event consumer adds to it, `letterhead suppression` manages it
+    "LetterheadSuppression": ("GetSuppressedDestination", "PutSuppressedDestination",
+                              "DeleteSuppressedDestination", "ListSuppressedDestinations"),
 }
 WRITE_OPERATIONS = frozenset({"VerifyEmailIdentity", "CreateConfigurationSet",
                               "CreateConfigurationSetEventDestination",

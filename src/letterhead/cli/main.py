@@ -44,6 +44,8 @@ class LazyGroup(click.Group):
         "doctor": "letterhead.cli.account:doctor",
         "setup": "letterhead.cli.account:setup",
         "stats": "letterhead.cli.account:stats",
+        "events": "letterhead.cli.events:events",
+        "suppression": "letterhead.cli.suppression:suppression",
     }
 
     def list_commands(self, ctx: click.Context) -> list[str]:

@@ -291,7 +291,7 @@ class SesSuppressions:
         except aws_failures() as exc:
             raise self._explain(exc, operation) from None
 
-    def _not_found(self, operation: str, **params: Any) -> dict[str, Any] | None:
+    def _call_or_none(self, operation: str, **params: Any) -> dict[str, Any] | None:
         """``_call``, None when SES answers NotFoundException."""
         from ..aws.client import operation_method
 
@@ -324,7 +324,7 @@ class SesSuppressions:
         cached = self._cache.get(key)
         if cached is not None and cached[0] > self._clock():
             return cached[1]
-        answer = self._not_found("GetSuppressedDestination", EmailAddress=key)
+        answer = self._call_or_none("GetSuppressedDestination", EmailAddress=key)
         found = self._entry(answer["SuppressedDestination"]) if answer and answer.get("SuppressedDestination") \
             else None
         self._remember(key, found)
@@ -335,7 +335,7 @@ class SesSuppressions:
         if reason not in SES_REASONS:
             raise DataError(f"unknown suppression reason {reason!r}", hint=f"one of {', '.join(REASONS)}")
         key = normalize_address(address)
-        answer = self._not_found("GetSuppressedDestination", EmailAddress=key)
+        answer = self._call_or_none("GetSuppressedDestination", EmailAddress=key)
         if answer and answer.get("SuppressedDestination"):
             found = self._entry(answer["SuppressedDestination"])
         else:
@@ -347,7 +347,7 @@ class SesSuppressions:
 
     def remove(self, address: str) -> bool:
         key = normalize_address(address)
-        removed = self._not_found("DeleteSuppressedDestination", EmailAddress=key) is not None
+        removed = self._call_or_none("DeleteSuppressedDestination", EmailAddress=key) is not None
         self._remember(key, None)
         return removed
 

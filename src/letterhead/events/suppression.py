@@ -110,6 +110,7 @@ class SqliteSuppressions:
                                    isolation_level=None)
             try:
                 conn.execute(f"PRAGMA busy_timeout = {int(self._timeout * 1000)}")
+                conn.execute("PRAGMA synchronous = NORMAL")  # as the journal: safe against a crash, not power loss
             except sqlite3.Error:
                 conn.close()
                 raise

@@ -594,6 +594,17 @@ def test_plan_points_our_sns_destination_at_a_new_topic() -> None:
                           acc.SetupSpec(SENDER, sns_topic_arn=new_arn)).empty
 
 
+def test_an_sns_destination_for_rendering_failures_only_is_widened_for_the_event_consumer() -> None:
+    arn = "arn:aws:sns:us-east-1:123456789012:ses-events"
+    before = {**acc.sns_destination(arn), "MatchingEventTypes": ["renderingFailure"]}  # what setup made before
+    plan = acc.plan_setup(_state(acc.cloudwatch_destination("letterhead"), before),
+                          acc.SetupSpec(SENDER, sns_topic_arn=arn))
+    (change,) = plan.changes
+    assert change.action == "update-event-destination"
+    types = set(change.params["EventDestination"]["MatchingEventTypes"])
+    assert {"bounce", "complaint", "delivery", "send", "renderingFailure", "deliveryDelay"} <= types
+
+
 def test_apply_an_update_calls_update_configuration_set_event_destination() -> None:
     ses = boto3.client("ses", region_name=REGION)
     ours = acc.cloudwatch_destination("letterhead")

@@ -25,7 +25,8 @@ import pytest
 
 from letterhead.errors import ConfigError, EventRejected
 from letterhead.events.asgi import MAX_BODY, asgi_app, handle_sns_request
-from letterhead.events.consumer import EventConsumer, HandlerFailed, missing_paths
+from letterhead.errors import HandlerFailed
+from letterhead.events.consumer import EventConsumer, missing_paths
 from letterhead.events.journal import Journal
 from letterhead.events.model import SesEvent
 from letterhead.events.suppression import SqliteSuppressions

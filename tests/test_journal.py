@@ -414,3 +414,32 @@ def test_doctor_events_check_runs_without_aws(project: Path) -> None:
                         now=NOW)
     assert by_key(report)["events"].status == acc.WARN
     assert by_key(report)["quota"].status == acc.SKIP
+
+
+@pytest.mark.parametrize("table, expected", [
+    ("", False),  # events not consumed: no file written by sends
+    ('topics = ["arn:aws:sns:us-east-1:123456789012:ses-events"]', True),  # consumed: sends are journalled
+    ('topics = ["arn:aws:sns:us-east-1:123456789012:ses-events"]\njournal = false', False),
+    ("journal = true", True),
+])
+def test_the_mailer_keeps_the_journal_once_events_are_consumed(tmp_path: Path, table: str, expected: bool) -> None:
+    from letterhead.sending import Mailer
+
+    root = make_project(tmp_path / "project")
+    with (root / "pyproject.toml").open("a") as f:
+        f.write(f"\n[tool.letterhead.events]\n{table}\n")
+    config = load_config(root)
+    mailer = Mailer.from_config(config, transport="outbox", sender_email="noreply@example.com")
+    assert isinstance(mailer.journal, Journal) is expected
+    if expected:
+        assert mailer.journal.path == config.events.database  # type: ignore[union-attr]
+
+
+def test_a_journal_setting_that_is_not_a_boolean_is_refused(tmp_path: Path) -> None:
+    from letterhead.errors import ConfigError
+
+    root = make_project(tmp_path / "project")
+    with (root / "pyproject.toml").open("a") as f:
+        f.write('\n[tool.letterhead.events]\njournal = "yes"\n')
+    with pytest.raises(ConfigError, match="journal must be true or false"):
+        load_config(root).events  # noqa: B018

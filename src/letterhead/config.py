@@ -43,7 +43,7 @@ DEFAULTS: dict[str, Any] = {
 }
 _N = TypeVar("_N", int, float)
 TABLES = ("env", "sync", "send", "events")  # the sub-tables of [tool.letterhead]
-EVENT_KEYS = ("database", "suppression", "topics", "max_age")
+EVENT_KEYS = ("database", "suppression", "topics", "max_age", "journal")
 SYNC_KEYS = ("prefix", "suffix", "versioned", "keep", "rate", "max_attempts", "region")
 
 
@@ -136,9 +136,15 @@ class Config:
         if isinstance(max_age, bool) or not isinstance(max_age, int) or max_age <= 0:
             raise ConfigError(f"max_age must be a positive number of seconds, not {max_age!r}", location=where,
                               hint="max_age = 3600 (SNS messages older than this are refused as replays)")
+        journal = table.get("journal", bool(topics))
+        if not isinstance(journal, bool):
+            raise ConfigError(f"journal must be true or false, not {journal!r}", location=where,
+                              hint="journal = true (the Mailer records each send for live rates and "
+                                   "rendering failures; on by default once topics are set)")
         path = Path(str(database)).expanduser()
         return EventSettings(database=path if path.is_absolute() else self.root / path,
-                             suppression=str(suppression), topics=tuple(topics), max_age=max_age)
+                             suppression=str(suppression), topics=tuple(topics), max_age=max_age,
+                             journal=journal)
 
     def deployment(self, name: str | None, *, reserved: str | None = None) -> DeploymentSettings:
         """The settings of the deployment ``name`` (``--env``):
@@ -203,6 +209,9 @@ class EventSettings:
     suppression: str = "sqlite"  # sqlite (the database above), ses (the account-level list) or off
     topics: tuple[str, ...] = ()
     max_age: int = 3600  # seconds
+    # The Mailer records each send (template, data key paths, no values) in
+    # the database: on by default once topics are set, i.e. once events are consumed.
+    journal: bool = False
 
 
 @dataclass(frozen=True)

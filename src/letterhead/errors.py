@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 
 @dataclass(frozen=True)
@@ -633,3 +633,15 @@ class EventRejected(LetterheadError):
         super().__init__(message, hint=hint)
         self.reason = reason
 
+
+class HandlerFailed(LetterheadError):
+    """One or more handlers raised.  ``errors``: (SesEvent, exception) pairs;
+    every handler ran.  The caller makes the delivery fail so it is retried."""
+
+    def __init__(self, errors: list[tuple[Any, BaseException]]) -> None:
+        first_event, first = errors[0]
+        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        super().__init__(f"a handler of {first_event.kind} events raised {type(first).__name__}: {first}{more}",
+                         hint="the event is delivered again (SNS retries, SQS redelivers); handlers must be "
+                              "idempotent")
+        self.errors = errors

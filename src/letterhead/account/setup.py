@@ -79,9 +79,15 @@ def cloudwatch_destination(configuration_set: str) -> dict[str, Any]:
     }
 
 
+# What the SNS destination publishes: every type `letterhead events` handles
+# (bounces and complaints feed suppression, sends and deliveries live rates,
+# rendering failures name the variables a dropped message lacked).
+SNS_EVENT_TYPES = (*EVENT_TYPES, "deliveryDelay")
+
+
 def sns_destination(topic_arn: str) -> dict[str, Any]:
-    """The optional SNS destination: rendering failures only, to alert on."""
-    return {"Name": SNS_DESTINATION, "Enabled": True, "MatchingEventTypes": ["renderingFailure"],
+    """The optional SNS destination, for `letterhead events` (docs/events.md)."""
+    return {"Name": SNS_DESTINATION, "Enabled": True, "MatchingEventTypes": list(SNS_EVENT_TYPES),
             "SNSDestination": {"TopicARN": topic_arn}}
 
 

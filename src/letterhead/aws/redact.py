@@ -39,6 +39,7 @@ import logging
 import re
 import threading
 from collections.abc import Iterable
+from typing import Any
 
 __all__ = ["REDACTED", "SECRET_SESSION_ARGS", "install_log_redaction", "redact_secrets", "remember_secret"]
 
@@ -144,3 +145,16 @@ def install_log_redaction() -> None:
         existing = [n for n in list(logging.root.manager.loggerDict)
                     if n.split(".", 1)[0] in _PREFIXES]
         _attach(existing)
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\u0085\u2028\u2029]")
+
+
+def domains(to: Any) -> str:
+    """The recipients' domains, sorted and comma-joined (``-`` for none): what
+    a log line may say of an address.  Never a local part."""
+    items = [to] if isinstance(to, str) else list(to or ())
+    found = sorted({t.rsplit("@", 1)[-1].lower() for t in items if isinstance(t, str) and "@" in t
+                    and not _CONTROL.search(t)})
+    return ",".join(found) or "-"
+

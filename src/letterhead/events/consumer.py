@@ -36,8 +36,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..authoring.payload import MANIFEST_NAME, Manifest, ManifestEntry
-from ..errors import EventRejected, LetterheadError
-from ..sending.sendlog import domains
+from ..aws.redact import domains
+from ..errors import EventRejected, HandlerFailed
 from ..sestemplate.variables import Contract
 from .model import EVENT_KINDS, SesEvent, SuppressionReason
 from .normalize import notification_of, parse_notification, unwrap_sqs_body
@@ -54,19 +54,6 @@ Handler = Callable[[SesEvent], None]
 # Reasons that mean "the request itself is not what SNS sends" (400), not
 # "we refuse to trust it" (403).
 BAD_REQUEST = frozenset({"malformed", "not-ses"})
-
-
-class HandlerFailed(LetterheadError):
-    """One or more handlers raised.  ``errors``: (event, exception) pairs;
-    every handler ran.  The caller makes the delivery fail so it is retried."""
-
-    def __init__(self, errors: list[tuple[SesEvent, BaseException]]) -> None:
-        first_event, first = errors[0]
-        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
-        super().__init__(f"a handler of {first_event.kind} events raised {type(first).__name__}: {first}{more}",
-                         hint="the event is delivered again (SNS retries, SQS redelivers); handlers must be "
-                              "idempotent")
-        self.errors = errors
 
 
 class EventConsumer:

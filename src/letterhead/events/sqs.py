@@ -7,7 +7,7 @@ once handled; :class:`PollCounts` of what happened.
 What happens to a message:
 
 * handled (its events suppressed, journaled, dispatched): deleted;
-* a handler raised (:class:`~letterhead.events.consumer.HandlerFailed`): left
+* a handler raised (:class:`~letterhead.errors.HandlerFailed`): left
   in the queue; SQS shows it again after its visibility timeout, and the
   queue's redrive policy moves it to a dead-letter queue after
   ``maxReceiveCount`` tries;
@@ -39,8 +39,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ..aws.loopback import is_loopback_url
-from ..errors import ConfigError, EventRejected, RemoteError
-from .consumer import EventConsumer, HandlerFailed
+from ..errors import ConfigError, EventRejected, HandlerFailed, RemoteError
+from .consumer import EventConsumer
 
 log = logging.getLogger("letterhead.events")
 

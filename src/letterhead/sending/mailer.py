@@ -369,8 +369,10 @@ class Mailer:
         The suppression store is ``[tool.letterhead.events]``'s (``sqlite``
         by default: ``.letterhead/events.sqlite3`` under the root, read only
         if it exists, never created by a send; ``ses``; ``off``) unless
-        ``suppressions=`` is passed (None: no check).  A ``journal=`` is
-        only used when passed."""
+        ``suppressions=`` is passed (None: no check).  The journal is
+        ``[tool.letterhead.events]``'s database when its ``journal`` is true
+        (the default once ``topics`` are set: events are consumed) unless
+        ``journal=`` is passed."""
         values = _env_values(config, environ)
         env_name = env or values.get("LETTERHEAD_ENV") or None
         send = config.send
@@ -384,6 +386,10 @@ class Mailer:
                                   client=kw.pop("client", None), outbox_dir=outbox_dir)
         if "suppressions" not in kw:
             kw["suppressions"] = _open_suppressions(config, values, region, endpoint_url)
+        if "journal" not in kw and config.events.journal:
+            from ..events.journal import Journal
+
+            kw["journal"] = Journal(config.events.database)
         return cls(
             sender_email=kw.pop("sender_email", None) or config.sender_email or "",
             sender_name=kw.pop("sender_name", None) or config.sender_name,

@@ -7,20 +7,13 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from ..authoring.validate import CONTROL_RE
+from ..aws.redact import domains
 from ..errors import LetterheadError
 
 log = logging.getLogger("letterhead.send")
 
 SENT, INVALID, FAILED, UNKNOWN, SKIPPED = "sent", "invalid", "failed", "unknown", "skipped"
 SUPPRESSED = "suppressed"  # the recipient is on the suppression list: refused before the transport
-
-
-def domains(to: Any) -> str:
-    items = [to] if isinstance(to, str) else list(to or ())
-    found = sorted({t.rsplit("@", 1)[-1].lower() for t in items if isinstance(t, str) and "@" in t
-                    and not CONTROL_RE.search(t)})
-    return ",".join(found) or "-"
 
 
 def log_send(template: str, status: str, to: Any, *, message_id: str | None = None,

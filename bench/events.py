@@ -282,7 +282,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"target: {TARGET:,} events/s (SES's default {SES_DEFAULT_RATE}/s x 100)")
         for r in results:
             line = (f"{r['run']:>7}: {r['events']:>7,} events in {r['seconds']:7.2f} s = "
-                    f"{r['events_per_second'] or 0:>9,.0f} events/s")
+                    f"{r['events_per_second'] or 0:>9,.0f} events/s "
+                    f"(x{(r['events_per_second'] or 0) / TARGET:.2f} the target, "
+                    f"x{(r['events_per_second'] or 0) / SES_DEFAULT_RATE:,.0f} SES's default rate)")
             if r["run"] == "memory":
                 line += (f"; peak RSS {r['peak_rss_mib_after_tenth']} MiB after a tenth, "
                          f"{r['peak_rss_mib_at_end']} MiB at the end (x{r['ratio']}); "

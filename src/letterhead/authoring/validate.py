@@ -309,6 +309,22 @@ def parse_payload(payload: SesTemplate) -> dict[str, sestemplate.Template]:
     }
 
 
+def render_each_part(templates: Mapping[str, sestemplate.Template], data: Mapping[str, Any], *,
+                     escape: bool = False) -> tuple[dict[str, str], list[RenderError]]:
+    """Render every part, carrying on past a failing one: the parts that
+    rendered, and each failure with its ``part`` set (so every missing
+    variable of every part can be reported at once)."""
+    out: dict[str, str] = {}
+    failed: list[RenderError] = []
+    for part, template in templates.items():
+        try:
+            out[part] = sestemplate.render(template, data, escape=escape)
+        except RenderError as exc:
+            exc.part = part
+            failed.append(exc)
+    return out, failed
+
+
 def render_parts(payload: SesTemplate, data: Mapping[str, Any], raw_paths: tuple[str, ...] = (),
                  *, escape: bool = False, parsed: Mapping[str, sestemplate.Template] | None = None,
                  data_name: str = "the data", label: str = "", source_lines: bool = True) -> dict[str, str]:
@@ -319,14 +335,7 @@ def render_parts(payload: SesTemplate, data: Mapping[str, Any], raw_paths: tuple
     (:func:`explain_render_error`, with ``data_name``, ``label`` and ``source_lines``)."""
     templates = parsed or parse_payload(payload)
     prepared = prepare_data(data, raw_paths, url_paths_of(templates))
-    out: dict[str, str] = {}
-    failed: list[RenderError] = []
-    for part, template in templates.items():
-        try:
-            out[part] = sestemplate.render(template, prepared, escape=escape)
-        except RenderError as exc:
-            exc.part = part
-            failed.append(exc)
+    out, failed = render_each_part(templates, prepared, escape=escape)
     if failed:
         raise explain_render_error(failed, data_name=data_name, label=label, source_lines=source_lines)
     return out

@@ -59,11 +59,10 @@ from email.utils import parseaddr
 from pathlib import Path
 from typing import Any, Literal
 
-from .. import sestemplate
 from ..authoring.contexts import URL_DATA_KEY
 from ..authoring.payload import MANIFEST_NAME, SesTemplate
 from ..authoring.safety import HTML_DATA_KEY, MISSING_MARKER, explain_render_error, missing_url_copy
-from ..authoring.validate import check_types, parse_payload
+from ..authoring.validate import check_types, parse_payload, render_each_part
 from ..aws.client import make_client
 from ..aws.loopback import WsgiGuard, allowed_hosts
 from ..errors import DataError, EndpointError, LetterheadError, Location, RenderError
@@ -257,14 +256,7 @@ def render_sent(message: SentMessage, payload: SesTemplate | None,
             check_types(variables, data, where=f"data sent for {message.template!r}")
         except DataError as exc:
             warnings.append(f"{exc.message} ({exc.hint})" if exc.hint else exc.message)
-    parts: dict[str, str] = {}
-    failed: list[RenderError] = []
-    for part, parsed in parse_payload(payload).items():
-        try:
-            parts[part] = sestemplate.render(parsed, data, escape=False)
-        except RenderError as exc:
-            exc.part = part
-            failed.append(exc)
+    parts, failed = render_each_part(parse_payload(payload), data)
     if failed:
         err, problem = _explain_failure(failed)
         return Delivery(message, False, problem=problem, error=err, part=err.part,

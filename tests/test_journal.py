@@ -257,6 +257,17 @@ def test_prune_and_the_default_retention(db: Path) -> None:
     assert fresh.counts(NOW - timedelta(days=60))["send"] == 0
 
 
+def test_an_old_event_arriving_now_stays_a_duplicate_until_its_own_retention(db: Path) -> None:
+    """Retention counts from when an event arrived, not SES's timestamp: a
+    40-day-old bounce redelivered today is still recognised."""
+    journal = Journal(db, clock=Clock(NOW))
+    old = bounce("late", ADDRESSES[0], NOW - timedelta(days=40))
+    assert journal.record_event(old) is True
+    journal.record_send("x", "welcome", ADDRESSES[:1], {})  # another write, pruning by the default retention
+    assert journal.prune(NOW - DEFAULT_RETENTION) == 0
+    assert journal.record_event(old) is False
+
+
 def test_the_retention_applies_again_every_so_many_writes(db: Path) -> None:
     clock = Clock(NOW - timedelta(days=31))
     journal = Journal(db, clock=clock)

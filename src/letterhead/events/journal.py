@@ -286,7 +286,9 @@ class Journal:
         return gone
 
     def prune(self, before: datetime) -> int:
-        """Forget sends and events older than ``before``; the number of rows removed."""
+        """Forget sends and events recorded before ``before`` (events by when
+        they arrived, not SES's timestamp: a late redelivery of an old event
+        is still recognised as a duplicate); the number of rows removed."""
         with self._lock:
             if self._open(create=False) is None or not self._schema:
                 return 0
@@ -297,7 +299,7 @@ class Journal:
     def _prune(db: sqlite3.Connection, before: datetime) -> int:
         cut = _ts(before)
         removed = db.execute("DELETE FROM journal_sends WHERE at < ?", (cut,)).rowcount
-        return removed + db.execute("DELETE FROM journal_events WHERE at < ?", (cut,)).rowcount
+        return removed + db.execute("DELETE FROM journal_events WHERE received < ?", (cut,)).rowcount
 
     # -- reads ---------------------------------------------------------------------------
 

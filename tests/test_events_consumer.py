@@ -23,9 +23,8 @@ from typing import Any
 import httpx
 import pytest
 
-from letterhead.errors import ConfigError, EventRejected
+from letterhead.errors import ConfigError, EventRejected, HandlerFailed
 from letterhead.events.asgi import MAX_BODY, asgi_app, handle_sns_request
-from letterhead.errors import HandlerFailed
 from letterhead.events.consumer import EventConsumer, missing_paths
 from letterhead.events.journal import Journal
 from letterhead.events.model import SesEvent
@@ -35,6 +34,7 @@ from .events_support import (
     OTHER_TOPIC,
     SUBSCRIBE_URL,
     TOPIC,
+    FetchStub,
     make_verifier,
     notification,
     signed,
@@ -313,6 +313,16 @@ def test_http_refusals_never_reach_the_application(message: Any, reason: str, st
     assert answer == (status, f"refused: {reason}")
     assert seen.events == [] and list(store) == []
     assert f"reason={reason}" in caplog.text
+
+
+def test_http_certificate_fetch_failure_asks_sns_to_retry(store: SqliteSuppressions) -> None:
+    verifier, fetch = make_verifier(fetch=FetchStub(fail=True))
+    consumer = EventConsumer(verifier=verifier, suppressions=store)
+    message = body(signed(notification(sample("event-bounce-permanent"))))
+    assert consumer.handle_http(message, HEADERS) == (503, "unavailable: fetch")  # a 4xx would be dropped by SNS
+    fetch.fail = False
+    assert consumer.handle_http(message, HEADERS)[0] == 200  # the retry goes through
+    assert store.get("nobody@example.org") is not None
 
 
 def test_http_header_must_agree_with_the_body() -> None:

@@ -136,8 +136,9 @@ class EventConsumer:
     def handle_http(self, body: bytes, headers: Mapping[str, str]) -> tuple[int, str]:
         """An SNS POST: (HTTP status, text).  200 handled (or a subscription
         confirmed); 400 not an SNS message of SES's; 403 refused (unsigned,
-        bad signature, foreign topic, replay: the reason is logged); 500 a
-        handler raised, so SNS delivers it again."""
+        bad signature, foreign topic, replay: the reason is logged); 503 the
+        signing certificate could not be fetched, and 500 a handler raised:
+        SNS delivers those again."""
         try:
             message = _json_object(body)
             sns_type = message.get("Type")
@@ -275,7 +276,11 @@ class EventConsumer:
         return next((e for e in templates.values() if e.deployed_name == template), None)
 
     def _refused(self, exc: EventRejected, via: str) -> tuple[int, str]:
+        from .sns import TRANSIENT_REASONS
+
         log.warning("events refused via=%s reason=%s: %s", via, exc.reason, exc.message)
+        if exc.reason in TRANSIENT_REASONS:  # the certificate could not be fetched: SNS retries a 5xx
+            return 503, f"unavailable: {exc.reason}"
         return (400 if exc.reason in BAD_REQUEST else 403), f"refused: {exc.reason}"
 
 

@@ -506,18 +506,11 @@ def _set_group_column_widths(h: str, groups: tuple[tuple[str | None, ...], ...])
     # (33.33333333333333%), or 100 / the number of columns truncated (33%);
     # MRML writes its own float (33.333332%), so at 375px the columns sit a
     # pixel or two off.
-    found = list(_GROUP.finditer(h))
-    if len(found) != len(groups):
-        return h
-    out: list[str] = []
-    pos = 0
-    for m, widths in zip(found, groups, strict=True):
-        content = m.group(3)
-        content = _sub_each(_GROUP_COLUMN_DIV, content, widths, lambda c, w: f"{c[1]}{w or c[2]}{c[3]}")
-        out += (h[pos : m.start(3)], content)
-        pos = m.end(3)
-    out.append(h[pos:])
-    return "".join(out)
+    def one_group(m: re.Match[str], widths: tuple[str | None, ...]) -> str:
+        content = _sub_each(_GROUP_COLUMN_DIV, m.group(3), widths, lambda c, w: f"{c[1]}{w or c[2]}{c[3]}")
+        return m.group(0)[: m.start(3) - m.start()] + content + m.group(0)[m.end(3) - m.start():]
+
+    return _sub_each(_GROUP, h, groups, one_group)
 
 
 def _fix_mso_widths(m: re.Match[str]) -> str:

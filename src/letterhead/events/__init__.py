@@ -16,7 +16,8 @@ Modules (each owns one step):
 * :mod:`~letterhead.events.asgi`, :mod:`~letterhead.events.sqs`: the two ways in;
 * :mod:`~letterhead.events.suppression`: the store interface, SQLite and SES's list;
 * :mod:`~letterhead.events.journal`: sends and events in SQLite, for live rates
-  and for naming the variables a rendering failure lacked.
+  and for naming the variables a rendering failure lacked;
+* :mod:`~letterhead.events.database`: how both open their shared SQLite file.
 
 Importing the package imports neither boto3 nor an HTTP server.
 """

@@ -42,9 +42,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import TracebackType
 from typing import Any
-from urllib.parse import quote
 
 from ..sestemplate import ID_CHAR
+from .database import connect
 from .model import EVENT_KINDS, SesEvent
 
 __all__ = ["DEFAULT_RETENTION", "PRUNE_EVERY", "Journal", "SentRecord", "data_paths"]
@@ -152,23 +152,9 @@ class Journal:
         """The connection; ``None`` when reading a file that does not exist
         (``mode=rw`` never creates one)."""
         if self._db is None:
-            if not create and not self.path.exists():
+            db = connect(self.path, create=create)
+            if db is None:
                 return None
-            if create:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-            uri = f"file:{quote(str(self.path.resolve()))}?mode={'rwc' if create else 'rw'}"
-            try:
-                db = sqlite3.connect(uri, uri=True, timeout=10, check_same_thread=False, isolation_level=None)
-            except sqlite3.OperationalError:
-                if not create and not self.path.exists():  # removed between the check and the open
-                    return None
-                raise
-            db.execute("PRAGMA busy_timeout = 10000")
-            # WAL + NORMAL: a commit survives the process crashing, not the
-            # machine losing power (the last commits may then roll back).  FULL
-            # syncs the disk on every event: 185 events/s instead of ~1,200
-            # (bench/events.py).
-            db.execute("PRAGMA synchronous = NORMAL")
             self._db = db
         if create and not self._schema:
             self._db.execute("PRAGMA journal_mode = WAL")

@@ -23,6 +23,7 @@ from typing import Any, Protocol, get_args, runtime_checkable
 from ..aws.errors import ACCOUNT_FIXES, aws_failures, error_code, redact_addresses, translate_aws
 from ..config import EventSettings
 from ..errors import ConfigError, DataError, RemoteError
+from .database import connect
 from .model import Suppression, SuppressionReason
 
 __all__ = ["REASONS", "SesSuppressions", "SqliteSuppressions", "SuppressionStore", "normalize_address",
@@ -102,21 +103,11 @@ class SqliteSuppressions:
         """The connection (lock held): None when the file does not exist and
         ``create`` is false."""
         if self._conn is None:
-            if not create and not self.path.exists():
+            self._conn = connect(self.path, create=create, timeout=self._timeout)
+            if self._conn is None:
                 return None
-            if create:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(self.path, timeout=self._timeout, check_same_thread=False,
-                                   isolation_level=None)
-            try:
-                conn.execute(f"PRAGMA busy_timeout = {int(self._timeout * 1000)}")
-                conn.execute("PRAGMA synchronous = NORMAL")  # as the journal: safe against a crash, not power loss
-            except sqlite3.Error:
-                conn.close()
-                raise
-            self._conn = conn
         if create and not self._table_ready:
-            self._conn.execute("PRAGMA journal_mode=WAL")
+            self._conn.execute("PRAGMA journal_mode = WAL")
             self._conn.execute(_SCHEMA)
             self._table_ready = True
         return self._conn

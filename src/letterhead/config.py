@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from .errors import ConfigError, Location, NamespaceError
+from .locales import bcp47, check_pattern, normalize_locale
 
 INLINERS = ("css-inline", "premailer")
 
@@ -40,6 +41,10 @@ DEFAULTS: dict[str, Any] = {
     "inliner": "css-inline",
     "lang": "en",
     "gmail_clip_bytes": 102 * 1024,
+    # Locales (issue 13; letterhead.locales): none by default, one language.
+    "locales": [],
+    "default_locale": None,
+    "locale_name": "{name}__{locale}",
 }
 _N = TypeVar("_N", int, float)
 TABLES = ("env", "sync", "send", "events")  # the sub-tables of [tool.letterhead]
@@ -57,6 +62,11 @@ class Config:
     inliner: str = "css-inline"
     lang: str = "en"
     gmail_clip_bytes: int = 102 * 1024
+    # Normalised (letterhead.locales): every locale built, the default first;
+    # empty when the project is in one language (``lang``).
+    locales: tuple[str, ...] = ()
+    default_locale: str | None = None
+    locale_name: str = "{name}__{locale}"
     # Sending side (from the environment; see issue "application sending API").
     region: str | None = None
     sender_email: str | None = None
@@ -82,6 +92,16 @@ class Config:
             if not _DOT_SEGMENT.search(tail):
                 return tail
         return _relative(text, root)
+
+    @property
+    def locales_dir(self) -> Path:
+        """``templates_src/_locales/<locale>/LC_MESSAGES/messages.po``: the catalogues."""
+        return self.source_dir / "_locales"
+
+    @property
+    def translated_locales(self) -> tuple[str, ...]:
+        """The locales that have a catalogue: all but the default (the source's own language)."""
+        return tuple(loc for loc in self.locales if loc != self.default_locale)
 
     def with_overrides(self, **kw: Any) -> Config:
         return replace(self, **{k: v for k, v in kw.items() if v is not None})
@@ -361,6 +381,34 @@ def _read_env_file(path: Path) -> dict[str, str]:
     return {k: v for k, v in dotenv_values(path).items() if v is not None}
 
 
+def _locales(settings: Mapping[str, Any], pyproject: Path) -> tuple[tuple[str, ...], str | None]:
+    """``locales`` and ``default_locale``, normalised; the default first."""
+    raw, default = settings.get("locales") or [], settings.get("default_locale")
+    where = Location.of(pyproject, _line_of_key(pyproject, "locales"))
+    if isinstance(raw, str) or not isinstance(raw, list):
+        raise ConfigError("locales must be a list of locale codes", location=where,
+                          hint='e.g. locales = ["en", "es", "ar"]')
+    found: list[str] = []
+    for value in raw:
+        loc = normalize_locale(value, location=where, what="locale in `locales`")
+        if loc in found:
+            raise ConfigError(f"locale {loc!r} is listed twice in `locales`", location=where,
+                              hint="list each locale once")
+        found.append(loc)
+    if default is None:
+        if not found:
+            return (), None
+        default = found[0]
+    default_where = Location.of(pyproject, _line_of_key(pyproject, "default_locale"))
+    default = normalize_locale(default, location=default_where, what="default_locale")
+    if not found:
+        found = [default]
+    if default not in found:
+        raise ConfigError(f"default_locale {default!r} is not one of locales ({', '.join(found)})",
+                          location=default_where, hint=f'add it: locales = {[default, *found]!r}'.replace("'", '"'))
+    return (default, *(loc for loc in found if loc != default)), default
+
+
 def load_config(
     root: Path | None = None,
     *,
@@ -399,6 +447,7 @@ def load_config(
             )
         if "source_dir" in table and "brand_file" not in table:
             settings["brand_file"] = f"{table['source_dir']}/brand.toml"
+    locales, default_locale = _locales(settings, pyproject)
     dotenv = _read_env_file(root / ".env")
     process = os.environ if environ is None else environ
     env = {**dotenv, **process}
@@ -411,7 +460,11 @@ def load_config(
         ses_dir=root / settings["ses_dir"],
         brand_file=root / settings["brand_file"],
         inliner=str(settings["inliner"]),
-        lang=str(settings["lang"]),
+        lang=bcp47(default_locale) if default_locale else str(settings["lang"]),
+        locales=locales,
+        default_locale=default_locale,
+        locale_name=check_pattern(settings["locale_name"], location=Location.of(
+            pyproject, _line_of_key(pyproject, "locale_name"))),
         gmail_clip_bytes=int(settings["gmail_clip_bytes"]),
         region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION"),
         sender_email=env.get("SES_SENDER_EMAIL"),

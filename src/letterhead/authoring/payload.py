@@ -125,8 +125,39 @@ class ManifestEntry:
     samples: tuple[str, ...] = ()
     size_bytes: int = 0
     deployed_name: str | None = None
+    # Locales (issue 13), all empty in a project without ``locales``:
+    # ``template``: the template folder a locale variant was built from
+    # (``coparent_invitation`` for ``coparent_invitation__es``);
+    # ``locale``: the variant's locale (``es``; the default locale's on the
+    # plain-named entry); ``variants``: on the plain-named entry only,
+    # locale → entry name for every locale of the template (the default's
+    # maps to the plain name); ``untranslated``: msgids the variant's
+    # catalogue did not translate (they read in the source language).
+    template: str = ""
+    locale: str = ""
+    variants: Mapping[str, str] = field(default_factory=dict)
+    untranslated: tuple[str, ...] = ()
+
+    @property
+    def logical_name(self) -> str:
+        """The template folder's name (``name`` for a project without locales)."""
+        return self.template or self.name
 
     def to_json(self) -> dict[str, Any]:
+        d = self._common_json()
+        # Written only when set: a project without locales keeps the manifest
+        # it had (an upgrade must not make ses_templates/ stale).
+        if self.template:
+            d["template"] = self.template
+        if self.locale:
+            d["locale"] = self.locale
+        if self.variants:
+            d["variants"] = dict(sorted(self.variants.items()))
+        if self.untranslated:
+            d["untranslated"] = list(self.untranslated)
+        return d
+
+    def _common_json(self) -> dict[str, Any]:
         return {
             "content_hash": self.content_hash,
             "description": self.description,
@@ -154,6 +185,10 @@ class ManifestEntry:
             samples=tuple(d.get("samples", ())),
             size_bytes=int(d.get("size_bytes", 0)),
             deployed_name=d.get("deployed_name"),
+            template=str(d.get("template") or ""),
+            locale=str(d.get("locale") or ""),
+            variants={str(k): str(v) for k, v in (d.get("variants") or {}).items()},
+            untranslated=tuple(str(m) for m in d.get("untranslated") or ()),
         )
 
 
@@ -161,14 +196,22 @@ class ManifestEntry:
 class Manifest:
     templates: Mapping[str, ManifestEntry]
     html_data_key: str = "_html"
+    default_locale: str = ""  # set when the project has locales
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        d: dict[str, Any] = {
             "format": MANIFEST_FORMAT,
             "generator": "letterhead",
             "html_data_key": self.html_data_key,
             "templates": {n: e.to_json() for n, e in sorted(self.templates.items())},
         }
+        if self.default_locale:
+            d["default_locale"] = self.default_locale
+        return d
+
+    def logical_names(self) -> list[str]:
+        """The templates as the application names them: one per folder, locale variants not listed."""
+        return sorted(n for n, e in self.templates.items() if not e.template or e.template == n)
 
     def dumps(self) -> str:
         return dumps(self.to_json())
@@ -190,5 +233,6 @@ class Manifest:
         return cls(
             {n: ManifestEntry.from_json(n, e) for n, e in (d.get("templates") or {}).items()},
             html_data_key=d.get("html_data_key", "_html"),
+            default_locale=str(d.get("default_locale") or ""),
         )
 

@@ -116,6 +116,12 @@ class JinjaError(SourceError):
     """The Jinja layer (layouts, brand values, ``[[ ]]``) failed."""
 
 
+class TranslationError(SourceError):
+    """A translation catalogue (``_locales/<locale>/LC_MESSAGES/messages.po``)
+    is unreadable, or a translation breaks its message's placeholders (located
+    at the ``.po`` line, naming the msgid)."""
+
+
 class MjmlError(SourceError):
     """MRML refused the MJML."""
 

@@ -22,6 +22,7 @@ leaves them both old or both new, and the next command finishes or undoes it.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import json
@@ -30,19 +31,20 @@ import shutil
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from .. import __version__
 from ..config import Config
-from ..errors import DataError, LetterheadError, LintError, Location, StaleOutputError
+from ..errors import DataError, LetterheadError, LintError, Location, SourceError, StaleOutputError
+from ..locales import variant_name
 from . import swap
-from .compile import CompiledTemplate, Compiler
+from .compile import CompiledTemplate, Compiler, Translations
 from .lint import Finding, lint
 from .payload import MANIFEST_NAME, Manifest, ManifestEntry, SesTemplate
 from .protect import show_designer_lines
 from .safety import HTML_DATA_KEY, payload_for, serialise_prepared
 from .sources import (
-    TemplateSource,
+    Sample,
     digest,
     load_brand,
     load_source,
@@ -60,6 +62,8 @@ class TemplateReport:
     status: str  # "compiled" | "unchanged"
     size_bytes: int
     findings: tuple[Finding, ...] = ()
+    locale: str | None = None  # the variant's locale (a project with locales)
+    untranslated: tuple[str, ...] = ()  # msgids its catalogue left in the source language
 
 
 @dataclass(frozen=True)
@@ -72,16 +76,24 @@ class BuildResult:
     def warnings(self) -> list[Finding]:
         return [f for r in self.reports for f in r.findings if f.severity == "warning"]
 
+    def untranslated(self) -> dict[str, dict[str, int]]:
+        """Per locale, the variants with untranslated messages and how many."""
+        found: dict[str, dict[str, int]] = {}
+        for r in self.reports:
+            if r.locale and r.untranslated:
+                found.setdefault(r.locale, {})[r.name] = len(r.untranslated)
+        return found
+
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "templates": [
-                {"name": r.name, "status": r.status, "size_bytes": r.size_bytes,
-                 "findings": [f.to_dict() for f in r.findings]}
-                for r in self.reports
-            ],
-            "written": list(self.written),
-            "removed": list(self.removed),
-        }
+        templates = []
+        for r in self.reports:
+            item: dict[str, Any] = {"name": r.name, "status": r.status, "size_bytes": r.size_bytes,
+                                    "findings": [f.to_dict() for f in r.findings]}
+            if r.locale:
+                item["locale"] = r.locale
+                item["untranslated"] = list(r.untranslated)
+            templates.append(item)
+        return {"templates": templates, "written": list(self.written), "removed": list(self.removed)}
 
 
 @dataclass
@@ -135,22 +147,49 @@ def _shared_digest(config: Config) -> str:
     )
 
 
-def source_hash(config: Config, name: str, shared: str | None = None) -> str:
-    """The hash of one template's inputs: its files and the shared ones."""
-    return digest(template_files(config, name), config.root, shared or _shared_digest(config))
+def source_hash(config: Config, name: str, shared: str | None = None, locale: str | None = None) -> str:
+    """The hash of one template's inputs: its files and the shared ones (and
+    for a translated variant, its locale's catalogue)."""
+    files: tuple[str, ...] = template_files(config, name)
+    extra = shared or _shared_digest(config)
+    if locale is not None:
+        extra += f"\0locale={locale}"
+        if locale != config.default_locale:
+            from .i18n import catalog_path
+
+            po = catalog_path(config, locale)
+            files += (str(po),) if po.is_file() else ()
+    return digest(files, config.root, extra)
 
 
-def _check_samples(config: Config, source: TemplateSource, compiled: CompiledTemplate,
-                   raw_paths: tuple[str, ...]) -> dict[str, dict[str, str]]:
+class Variant(NamedTuple):
+    """One SES template a build makes: a template folder in one locale."""
+
+    name: str  # the SES logical name: the folder's, or <name>__<locale>
+    template: str  # the folder
+    locale: str | None  # None: a project without locales
+
+
+def variants(config: Config, name: str) -> list[Variant]:
+    """The variants of template ``name``: the default locale under the plain
+    name, then each other locale (:func:`letterhead.locales.variant_name`)."""
+    if not config.locales:
+        return [Variant(name, name, None)]
+    return [Variant(name if loc == config.default_locale else variant_name(name, loc, config.locale_name), name, loc)
+            for loc in config.locales]
+
+
+def _check_samples(config: Config, samples: tuple[Sample, ...], compiled: CompiledTemplate,
+                   raw_paths: tuple[str, ...], variables: Mapping[str, Any]) -> dict[str, dict[str, str]]:
     """Render each sample as SES will; a sample that does not fit names the
     sample, the variable and the source line.  A sample the sender would
     refuse (TemplateData over SES's limit, measured as the sender measures
     it) fails here rather than at the first send."""
     rendered: dict[str, dict[str, str]] = {}
-    for sample in source.samples:
+    for sample in samples:
         where = config.rel(sample.path)
         rendered[sample.name], prepared = render_compiled_prepared(
-            compiled, sample.data, variables=source.variables, raw_paths=raw_paths, where=where,
+            compiled, sample.data, variables=variables, raw_paths=raw_paths, where=where,
             label=f"sample '{sample.name}' ({where}): ")
         try:
             serialise_prepared(prepared)  # = template_data(sample.data, ...), prepared once
@@ -173,21 +212,28 @@ class _One:
     source_hash: str | None = None  # hashed by the worker, before it read the sources
 
 
-def _compile_one(compiler: Compiler, config: Config, name: str, deployed_name: str | None,
-                 compare: bool = False, shared: str | None = None) -> _One:
+Job = tuple[Variant, str | None, bool, str | None]  # variant, deployed name, compare with disk, shared digest
+
+
+def _compile_one(compiler: Compiler, config: Config, catalogs: Mapping[str, Translations], variant: Variant,
+                 deployed_name: str | None, compare: bool = False, shared: str | None = None) -> _One:
     """Read, compile, check and lint one template (in a worker process when
     the build is parallel: parsing its TOML and JSON is work too).
     ``compare``: also tell which outputs are already on disk as they are (so
     that the parent, which writes, need not read them all again).
     ``shared``: hash the template's inputs first (with this digest of the
     shared ones), for the build cache."""
-    shash = source_hash(config, name, shared) if shared is not None else None
+    name, locale = variant.name, variant.locale
+    shash = source_hash(config, variant.template, shared, locale) if shared is not None else None
     try:
-        source = load_source(config, name)
-        compiled = compiler.compile(source)
+        source = load_source(config, variant.template)
+        compiled = compiler.compile(source, locale=locale, catalog=catalogs.get(locale or ""))
+        if name != source.name:
+            compiled = dataclasses.replace(compiled, name=name)
+        samples = source.samples_for(locale)
         payload = payload_for(compiled)
         raw_paths = tuple(compiled.contract.raw_paths())
-        rendered = _check_samples(config, source, compiled, raw_paths)
+        rendered = _check_samples(config, samples, compiled, raw_paths, source.variables)
         findings = lint(
             compiled, payload, [(s, p["html"]) for s, p in rendered.items()],
             mjml_source=read_text(source.mjml_path), mjml_path=config.rel(source.mjml_path),
@@ -207,16 +253,19 @@ def _compile_one(compiler: Compiler, config: Config, name: str, deployed_name: s
             raw_paths=raw_paths,
             url_paths=compiled.contexts.url_paths,
             url_checks=compiled.contexts.url_checks,
-            samples=tuple(s.name for s in source.samples),
+            samples=tuple(s.name for s in samples),
             size_bytes=payload.size_bytes,
             deployed_name=deployed_name,
+            template=source.name if locale is not None else "",
+            locale=locale or "",
+            untranslated=compiled.untranslated,
         )
         root = str(config.root)
         same = (frozenset(p for p, c in outputs.files.items() if _on_disk(f"{root}/{p}") == c) if compare
                 else frozenset())
         files = {p: c for p, c in outputs.files.items() if p not in same}
-        return _One(name, files, entry, TemplateReport(name, "compiled", payload.size_bytes, tuple(findings)),
-                    same=same, source_hash=shash)
+        report = TemplateReport(name, "compiled", payload.size_bytes, tuple(findings), locale, compiled.untranslated)
+        return _One(name, files, entry, report, same=same, source_hash=shash)
     except LetterheadError as exc:
         show_designer_lines(exc, config.root)
         return _One(name, {}, error=exc)
@@ -229,7 +278,7 @@ def _compile_one(compiler: Compiler, config: Config, name: str, deployed_name: s
 PARALLEL_FROM = int(os.environ.get("LETTERHEAD_PARALLEL_FROM", "12"))
 
 
-def _compile_all(config: Config, brand: Mapping[str, Any], jobs: list[tuple[str, str | None, bool, str | None]],
+def _compile_all(config: Config, brand: Mapping[str, Any], catalogs: Mapping[str, Translations], jobs: list[Job],
                  progress: Callable[[str, str], None] | None) -> list[_One]:
     from . import workers as _workers
 
@@ -242,18 +291,18 @@ def _compile_all(config: Config, brand: Mapping[str, Any], jobs: list[tuple[str,
             progress(one.name, "failed" if one.error else "compiled")
 
     if len(jobs) >= PARALLEL_FROM and cpus > 1 and _workers.available():
-        def setup() -> Callable[[tuple[str, str | None, bool, str | None]], _One]:
+        def setup() -> Callable[[Job], _One]:
             compiler = Compiler(config, brand, watch=False)
-            return lambda job: _compile_one(compiler, config, *job)
+            return lambda job: _compile_one(compiler, config, catalogs, *job)
 
         for _, one in _workers.fork_map(setup, jobs, min(cpus, 8)):
             record(one)
-        order = {job[0]: i for i, job in enumerate(jobs)}
+        order = {job[0].name: i for i, job in enumerate(jobs)}
         results.sort(key=lambda one: order[one.name])
         return results
     compiler = Compiler(config, brand, watch=False)
     for job in jobs:
-        record(_compile_one(compiler, config, *job))
+        record(_compile_one(compiler, config, catalogs, *job))
     return results
 
 
@@ -263,12 +312,17 @@ def build(
     check: bool = False,
     force: bool = False,
     write: bool = True,
+    strict: bool = False,
     progress: Callable[[str, str], None] | None = None,
 ) -> BuildResult:
     """``check``: compare with the files on disk instead of writing (stale →
     :class:`StaleOutputError`); ``write=False``: only compile, check samples
-    and lint (``letterhead lint``)."""
-    names = template_names(config)
+    and lint (``letterhead lint``); ``strict``: an untranslated message fails
+    the build (a warning otherwise: it reads in the source language)."""
+    folders = template_names(config)
+    every = [v for folder in folders for v in variants(config, folder)]
+    names = [v.name for v in every]
+    _refuse_clashes(config, every)
     if check:  # never writes, so cannot finish an interrupted swap: refuse to compare half of one
         swap.refuse_if_pending(config.ses_dir, config.rel(swap.record_path(config.ses_dir)))
     elif write:
@@ -283,29 +337,34 @@ def build(
     shared = _shared_digest(config)
     # (name, deployed name, compare with disk, shared digest when the worker
     # hashes the sources): workers read the sources.
-    jobs: list[tuple[str, str | None, bool, str | None]] = []
+    jobs: list[Job] = []
     if force or check or not write or not cache:
         # Everything compiles (--force, --check, lint, or no cache yet): no
         # need to hash first; each worker hashes its template's sources
         # before reading them, in parallel.
-        for name in names:
-            old = old_manifest.templates.get(name)
-            jobs.append((name, old.deployed_name if old else None, write or check, shared))
-    for name in names if not jobs else ():
-        shash = source_hash(config, name, shared)
+        for v in every:
+            old = old_manifest.templates.get(v.name)
+            jobs.append((v, old.deployed_name if old else None, write or check, shared))
+    for v in every if not jobs else ():
+        name = v.name
+        shash = source_hash(config, v.template, shared, v.locale)
         old = old_manifest.templates.get(name)
         new_cache[name] = shash
         if old is not None and cache.get(name) == shash and _reuse(config, name, outputs, old):
             entries[name] = old
-            reports[name] = TemplateReport(name, "unchanged", old.size_bytes)
+            reports[name] = TemplateReport(name, "unchanged", old.size_bytes, locale=v.locale,
+                                           untranslated=old.untranslated)
             if progress:
                 progress(name, "unchanged")
             continue
-        jobs.append((name, old.deployed_name if old else None, True, None))
+        jobs.append((v, old.deployed_name if old else None, True, None))
 
+    catalogs: dict[str, Translations] = {}
     if jobs:
+        catalogs = _load_catalogs(config, {v.locale for v, *_ in jobs}, errors)
+    if jobs and not errors:
         brand = load_brand(config)
-        for one in _compile_all(config, brand, jobs, progress):
+        for one in _compile_all(config, brand, catalogs, jobs, progress):
             if one.error is not None:
                 errors.append(one.error)
                 continue
@@ -316,14 +375,19 @@ def build(
                 new_cache[one.name] = one.source_hash
             entries[one.name] = one.entry
             reports[one.name] = one.report
+    if not errors and config.locales:
+        entries = _link_variants(config, folders, entries, errors)
     if errors:
         if len(errors) == 1:
             raise errors[0]
         raise BuildFailed(errors)
+    ordered = tuple(reports[n] for n in names if n in reports)
+    if strict:
+        _refuse_untranslated(config, ordered)
 
     ses_rel, build_rel = config.rel(config.ses_dir), config.rel(config.build_dir)
-    outputs.add(f"{ses_rel}/{MANIFEST_NAME}", Manifest(entries, html_data_key=HTML_DATA_KEY).dumps())
-    ordered = tuple(reports[n] for n in names if n in reports)
+    outputs.add(f"{ses_rel}/{MANIFEST_NAME}", Manifest(entries, html_data_key=HTML_DATA_KEY,
+                                                       default_locale=config.default_locale or "").dumps())
     if check:
         stale = _stale(config, outputs, ses_rel, build_rel)
         if stale:
@@ -338,6 +402,104 @@ def build(
     written, removed = _write_all(config, outputs, ses_rel, build_rel)
     _save_cache(config, new_cache)
     return BuildResult(ordered, written=tuple(written), removed=tuple(removed))
+
+
+def _refuse_clashes(config: Config, every: list[Variant]) -> None:
+    """A variant name that is also a template folder (``welcome__es`` beside
+    ``welcome`` in ``es``) would write one file for two templates."""
+    seen: dict[str, Variant] = {}
+    for v in every:
+        other = seen.setdefault(v.name, v)
+        if other is not v:
+            raise SourceError(
+                f"template {other.template!r} in locale {other.locale or v.locale} and the folder {v.template!r} "
+                f"would both be the SES template {v.name!r}",
+                location=Location.of(config.rel(config.source_dir / v.template)),
+                hint="rename the folder, or change locale_name in [tool.letterhead] "
+                '(default "{name}__{locale}")',
+            )
+
+
+def _load_catalogs(config: Config, locales: set[str | None], errors: list[LetterheadError]) -> dict[str, Translations]:
+    """Each translated locale's catalogue, checked once (a broken translation
+    is reported at its ``.po`` line, once, not in every template)."""
+    wanted = sorted(loc for loc in locales if loc and loc != config.default_locale)
+    if not wanted:
+        return {}
+    from .i18n import load_catalog
+
+    catalogs: dict[str, Translations] = {}
+    for loc in wanted:
+        try:
+            catalogs[loc] = load_catalog(config, loc)
+        except LetterheadError as exc:
+            errors.append(exc)
+    return catalogs
+
+
+def _link_variants(config: Config, folders: list[str], entries: dict[str, ManifestEntry],
+                   errors: list[LetterheadError]) -> dict[str, ManifestEntry]:
+    """The plain-named entry lists its variants; every variant must keep the
+    default's contract (the same variables, of the same kinds): the
+    application sends one data shape whatever the locale."""
+    linked = dict(entries)
+    for folder in folders:
+        vs = variants(config, folder)
+        base = entries.get(folder)
+        if base is None:
+            continue
+        linked[folder] = dataclasses.replace(base, variants={v.locale or "": v.name for v in vs})
+        want = _shape(base.contract)
+        for v in vs[1:]:
+            entry = entries.get(v.name)
+            if entry is None or _shape(entry.contract) == want:
+                continue
+            got = _shape(entry.contract)
+            missing = sorted(set(want) - set(got))
+            added = sorted(set(got) - set(want))
+            changed = sorted(k for k in set(want) & set(got) if want[k] != got[k])
+            what = "; ".join(part for part in (
+                f"drops {', '.join(missing)}" if missing else "",
+                f"adds {', '.join(added)}" if added else "",
+                f"changes how {', '.join(changed)} {'is' if len(changed) == 1 else 'are'} used" if changed else "",
+            ) if part)
+            from ..errors import TranslationError
+            from .i18n import catalog_path
+
+            errors.append(TranslationError(
+                f"template {folder!r} in {v.locale}: the translation {what} (variables must be the same in "
+                "every locale)",
+                location=Location.of(config.rel(catalog_path(config, v.locale or ""))),
+                hint="copy the SES placeholders of each msgid exactly into its msgstr",
+            ))
+    return linked
+
+
+def _shape(contract: Mapping[str, Any]) -> dict[str, Any]:
+    """A contract without its source locations (which differ between locales)."""
+    return {k: {kk: vv for kk, vv in v.items() if kk != "locations"} if isinstance(v, Mapping) else v
+            for k, v in contract.items()}
+
+
+def _refuse_untranslated(config: Config, reports: tuple[TemplateReport, ...]) -> None:
+    from ..errors import TranslationError
+    from .i18n import catalog_path
+
+    missing: dict[str, set[str]] = {}
+    for r in reports:
+        if r.locale and r.untranslated:
+            missing.setdefault(r.locale, set()).update(r.untranslated)
+    if not missing:
+        return
+    loc = sorted(missing)[0]
+    counts = ", ".join(f"{locale}: {len(ids)}" for locale, ids in sorted(missing.items()))
+    first = sorted(missing[loc])[0]
+    raise TranslationError(
+        f"untranslated messages ({counts}), e.g. {first!r} in {loc}",
+        location=Location.of(config.rel(catalog_path(config, loc))),
+        hint="run `letterhead i18n update`, translate the empty msgstr entries, and build again "
+        "(without --strict they read in the source language)",
+    )
 
 
 build_project = build  # the package-level name (``letterhead.authoring.build`` is this module)

@@ -31,7 +31,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import CodeType
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 import jinja2
 import jinja2.bccache
@@ -40,6 +40,7 @@ import jinja2.sandbox
 from .. import sestemplate
 from ..config import Config
 from ..errors import JinjaError, LetterheadError, Location, SourceError, TemplateSyntaxError
+from ..locales import bcp47, is_rtl
 from . import mjml
 from .confine import outside_reason
 from .inline import extract_inline_css, inline_css
@@ -61,6 +62,24 @@ if TYPE_CHECKING:  # pragma: no cover
 PARTS = ("subject", "html", "text")
 
 
+class Translations(Protocol):
+    """What the compiler asks of a locale's catalogue
+    (:class:`letterhead.authoring.i18n.Catalog` is one): a translation with its
+    SES placeholders verbatim, or None when the message is untranslated."""
+
+    path: str
+
+    def gettext(self, msgid: str) -> str | None: ...
+    def ngettext(self, singular: str, plural: str, n: int) -> str | None: ...
+    def pgettext(self, context: str, msgid: str) -> str | None: ...
+    def npgettext(self, context: str, singular: str, plural: str, n: int) -> str | None: ...
+    def line_of(self, msgid: str, context: str | None = None) -> int | None: ...
+
+
+# Jinja's ``trimmed`` rule for {% trans %} bodies: whitespace around a line break becomes one space.
+_TRIM_RE = re.compile(r"\s*\n\s*")
+
+
 @dataclass(frozen=True)
 class CompiledTemplate:
     """One email, compiled: each part with SES placeholders written verbatim."""
@@ -74,6 +93,10 @@ class CompiledTemplate:
     # Parsed parts, for the local renderer; and where each placeholder came from.
     parsed: Mapping[str, sestemplate.Template]
     placeholder_locations: Mapping[str, tuple[tuple[int, Location], ...]]
+    # Locales (issue 13): the locale this variant was compiled in (None: a
+    # project without locales) and the messages its catalogue left untranslated.
+    locale: str | None = None
+    untranslated: tuple[str, ...] = ()
 
     def part(self, name: str) -> str:
         return {"subject": self.subject, "html": self.html, "text": self.text}[name]
@@ -289,6 +312,7 @@ class Compiler:
             comment_start_string="[#",
             comment_end_string="#]",
             undefined=jinja2.StrictUndefined,
+            extensions=["jinja2.ext.i18n"],
             autoescape=jinja2.select_autoescape(
                 enabled_extensions=("mjml", "html"), default_for_string=False, default=False
             ),
@@ -296,6 +320,58 @@ class Compiler:
             auto_reload=watch,
             bytecode_cache=_bytecode_cache(config),
         )
+        # {% trans %} bodies are whitespace-normalised: the msgid does not
+        # change with the template's indentation, and extraction agrees.
+        self.env.policies["ext.i18n.trimmed"] = True
+        # One set of callables for the Environment's life, dispatching to the
+        # catalogue of the variant being compiled: Jinja snapshots globals into
+        # imported templates (macros), so the functions themselves never change.
+        self._catalog: Translations | None = None
+        self._untranslated: list[str] = []
+        self.env.install_gettext_callables(  # type: ignore[attr-defined]
+            gettext=lambda m: self._translate(m, lambda c, k: c.gettext(k)),
+            ngettext=lambda s, p, n: self._translate(
+                s if n == 1 else p, lambda c, k: c.ngettext(*self._plural_keys(s, p), n), plural=(s, p)),
+            pgettext=lambda ctx, m: self._translate(m, lambda c, k: c.pgettext(ctx, k)),
+            npgettext=lambda ctx, s, p, n: self._translate(
+                s if n == 1 else p, lambda c, k: c.npgettext(ctx, *self._plural_keys(s, p), n), plural=(s, p)),
+            newstyle=False,
+        )
+
+    # -- translations ------------------------------------------------------
+    def _message_keys(self, msgid: str) -> list[str]:
+        """The catalogue keys ``msgid`` may have: Jinja's text (its line marks
+        and placeholder tokens) back to the designer's, trimmed as extraction
+        trims it, and as written (``{% trans notrimmed %}``)."""
+        original = self.table.restore(msgid)
+        if "\x02" not in original:
+            return [original]
+        trimmed = _TRIM_RE.sub(" ", LineMarks.MARK_RE.sub("\n", original).strip())
+        return [trimmed, LineMarks.MARK_RE.sub("", original)]
+
+    def _plural_keys(self, singular: str, plural: str) -> tuple[str, str]:
+        return self._message_keys(singular)[0], self._message_keys(plural)[0]
+
+    def _translate(self, msgid: str, lookup: Callable[[Translations, str], str | None],
+                   plural: tuple[str, str] | None = None) -> str:
+        """A message of the template in the variant's language, its SES
+        placeholders swapped for tokens located at the catalogue's line; the
+        message itself (in the source language) when untranslated."""
+        catalog = self._catalog
+        if catalog is None:
+            return msgid
+        keys = self._message_keys(plural[0] if plural else msgid)
+        found = None
+        for key in keys:
+            found = lookup(catalog, key)
+            if found is not None:
+                break
+        if found is None:
+            self._untranslated.append(keys[0])
+            return msgid
+        key = keys[0] if len(keys) == 1 else key
+        return self.table.protect(found, catalog.path, first_line=catalog.line_of(key) or 1,
+                                  key=f"{catalog.path}\0{key}")
 
     # -- Jinja -------------------------------------------------------------
     def _render_jinja(self, name: str) -> str:
@@ -427,18 +503,39 @@ class Compiler:
         return f"define it in {where} or fix the name; only [[ brand.* ]] is available"
 
     # -- pipeline ----------------------------------------------------------
-    def compile(self, source: TemplateSource) -> CompiledTemplate:
+    def compile(self, source: TemplateSource, *, locale: str | None = None,
+                catalog: Translations | None = None) -> CompiledTemplate:
+        """``locale``: compile the variant in that locale (its ``lang`` and
+        ``dir``; right-to-left mirrored by :mod:`letterhead.authoring.rtl`),
+        reading messages from ``catalog`` (None: the source language)."""
+        self._catalog, self._untranslated = catalog, []
+        try:
+            return self._compile(source, locale)
+        finally:
+            self._catalog = None
+
+    def _compile(self, source: TemplateSource, locale: str | None) -> CompiledTemplate:
         name = source.name
         rel_mjml = self.config.rel(source.mjml_path)
         mjml_text = self._render_jinja(f"{name}/template.mjml")
         mjml_text = self._protect_rendered(mjml_text, rel_mjml)
         mjml_text, locate = self.loader.lines.strip(mjml_text, rel_mjml)
         mjml_text, css = extract_inline_css(mjml_text)  # keeps offsets: blanks the block
-        mjml_text = _ensure_lang(mjml_text, self.config.lang)
+        rtl = locale is not None and is_rtl(locale)
+        if locale is None:
+            mjml_text = _ensure_lang(mjml_text, self.config.lang)
+        else:
+            from .rtl import mjml_dir
+
+            mjml_text = mjml_dir(mjml_text, bcp47(locale), rtl)
         mjml_map = mjml.scan(mjml_text, locate=locate)
         placed = place_in_mjml(mjml_text, self.table, mjml_map)
         html_tokens = hoist_from_conditionals(mjml.compile_mjml(placed, locate=locate, validate=False))
         html_tokens = inline_css(html_tokens, css, self.config.inliner)  # type: ignore[arg-type]
+        if rtl:
+            from .rtl import mirror
+
+            html_tokens = mirror(html_tokens)
         verify(placed, html_tokens, self.table)
 
         subject_tokens = self._render_text(f"{name}/subject.txt")
@@ -485,6 +582,8 @@ class Compiler:
             contract=contract,
             parsed=parsed,
             placeholder_locations=locations,
+            locale=locale,
+            untranslated=tuple(dict.fromkeys(self._untranslated)),
         )
 
     def _protect_rendered(self, text: str, path: str) -> str:

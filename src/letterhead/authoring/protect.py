@@ -236,11 +236,14 @@ class PlaceholderTable:
     def __getitem__(self, ident: int) -> Placeholder:
         return self.items[ident]
 
-    def protect(self, text: str, path: str) -> str:
+    def protect(self, text: str, path: str, *, first_line: int = 1, key: str | None = None) -> str:
         """Swap each mustache of ``text`` (the content of ``path``) for a token.
 
         A mustache that spans lines keeps the line count with a Jinja comment,
-        so Jinja's own error line numbers stay right.
+        so Jinja's own error line numbers stay right.  ``first_line``: where
+        ``text`` starts in ``path`` (a translation in a ``.po`` file);
+        ``key``: what the token ids derive from when ``path`` holds several
+        texts (``path`` by default).
         """
         if TOKEN_RE.search(text):
             line = text.count("\n", 0, TOKEN_RE.search(text).start()) + 1  # type: ignore[union-attr]
@@ -254,8 +257,8 @@ class PlaceholderTable:
         # Ids depend only on the file and the mustache's rank in it, so the
         # protected source is the same in every run: Jinja's bytecode cache
         # then hits, and the order templates load in does not matter.
-        base = zlib.crc32(path.encode("utf-8")) * 100_000
-        line = 1
+        base = zlib.crc32((key or path).encode("utf-8")) * 100_000
+        line = first_line
         for i, m in enumerate(MUSTACHE_RE.finditer(text)):
             start = m.start()
             piece = text[pos:start]

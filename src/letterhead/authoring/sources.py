@@ -16,7 +16,7 @@ import os
 import re
 import tomllib
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -59,6 +59,17 @@ class TemplateSource:
     variables: Mapping[str, VariableSpec]
     samples: tuple[Sample, ...]
     has_text: bool
+    # samples/<locale>/*.json: samples of one locale only (names in its
+    # script), replacing a shared sample of the same name in that locale.
+    locale_samples: Mapping[str, tuple[Sample, ...]] = field(default_factory=dict)
+
+    def samples_for(self, locale: str | None) -> tuple[Sample, ...]:
+        """The samples a variant in ``locale`` is checked with."""
+        own = self.locale_samples.get(locale or "", ())
+        if not own:
+            return self.samples
+        names = {s.name for s in own}
+        return tuple(sorted((*own, *(s for s in self.samples if s.name not in names)), key=lambda s: s.name))
 
     @functools.cached_property
     def files(self) -> tuple[Path, ...]:
@@ -291,22 +302,13 @@ def load_source(config: Config, name: str) -> TemplateSource:
     if meta_path.is_file():
         meta = read_toml(meta_path, root=config.root)
     variables = _variables(meta, Location.of(config.rel(meta_path)))
-    samples = []
     sample_dir = folder / "samples"
-    try:
-        sample_paths = sorted(sample_dir / e.name for e in os.scandir(sample_dir)
-                              if e.name.endswith(".json") and not e.name.startswith(".") and e.is_file())
-    except (FileNotFoundError, NotADirectoryError):
-        sample_paths = []
-    for path in sample_paths:
-        data = read_json(path, root=config.root)
-        if not isinstance(data, dict):
-            raise SourceError(
-                "a sample must be a JSON object (what the application passes as TemplateData)",
-                location=Location.of(config.rel(path), 1),
-                hint='wrap the values in {"name": value, ...}',
-            )
-        samples.append(Sample(path.stem, path, data))
+    samples = _read_samples(config, sample_dir)
+    locale_samples: dict[str, tuple[Sample, ...]] = {}
+    for locale in config.locales:
+        for spelling in dict.fromkeys((locale, locale.replace("_", "-"))):
+            if (sample_dir / spelling).is_dir():
+                locale_samples[locale] = _read_samples(config, sample_dir / spelling)
     if not samples:
         raise SourceError(
             "no sample data",
@@ -318,9 +320,29 @@ def load_source(config: Config, name: str) -> TemplateSource:
         folder=folder,
         description=str(meta.get("description", "")),
         variables=variables,
-        samples=tuple(samples),
+        samples=samples,
         has_text=(folder / "text.txt").is_file(),
+        locale_samples=locale_samples,
     )
+
+
+def _read_samples(config: Config, sample_dir: Path) -> tuple[Sample, ...]:
+    try:
+        sample_paths = sorted(sample_dir / e.name for e in os.scandir(sample_dir)
+                              if e.name.endswith(".json") and not e.name.startswith(".") and e.is_file())
+    except (FileNotFoundError, NotADirectoryError):
+        sample_paths = []
+    samples = []
+    for path in sample_paths:
+        data = read_json(path, root=config.root)
+        if not isinstance(data, dict):
+            raise SourceError(
+                "a sample must be a JSON object (what the application passes as TemplateData)",
+                location=Location.of(config.rel(path), 1),
+                hint='wrap the values in {"name": value, ...}',
+            )
+        samples.append(Sample(path.stem, path, data))
+    return tuple(samples)
 
 
 def _variables(meta: Mapping[str, Any], where: Location) -> dict[str, VariableSpec]:
@@ -372,10 +394,12 @@ def _files_under(folder: str) -> list[str]:
 
 
 def shared_files(config: Config) -> tuple[Path, ...]:
-    """Layouts, partials and the brand: inputs of every template."""
+    """Layouts, partials and the brand: inputs of every template.  The
+    catalogues (``_locales/``) are not: each is an input of its locale's
+    variants only (editing ``es`` rebuilds the ``es`` variants)."""
     files = [config.brand_file] if config.brand_file.is_file() else []
     for d in sorted(config.source_dir.iterdir()):
-        if d.is_dir() and d.name.startswith("_"):
+        if d.is_dir() and d.name.startswith("_") and d != config.locales_dir:
             files.extend(Path(f) for f in sorted(_files_under(str(d))))
     return tuple(files)
 

@@ -82,13 +82,17 @@ def _json_option(f: Callable[..., None]) -> Callable[..., None]:
 @click.option("--check", is_flag=True,
               help="Build in memory and exit 2 if build/ or ses_templates/ differ (CI, pre-commit).")
 @click.option("--force", is_flag=True, help="Recompile every template, even unchanged ones.")
+@click.option("--strict", is_flag=True,
+              help="Fail on untranslated messages (otherwise a warning: they read in the source language).")
 @_json_option
 @click.pass_obj
-def build(ctx: Ctx, check: bool, force: bool, as_json: bool) -> None:
+def build(ctx: Ctx, check: bool, force: bool, strict: bool, as_json: bool) -> None:
     """Compile templates_src/ into build/ and ses_templates/.
 
     Every sample in samples/*.json must render every part with SES semantics,
     and lint errors fail the build; nothing is written unless all templates pass.
+    With `locales` in [tool.letterhead], each template is built once per
+    locale (`<name>__<locale>`, the default locale keeps the plain name).
     """
     global _skip_teardown
     with heavy_imports():
@@ -104,13 +108,19 @@ def build(ctx: Ctx, check: bool, force: bool, as_json: bool) -> None:
                 colour = {"compiled": "green", "unchanged": None, "failed": "red"}[status]
                 click.echo(f"  {click.style(status.ljust(9), fg=colour)} {name}", err=True)
 
-        result = run_build(config, check=check, force=force, progress=progress)
+        result = run_build(config, check=check, force=force, strict=strict, progress=progress)
         if as_json:
             emit_json({"ok": True, **result.to_dict()})
             return
         for f in result.warnings:
             click.secho("warning ", fg="yellow", nl=False, err=True)
             click.echo(str(f), err=True)
+        for locale, counts in sorted(result.untranslated().items()):
+            total = sum(counts.values())
+            each = ", ".join(f"{name}: {n}" for name, n in sorted(counts.items()))
+            click.secho("warning ", fg="yellow", nl=False, err=True)
+            click.echo(f"{locale}: {total} untranslated message(s) read in the source language ({each}); "
+                       "`letterhead i18n update`, then translate them (--strict fails the build)", err=True)
         n = len(result.reports)
         compiled = sum(r.status == "compiled" for r in result.reports)
         if check:

@@ -169,34 +169,57 @@ def fill_placeholders(text: str, data: dict[str, Any]) -> str:
     return _SIMPLE_MUSTACHE.sub(sub, text)
 
 
-def render_project_templates(root: Path, *, fill: bool = True) -> list[Case]:
+def render_project_templates(root: Path, *, fill: bool = True, locale: str | None = None) -> list[Case]:
     """Each template of a letterhead project as plain MJML, through the same
-    Jinja environment a build uses."""
+    Jinja environment a build uses.
+
+    ``locale`` (a project with ``locales``): each template's variant in that
+    locale, as the build compiles it: messages read from the locale's
+    catalogue (:func:`letterhead.authoring.i18n.load_catalog`; the default
+    locale's are the source's own) and ``<mjml lang=… dir=…>`` set
+    (:func:`letterhead.authoring.rtl.mjml_dir`).  The case is named after the
+    variant (``name__es``).  Without ``locale`` messages stay in the source
+    language and ``<mjml>`` is left as written."""
     from letterhead.config import load_config
     from letterhead.authoring.sources import load_brand, template_names
+    from letterhead.locales import bcp47, is_rtl, variant_name
 
     config = load_config(root)
     brand = load_brand(config)
-    render = _jinja_renderer(config, brand)
+    catalog = None
+    if locale is not None and locale != config.default_locale:
+        from letterhead.authoring.i18n import load_catalog
+
+        catalog = load_catalog(config, locale)
+    render = _jinja_renderer(config, brand, catalog)
     cases = []
     for name in template_names(config):
         folder = config.source_dir / name
         if not (folder / "template.mjml").is_file():
             continue
         text = render(f"{name}/template.mjml")
+        case_name = name
+        if locale is not None:
+            from letterhead.authoring.rtl import mjml_dir
+
+            text = mjml_dir(text, bcp47(locale), is_rtl(locale))
+            if locale != config.default_locale:
+                case_name = variant_name(name, locale, config.locale_name)
         sample = folder / "samples" / "default.json"
         if fill and sample.is_file():
             text = fill_placeholders(text, json.loads(sample.read_text(encoding="utf-8")))
-        cases.append(Case(f"{config.source_dir.name}/{name}", text, folder / "template.mjml"))
+        cases.append(Case(f"{config.source_dir.name}/{case_name}", text, folder / "template.mjml"))
     return cases
 
 
-def _jinja_renderer(config, brand):  # type: ignore[no-untyped-def]
+def _jinja_renderer(config, brand, catalog=None):  # type: ignore[no-untyped-def]
     """``name -> rendered MJML`` with an Environment set up like the build's
     (letterhead.authoring.compile.Compiler): ``[[ ]]`` / ``[# #]`` delimiters,
-    StrictUndefined, autoescape for .mjml.  Not the Compiler itself: its loader
-    tokenizes placeholders and marks lines for error locations, and here the
-    plain MJML must reach both compilers."""
+    StrictUndefined, autoescape for .mjml, Jinja's i18n extension with the
+    ``trimmed`` policy and old-style gettext callables reading ``catalog``
+    (an untranslated message, or no catalogue: the source's own words).  Not
+    the Compiler itself: its loader tokenizes placeholders and marks lines for
+    error locations, and here the plain MJML must reach both compilers."""
     import jinja2
 
     env = jinja2.Environment(
@@ -206,10 +229,23 @@ def _jinja_renderer(config, brand):  # type: ignore[no-untyped-def]
         comment_start_string="[#",
         comment_end_string="#]",
         undefined=jinja2.StrictUndefined,
+        extensions=["jinja2.ext.i18n"],
         autoescape=jinja2.select_autoescape(
             enabled_extensions=("mjml", "html"), default_for_string=False, default=False
         ),
         keep_trailing_newline=True,
+    )
+    env.policies["ext.i18n.trimmed"] = True
+
+    def pick(found, source):  # type: ignore[no-untyped-def]
+        return source if found is None else found
+
+    env.install_gettext_callables(  # type: ignore[attr-defined]
+        gettext=lambda m: pick(catalog and catalog.gettext(m), m),
+        ngettext=lambda s, p, n: pick(catalog and catalog.ngettext(s, p, n), s if n == 1 else p),
+        pgettext=lambda c, m: pick(catalog and catalog.pgettext(c, m), m),
+        npgettext=lambda c, s, p, n: pick(catalog and catalog.npgettext(c, s, p, n), s if n == 1 else p),
+        newstyle=False,
     )
     return lambda name: env.get_template(name).render(brand=brand)
 

@@ -12,6 +12,11 @@ Exit codes: 0 sent (every recipient); 1 refused before sending (the data does
 not fit, a bad address, configuration), by the transport (the message names
 the fix), or, in a bulk send, any recipient not sent (each is named by its
 line).
+
+Locales: ``--locale es-MX`` sends the variant the fallback chain picks
+(``es_MX``, ``es``, then the default locale) and says which
+(``sent coparent_invitation__es (es, asked es-MX)``); a JSON line of
+``--recipients`` may carry its own ``"locale"``.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ import json
 import math
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -27,7 +33,8 @@ from typing import Any
 import click
 
 from ..errors import DataError, Location
-from ..sending.mailer import TRANSPORTS, BulkResult, Mailer, Recipient, RecipientStatus
+from ..locales import normalize_locale
+from ..sending.mailer import TRANSPORTS, BulkResult, Mailer, Recipient, RecipientStatus, SendReceipt
 from .common import Ctx, emit_json, reported
 
 DEFAULT_OUTBOX = ".outbox"
@@ -53,9 +60,10 @@ def _tags(values: tuple[str, ...]) -> dict[str, str]:
 def read_recipients(text: str, where: str) -> list[Recipient]:
     """``--recipients``: one recipient a line, either an address (``a@b.c``,
     ``Name <a@b.c>``) or a JSON object ``{"to": ..., "data": {...}}``
-    (``data`` is merged over ``--data``; ``tags`` optional).  Blank lines
-    and ``#`` comments are skipped.  Each recipient's key is its line number.
-    Errors point at ``where:line``."""
+    (``data`` is merged over ``--data``; ``tags`` and ``locale`` optional:
+    the recipient's locale, over ``--locale``).  Blank lines and ``#``
+    comments are skipped.  Each recipient's key is its line number.  Errors
+    point at ``where:line``."""
     out: list[Recipient] = []
     for number, raw in enumerate(text.splitlines(), 1):
         line = raw.strip()
@@ -81,7 +89,11 @@ def read_recipients(text: str, where: str) -> list[Recipient]:
         if tags is not None and not isinstance(tags, dict):
             raise DataError('"tags" must be a JSON object of NAME: VALUE', location=location,
                             hint='e.g. "tags": {"campaign": "invite"}')
-        out.append(Recipient(entry["to"], data, tags=tags, key=number))
+        locale = entry.get("locale")
+        if locale is not None and not isinstance(locale, str):
+            raise DataError('"locale" must be a string (the recipient\'s locale)', location=location,
+                            hint='e.g. "locale": "es-MX"; an unknown locale gets the default locale')
+        out.append(Recipient(entry["to"], data, tags=tags, key=number, locale=locale))
     return out
 
 
@@ -159,13 +171,16 @@ class BulkProgress:
 @click.option("--env", "env", default=None, help="The sync environment whose deployed names to send with.")
 @click.option("--reply-to", "reply_to", multiple=True, metavar="ADDR", help="Reply-To address (repeatable).")
 @click.option("--tag", "tags", multiple=True, metavar="NAME=VALUE", help="An SES message tag (repeatable).")
+@click.option("--locale", default=None, metavar="LOCALE",
+              help="The recipient's locale (es, es-MX, pt_BR): sends the best variant (es-MX, then es, then the "
+                   "default locale). With --recipients, the locale of the lines that name none.")
 @click.option("--outbox-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help=f"Folder for --transport outbox (default: {DEFAULT_OUTBOX}/ in the project).")
 @click.option("--json", "as_json", is_flag=True, help="Print a machine-readable result (and no progress).")
 @click.pass_obj
 def send(ctx: Ctx, template: str, to: tuple[str, ...], recipients_file: Path | None, data_file: Path | None,
          transport: str | None, env: str | None, reply_to: tuple[str, ...], tags: tuple[str, ...],
-         outbox_dir: Path | None, as_json: bool) -> None:
+         locale: str | None, outbox_dir: Path | None, as_json: bool) -> None:
     """Send TEMPLATE to --to with the data in --data, as the application would;
     or to every recipient of a --recipients file, one message each.
 
@@ -185,6 +200,8 @@ def send(ctx: Ctx, template: str, to: tuple[str, ...], recipients_file: Path | N
                             hint="--to ADDR for one message, --recipients FILE for one message per recipient")
         if to and data_file is None:
             raise DataError("--to needs --data", hint="--data FILE: a JSON object of template data")
+        if locale is not None:
+            normalize_locale(locale, what="--locale")  # a typo is refused, not sent in the default locale
         config = ctx.config
         data = read_json(data_file) if data_file is not None else {}
         if not isinstance(data, dict):
@@ -199,24 +216,38 @@ def send(ctx: Ctx, template: str, to: tuple[str, ...], recipients_file: Path | N
         if transport == "outbox" and outbox_dir is None:
             outbox_dir = config.root / DEFAULT_OUTBOX
         with Mailer.from_config(config, env=env, transport=transport, outbox_dir=outbox_dir) as mailer:
-            deployed = mailer.catalog.get(template).deployed_name
             if recipients_file is not None:
+                deployed = mailer.catalog.resolve(template, locale)[0].deployed_name
                 result = _send_bulk(mailer, template, recipients, data, list(reply_to), _tags(tags),
-                                    progress=not as_json)
+                                    progress=not as_json, locale=locale)
                 _report_bulk(result, template, deployed, _used(mailer), str(recipients_file), as_json)
                 return
-            message_id = mailer.send(template, list(to), data, reply_to=list(reply_to) or None,
-                                     tags=_tags(tags) or None)
+            receipt = mailer.send(template, list(to), data, reply_to=list(reply_to) or None,
+                                  tags=_tags(tags) or None, locale=locale)
             outbox = getattr(mailer.transport, "messages", None)
             path = outbox[-1].path if outbox else None
             used = _used(mailer)
         if as_json:
-            emit_json({"ok": True, "template": template, "deployed_name": deployed, "transport": used,
-                        "message_id": message_id, "eml": str(path) if path else None})
+            emit_json({"ok": True, "template": receipt.template, "deployed_name": receipt.deployed_name,
+                       "variant": receipt.variant, "locale": receipt.locale,
+                       "requested_locale": receipt.requested_locale, "fell_back": receipt.fell_back,
+                       "transport": used, "message_id": receipt.message_id, "eml": str(path) if path else None})
             return
-        click.echo(f"sent {template} ({deployed}) via {used}: {message_id}")
+        click.echo(f"sent {_which(receipt)} via {used}: {receipt.message_id}")
         if path:
             click.echo(f"  written to {config.rel(path)}")
+        if locale is not None and receipt.locale is None:
+            click.echo(f"  --locale {locale} ignored: {config.rel(config.ses_dir)} has no locale variants", err=True)
+
+
+def _which(receipt: SendReceipt) -> str:
+    """``coparent_invitation__es (es, asked es-MX)``; without locales, the
+    name and the deployed name as before: ``email_verification (stg-email_verification)``."""
+    if receipt.locale is None:
+        return f"{receipt.template} ({receipt.deployed_name})"
+    asked = f", asked {receipt.requested_locale}" if receipt.fell_back else ""
+    deployed = f" as {receipt.deployed_name}" if receipt.deployed_name != receipt.variant else ""
+    return f"{receipt.variant} ({receipt.locale}{asked}){deployed}"
 
 
 def _read_text(path: Path) -> str:
@@ -239,13 +270,13 @@ def _used(mailer: Mailer) -> str:
 
 
 def _send_bulk(mailer: Mailer, template: str, recipients: Sequence[Recipient], data: dict[str, Any],
-               reply_to: list[str], tags: dict[str, str], *, progress: bool) -> BulkResult:
+               reply_to: list[str], tags: dict[str, str], *, progress: bool, locale: str | None = None) -> BulkResult:
     bar = BulkProgress(f"sending {template}", len(recipients)) \
         if progress and len(recipients) >= PROGRESS_MIN else None
     statuses: list[RecipientStatus] = []
     try:
         for status in mailer.iter_send_bulk(template, recipients, reply_to=reply_to or None, tags=tags or None,
-                                            default_data=data or None):
+                                            default_data=data or None, locale=locale):
             statuses.append(status)
             if bar is not None:
                 bar.advance(status)
@@ -258,13 +289,19 @@ def _send_bulk(mailer: Mailer, template: str, recipients: Sequence[Recipient], d
 def _report_bulk(result: BulkResult, template: str, deployed: str, used: str, where: str, as_json: bool) -> None:
     counts = result.counts
     total = len(result.statuses)
+    # sent per variant: "coparent_invitation__es (es)": 8
+    variants = Counter(f"{s.variant} ({s.locale})" for s in result.sent if s.locale is not None)
     if as_json:
         emit_json({"ok": result.ok, "template": template, "deployed_name": deployed, "transport": used,
-                   "counts": counts, "statuses": [s.to_dict() for s in result.statuses]})
+                   "counts": counts, "locales": dict(sorted(Counter(s.locale for s in result.sent
+                                                                    if s.locale is not None).items())),
+                   "statuses": [s.to_dict() for s in result.statuses]})
     else:
         others = ", ".join(f"{n} {status}" for status, n in counts.items() if n and status != "sent")
         click.echo(f"sent {counts['sent']} of {total} {template} ({deployed}) via {used}"
                    + (f": {others}" if others else ""))
+        if variants:
+            click.echo("  " + ", ".join(f"{n} {which}" for which, n in sorted(variants.items())))
         missed = [s for s in result.statuses if not s.ok]
         for s in missed[:SHOWN_FAILURES]:
             # the line, never the address: a CI log is no place for a person's address

@@ -16,7 +16,10 @@ settings as :class:`~letterhead.errors.ConfigError`, failed sends as
 Modules:
 
 * :mod:`~letterhead.sending.mailer`: :class:`Mailer` (check, then send one or
-  many), the template catalog, header checks, ``make_transport``;
+  many), header checks, ``make_transport``;
+* :mod:`~letterhead.sending.catalog`: which stored template a send uses (the
+  template catalog, the locale variant a recipient's locale picks, the
+  deployed name) and the :class:`SendReceipt` a send returns;
 * :mod:`~letterhead.sending.bulk`: bulk sends (``BulkSend``: batch, retry,
   settle) and their statuses (``Recipient``, ``RecipientStatus``, ``BulkResult``);
 * :mod:`~letterhead.sending.sendlog`: the one structured log line per send;
@@ -37,17 +40,19 @@ _EXPORTS = {
     "LetterheadError": "letterhead.errors",
     "Recipient": "letterhead.sending.bulk",
     "RecipientStatus": "letterhead.sending.bulk",
+    "SendReceipt": "letterhead.sending.catalog",
     "Mailer": "letterhead.sending.mailer",
     "make_transport": "letterhead.sending.mailer",
     "OutboxTransport": "letterhead.sending.transports",
 }
 
 __all__ = ["BulkResult", "LetterheadError", "Mailer", "OutboxTransport", "Recipient", "RecipientStatus",
-           "make_transport"]
+           "SendReceipt", "make_transport"]
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..errors import LetterheadError
     from .bulk import BulkResult, Recipient, RecipientStatus
+    from .catalog import SendReceipt
     from .mailer import Mailer, make_transport
     from .transports import OutboxTransport
 

@@ -11,13 +11,18 @@ destinations), send it (inline, or on a worker thread when ``workers`` > 1),
 settle each outcome (sent; retried later with backoff; failed; unknown;
 skipped), and stop early at an error every message would hit
 (``SendError.stops_bulk``), accounting for everything not tried.
+
+One call sends one stored template: recipients of different locale variants
+(or anything else a call shares: :func:`call_key`) wait in separate groups,
+and a group goes as a batch when it is full, or when there are no more
+recipients.  At most one open group per variant: memory stays flat.
 """
 
 from __future__ import annotations
 
 import heapq
 import itertools
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -31,12 +36,14 @@ from .transports import MAX_DESTINATIONS, Outcome, OutgoingMessage, Transport
 @dataclass(frozen=True)
 class Recipient:
     """One recipient of a bulk send.  ``key`` is yours (a user id), echoed
-    in its status."""
+    in its status.  ``locale``: the recipient's (``"es-MX"``), None for the
+    bulk send's default; it picks the template's variant."""
 
     to: str | Sequence[str]
     data: Mapping[str, Any]
     tags: Mapping[str, str] | None = None
     key: Any = None
+    locale: str | None = None
 
     def __repr__(self) -> str:
         return f"Recipient(key={self.key!r})"
@@ -50,7 +57,11 @@ class RecipientStatus:
     ``unknown`` (may or may not have been sent: not retried), ``skipped``
     (not tried: the send stopped at an error every message would hit),
     ``suppressed`` (an address is on the suppression list: never sent; the
-    error is a :class:`~letterhead.errors.RecipientSuppressed`)."""
+    error is a :class:`~letterhead.errors.RecipientSuppressed`).
+
+    ``variant``: the name of the template variant the recipient got (or
+    would have got); ``locale``: its locale (None in a project without
+    locales, and when the recipient was refused before a variant was picked)."""
 
     index: int
     key: Any
@@ -60,6 +71,8 @@ class RecipientStatus:
     error: LetterheadError | None = None
     attempts: int = 0
     transport: str | None = None
+    locale: str | None = None
+    variant: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -71,8 +84,8 @@ class RecipientStatus:
 
     def to_dict(self) -> dict[str, Any]:
         return {"index": self.index, "key": self.key, "status": self.status, "message_id": self.message_id,
-                "attempts": self.attempts, "transport": self.transport,
-                "error": self.error.to_dict() if self.error else None}
+                "attempts": self.attempts, "transport": self.transport, "variant": self.variant,
+                "locale": self.locale, "error": self.error.to_dict() if self.error else None}
 
 
 @dataclass(frozen=True)
@@ -112,6 +125,7 @@ class Pending:
     message: OutgoingMessage = field(compare=False)
     attempts: int = field(default=0, compare=False)
     data: Mapping[str, Any] | None = field(default=None, compare=False, repr=False)  # for ``on_sent``
+    locale: str | None = field(default=None, compare=False)  # the variant's locale, for the status
 
 
 def key_of(raw: Any) -> Any:
@@ -132,12 +146,29 @@ def to_of(raw: Any) -> tuple[str, ...]:
     return ()
 
 
+def call_key(message: OutgoingMessage) -> tuple[Any, ...]:
+    """What the messages of one SendBulkTemplatedEmail share: the stored
+    template (so one locale variant), sender, reply-to, configuration set
+    and DefaultTemplateData."""
+    return (message.template_name, message.source, message.reply_to, message.configuration_set,
+            message.default_template_data)
+
+
 def settled(template: str, p: Pending, status: str, *, message_id: str | None = None,
             error: LetterheadError | None = None, transport: str | None) -> RecipientStatus:
     """The status of ``p``, logged."""
     log_send(template, status, p.message.to, message_id=message_id, error=error, transport=transport,
-             attempts=p.attempts, index=p.index)
-    return RecipientStatus(p.index, p.key, p.message.to, status, message_id, error, p.attempts, transport)
+             attempts=p.attempts, index=p.index, locale=p.locale)
+    return RecipientStatus(p.index, p.key, p.message.to, status, message_id, error, p.attempts, transport,
+                           locale=p.locale, variant=p.message.template)
+
+
+@dataclass
+class _Group:
+    """Messages waiting for a call of their own kind (:func:`call_key`)."""
+
+    items: list[Pending] = field(default_factory=list)
+    addresses: int = 0
 
 
 Build = Callable[[int, Any, int], Pending]  # (index, raw recipient, seq) -> checked, or LetterheadError
@@ -172,6 +203,8 @@ class BulkSend:
         self.sleep = sleep
         self.on_sent = on_sent
         self.heap: list[Pending] = []  # destinations to retry, by the time they may go again
+        self.groups: dict[tuple[Any, ...], _Group] = {}  # open batches, one per call_key
+        self.ready: deque[list[Pending]] = deque()  # closed batches, to send in order
         self.seq = itertools.count()
         self.inflight: dict[Future[Result], list[Pending]] = {}
         self.exhausted = False  # source has no more recipients
@@ -211,17 +244,16 @@ class BulkSend:
         return self.stop is not None
 
     def _fill(self, batch: list[Pending]) -> Iterator[RecipientStatus]:
-        """Destinations due for a retry first, then new recipients, into
-        ``batch``; yields the recipients refused on the way (invalid, suppressed)."""
-        addresses = 0
-        heap = self.heap
-        now = self.clock()
-        while heap and heap[0].not_before <= now and len(batch) < self.limit \
-                and addresses + heap[0].message.recipient_count <= MAX_DESTINATIONS:
-            p = heapq.heappop(heap)
-            batch.append(p)
-            addresses += p.message.recipient_count
-        while not self.exhausted and len(batch) < self.limit:
+        """The next batch into ``batch``: destinations due for a retry join
+        their groups first, then new recipients, until a group is full (or,
+        with no more recipients, whatever is left, a group at a time).
+        Yields the recipients refused on the way (invalid, suppressed)."""
+        if not self.ready:
+            heap = self.heap
+            now = self.clock()
+            while heap and heap[0].not_before <= now:
+                self._join(heapq.heappop(heap))
+        while not self.ready and not self.exhausted:
             try:
                 index, raw = next(self.source)
             except StopIteration:
@@ -236,11 +268,30 @@ class BulkSend:
                          index=index)
                 yield RecipientStatus(index, key, to_of(raw), status, error=exc)
                 continue
-            if addresses + p.message.recipient_count > MAX_DESTINATIONS:
-                heapq.heappush(heap, p)  # first in the next call
-                break
-            batch.append(p)
-            addresses += p.message.recipient_count
+            self._join(p)
+        if not self.ready and self.exhausted:
+            self._close_all()
+        if self.ready:
+            batch.extend(self.ready.popleft())
+
+    def _join(self, p: Pending) -> None:
+        """``p`` into its group; a group that is full (the batch limit, or
+        SES's 50 destinations a call) is closed, ready to send."""
+        key = call_key(p.message)
+        group = self.groups.get(key)
+        if group is not None and group.addresses + p.message.recipient_count > MAX_DESTINATIONS:
+            self.ready.append(self.groups.pop(key).items)  # p starts the next call of its kind
+            group = None
+        if group is None:
+            group = self.groups[key] = _Group()
+        group.items.append(p)
+        group.addresses += p.message.recipient_count
+        if len(group.items) >= self.limit:
+            self.ready.append(self.groups.pop(key).items)
+
+    def _close_all(self) -> None:
+        for key in list(self.groups):
+            self.ready.append(self.groups.pop(key).items)
 
     def _run(self, batch: list[Pending]) -> Result:
         for p in batch:
@@ -297,6 +348,10 @@ class BulkSend:
         """Stopped (or done): settle what is in flight, then account for the rest."""
         while self.inflight:
             yield from self._collect(block=True)
+        self._close_all()
+        while self.ready:
+            for p in self.ready.popleft():
+                yield settled(self.template, p, SKIPPED, error=self.stop, transport=None)
         while self.heap:
             p = heapq.heappop(self.heap)
             yield settled(self.template, p, SKIPPED, error=self.stop, transport=None)

@@ -5,8 +5,10 @@ returns a MessageId, and silently drops the message.  :class:`Mailer` makes
 that a loud error before any call, from what ``ses_templates/`` ships (the
 manifest's contracts and declared types, the payloads themselves):
 
-1. resolve the template: logical name → manifest entry, payload, parsed parts
-   and the name SES stores it under (:func:`deployed_name`);
+1. resolve the template: logical name (and the recipient's locale: the
+   variant by the fallback chain ``es-MX`` → ``es`` → default) → manifest
+   entry, payload, parsed parts and the name SES stores it under
+   (:mod:`letterhead.sending.catalog`);
 2. refuse header trouble: addresses, reply-to and tags with a line break or
    anything an address must not hold (a second recipient, a header);
 3. check the data (:func:`letterhead.authoring.validate.check_data`: declared types, then
@@ -15,8 +17,12 @@ manifest's contracts and declared types, the payloads themselves):
 4. prepare TemplateData (:func:`letterhead.authoring.safety.prepare_data`: the
    HTML-escaped ``_html`` copy the HTML part reads) and hand the message to
    the transport (SES by default; see :mod:`letterhead.sending.transports`);
-5. log one line: template, status, transport, message id, recipient *domain*.
-   Never data, never a local part: a verification code or a name is personal.
+5. log one line: template, locale, status, transport, message id, recipient
+   *domain*.  Never data, never a local part: a verification code or a name
+   is personal.
+
+:meth:`Mailer.send` returns a :class:`SendReceipt`: the message id (a ``str``)
+that also says which variant and locale were used.
 
 Suppression (issue 16): with a ``suppressions`` store (from ``config.events``
 by :meth:`Mailer.from_config`: a local SQLite file by default), a recipient on
@@ -32,6 +38,8 @@ calls of at most 50 destinations, checks each recipient's data before it joins
 a call, retries only the destinations SES reported as retryable, and yields a
 :class:`RecipientStatus` for every recipient: nothing lost, nothing sent
 twice.  :meth:`Mailer.send_bulk` collects them into a :class:`BulkResult`.
+Each recipient may have its own locale: one call sends one variant, so
+recipients of different variants never share a call.
 """
 
 from __future__ import annotations
@@ -39,7 +47,6 @@ from __future__ import annotations
 import logging
 import os
 import re
-import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -48,15 +55,13 @@ from email.utils import formataddr
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from .. import sestemplate
-from ..authoring.payload import Manifest, ManifestEntry, SesTemplate
 from ..authoring.safety import MAX_TEMPLATE_DATA, template_data, url_paths_of
-from ..authoring.swap import settle
 from ..authoring.validate import check_address, check_data, value_kind
 from ..config import Config, check_sender_name, load_config, positive_rate
 from ..deploy.naming import Namespace, sending_namespace
 from ..errors import ConfigError, DataError, DeliveryUnknown, LetterheadError, RecipientSuppressed, SendError
 from .bulk import BulkResult, BulkSend, Pending, Recipient, RecipientStatus
+from .catalog import CatalogItem, SendReceipt, TemplateCatalog, deployed_name
 from .sendlog import FAILED, INVALID, SENT, SKIPPED, SUPPRESSED, UNKNOWN, log_send
 from .transports import (
     MAX_DESTINATIONS,
@@ -87,6 +92,7 @@ __all__ = [
     "Recipient",
     "RecipientStatus",
     "SendJournal",
+    "SendReceipt",
     "TemplateCatalog",
     "check_address",
     "deployed_name",
@@ -110,24 +116,6 @@ class SendJournal(Protocol):
 
     def record_send(self, message_id: str, template: str, recipients: Sequence[str],
                     data: Mapping[str, Any]) -> None: ...
-
-
-# --- names -------------------------------------------------------------------------------
-
-
-def deployed_name(entry: ManifestEntry, namespace: Namespace | None = None) -> str:
-    """The name SES stores a template under, for the sending side.
-
-    In order: the manifest's ``deployed_name`` when the build or a deploy
-    pinned one; else the sync namespace's name (``namespace`` is a
-    :class:`letterhead.deploy.naming.Namespace`: an env prefix/suffix, or in versioned
-    mode ``<logical>-v<first 10 hex of content_hash>``, which is exactly the
-    version this ``ses_templates/`` holds); else the logical name."""
-    if entry.deployed_name:
-        return entry.deployed_name
-    if namespace is not None:
-        return namespace.deployed_name(entry.name, entry.content_hash)
-    return entry.name
 
 
 # --- header values ---------------------------------------------------------------------------
@@ -175,67 +163,6 @@ def format_source(name: str | None, email: str) -> str:
     # Header folds long names onto several lines; SES wants Source on one.
     encoded = re.sub(r"[\r\n]+[ \t]*", " ", Header(name, "utf-8").encode())
     return f"{encoded} <{address}>"
-
-
-# --- templates ----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class CatalogItem:
-    entry: ManifestEntry
-    payload: SesTemplate
-    parsed: Mapping[str, sestemplate.Template]
-    deployed_name: str
-
-
-class TemplateCatalog:
-    """``ses_templates/`` as the sender reads it: the manifest once, each
-    payload parsed on first use and kept (thread-safe)."""
-
-    def __init__(self, ses_dir: str | Path, *, namespace: Namespace | None = None) -> None:
-        self.ses_dir = Path(ses_dir)
-        self.namespace = namespace
-        self._lock = threading.Lock()
-        self._manifest: Manifest | None = None
-        self._items: dict[str, CatalogItem] = {}
-
-    @property
-    def manifest(self) -> Manifest:
-        if self._manifest is None:
-            settle(self.ses_dir)  # a build killed mid-swap: finish it (letterhead.authoring.swap) before reading
-            if not (self.ses_dir / "manifest.json").is_file():
-                raise ConfigError(f"no manifest.json in {self.ses_dir}",
-                                  hint="run `letterhead build` and ship ses_templates/ with the application "
-                                       "(or pass ses_dir=)")
-            self._manifest = Manifest.load(self.ses_dir)
-        return self._manifest
-
-    def names(self) -> list[str]:
-        return sorted(self.manifest.templates)
-
-    def get(self, template: str) -> CatalogItem:
-        item = self._items.get(template)
-        if item is not None:
-            return item
-        with self._lock:
-            item = self._items.get(template)
-            if item is not None:
-                return item
-            entry = self.manifest.templates.get(template)
-            path = self.ses_dir / f"{template}.json"
-            if entry is None or not path.is_file():
-                import difflib
-
-                near = difflib.get_close_matches(str(template), list(self.manifest.templates), n=1)
-                raise ConfigError(f"no template {template!r} in {self.ses_dir}",
-                                  hint=(f"did you mean {near[0]!r}? " if near else "")
-                                  + f"templates: {', '.join(self.names()) or 'none'}")
-            from ..authoring.validate import parse_payload
-
-            payload = SesTemplate.load(path)
-            item = CatalogItem(entry, payload, parse_payload(payload), deployed_name(entry, self.namespace))
-            self._items[template] = item
-            return item
 
 
 # --- the mailer --------------------------------------------------------------------------------------
@@ -448,16 +375,16 @@ class Mailer:
 
     def message(self, template: str, to: str | Sequence[str], data: Mapping[str, Any], *,
                 reply_to: str | Sequence[str] | None = None, tags: Mapping[str, str] | None = None,
-                ) -> OutgoingMessage:
+                locale: str | None = None) -> OutgoingMessage:
         """Everything :meth:`send` checks, without sending: the message the
         transport would get.  Raises DataError / RenderError / ConfigError."""
-        item = self.catalog.get(template)
+        item, _ = self.catalog.resolve(template, locale)
         return self._message(item, check_addresses(to, "recipient"), data,
                              check_addresses(reply_to, "reply-to", required=False), check_tags(tags))
 
-    def render(self, template: str, data: Mapping[str, Any]) -> dict[str, str]:
-        """The subject, html and text a recipient would read (checked as a send)."""
-        item = self.catalog.get(template)
+    def render(self, template: str, data: Mapping[str, Any], *, locale: str | None = None) -> dict[str, str]:
+        """The subject, html and text a recipient in ``locale`` would read (checked as a send)."""
+        item, _ = self.catalog.resolve(template, locale)
         return dict(check_data(item.entry, item.payload, data, parsed=item.parsed))
 
     def _message(self, item: CatalogItem, to: tuple[str, ...], data: Mapping[str, Any],
@@ -470,15 +397,13 @@ class Mailer:
                             hint="pass one-line values for the variables the subject prints")
         template_data = _template_data(item, data)
         return OutgoingMessage(
-            template=item.entry.name,
+            template=item.entry.name,  # the variant's name (outbox files, the journal)
             template_name=item.deployed_name,
             source=self.source,
             to=to,
             template_data=template_data,
             reply_to=reply_to,
-            # The CloudWatch destination `letterhead setup` creates splits
-            # metrics by a `template` tag: every send carries its logical name.
-            tags=tags if any(k == "template" for k, _ in tags) else (("template", item.entry.name), *tags),
+            tags=_with_default_tags(item, tags),
             configuration_set=self.configuration_set,
             parts=parts if self.transport.renders_locally else None,
             default_template_data=default_template_data,
@@ -487,12 +412,21 @@ class Mailer:
     # -- sending ------------------------------------------------------------------------------------
 
     def send(self, template: str, to: str | Sequence[str], data: Mapping[str, Any], reply_to: str |
-             Sequence[str] | None = None, tags: Mapping[str, str] | None = None) -> str:
-        """Check, then send one message; return the transport's message id.
+             Sequence[str] | None = None, tags: Mapping[str, str] | None = None, *,
+             locale: str | None = None) -> SendReceipt:
+        """Check, then send one message; return the transport's message id,
+        as a :class:`SendReceipt` (a ``str``) that says which variant and
+        locale were used.
+
+        ``locale``: the recipient's (``"es-MX"``, ``"pt_BR"``); the variant
+        is picked by the fallback chain (``es_MX``, ``es``, then the default
+        locale; an unknown locale gets the default).  Ignored by a project
+        without locales, and when ``template`` names a variant itself.
 
         Raises DataError / RenderError (the data does not fit: nothing was
         sent), ConfigError, or a SendError subclass from the transport."""
-        item = self.catalog.get(template)
+        item, used = self.catalog.resolve(template, locale)
+        logical = item.entry.logical_name
         addresses: tuple[str, ...] = ()  # logged only once checked: raw input stays out of logs
         try:
             addresses = check_addresses(to, "recipient")
@@ -500,18 +434,19 @@ class Mailer:
             message = self._message(item, addresses, data, check_addresses(reply_to, "reply-to", required=False),
                                     check_tags(tags))
         except LetterheadError as exc:
-            log_send(template, SUPPRESSED if isinstance(exc, RecipientSuppressed) else INVALID, to=addresses,
-                     error=exc)
+            log_send(logical, SUPPRESSED if isinstance(exc, RecipientSuppressed) else INVALID, to=addresses,
+                     error=exc, locale=used)
             raise
         try:
             message_id = self.transport.send(message)
         except SendError as exc:
-            log_send(template, UNKNOWN if isinstance(exc, DeliveryUnknown) else FAILED, message.to, error=exc,
-                 transport=self.transport.name)
+            log_send(logical, UNKNOWN if isinstance(exc, DeliveryUnknown) else FAILED, message.to, error=exc,
+                     transport=self.transport.name, locale=used)
             raise
-        log_send(template, SENT, message.to, message_id=message_id, transport=self.transport.name)
+        log_send(logical, SENT, message.to, message_id=message_id, transport=self.transport.name, locale=used)
         self._record(message_id, item.entry.name, message.to, data)
-        return message_id
+        return SendReceipt(message_id, template=logical, variant=item.entry.name, deployed_name=item.deployed_name,
+                           locale=used, requested_locale=locale)
 
     def _record(self, message_id: str, template: str, to: Sequence[str], data: Mapping[str, Any]) -> None:
         """Tell the journal; its failure is logged (no address), never raised:
@@ -526,54 +461,62 @@ class Mailer:
 
     def send_bulk(self, template: str, recipients: Iterable[Recipient | Mapping[str, Any] | tuple[Any, Any]],
                   *, reply_to: str | Sequence[str] | None = None, tags: Mapping[str, str] | None = None,
-                  default_data: Mapping[str, Any] | None = None, workers: int = 1) -> BulkResult:
+                  default_data: Mapping[str, Any] | None = None, workers: int = 1,
+                  locale: str | None = None) -> BulkResult:
         """:meth:`iter_send_bulk`, collected (ordered by input position)."""
         statuses = sorted(self.iter_send_bulk(template, recipients, reply_to=reply_to, tags=tags,
-                                              default_data=default_data, workers=workers),
+                                              default_data=default_data, workers=workers, locale=locale),
                           key=lambda s: s.index)
         return BulkResult(tuple(statuses))
 
     def iter_send_bulk(self, template: str, recipients: Iterable[Recipient | Mapping[str, Any] | tuple[Any, Any]],
                        *, reply_to: str | Sequence[str] | None = None, tags: Mapping[str, str] | None = None,
                        default_data: Mapping[str, Any] | None = None, workers: int = 1,
-                       ) -> Iterator[RecipientStatus]:
+                       locale: str | None = None) -> Iterator[RecipientStatus]:
         """Send one template to many recipients, streaming: yields a status
         for every recipient as it is settled (not in input order).
 
-        ``recipients``: :class:`Recipient`, ``{"to", "data", "tags", "key"}``
-        mappings or ``(to, data)`` pairs, from any iterable (a generator
-        keeps memory flat).  ``default_data`` is merged under each
-        recipient's data before the check.  ``workers`` > 1 keeps that many
-        calls in flight (all share the transport's rate limiter).  A recipient
-        on the suppression list is settled as ``suppressed``, never sent."""
-        item = self.catalog.get(template)
+        ``recipients``: :class:`Recipient`, ``{"to", "data", "tags", "key",
+        "locale"}`` mappings or ``(to, data)`` pairs, from any iterable (a
+        generator keeps memory flat).  ``default_data`` is merged under each
+        recipient's data before the check.  ``locale`` is the locale of the
+        recipients that name none (see :meth:`send`); each recipient gets the
+        variant of its locale, and one call sends one variant.  ``workers`` >
+        1 keeps that many calls in flight (all share the transport's rate
+        limiter).  A recipient on the suppression list is settled as
+        ``suppressed``, never sent."""
+        item, _ = self.catalog.resolve(template, locale)  # an unknown template fails here, before any recipient
         reply = check_addresses(reply_to, "reply-to", required=False)
         base_tags = dict(check_tags(tags))
         default = dict(default_data or {})
-        default_json = _template_data(item, default) if default else "{}"
+        # DefaultTemplateData per variant (their raw and URL paths are their own); checked now for the first
+        defaults = {item.entry.name: _template_data(item, default) if default else "{}"}
         limit = max(1, min(MAX_DESTINATIONS, self.transport.max_batch))
+        bulk_default = _BulkDefaults(template, locale, reply, base_tags, default, defaults)
 
         def build(index: int, raw: Any, seq: int) -> Pending:
-            return self._bulk_item(item, index, raw, reply, base_tags, default, default_json, seq)
+            return self._bulk_item(bulk_default, index, raw, seq)
 
         def on_sent(p: Pending, message_id: str) -> None:
-            self._record(message_id, item.entry.name, p.message.to, p.data or {})
+            self._record(message_id, p.message.template, p.message.to, p.data or {})
 
-        bulk = BulkSend(item.entry.name, iter(enumerate(recipients)), build, transport=self.transport,
+        bulk = BulkSend(item.entry.logical_name, iter(enumerate(recipients)), build, transport=self.transport,
                         limit=limit, workers=max(1, int(workers)), attempts=self.bulk_attempts,
                         backoff=self._backoff, clock=self._clock, sleep=self._sleep,
                         on_sent=on_sent if self.journal is not None else None)
         return iter(bulk)
 
-    def _bulk_item(self, item: CatalogItem, index: int, raw: Any, reply: tuple[str, ...],
-                   base_tags: dict[str, str], default: dict[str, Any], default_json: str, seq: int) -> Pending:
+    def _bulk_item(self, b: _BulkDefaults, index: int, raw: Any, seq: int) -> Pending:
+        locale = b.locale
         if isinstance(raw, Recipient):
             to, data, tags, key = raw.to, raw.data, raw.tags, raw.key
+            locale = raw.locale if raw.locale is not None else locale
         elif isinstance(raw, Mapping):
             if "to" not in raw or "data" not in raw:
                 raise DataError(f"recipient #{index + 1} needs 'to' and 'data'",
                                 hint="pass Recipient(to, data) objects or {'to':…, 'data':…} mappings")
             to, data, tags, key = raw["to"], raw["data"], raw.get("tags"), raw.get("key")
+            locale = raw["locale"] if raw.get("locale") is not None else locale
         elif isinstance(raw, (tuple, list)) and len(raw) == 2:
             (to, data), tags, key = raw, None, None
         else:
@@ -581,14 +524,47 @@ class Mailer:
                             hint="pass Recipient(to, data) objects, mappings or (to, data) pairs")
         if not isinstance(data, Mapping):
             raise DataError("template data must be a JSON object (a dict)", hint="pass a dict of variables")
-        merged = {**default, **data} if default else data
-        all_tags = check_tags({**base_tags, **(tags or {})})
+        if locale is not None and not isinstance(locale, str):
+            raise DataError(f"recipient #{index + 1}: the locale is {value_kind(locale)}, not a string",
+                            hint='pass a locale such as "es" or "pt-BR", or None for the default')
+        item, used = self.catalog.resolve(b.template, locale)
+        default_json = b.defaults.get(item.entry.name)
+        if default_json is None:
+            default_json = b.defaults[item.entry.name] = _template_data(item, b.default) if b.default else "{}"
+        merged = {**b.default, **data} if b.default else data
+        all_tags = check_tags({**b.tags, **(tags or {})})
         addresses = check_addresses(to, "recipient")
         self.check_suppressed(addresses)
-        message = self._message(item, addresses, merged, reply, all_tags, default_json)
-        return Pending(0.0, seq, index, key, message, data=merged if self.journal is not None else None)
+        message = self._message(item, addresses, merged, b.reply_to, all_tags, default_json)
+        return Pending(0.0, seq, index, key, message, data=merged if self.journal is not None else None,
+                       locale=used)
 
 # --- helpers ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _BulkDefaults:
+    """What every recipient of one bulk send shares (``defaults``: the
+    DefaultTemplateData of each variant met so far, filled as they come)."""
+
+    template: str
+    locale: str | None
+    reply_to: tuple[str, ...]
+    tags: dict[str, str]
+    default: dict[str, Any]
+    defaults: dict[str, str]
+
+
+def _with_default_tags(item: CatalogItem, tags: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:
+    """The CloudWatch destination `letterhead setup` creates splits metrics
+    by a ``template`` tag: every send carries its logical name (so every
+    locale of a template counts as the template) and, in a project with
+    locales, a ``locale`` tag.  Tags the caller set win."""
+    given = {k for k, _ in tags}
+    extra = [] if "template" in given else [("template", item.entry.logical_name)]
+    if item.entry.locale and "locale" not in given:
+        extra.append(("locale", item.entry.locale))
+    return (*extra, *tags)
 
 SUPPRESSED_HINT = ("nothing was sent; if the address was suppressed by mistake: "
                    "`letterhead suppression remove ADDRESS`")

@@ -1,6 +1,7 @@
 """One structured log line per send (logger ``letterhead.send``): the
-template, the status, the transport, the message id and the recipients'
-domains; never the data, never a local part."""
+template, the locale of the variant sent (in a project with locales), the
+status, the transport, the message id and the recipients' domains; never
+the data, never a local part."""
 
 from __future__ import annotations
 
@@ -18,11 +19,16 @@ SUPPRESSED = "suppressed"  # the recipient is on the suppression list: refused b
 
 def log_send(template: str, status: str, to: Any, *, message_id: str | None = None,
              error: LetterheadError | None = None, transport: str | None = None, attempts: int | None = None,
-             index: int | None = None) -> None:
+             index: int | None = None, locale: str | None = None) -> None:
     """One structured line per send.  The fields are also on the record as
-    ``record.letterhead`` for JSON log handlers.  No data, no local parts."""
-    fields: dict[str, Any] = {"template": template, "status": status, "transport": transport,
-                              "message_id": message_id, "recipient_domain": domains(to)}
+    ``record.letterhead`` for JSON log handlers.  No data, no local parts.
+    ``template`` is the logical name; ``locale`` the variant's (left out
+    when None: a project without locales logs what it always logged)."""
+    fields: dict[str, Any] = {"template": template}
+    if locale is not None:
+        fields["locale"] = locale
+    fields.update({"status": status, "transport": transport, "message_id": message_id,
+                   "recipient_domain": domains(to)})
     if index is not None:
         fields["index"] = index
     if attempts is not None:

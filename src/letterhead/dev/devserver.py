@@ -20,8 +20,12 @@ One process, three loops on one asyncio event loop (uvicorn's):
 
 The site is a small Starlette app.  Everything is served from memory: nothing
 under ``build/`` or ``ses_templates/`` is written (``letterhead build`` does
-that, and designers commit its output).  Template names in URLs are only keys
-into the compiled set; there is no file serving at all, so no path traversal.
+that, and designers commit its output).  A template's page is
+``/t/<template>?locale=<locale>&sample=<sample>`` (a locale picked by the
+fallback chain, ``es-MX`` → ``es`` → the default); the API, the local SES and
+the ``change`` events name SES templates (``welcome``, ``welcome__es``).
+Template names and locales in URLs are only keys into the compiled set;
+there is no file serving at all, so no path traversal.
 Requests must name a loopback host (DNS rebinding) and come from no other
 origin (:mod:`letterhead.aws.loopback`, the local SES's rule too), and every page
 carries the Content-Security-Policy of :func:`letterhead.dev.preview.csp`.
@@ -287,11 +291,11 @@ class DevServer:
 
         async def template(request: Request) -> Response:
             name = request.path_params["name"]
-            state = self.project.get(name)
+            state = self.project.variant(name, request.query_params.get("locale"))
             if state is None:
                 return not_found(name)
             return html(template_page(state, sample=request.query_params.get("sample"), site=self.site,
-                                      clip_bytes=self.config.gmail_clip_bytes, names=self.project.names))
+                                      clip_bytes=self.config.gmail_clip_bytes, project=self.project))
 
         async def outbox(request: Request) -> Response:
             ses = self.local_ses

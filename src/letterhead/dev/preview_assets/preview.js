@@ -116,10 +116,29 @@
     setStatus(DEFAULT_STATUS, false);
   }
 
+  /* ?locale=es&sample=default (no locale in a project without locales) */
+  function pageQuery(sample) {
+    var q = model.locale ? ["locale=" + encodeURIComponent(model.locale)] : [];
+    if (sample) { q.push("sample=" + encodeURIComponent(sample)); }
+    return q.length ? "?" + q.join("&") : "";
+  }
+
+  /* the locale switch opens the other locale with the same sample */
+  function carrySample(name) {
+    var links = document.querySelectorAll("a[data-locale][data-href]");
+    for (var i = 0; i < links.length; i++) {
+      var base = links[i].getAttribute("data-href");
+      links[i].href = !name ? base : live
+        ? base + (base.indexOf("?") < 0 ? "?" : "&") + "sample=" + encodeURIComponent(name)
+        : base + "#sample=" + encodeURIComponent(name);
+    }
+  }
+
   function updateUrl(name) {
+    carrySample(name);
     if (!window.history || !history.replaceState) { return; }
     if (live) {
-      history.replaceState(null, "", location.pathname + "?sample=" + encodeURIComponent(name));
+      history.replaceState(null, "", location.pathname + pageQuery(name));
     } else {
       history.replaceState(null, "", "#sample=" + encodeURIComponent(name));
     }
@@ -208,7 +227,7 @@
   }
 
   function refreshTemplate() {
-    var url = location.pathname + (model.current ? "?sample=" + encodeURIComponent(model.current) : "");
+    var url = location.pathname + pageQuery(model.current);
     return fetchPage(url).then(function (doc) {
       if (!doc) { location.href = "/"; return; }
       var meta = doc.getElementById("meta");
@@ -388,7 +407,9 @@
 
   function onChange(d) {
     if (pageKind === "template") {
-      if (d.names === null || d.names.indexOf(model.name) !== -1) { refreshTemplate(); }
+      var family = model.family || [model.name];
+      var touched = d.names === null || family.some(function (n) { return d.names.indexOf(n) !== -1; });
+      if (touched) { refreshTemplate(); }
     } else if (pageKind === "index") {
       refreshMain();
     }

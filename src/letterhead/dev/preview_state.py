@@ -231,6 +231,7 @@ class PreviewProject:
         self._compiler: Compiler | None = None
         self._catalogs: dict[str, Translations | LetterheadError] = {}  # translated locale → catalogue
         self._catalog_files: dict[Path, str] | None = None  # .po path (resolved) → its locale
+        self._family_cache: tuple[dict[str, TemplateState], dict[str, list[TemplateState]]] | None = None
         self._lock = threading.Lock()
 
     # -- reading -----------------------------------------------------------
@@ -248,14 +249,25 @@ class PreviewProject:
         """The SES templates' names (every locale's variant)."""
         return list(self._states)
 
+    def _families(self) -> dict[str, list[TemplateState]]:
+        """Folder → its variants, default first (worked out once per set of states)."""
+        states = self._states
+        cached = self._family_cache
+        if cached is None or cached[0] is not states:
+            families: dict[str, list[TemplateState]] = {}
+            for s in states.values():
+                families.setdefault(s.folder, []).append(s)
+            cached = self._family_cache = (states, families)
+        return cached[1]
+
     @property
     def template_names(self) -> list[str]:
         """The template folders, each once."""
-        return list(dict.fromkeys(s.folder for s in self._states.values()))
+        return list(self._families())
 
     def locales_of(self, state: TemplateState) -> list[TemplateState]:
         """The variants of ``state``'s template (itself included), default first."""
-        return [s for s in self._states.values() if s.folder == state.folder]
+        return list(self._families().get(state.folder, ()))
 
     def variant(self, name: str, locale: str | None = None) -> TemplateState | None:
         """The page a URL asks for: template ``name`` (a folder, or a
@@ -263,8 +275,7 @@ class PreviewProject:
         chain (``es-MX`` → ``es`` → the default); without a locale the
         variant ``name`` names (the default for a folder)."""
         state = self._states.get(name)
-        family = self.locales_of(state) if state is not None else \
-            [s for s in self._states.values() if s.folder == name]
+        family = self._families().get(state.folder if state is not None else name, [])
         if not family:
             return None
         if not locale:

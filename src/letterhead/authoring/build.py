@@ -475,10 +475,11 @@ def _link_variants(config: Config, folders: list[str], entries: dict[str, Manife
     return linked
 
 
-def _shape(contract: Mapping[str, Any]) -> dict[str, Any]:
-    """A contract without its source locations (which differ between locales)."""
-    return {k: {kk: vv for kk, vv in v.items() if kk != "locations"} if isinstance(v, Mapping) else v
-            for k, v in contract.items()}
+def _shape(contract: Any) -> Any:
+    """A contract without its source locations (which differ between locales), at every depth."""
+    if isinstance(contract, Mapping):
+        return {k: _shape(v) for k, v in contract.items() if k != "locations"}
+    return contract
 
 
 def _refuse_untranslated(config: Config, reports: tuple[TemplateReport, ...]) -> None:

@@ -67,7 +67,8 @@ class Translations(Protocol):
     (:class:`letterhead.authoring.i18n.Catalog` is one): a translation with its
     SES placeholders verbatim, or None when the message is untranslated."""
 
-    path: str
+    @property
+    def path(self) -> str: ...  # the catalogue's file, relative to the project
 
     def gettext(self, msgid: str) -> str | None: ...
     def ngettext(self, singular: str, plural: str, n: int) -> str | None: ...
@@ -76,8 +77,9 @@ class Translations(Protocol):
     def line_of(self, msgid: str, context: str | None = None) -> int | None: ...
 
 
-# Jinja's ``trimmed`` rule for {% trans %} bodies: whitespace around a line break becomes one space.
-_TRIM_RE = re.compile(r"\s*\n\s*")
+# LineMarks' marks in a trimmed {% trans %} body, with the whitespace that
+# stood around the line breaks they followed.
+_MARKS_IN_TRIMMED_RE = re.compile("(?:\\s*\x02\\d+:\\d+\x03)+\\s*")
 
 
 @dataclass(frozen=True)
@@ -339,37 +341,34 @@ class Compiler:
         )
 
     # -- translations ------------------------------------------------------
-    def _message_keys(self, msgid: str) -> list[str]:
-        """The catalogue keys ``msgid`` may have: Jinja's text (its line marks
-        and placeholder tokens) back to the designer's, trimmed as extraction
-        trims it, and as written (``{% trans notrimmed %}``)."""
-        original = self.table.restore(msgid)
-        if "\x02" not in original:
-            return [original]
-        trimmed = _TRIM_RE.sub(" ", LineMarks.MARK_RE.sub("\n", original).strip())
-        return [trimmed, LineMarks.MARK_RE.sub("", original)]
+    def _clean(self, msgid: str) -> str:
+        """Jinja's text of a message without the loader's line marks, as
+        extraction sees it: a trimmed body (no line break left) loses each
+        mark with the whitespace around it (where a line break stood); an
+        untrimmed one (``{% trans notrimmed %}``) only the marks."""
+        if "\x02" not in msgid:
+            return msgid
+        if "\n" in msgid:
+            return LineMarks.MARK_RE.sub("", msgid)
+        return _MARKS_IN_TRIMMED_RE.sub(" ", msgid).strip()
 
     def _plural_keys(self, singular: str, plural: str) -> tuple[str, str]:
-        return self._message_keys(singular)[0], self._message_keys(plural)[0]
+        return self.table.restore(self._clean(singular)), self.table.restore(self._clean(plural))
 
     def _translate(self, msgid: str, lookup: Callable[[Translations, str], str | None],
                    plural: tuple[str, str] | None = None) -> str:
         """A message of the template in the variant's language, its SES
         placeholders swapped for tokens located at the catalogue's line; the
         message itself (in the source language) when untranslated."""
+        clean = self._clean(msgid)
         catalog = self._catalog
         if catalog is None:
-            return msgid
-        keys = self._message_keys(plural[0] if plural else msgid)
-        found = None
-        for key in keys:
-            found = lookup(catalog, key)
-            if found is not None:
-                break
+            return clean
+        key = self.table.restore(self._clean(plural[0]) if plural else clean)
+        found = lookup(catalog, key)
         if found is None:
-            self._untranslated.append(keys[0])
-            return msgid
-        key = keys[0] if len(keys) == 1 else key
+            self._untranslated.append(key)
+            return clean
         return self.table.protect(found, catalog.path, first_line=catalog.line_of(key) or 1,
                                   key=f"{catalog.path}\0{key}")
 

@@ -46,6 +46,7 @@ class LazyGroup(click.Group):
         "stats": "letterhead.cli.account:stats",
         "events": "letterhead.cli.events:events",
         "suppression": "letterhead.cli.suppression:suppression",
+        "i18n": "letterhead.cli.i18n:i18n",
     }
 
     def list_commands(self, ctx: click.Context) -> list[str]:

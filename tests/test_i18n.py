@@ -227,6 +227,16 @@ def test_update_merges_new_and_obsolete_messages_keeping_translations(config: Co
     assert po.read_bytes() == before  # nothing changed: the same bytes
 
 
+def test_update_keeps_a_broken_translation_for_the_translator_to_fix(config: Config, project: Path) -> None:
+    update(config)
+    po = project / PO_ES
+    _translate(po, "{{inviter_name}} invited you", "{{inviter_nme}} te invitó")
+    assert update(config, ["es"])[0].untranslated == 5  # merging is not refused
+    assert 'msgstr "{{inviter_nme}} te invitó"' in po.read_text(encoding="utf-8")
+    with pytest.raises(TranslationError):
+        load_catalog(config, "es")  # the build is
+
+
 def test_update_revives_an_obsolete_translation_when_its_message_returns(config: Config, project: Path) -> None:
     update(config)
     po = project / PO_ES

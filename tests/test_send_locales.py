@@ -404,3 +404,27 @@ def test_outbox_keeps_the_variant_name(app: Path, tmp_path: Path, moto: None) ->
     assert ("locale", "es") in kept.tags and ("template", INVITE) in kept.tags
     assert "coparent_invitation__es" in kept.path.name
     assert SES_DIR.is_dir()  # the repository's own ses_templates/ is untouched by the fixture
+
+
+def test_cli_locale_in_a_project_without_locales_is_sent_in_its_one_language(tmp_path: Path) -> None:
+    root = tmp_path / "plain"
+    (root / "ses_templates").mkdir(parents=True)
+    for p in SES_DIR.glob("*.json"):
+        (root / "ses_templates" / p.name).write_bytes(p.read_bytes())
+    (root / "pyproject.toml").write_text("[project]\nname = 'app'\n", encoding="utf-8")
+    data = _data_file(tmp_path, code_data())
+    result = _invoke(["email_verification", "--to", "amira.haddad@example.com", "--data", data, "--locale", "es",
+                      "--transport", "outbox", "--outbox-dir", str(tmp_path / "outbox")], root)
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("sent email_verification (email_verification) via outbox: ")
+    assert "--locale es ignored: ses_templates has no locale variants" in result.output
+
+
+def test_the_human_line_names_the_deployed_name_when_it_differs() -> None:
+    from letterhead.cli.send import receipt_line
+
+    staged = SendReceipt("m-1", template=INVITE, variant="coparent_invitation__es",
+                         deployed_name="stg-coparent_invitation__es", locale="es", requested_locale="es")
+    assert receipt_line(staged) == "coparent_invitation__es (es) as stg-coparent_invitation__es"
+    plain = SendReceipt("m-2", template=INVITE, deployed_name=f"stg-{INVITE}")
+    assert receipt_line(plain) == f"{INVITE} (stg-{INVITE})" and not plain.fell_back and plain.variant == INVITE

@@ -233,14 +233,14 @@ def send(ctx: Ctx, template: str, to: tuple[str, ...], recipients_file: Path | N
                        "requested_locale": receipt.requested_locale, "fell_back": receipt.fell_back,
                        "transport": used, "message_id": receipt.message_id, "eml": str(path) if path else None})
             return
-        click.echo(f"sent {_which(receipt)} via {used}: {receipt.message_id}")
+        click.echo(f"sent {receipt_line(receipt)} via {used}: {receipt.message_id}")
         if path:
             click.echo(f"  written to {config.rel(path)}")
         if locale is not None and receipt.locale is None:
             click.echo(f"  --locale {locale} ignored: {config.rel(config.ses_dir)} has no locale variants", err=True)
 
 
-def _which(receipt: SendReceipt) -> str:
+def receipt_line(receipt: SendReceipt) -> str:
     """``coparent_invitation__es (es, asked es-MX)``; without locales, the
     name and the deployed name as before: ``email_verification (stg-email_verification)``."""
     if receipt.locale is None:

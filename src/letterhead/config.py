@@ -320,7 +320,11 @@ def _relative(path: str, root: str) -> str:
 
 
 def _line_of_key(path: Path, key: str) -> int | None:
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+    for number, line in enumerate(text.splitlines(), start=1):
         if line.strip().startswith(f"{key} ") or line.strip().startswith(f"{key}="):
             return number
     return None
@@ -384,6 +388,8 @@ def _read_env_file(path: Path) -> dict[str, str]:
 def _locales(settings: Mapping[str, Any], pyproject: Path) -> tuple[tuple[str, ...], str | None]:
     """``locales`` and ``default_locale``, normalised; the default first."""
     raw, default = settings.get("locales") or [], settings.get("default_locale")
+    if not raw and default is None:
+        return (), None
     where = Location.of(pyproject, _line_of_key(pyproject, "locales"))
     if isinstance(raw, str) or not isinstance(raw, list):
         raise ConfigError("locales must be a list of locale codes", location=where,
@@ -407,6 +413,14 @@ def _locales(settings: Mapping[str, Any], pyproject: Path) -> tuple[tuple[str, .
         raise ConfigError(f"default_locale {default!r} is not one of locales ({', '.join(found)})",
                           location=default_where, hint=f'add it: locales = {[default, *found]!r}'.replace("'", '"'))
     return (default, *(loc for loc in found if loc != default)), default
+
+
+def _locale_name(pattern: object, pyproject: Path) -> str:
+    try:
+        return check_pattern(pattern)
+    except ConfigError as exc:
+        exc.location = Location.of(pyproject, _line_of_key(pyproject, "locale_name"))
+        raise
 
 
 def load_config(
@@ -463,8 +477,7 @@ def load_config(
         lang=bcp47(default_locale) if default_locale else str(settings["lang"]),
         locales=locales,
         default_locale=default_locale,
-        locale_name=check_pattern(settings["locale_name"], location=Location.of(
-            pyproject, _line_of_key(pyproject, "locale_name"))),
+        locale_name=_locale_name(settings["locale_name"], pyproject),
         gmail_clip_bytes=int(settings["gmail_clip_bytes"]),
         region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION"),
         sender_email=env.get("SES_SENDER_EMAIL"),

@@ -334,9 +334,10 @@ class Compiler:
             gettext=lambda m: self._translate(m, lambda c, k: c.gettext(k)),
             ngettext=lambda s, p, n: self._translate(
                 s if n == 1 else p, lambda c, k: c.ngettext(*self._plural_keys(s, p), n), plural=(s, p)),
-            pgettext=lambda ctx, m: self._translate(m, lambda c, k: c.pgettext(ctx, k)),
+            pgettext=lambda ctx, m: self._translate(m, lambda c, k: c.pgettext(ctx, k), context=ctx),
             npgettext=lambda ctx, s, p, n: self._translate(
-                s if n == 1 else p, lambda c, k: c.npgettext(ctx, *self._plural_keys(s, p), n), plural=(s, p)),
+                s if n == 1 else p, lambda c, k: c.npgettext(ctx, *self._plural_keys(s, p), n), plural=(s, p),
+                context=ctx),
             newstyle=False,
         )
 
@@ -356,7 +357,7 @@ class Compiler:
         return self.table.restore(self._clean(singular)), self.table.restore(self._clean(plural))
 
     def _translate(self, msgid: str, lookup: Callable[[Translations, str], str | None],
-                   plural: tuple[str, str] | None = None) -> str:
+                   plural: tuple[str, str] | None = None, context: str | None = None) -> str:
         """A message of the template in the variant's language, its SES
         placeholders swapped for tokens located at the catalogue's line; the
         message itself (in the source language) when untranslated."""
@@ -369,7 +370,7 @@ class Compiler:
         if found is None:
             self._untranslated.append(key)
             return clean
-        return self.table.protect(found, catalog.path, first_line=catalog.line_of(key) or 1,
+        return self.table.protect(found, catalog.path, first_line=catalog.line_of(key, context) or 1,
                                   key=f"{catalog.path}\0{key}")
 
     # -- Jinja -------------------------------------------------------------

@@ -94,8 +94,8 @@ _VALUES = (b"left", b"right", b"ltr")
 _PROPERTIES = {b"left": (b"text-align", b"float"), b"right": (b"text-align", b"float"), b"ltr": (b"direction",)}
 _WORD = frozenset(b"abcdefghijklmnopqrstuvwxyz0123456789_-")
 _SPACE = frozenset(b" \t\n\r\f")
+_VALUE_END = frozenset(b" \t\n\r\f/>")  # what ends an unquoted value
 _LETTERS = frozenset(b"abcdefghijklmnopqrstuvwxyz")
-_TAG_NAME_END_BYTES = tuple(bytes([c]) for c in b" \t\n\r\f/>")
 # A start tag: quoted values may hold < and >.
 _TAG_RE = re.compile(rb"""<[a-zA-Z][^<>"']*(?:(?:"[^"]*"|'[^']*')[^<>"']*)*>""")
 # The exact path, for one tag: a mustache (kept) or a style/align attribute...
@@ -142,7 +142,7 @@ def _mirror_attr(m: re.Match[bytes]) -> bytes:
     if name.lower() == b"style":
         value = _DECL_RE.sub(_mirror_decl, value)
     elif value.strip().lower() in (b"left", b"right"):
-        value = _swap(value.strip())
+        value = value.replace(value.strip(), _swap(value.strip()))
     return name + m.group(2) + quote + value + quote
 
 
@@ -208,16 +208,17 @@ def _quick(low: bytes, lt: int, pos: int, word: bytes) -> bool:
     head = low[lt:pos]
     if b"'" in head or b"{{" in head:
         raise _Exact
-    after = low[pos + len(word) : pos + len(word) + 8].lstrip()[:1]
+    end = pos + len(word)
     if head.count(b'"') % 2:  # in a double-quoted value: whose?
         q = head.rfind(b'"')
         owner, before = head[:q], head[q + 1 :]
         if _attribute_named(owner, b"style"):
             return _declares(before, word)
-        return word != b"ltr" and after == b'"' and not before.strip() and _attribute_named(owner, b"align")
+        return (word != b"ltr" and low[end : end + 8].lstrip()[:1] == b'"' and not before.strip()
+                and _attribute_named(owner, b"align"))
     stem = head.rstrip()  # an unquoted value: align=left, or something for the exact path
     if stem.endswith(b"="):
-        return word != b"ltr" and after in (b"", b"/", b">") and _attribute_named(stem, b"align")
+        return word != b"ltr" and low[end] in _VALUE_END and _attribute_named(stem, b"align")
     if stem.endswith(b":"):
         raise _Exact
     return False
@@ -297,7 +298,8 @@ def _dir_tags(low: bytes, skipped: Callable[[int], bool]) -> list[int]:
     start = 0
     for name in (b"<html", b"<body", b"<div"):
         lt = low.find(name, start)
-        while lt >= 0 and (low[lt + len(name) : lt + len(name) + 1] not in _TAG_NAME_END_BYTES or skipped(lt)):
+        while lt >= 0 and (low[lt + len(name)] not in _VALUE_END or skipped(lt)
+                           or low.rfind(b"<!--", 0, lt) > low.rfind(b"-->", 0, lt)):  # in a comment
             lt = low.find(name, lt + 1)
         if lt >= 0:
             found.append(lt)

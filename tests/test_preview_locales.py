@@ -273,9 +273,9 @@ def test_the_index_lists_each_template_once_with_a_status_per_locale(root: Path)
     index = index_page(p.states(), site=Site(live=True))
     assert re.findall(r'<tr data-template="([^"]+)"', index) == ["reminder", "welcome"]
     assert "<th>Locales</th>" in index
-    chips = re.findall(r'<a class="chip (\w+)" data-locale="(\w+)" href="([^"]+)"[^>]*>([^<]+)</a>', index)
+    chips = re.findall(r'<a class="locale-chip (\w+)" data-locale="(\w+)" href="([^"]+)"[^>]*>([^<]+)</a>', index)
     assert chips[3:] == [
-        ("ok", "en", "/t/welcome?locale=en", "en"),
+        ("ok", "en", "/t/welcome", "en"),  # the default: the plain URL
         ("ok", "es", "/t/welcome?locale=es", "es"),
         ("warning", "ar", "/t/welcome?locale=ar", "ar · 1 untranslated"),
     ]
@@ -290,12 +290,13 @@ def test_the_template_page_switches_locale_beside_the_sample_switch(root: Path) 
     doc = _links(html)
     switch = [(a["data-locale"], a["href"], "aria-current" in a) for a in doc.locales]
     assert switch == [
-        ("en", "/t/welcome?locale=en&sample=hostile", False),
+        ("en", "/t/welcome?sample=hostile", False),
         ("es", "/t/welcome?locale=es&sample=hostile", True),
         ("ar", "/t/welcome?locale=ar&sample=hostile", False),
     ]
     assert html.index('id="locales"') < html.index('id="samples"')  # beside the sample switch
-    assert doc.model["name"] == "welcome__es" and doc.model["locale"] == "es"
+    assert doc.model["name"] == "welcome__es" and doc.model["locale"] == doc.model["url_locale"] == "es"
+    assert doc.model["path"] == "/t/welcome"
     assert doc.model["family"] == ["welcome", "welcome__es", "welcome__ar"]
     assert doc.model["current"] == "hostile"
     assert doc.attrs["template-name"] is not None and ">welcome</h1>" in html
@@ -378,12 +379,16 @@ def test_the_url_carries_the_locale(server) -> None:  # type: ignore[no-untyped-
         return model["name"], model["current"]
 
     assert shown("/t/welcome") == ("welcome", "default")
+    assert shown("/t/welcome?locale=en&sample=hostile") == ("welcome", "hostile")
     assert shown("/t/welcome?locale=es&sample=hostile") == ("welcome__es", "hostile")
     assert shown("/t/welcome?locale=es-MX") == ("welcome__es", "default")  # the fallback chain
     assert shown("/t/welcome?locale=fr") == ("welcome", "default")  # not configured: the default
     assert shown("/t/welcome__ar") == ("welcome__ar", "default")  # an SES name works too
     assert shown("/t/welcome__ar?locale=es") == ("welcome__es", "default")
     assert httpx.get(url + "/t/nope?locale=es").status_code == 404
+    # the page's own URL, whatever URL opened it: the script rewrites the address bar with it
+    model = _links(httpx.get(url + "/t/welcome__ar?locale=en").text).model
+    assert (model["name"], model["path"], model["url_locale"]) == ("welcome", "/t/welcome", None)
     index = httpx.get(url + "/").text
     assert 'href="/t/welcome?locale=ar"' in index
     es = httpx.post(url + "/api/render/welcome__es", json={"data": {"name": "Grace", "url": "https://x.org"}}).json()

@@ -146,10 +146,11 @@ class Site:
 
     def state_url(self, state: TemplateState, sample: str | None = None) -> str:
         """One SES template's page: ``/t/<template>?locale=<locale>`` live
-        (names and locales are URL-safe), ``<variant name>.html`` exported."""
+        (names and locales are URL-safe; the default locale is the plain
+        ``/t/<template>``), ``<variant name>.html`` exported."""
         if not self.live:
             return f"{state.name}.html" + (f"#sample={_quote(sample)}" if sample else "")
-        query = [f"locale={state.locale}"] if state.locale else []
+        query = [f"locale={state.locale}"] if state.translated else []
         query += [f"sample={_quote(sample)}"] if sample else []
         return f"/t/{state.folder}" + ("?" + "&".join(query) if query else "")
 
@@ -323,6 +324,8 @@ def template_model(state: TemplateState, *, sample: str | None, site: Site, clip
     return {
         "name": state.name,
         "locale": state.locale,
+        "url_locale": state.locale if state.translated else None,  # ?locale= (none for the default)
+        "path": site.state_url(state).split("?")[0],  # live: /t/<template>, whatever URL opened the page
         "family": [s.name for s in family] or [state.name],  # a save in any of them refreshes the switch
         "live": site.live,
         "version": state.version,

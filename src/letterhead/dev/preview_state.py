@@ -90,6 +90,11 @@ class TemplateState:
         return self.template or self.name
 
     @property
+    def translated(self) -> bool:
+        """A variant in a locale other than the default (named ``<name>__<locale>``)."""
+        return self.locale is not None and self.name != self.folder
+
+    @property
     def lang(self) -> str | None:
         """The ``lang`` of this variant's text (``pt-BR``), None without locales."""
         return bcp47(self.locale) if self.locale else None

@@ -116,9 +116,9 @@
     setStatus(DEFAULT_STATUS, false);
   }
 
-  /* ?locale=es&sample=default (no locale in a project without locales) */
+  /* ?locale=es&sample=default (no locale for the default locale, nor in a project without locales) */
   function pageQuery(sample) {
-    var q = model.locale ? ["locale=" + encodeURIComponent(model.locale)] : [];
+    var q = model.url_locale ? ["locale=" + encodeURIComponent(model.url_locale)] : [];
     if (sample) { q.push("sample=" + encodeURIComponent(sample)); }
     return q.length ? "?" + q.join("&") : "";
   }
@@ -138,7 +138,7 @@
     carrySample(name);
     if (!window.history || !history.replaceState) { return; }
     if (live) {
-      history.replaceState(null, "", location.pathname + pageQuery(name));
+      history.replaceState(null, "", (model.path || location.pathname) + pageQuery(name));
     } else {
       history.replaceState(null, "", "#sample=" + encodeURIComponent(name));
     }
@@ -227,7 +227,7 @@
   }
 
   function refreshTemplate() {
-    var url = location.pathname + pageQuery(model.current);
+    var url = (model.path || location.pathname) + pageQuery(model.current);
     return fetchPage(url).then(function (doc) {
       if (!doc) { location.href = "/"; return; }
       var meta = doc.getElementById("meta");

@@ -11,10 +11,10 @@ How it is made: the real build compiles a copy of the repository's
 templates_src/ (no locales configured), then :func:`add_variants` writes the
 ``es``/``ar`` variants as copies of the default's payload whose subject starts
 ``[es] `` / ``[ar] `` (so a test can see which variant a recipient got) and
-whose ``<html lang>`` says the locale.  Once the build translates (the i18n
-catalogues), :func:`build_with_locales` can configure ``locales`` and let the
-build make the variants instead; the tests only rely on the subjects' ``[xx] ``
-prefix and on the names.
+whose ``<html lang>`` says the locale.  The build's own variants (real
+translations, tests/test_locales_build.py) would do as well, but a subject
+prefix tells a test at a glance which variant a recipient got.
+:func:`build_plain` is the same project built without locales.
 """
 
 from __future__ import annotations
@@ -53,6 +53,14 @@ lang = "en"
 def build_with_locales(root: Path, templates: tuple[str, ...] = TEMPLATES) -> Path:
     """A project at ``root`` (pyproject.toml, templates_src/ with ``templates``
     and the shared files), built, with locale variants; returns its ses_templates/."""
+    ses_dir = build_plain(root, templates)
+    add_variants(ses_dir)
+    return ses_dir
+
+
+def build_plain(root: Path, templates: tuple[str, ...] = TEMPLATES) -> Path:
+    """The project of :func:`build_with_locales` built without locales (one
+    language, as a project that never set ``locales``); returns its ses_templates/."""
     src = REPO / "templates_src"
     dest = root / "templates_src"
     dest.mkdir(parents=True)
@@ -64,7 +72,6 @@ def build_with_locales(root: Path, templates: tuple[str, ...] = TEMPLATES) -> Pa
     (root / "pyproject.toml").write_text(PYPROJECT, encoding="utf-8")
     config = load_config(root)
     build(config)
-    add_variants(config.ses_dir)
     return config.ses_dir
 
 

@@ -204,3 +204,14 @@ def test_variants_are_synced_and_pruned_like_any_template(root: Path, moto_url: 
         cli, ["--root", str(root), "sync", "--endpoint-url", moto_url, "--prune", "--yes", "--json"])
     assert pruned.exit_code == 0, pruned.output
     assert {t["Name"] for t in ses.list_templates()["TemplatesMetadata"]} == {"mini-welcome", "mini-welcome__es"}
+
+
+def test_a_mistake_in_a_sample_every_locale_reads_is_reported_once(root: Path) -> None:
+    hostile = root / "templates_src/welcome/samples/hostile.json"
+    data = json.loads(hostile.read_text())
+    del data["url"]
+    hostile.write_text(json.dumps(data))
+    result = build(root)
+    assert result.exit_code == 1
+    assert result.output.count("missing variable `url`") == 1, result.output
+    assert "templates failed" not in result.output

@@ -88,7 +88,9 @@ def test_preview_renders_exactly_what_the_build_writes(tmp_path: Path) -> None:
     shutil.copy(REPO / "pyproject.toml", root / "pyproject.toml")
     build(load_config(root))
     project = _project(root)
-    assert [s.name for s in project.states()] == ["coparent_invitation", "email_verification", "schedule_digest"]
+    assert [s.name for s in project.states()] == [
+        f"{name}{suffix}" for name in ("coparent_invitation", "email_verification", "schedule_digest")
+        for suffix in ("", "__es", "__ar")]
     for state in project.states():
         assert state.status in ("ok", "warning"), state.error
         built = json.loads((root / "ses_templates" / f"{state.name}.json").read_text())["Template"]

@@ -112,6 +112,7 @@ def test_configuration_set_reply_to_and_tags_go_with_the_send(moto_ses: Any) -> 
     assert params["ConfigurationSetName"] == "calndr-transactional"
     assert params["ReplyToAddresses"] == ["support@calndr.club"]
     assert params["Tags"] == [{"Name": "template", "Value": "email_verification"},  # added: per-template metrics
+                              {"Name": "locale", "Value": "en"},  # the project has locales: per-locale metrics
                               {"Name": "kind", "Value": "verification"}, {"Name": "flow", "Value": "sign-up"}]
     assert params["Source"] == "Calndr Club <noreply@calndr.club>"
 

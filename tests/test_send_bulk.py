@@ -233,6 +233,7 @@ def test_default_data_tags_reply_to_and_recipients_with_several_addresses(moto_s
     assert json.loads(first["DefaultTemplateData"]) == prepare_data(shared)
     d0 = first["Destinations"][0]
     assert d0["ReplacementTags"] == [{"Name": "template", "Value": "coparent_invitation"},
+                                     {"Name": "locale", "Value": "en"},
                                      {"Name": "kind", "Value": "invitation"}, {"Name": "invite", "Value": "i0"}]
     assert json.loads(d0["ReplacementTemplateData"]) == prepare_data({**shared, **recipients[0]["data"]})
     assert sum(recorded_destinations(backend.sent_messages).values()) == 80

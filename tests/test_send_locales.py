@@ -26,7 +26,7 @@ from letterhead.sending.catalog import TemplateCatalog
 from letterhead.sending.mailer import Recipient
 from letterhead.sending.transports import OutboxTransport
 
-from .locale_support import build_with_locales, load_into
+from .locale_support import build_plain, build_with_locales, load_into
 from .send_support import (
     REGION,
     SES_DIR,
@@ -112,9 +112,22 @@ def test_unknown_template_suggests_logical_names_not_variants(app: Path) -> None
     assert "did you mean 'coparent_invitation'?" in err.value.hint and "__" not in err.value.hint
 
 
-def test_a_project_without_locales_ignores_the_locale(moto_ses: Any) -> None:
-    c, backend = moto_ses
-    mailer = make_mailer(c)  # the repository's ses_templates/: no locales
+@pytest.fixture(scope="module")
+def plain(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The same project built without locales (one language)."""
+    root = tmp_path_factory.mktemp("plain") / "app"
+    build_plain(root)
+    return root
+
+
+def test_a_project_without_locales_ignores_the_locale(plain: Path, moto: None) -> None:
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.ses.models import ses_backends
+
+    c = client()
+    load_into(c, plain / "ses_templates")
+    backend = ses_backends[DEFAULT_ACCOUNT_ID][REGION]
+    mailer = make_mailer(c, ses_dir=plain / "ses_templates")
     assert mailer.catalog.resolve("email_verification", "es")[1] is None
     receipt = mailer.send("email_verification", "amira.haddad@example.com", code_data(), locale="es-MX")
     assert receipt.variant == receipt.template == "email_verification" and receipt.locale is None
@@ -406,10 +419,10 @@ def test_outbox_keeps_the_variant_name(app: Path, tmp_path: Path, moto: None) ->
     assert SES_DIR.is_dir()  # the repository's own ses_templates/ is untouched by the fixture
 
 
-def test_cli_locale_in_a_project_without_locales_is_sent_in_its_one_language(tmp_path: Path) -> None:
+def test_cli_locale_in_a_project_without_locales_is_sent_in_its_one_language(plain: Path, tmp_path: Path) -> None:
     root = tmp_path / "plain"
     (root / "ses_templates").mkdir(parents=True)
-    for p in SES_DIR.glob("*.json"):
+    for p in (plain / "ses_templates").glob("*.json"):
         (root / "ses_templates" / p.name).write_bytes(p.read_bytes())
     (root / "pyproject.toml").write_text("[project]\nname = 'app'\n", encoding="utf-8")
     data = _data_file(tmp_path, code_data())

@@ -138,7 +138,7 @@ def test_smtp_sends_the_ses_rendering_as_multipart_alternative(smtp: Any, moto_s
     assert _decoded(msg["From"]) == "Calndr Club · Zoë <noreply@calndr.club>"
     assert msg["To"] == "jonas.mueller@example.de" and msg["Reply-To"] == "zoe.lukasiewicz@example.de"
     assert msg["Message-ID"].strip("<>") == message_id and message_id.endswith("@calndr.club")
-    assert msg["X-SES-MESSAGE-TAGS"] == "template=coparent_invitation, kind=invitation"
+    assert msg["X-SES-MESSAGE-TAGS"] == "template=coparent_invitation, locale=en, kind=invitation"
 
 
 def test_smtp_hostile_values_stay_text_and_add_no_header(smtp: Any, moto_ses: Any) -> None:

@@ -378,6 +378,9 @@ def build(
     if not errors and config.locales:
         entries = _link_variants(config, folders, entries, errors)
     if errors:
+        # One mistake in a file every locale reads (a shared sample, the
+        # template outside its messages) fails each variant alike: say it once.
+        errors = list({str(e): e for e in errors}.values())
         if len(errors) == 1:
             raise errors[0]
         raise BuildFailed(errors)

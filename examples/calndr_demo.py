@@ -87,6 +87,12 @@ def run(root: Path | None = None, out_dir: Path | None = None) -> list[Path]:
             mailer.send("email_verification", email,
                         {"code": new_code(), "email": email, "expires_at": expiry_text(expires_at())},
                         tags={"kind": "verification"})
+            _step("the same invitation to a Spanish-speaking co-parent (locale es-MX: the es variant)")
+            invite_es = json.loads((config.source_dir / "coparent_invitation" / "samples" / "es"
+                                    / f"{INVITE_SAMPLE}.json").read_text(encoding="utf-8"))
+            receipt = mailer.send("coparent_invitation", invite_es["recipient_email"], invite_es,
+                                  tags={"kind": "invitation"}, locale="es-MX")
+            click.echo(f"sent {receipt.variant} (locale {receipt.locale}, asked es-MX)")
         finally:
             for k, v in saved.items():
                 if v is None:

@@ -25,11 +25,15 @@ def test_demo_syncs_sends_and_renders_what_recipients_get(tmp_path: Path) -> Non
                           text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     out = proc.stdout
-    assert "3 to create" in out and "synced: 3 created" in out
-    assert "synced: 0 created, 0 updated, 0 deleted, 3 unchanged" in out
-    assert "SES now holds 3 template(s)" in out
+    # three templates in three languages (en, es, ar): nine SES templates
+    assert "9 to create" in out and "synced: 9 created" in out
+    assert "synced: 0 created, 0 updated, 0 deleted, 9 unchanged" in out
+    assert "SES now holds 9 template(s)" in out and "coparent_invitation__ar" in out
     invitation = (root / ".demo" / "1-coparent_invitation.txt").read_text()
     verification = (root / ".demo" / "2-email_verification.txt").read_text()
+    spanish = (root / ".demo" / "3-coparent_invitation__es.txt").read_text()
+    assert "sent coparent_invitation__es (locale es, asked es-MX)" in out
+    assert "te invita a compartir un calendario en Calndr Club" in spanish
     assert "Subject: Priya Raman invited you to share a calendar on Calndr Club" in invitation
     assert "From: Calndr Club <noreply@calndr.club>" in invitation
     code_line = [line.strip() for line in verification.splitlines() if line.strip().isdigit()]

@@ -112,7 +112,10 @@ def dev(ctx: Ctx, host: str, port: int, ses_port: int, no_ses: bool, senders: tu
                         fg="yellow", err=True)
         states = server.project.states()
         bad = [s for s in states if s.status == "error"]
-        click.echo(f"{click.style('letterhead dev', bold=True)}: {len(states)} template(s)"
+        folders = {s.template or s.name for s in states}
+        locales = {s.locale for s in states if s.locale}
+        counted = f"{len(folders)} template(s)" + (f" in {len(locales)} locales" if len(locales) > 1 else "")
+        click.echo(f"{click.style('letterhead dev', bold=True)}: {counted}"
                    + (click.style(f", {len(bad)} with errors", fg="red") if bad else ""))
         click.echo(f"  preview    {click.style(server.url + '/', fg='cyan', underline=True)}")
         if server.local_ses is not None:

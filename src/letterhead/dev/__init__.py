@@ -7,7 +7,9 @@ whose outbox shows each send as SES would render or drop it.
 
 Modules:
 
-* ``preview``: the pages (index, template, outbox) and the project state they show;
+* ``preview_state``: the project as the preview holds it: one state per template
+  and locale, compiled in memory, recompiled by what a saved file touches;
+* ``preview``: the pages (index, template, outbox) that show those states;
 * ``devserver``: ``letterhead dev``: the live site, reload on save, the render API;
 * ``localses``: the embedded SES (moto behind the loopback guard) and its renderer.
 """

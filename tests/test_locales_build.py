@@ -61,7 +61,8 @@ def test_each_locale_is_its_own_ses_template_and_the_default_keeps_the_plain_nam
     assert (es["template"], es["locale"]) == ("welcome", "es")
     assert set(es["contract"]) == set(plain["contract"]) == {"name", "note", "url"}
 
-    assert payload(root, "welcome")["SubjectPart"] == "Welcome to Mini, {{{name}}}"  # the subject is not HTML: printed raw
+    # the subject is not HTML: its placeholders print raw
+    assert payload(root, "welcome")["SubjectPart"] == "Welcome to Mini, {{{name}}}"
     assert payload(root, "welcome__es")["SubjectPart"] == "{{{name}}}, te damos la bienvenida a Mini"
     assert payload(root, "welcome__es")["TemplateName"] == "welcome__es"
     es_html = payload(root, "welcome__es")["HtmlPart"]
@@ -130,8 +131,9 @@ def test_a_broken_block_tag_in_a_translation_fails_the_build(root: Path) -> None
     src.write_text(src.read_text().replace(
         "{% trans %}Note: {{note}}{% endtrans %}", "{% trans %}Note{{#if note}}: {{note}}{{/if}}{% endtrans %}"))
     po = root / ES_PO
-    po.write_text(po.read_text().replace('msgid "Note: {{note}}"\nmsgstr "Nota: {{note}}"',
-                                         'msgid "Note{{#if note}}: {{note}}{{/if}}"\nmsgstr "Nota{{#if note}}: {{note}}"'))
+    po.write_text(po.read_text().replace(
+        'msgid "Note: {{note}}"\nmsgstr "Nota: {{note}}"',
+        'msgid "Note{{#if note}}: {{note}}{{/if}}"\nmsgstr "Nota{{#if note}}: {{note}}"'))
     result = build(root)
     assert result.exit_code == 1, result.output
     line = line_of(po, 'msgstr "Nota')
@@ -184,26 +186,45 @@ def test_unknown_locales_in_settings_are_refused_with_a_suggestion(root: Path) -
     assert "pyproject.toml" in result.output and "unknown locale" in result.output
 
 
-def test_variants_are_synced_and_pruned_like_any_template(root: Path, moto_url: str) -> None:
-    env = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_REGION": "us-east-1"}
+def test_variants_are_synced_pruned_and_sent_by_locale_on_the_local_ses(root: Path) -> None:
+    from letterhead.dev.localses import LocalSes
+    from letterhead.sending import Mailer
+
     py = root / "pyproject.toml"
     py.write_text(py.read_text() + '\n[tool.letterhead.sync]\nprefix = "mini-"\n')
     assert build(root).exit_code == 0
-    sync = CliRunner(env=env).invoke(cli, ["--root", str(root), "sync", "--endpoint-url", moto_url, "--json"])
-    assert sync.exit_code == 0, sync.output
-    ses = boto3.client("ses", region_name="us-east-1", endpoint_url=moto_url, aws_access_key_id="testing",
-                       aws_secret_access_key="testing")
-    names = {t["Name"] for t in ses.list_templates()["TemplatesMetadata"]}
-    assert names == {"mini-welcome", "mini-welcome__es", "mini-welcome__ar"}
-    stored = ses.get_template(TemplateName="mini-welcome__es")["Template"]
-    assert stored["SubjectPart"] == "{{{name}}}, te damos la bienvenida a Mini"
+    with LocalSes(senders=["example.com"]) as local:
+        env = {**local.environ(), "AWS_REGION": local.region}
+        sync = CliRunner(env=env).invoke(cli, ["--root", str(root), "sync", "--json"])
+        assert sync.exit_code == 0, sync.output
+        ses = boto3.client("ses", region_name=local.region, endpoint_url=local.endpoint_url,
+                           aws_access_key_id="app", aws_secret_access_key="app")
+        names = {t["Name"] for t in ses.list_templates()["TemplatesMetadata"]}
+        assert names == {"mini-welcome", "mini-welcome__es", "mini-welcome__ar"}
+        stored = ses.get_template(TemplateName="mini-welcome__es")["Template"]
+        assert stored["SubjectPart"] == "{{{name}}}, te damos la bienvenida a Mini"
 
-    py.write_text(py.read_text().replace(', "ar"]', "]"))
-    assert build(root).exit_code == 0
-    pruned = CliRunner(env=env).invoke(
-        cli, ["--root", str(root), "sync", "--endpoint-url", moto_url, "--prune", "--yes", "--json"])
-    assert pruned.exit_code == 0, pruned.output
-    assert {t["Name"] for t in ses.list_templates()["TemplatesMetadata"]} == {"mini-welcome", "mini-welcome__es"}
+        mailer = Mailer(sender_email="hello@example.com", ses_dir=root / "ses_templates", client=ses,
+                        namespace=_namespace(root))
+        receipt = mailer.send("welcome", "lucia@example.org", {"name": "Lucía", "url": "https://example.com/s"},
+                              locale="es-AR")
+        assert (receipt.variant, receipt.locale, receipt.deployed_name) == ("welcome__es", "es", "mini-welcome__es")
+        delivered = list(local.outbox())[-1]
+        assert delivered.delivered and delivered.parts is not None
+        assert delivered.parts["subject"] == "Lucía, te damos la bienvenida a Mini"
+
+        py.write_text(py.read_text().replace(', "ar"]', "]"))
+        assert build(root).exit_code == 0
+        pruned = CliRunner(env=env).invoke(cli, ["--root", str(root), "sync", "--prune", "--yes", "--json"])
+        assert pruned.exit_code == 0, pruned.output
+        assert {t["Name"] for t in ses.list_templates()["TemplatesMetadata"]} == {"mini-welcome", "mini-welcome__es"}
+
+
+def _namespace(root: Path) -> Any:
+    from letterhead.config import load_config
+    from letterhead.deploy.naming import sending_namespace
+
+    return sending_namespace(load_config(root), None)
 
 
 def test_a_mistake_in_a_sample_every_locale_reads_is_reported_once(root: Path) -> None:

@@ -126,7 +126,7 @@ class Config:
         table = self.tables.get("send", {}) or {}
         if not isinstance(table, Mapping):
             raise ConfigError("[tool.letterhead.send] must be a table")
-        return SendSettings(table.get("max_send_rate"))
+        return SendSettings(table.get("max_send_rate"), table.get("api"))
 
     @property
     def events(self) -> EventSettings:
@@ -239,10 +239,34 @@ class SendSettings:
     """``[tool.letterhead.send]``: its values are checked when read."""
 
     raw_max_send_rate: object = None
+    raw_api: object = None
 
     @property
     def max_send_rate(self) -> float | None:
         return positive_rate(self.raw_max_send_rate, "[tool.letterhead.send] max_send_rate")
+
+    @property
+    def api(self) -> str:
+        """The SES API templated sends use: ``"v1"`` (SendTemplatedEmail, the
+        default) or ``"v2"`` (SendEmail with Content.Template: headers such as
+        List-Unsubscribe); the ``LETTERHEAD_SES_API`` variable overrides it."""
+        return ses_api(self.raw_api, "[tool.letterhead.send] api") or "v1"
+
+
+SES_APIS = ("v1", "v2")
+
+
+def ses_api(value: object, what: str) -> str | None:
+    """``"v1"`` / ``"v2"`` (``"2"``, ``"sesv2"`` accepted), None when unset."""
+    if value in (None, ""):
+        return None
+    text = str(value).strip().lower().removeprefix("ses")
+    text = text if text.startswith("v") else f"v{text}"
+    if text not in SES_APIS:
+        raise ConfigError(f"{what} must be \"v1\" or \"v2\", not {value!r}",
+                          hint="v1: SendTemplatedEmail (no custom headers); v2: SendEmail with a template "
+                          "and headers (List-Unsubscribe for bulk mail)")
+    return text
 
 
 def positive_rate(value: object, what: str) -> float | None:

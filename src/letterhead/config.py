@@ -45,6 +45,9 @@ DEFAULTS: dict[str, Any] = {
     "locales": [],
     "default_locale": None,
     "locale_name": "{name}__{locale}",
+    # `letterhead types` (issue 15): the Python module of TypedDicts for the
+    # application, written by the build too when set; None: not generated.
+    "types_module": None,
 }
 _N = TypeVar("_N", int, float)
 TABLES = ("env", "sync", "send", "events")  # the sub-tables of [tool.letterhead]
@@ -67,6 +70,7 @@ class Config:
     locales: tuple[str, ...] = ()
     default_locale: str | None = None
     locale_name: str = "{name}__{locale}"
+    types_module: Path | None = None  # where `letterhead types` writes the application's TypedDicts
     # Sending side (from the environment; see issue "application sending API").
     region: str | None = None
     sender_email: str | None = None
@@ -502,6 +506,7 @@ def load_config(
         locales=locales,
         default_locale=default_locale,
         locale_name=_locale_name(settings["locale_name"], pyproject),
+        types_module=root / str(settings["types_module"]) if settings.get("types_module") else None,
         gmail_clip_bytes=int(settings["gmail_clip_bytes"]),
         region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION"),
         sender_email=env.get("SES_SENDER_EMAIL"),

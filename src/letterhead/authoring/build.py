@@ -227,6 +227,11 @@ def _compile_one(compiler: Compiler, config: Config, catalogs: Mapping[str, Tran
     shash = source_hash(config, variant.template, shared, locale) if shared is not None else None
     try:
         source = load_source(config, variant.template)
+        toml_where = Location.of(config.rel(source.folder / "template.toml"))
+        if source.headers or source.category != "transactional":  # before compiling: a bad header fails fast
+            from .headers import check_headers
+
+            check_headers(source.category, source.headers, toml_where, lines=source.meta_lines)
         compiled = compiler.compile(source, locale=locale, catalog=catalogs.get(locale or ""))
         if name != source.name:
             compiled = dataclasses.replace(compiled, name=name)
@@ -234,6 +239,16 @@ def _compile_one(compiler: Compiler, config: Config, catalogs: Mapping[str, Tran
         payload = payload_for(compiled)
         raw_paths = tuple(compiled.contract.raw_paths())
         rendered = _check_samples(config, samples, compiled, raw_paths, source.variables)
+        contract = compiled.contract
+        if source.headers:  # rendered for every sample, as the sender will; their variables join the contract
+            from .headers import contract_with_headers, render_headers
+
+            for sample in samples:
+                where = config.rel(sample.path)
+                render_headers(source.headers, sample.data, where=where, data_name=where,
+                               label=f"sample '{sample.name}' ({where}): ")
+            contract = contract_with_headers(compiled.parsed.values(), source.headers, toml_where,
+                                             lines=source.meta_lines)
         findings = lint(
             compiled, payload, [(s, p["html"]) for s, p in rendered.items()],
             mjml_source=read_text(source.mjml_path), mjml_path=config.rel(source.mjml_path),
@@ -248,7 +263,7 @@ def _compile_one(compiler: Compiler, config: Config, catalogs: Mapping[str, Tran
             name=name,
             content_hash=payload.content_hash,
             description=source.description,
-            contract=compiled.contract.to_json(),
+            contract=contract.to_json(),
             variables={n: v.to_json() for n, v in sorted(source.variables.items())},
             raw_paths=raw_paths,
             url_paths=compiled.contexts.url_paths,
@@ -259,6 +274,8 @@ def _compile_one(compiler: Compiler, config: Config, catalogs: Mapping[str, Tran
             template=source.name if locale is not None else "",
             locale=locale or "",
             untranslated=compiled.untranslated,
+            category="bulk" if source.category == "bulk" else "",
+            headers=dict(source.headers),
         )
         root = str(config.root)
         same = (frozenset(p for p, c in outputs.files.items() if _on_disk(f"{root}/{p}") == c) if compare

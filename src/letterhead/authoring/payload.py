@@ -137,6 +137,12 @@ class ManifestEntry:
     locale: str = ""
     variants: Mapping[str, str] = field(default_factory=dict)
     untranslated: tuple[str, ...] = ()
+    # Headers (issue 15): ``category`` is "bulk" for a bulk template, "" for
+    # a transactional one (template.toml's default); ``headers``: name →
+    # value template, rendered per recipient by
+    # letterhead.authoring.headers.render_headers (SES v2 sends them).
+    category: str = ""
+    headers: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def logical_name(self) -> str:
@@ -155,6 +161,11 @@ class ManifestEntry:
             d["variants"] = dict(sorted(self.variants.items()))
         if self.untranslated:
             d["untranslated"] = list(self.untranslated)
+        # Likewise: a project without headers keeps its manifest byte for byte.
+        if self.category == "bulk":
+            d["category"] = self.category
+        if self.headers:
+            d["headers"] = dict(self.headers)
         return d
 
     def _common_json(self) -> dict[str, Any]:
@@ -189,6 +200,8 @@ class ManifestEntry:
             locale=str(d.get("locale") or ""),
             variants={str(k): str(v) for k, v in (d.get("variants") or {}).items()},
             untranslated=tuple(str(m) for m in d.get("untranslated") or ()),
+            category="bulk" if d.get("category") == "bulk" else "",
+            headers={str(k): str(v) for k, v in (d.get("headers") or {}).items()},
         )
 
 

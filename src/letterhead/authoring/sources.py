@@ -2,7 +2,7 @@
 
 A template folder holds ``template.mjml``, ``subject.txt``, an optional
 ``text.txt``, ``samples/*.json`` and an optional ``template.toml`` with a
-description and declared variable types.  Folders starting with ``_`` hold
+description, declared variable types, a category and message headers.  Folders starting with ``_`` hold
 Jinja layouts and partials and are not templates.  Everything read here is
 checked for UTF-8, JSON and TOML, with errors naming file and line.
 """
@@ -62,6 +62,12 @@ class TemplateSource:
     # samples/<locale>/*.json: samples of one locale only (names in its
     # script), replacing a shared sample of the same name in that locale.
     locale_samples: Mapping[str, tuple[Sample, ...]] = field(default_factory=dict)
+    # template.toml's ``category`` ("transactional" or "bulk") and ``[headers]``
+    # (name → value template; letterhead.authoring.headers), and the lines
+    # that set them (``category``, ``headers``, ``headers.<name>`` → line).
+    category: str = "transactional"
+    headers: Mapping[str, str] = field(default_factory=dict)
+    meta_lines: Mapping[str, int] = field(default_factory=dict)
 
     def samples_for(self, locale: str | None) -> tuple[Sample, ...]:
         """The samples a variant in ``locale`` is checked with."""
@@ -302,6 +308,12 @@ def load_source(config: Config, name: str) -> TemplateSource:
     if meta_path.is_file():
         meta = read_toml(meta_path, root=config.root)
     variables = _variables(meta, Location.of(config.rel(meta_path)))
+    category, headers, meta_lines = "transactional", dict[str, str](), dict[str, int]()
+    if "category" in meta or "headers" in meta:
+        from .headers import parse_headers, toml_lines
+
+        meta_lines = toml_lines(read_text(meta_path, root=config.root))
+        category, headers = parse_headers(meta, Location.of(config.rel(meta_path)), lines=meta_lines)
     sample_dir = folder / "samples"
     samples = _read_samples(config, sample_dir)
     locale_samples: dict[str, tuple[Sample, ...]] = {}
@@ -323,6 +335,9 @@ def load_source(config: Config, name: str) -> TemplateSource:
         samples=samples,
         has_text=(folder / "text.txt").is_file(),
         locale_samples=locale_samples,
+        category=category,
+        headers=headers,
+        meta_lines=meta_lines,
     )
 
 

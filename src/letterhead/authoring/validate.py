@@ -344,7 +344,8 @@ def render_parts(payload: SesTemplate, data: Mapping[str, Any], raw_paths: tuple
 def check_data(entry: ManifestEntry, payload: SesTemplate, data: Mapping[str, Any],
                *, parsed: Mapping[str, sestemplate.Template] | None = None) -> dict[str, str]:
     """Raise :class:`DataError` / :class:`RenderError` unless ``data`` renders
-    every part of the template; return the rendered parts."""
+    every part of the template and every header it declares
+    (:func:`letterhead.authoring.headers.render_headers`); return the rendered parts."""
     if not isinstance(data, Mapping):
         raise DataError("template data must be a JSON object (a dict)", hint="pass a dict of variables")
     where = f"data for template '{entry.name}'"
@@ -352,5 +353,10 @@ def check_data(entry: ManifestEntry, payload: SesTemplate, data: Mapping[str, An
     check_urls(entry.url_checks, data, where=where)
     check_shape(data, where=where)
     # The payload's lines are not the designer's (and end up in the application's logs): none shown.
-    return render_parts(payload, data, entry.raw_paths, parsed=parsed, data_name="the data",
-                        label=f"template '{entry.name}': ", source_lines=False)
+    parts = render_parts(payload, data, entry.raw_paths, parsed=parsed, data_name="the data",
+                         label=f"template '{entry.name}': ", source_lines=False)
+    if entry.headers:  # the variables the headers print are part of the contract too
+        from .headers import render_headers
+
+        render_headers(entry.headers, data, label=f"template '{entry.name}': ")
+    return parts

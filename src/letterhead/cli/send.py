@@ -13,6 +13,11 @@ not fit, a bad address, configuration), by the transport (the message names
 the fix), or, in a bulk send, any recipient not sent (each is named by its
 line).
 
+SES API: ``--api v2`` (or ``LETTERHEAD_SES_API``, or ``[tool.letterhead.send]
+api``) sends with SES v2, which carries a template's ``[headers]``
+(List-Unsubscribe); ``--json`` says which API sent (``"api"``: ``v1``,
+``v2``, or null for smtp and the outbox).
+
 Locales: ``--locale es-MX`` sends the variant the fallback chain picks
 (``es_MX``, ``es``, then the default locale) and says which
 (``sent coparent_invitation__es (es, asked es-MX)``); a JSON line of
@@ -32,6 +37,7 @@ from typing import Any
 
 import click
 
+from ..config import SES_APIS
 from ..errors import DataError, Location
 from ..locales import normalize_locale
 from ..sending.mailer import TRANSPORTS, BulkResult, Mailer, Recipient, RecipientStatus, SendReceipt
@@ -166,8 +172,13 @@ class BulkProgress:
               help="A JSON file of template data (e.g. a sample under templates_src/NAME/samples/); "
                    "required with --to, shared by every recipient with --recipients.")
 @click.option("--transport", type=click.Choice(TRANSPORTS), default=None,
-              help="ses (default), smtp, outbox (.eml files, nothing sent) or ses+smtp (SMTP fallback). "
-                   "Default: LETTERHEAD_TRANSPORT, else ses (+smtp when SMTP_HOST is set).")
+              help="ses (default), smtp, outbox (.eml files, nothing sent) or ses+smtp (SMTP fallback); sesv2 "
+                   "and sesv2+smtp force SES v2. Default: LETTERHEAD_TRANSPORT, else ses (+smtp when SMTP_HOST "
+                   "is set).")
+@click.option("--api", type=click.Choice(SES_APIS), default=None,
+              help="The SES API: v1 (SendTemplatedEmail) or v2 (SendEmail: sends the template's [headers], "
+                   "such as List-Unsubscribe). Default: LETTERHEAD_SES_API, else [tool.letterhead.send] api, "
+                   "else v1.")
 @click.option("--env", "env", default=None, help="The sync environment whose deployed names to send with.")
 @click.option("--reply-to", "reply_to", multiple=True, metavar="ADDR", help="Reply-To address (repeatable).")
 @click.option("--tag", "tags", multiple=True, metavar="NAME=VALUE", help="An SES message tag (repeatable).")
@@ -179,7 +190,7 @@ class BulkProgress:
 @click.option("--json", "as_json", is_flag=True, help="Print a machine-readable result (and no progress).")
 @click.pass_obj
 def send(ctx: Ctx, template: str, to: tuple[str, ...], recipients_file: Path | None, data_file: Path | None,
-         transport: str | None, env: str | None, reply_to: tuple[str, ...], tags: tuple[str, ...],
+         transport: str | None, api: str | None, env: str | None, reply_to: tuple[str, ...], tags: tuple[str, ...],
          locale: str | None, outbox_dir: Path | None, as_json: bool) -> None:
     """Send TEMPLATE to --to with the data in --data, as the application would;
     or to every recipient of a --recipients file, one message each.
@@ -190,6 +201,8 @@ def send(ctx: Ctx, template: str, to: tuple[str, ...], recipients_file: Path | N
     configuration set come from the environment or .env (SES_SENDER_EMAIL,
     SES_SENDER_NAME, AWS_REGION, SES_CONFIGURATION_SET, AWS_ENDPOINT_URL_SES;
     SES_MAX_SEND_RATE, else the account's quota, paces a bulk send).
+    A template with [headers] (List-Unsubscribe) needs SES v2 (--api v2, or
+    api = "v2" in [tool.letterhead.send]), SMTP or the outbox.
     """
     from ..authoring.sources import read_json
 
@@ -215,23 +228,26 @@ def send(ctx: Ctx, template: str, to: tuple[str, ...], recipients_file: Path | N
                                 hint='one a line: an address, or {"to": "a@b.c", "data": {...}}')
         if transport == "outbox" and outbox_dir is None:
             outbox_dir = config.root / DEFAULT_OUTBOX
-        with Mailer.from_config(config, env=env, transport=transport, outbox_dir=outbox_dir) as mailer:
+        with Mailer.from_config(config, env=env, transport=transport, outbox_dir=outbox_dir, api=api) as mailer:
             if recipients_file is not None:
                 deployed = mailer.catalog.resolve(template, locale)[0].deployed_name
                 result = _send_bulk(mailer, template, recipients, data, list(reply_to), _tags(tags),
                                     progress=not as_json, locale=locale)
-                _report_bulk(result, template, deployed, _used(mailer), str(recipients_file), as_json)
+                _report_bulk(result, template, deployed, _used(mailer), str(recipients_file), as_json,
+                             api=mailer.api)
                 return
             receipt = mailer.send(template, list(to), data, reply_to=list(reply_to) or None,
                                   tags=_tags(tags) or None, locale=locale)
             outbox = getattr(mailer.transport, "messages", None)
             path = outbox[-1].path if outbox else None
             used = _used(mailer)
+            used_api = mailer.api
         if as_json:
             emit_json({"ok": True, "template": receipt.template, "deployed_name": receipt.deployed_name,
                        "variant": receipt.variant, "locale": receipt.locale,
                        "requested_locale": receipt.requested_locale, "fell_back": receipt.fell_back,
-                       "transport": used, "message_id": receipt.message_id, "eml": str(path) if path else None})
+                       "transport": used, "api": used_api, "message_id": receipt.message_id,
+                       "eml": str(path) if path else None})
             return
         click.echo(f"sent {receipt_line(receipt)} via {used}: {receipt.message_id}")
         if path:
@@ -286,14 +302,15 @@ def _send_bulk(mailer: Mailer, template: str, recipients: Sequence[Recipient], d
     return BulkResult(tuple(sorted(statuses, key=lambda s: s.index)))
 
 
-def _report_bulk(result: BulkResult, template: str, deployed: str, used: str, where: str, as_json: bool) -> None:
+def _report_bulk(result: BulkResult, template: str, deployed: str, used: str, where: str, as_json: bool, *,
+                 api: str | None = None) -> None:
     counts = result.counts
     total = len(result.statuses)
     # sent per variant: "coparent_invitation__es (es)": 8
     variants = Counter(f"{s.variant} ({s.locale})" for s in result.sent if s.locale is not None)
     if as_json:
         emit_json({"ok": result.ok, "template": template, "deployed_name": deployed, "transport": used,
-                   "counts": counts, "locales": dict(sorted(Counter(s.locale for s in result.sent
+                   "api": api, "counts": counts, "locales": dict(sorted(Counter(s.locale for s in result.sent
                                                                     if s.locale is not None).items())),
                    "statuses": [s.to_dict() for s in result.statuses]})
     else:

@@ -15,8 +15,14 @@ manifest's contracts and declared types, the payloads themselves):
    a full local render with SES semantics); a subject that would carry a line
    break is refused too;
 4. prepare TemplateData (:func:`letterhead.authoring.safety.prepare_data`: the
-   HTML-escaped ``_html`` copy the HTML part reads) and hand the message to
-   the transport (SES by default; see :mod:`letterhead.sending.transports`);
+   HTML-escaped ``_html`` copy the HTML part reads), render the template's
+   ``[headers]`` from the same data
+   (:func:`letterhead.authoring.headers.render_headers`: List-Unsubscribe with
+   the recipient's token), and hand the message to the transport (SES by
+   default, its v1 or v2 API: ``[tool.letterhead.send] api``,
+   ``LETTERHEAD_SES_API``; see :mod:`letterhead.sending.transports`).  A
+   template with headers and a transport that cannot send them (SES v1) is a
+   :class:`~letterhead.errors.ConfigError` before anything is sent;
 5. log one line: template, locale, status, transport, message id, recipient
    *domain*.  Never data, never a local part: a verification code or a name
    is personal.
@@ -55,24 +61,28 @@ from email.utils import formataddr
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from ..authoring.headers import render_headers
 from ..authoring.safety import MAX_TEMPLATE_DATA, template_data, url_paths_of
 from ..authoring.validate import check_address, check_data, value_kind
-from ..config import Config, check_sender_name, load_config, positive_rate
+from ..config import Config, check_sender_name, load_config, positive_rate, ses_api
 from ..deploy.naming import Namespace, sending_namespace
 from ..errors import ConfigError, DataError, DeliveryUnknown, LetterheadError, RecipientSuppressed, SendError
 from .bulk import BulkResult, BulkSend, Pending, Recipient, RecipientStatus
 from .catalog import CatalogItem, SendReceipt, TemplateCatalog, deployed_name
 from .sendlog import FAILED, INVALID, SENT, SKIPPED, SUPPRESSED, UNKNOWN, log_send
 from .transports import (
+    API_ENV,
     MAX_DESTINATIONS,
+    TRANSPORTS,
     Backoff,
     FallbackTransport,
-    OutboxTransport,
     OutgoingMessage,
     SendQuota,
     SesTransport,
-    SmtpTransport,
+    SesV2Transport,
     Transport,
+    make_transport,
+    session_credentials,
 )
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -86,6 +96,7 @@ __all__ = [
     "SENT",
     "SKIPPED",
     "SUPPRESSED",
+    "TRANSPORTS",
     "UNKNOWN",
     "BulkResult",
     "Mailer",
@@ -100,7 +111,6 @@ __all__ = [
     "make_transport",
 ]
 
-TRANSPORTS = ("ses", "smtp", "outbox", "ses+smtp")
 DEFAULT_BULK_ATTEMPTS = 5  # tries of one destination SES answered AccountThrottled/TransientFailure
 
 _LINE_BREAK = re.compile(r"[\r\n\x00\x0b\x0c\u0085\u2028\u2029]")  # what could end or fold a header line
@@ -177,56 +187,6 @@ def _env_values(config: Config | None, environ: Mapping[str, str] | None) -> dic
     return values
 
 
-def _credentials(environ: Mapping[str, str]) -> dict[str, str]:
-    """AWS credentials named in ``environ`` (a ``.env`` file included), for
-    boto3's session; empty lets boto3's own chain look (IAM roles...)."""
-    if environ.get("AWS_ACCESS_KEY_ID") and environ.get("AWS_SECRET_ACCESS_KEY"):
-        creds = {"aws_access_key_id": environ["AWS_ACCESS_KEY_ID"],
-                 "aws_secret_access_key": environ["AWS_SECRET_ACCESS_KEY"]}
-        if environ.get("AWS_SESSION_TOKEN"):
-            creds["aws_session_token"] = environ["AWS_SESSION_TOKEN"]
-        return creds
-    if environ.get("AWS_PROFILE"):
-        return {"profile_name": environ["AWS_PROFILE"]}
-    return {}
-
-
-def make_transport(name: str, *, environ: Mapping[str, str] | None = None, region: str | None = None,
-                   endpoint_url: str | None = None, max_send_rate: float | None = None, client: Any = None,
-                   outbox_dir: str | Path | None = None, **ses_kw: Any) -> Transport:
-    """A transport by name: ``ses``, ``smtp``, ``outbox`` or ``ses+smtp``
-    (SES with the SMTP fallback).  SMTP reads ``SMTP_HOST``, ``SMTP_PORT``,
-    ``SMTP_USERNAME``, ``SMTP_PASSWORD``, ``SMTP_SECURITY`` from ``environ`` (the process environment by default)."""
-    environ = os.environ if environ is None else environ
-    if name not in TRANSPORTS:
-        raise ConfigError(f"unknown transport {name!r}", hint=f"pick one of {', '.join(TRANSPORTS)}")
-
-    def ses() -> SesTransport:
-        return SesTransport(client, region=region, endpoint_url=endpoint_url, max_send_rate=max_send_rate,
-                            credentials=_credentials(environ), **ses_kw)
-
-    def smtp() -> SmtpTransport:
-        host = environ.get("SMTP_HOST")
-        if not host:
-            raise ConfigError("the smtp transport needs SMTP_HOST", hint="set SMTP_HOST (and SMTP_PORT, "
-                              "SMTP_USERNAME, SMTP_PASSWORD, SMTP_SECURITY) in the environment or .env")
-        try:
-            port = int(environ["SMTP_PORT"]) if environ.get("SMTP_PORT") else None
-        except ValueError:
-            raise ConfigError("SMTP_PORT must be a number", hint="fix SMTP_PORT") from None
-        return SmtpTransport(host, port, username=environ.get("SMTP_USERNAME") or None,
-                             password=environ.get("SMTP_PASSWORD") or None,
-                             security=environ.get("SMTP_SECURITY") or "starttls")
-
-    if name == "ses":
-        return ses()
-    if name == "smtp":
-        return smtp()
-    if name == "outbox":
-        return OutboxTransport(outbox_dir or environ.get("LETTERHEAD_OUTBOX_DIR") or None)
-    return FallbackTransport(ses(), smtp())
-
-
 class Mailer:
     """Send letterhead templates.  Thread-safe: share one per process (its
     SES transport holds the one rate limiter every thread waits on).
@@ -240,6 +200,14 @@ class Mailer:
     ``suppressions``: a :class:`~letterhead.events.suppression.SuppressionStore`
     consulted before every send (any address of the message on it: refused).
     ``journal``: told of every message sent (see :class:`SendJournal`).
+    ``api``: the SES API a transport named ``ses`` (or ``ses+smtp``) uses:
+    ``"v1"`` (SendTemplatedEmail, the default) or ``"v2"`` (SendEmail with
+    the template's headers: List-Unsubscribe for bulk mail).
+
+    Headers: a template's ``[headers]`` are rendered for each message from
+    its data (after the data check) and go with it; a transport that cannot
+    send them (SES v1) is refused with a :class:`ConfigError` before anything
+    is sent.
     """
 
     def __init__(
@@ -263,6 +231,7 @@ class Mailer:
         environ: Mapping[str, str] | None = None,
         suppressions: SuppressionStore | None = None,
         journal: SendJournal | None = None,
+        api: str | None = None,
     ) -> None:
         if not sender_email:
             raise ConfigError("no sender address", hint="set SES_SENDER_EMAIL (a verified SES identity), "
@@ -275,7 +244,7 @@ class Mailer:
         self.catalog = catalog or TemplateCatalog(ses_dir, namespace=namespace)
         if isinstance(transport, str):
             transport = make_transport(transport, environ=environ, region=region, endpoint_url=endpoint_url,
-                                       max_send_rate=max_send_rate, client=client)
+                                       max_send_rate=max_send_rate, client=client, api=api)
         self.transport = transport
         self.bulk_attempts = max(1, int(bulk_attempts))
         self._backoff = backoff or Backoff(base=0.2, cap=10.0)
@@ -299,18 +268,23 @@ class Mailer:
         ``suppressions=`` is passed (None: no check).  The journal is
         ``[tool.letterhead.events]``'s database when its ``journal`` is true
         (the default once ``topics`` are set: events are consumed) unless
-        ``journal=`` is passed."""
+        ``journal=`` is passed.
+
+        The SES API (``api=``, else ``LETTERHEAD_SES_API``, else
+        ``[tool.letterhead.send] api``, else v1) decides what the transport
+        ``ses`` (and ``ses+smtp``) means: v2 makes it ``sesv2``."""
         values = _env_values(config, environ)
         env_name = env or values.get("LETTERHEAD_ENV") or None
         send = config.send
         rate = kw.pop("max_send_rate", None) or positive_rate(values.get("SES_MAX_SEND_RATE"), "SES_MAX_SEND_RATE") \
             or send.max_send_rate
+        api = ses_api(kw.pop("api", None), "api") or ses_api(values.get(API_ENV), API_ENV) or send.api
         name = transport or values.get("LETTERHEAD_TRANSPORT") or ("ses+smtp" if values.get("SMTP_HOST") else "ses")
         region = kw.pop("region", None) or config.region
         endpoint_url = kw.pop("endpoint_url", None) or config.endpoint_url
         if isinstance(name, str):
             name = make_transport(name, environ=values, region=region, endpoint_url=endpoint_url, max_send_rate=rate,
-                                  client=kw.pop("client", None), outbox_dir=outbox_dir)
+                                  client=kw.pop("client", None), outbox_dir=outbox_dir, api=api)
         if "suppressions" not in kw:
             kw["suppressions"] = _open_suppressions(config, values, region, endpoint_url)
         if "journal" not in kw and config.events.journal:
@@ -352,6 +326,14 @@ class Mailer:
             raise ConfigError(f"the {self.transport.name} transport has no SES quota")
         return ses.quota()
 
+    @property
+    def api(self) -> str | None:
+        """The SES API the sends use (``"v1"``, ``"v2"``), None without SES (smtp, outbox)."""
+        ses = self._ses()
+        if ses is None:
+            return None
+        return "v2" if isinstance(ses, SesV2Transport) else "v1"
+
     def _ses(self) -> SesTransport | None:
         t = self.transport
         if isinstance(t, FallbackTransport):
@@ -390,12 +372,14 @@ class Mailer:
     def _message(self, item: CatalogItem, to: tuple[str, ...], data: Mapping[str, Any],
                  reply_to: tuple[str, ...], tags: tuple[tuple[str, str], ...],
                  default_template_data: str = "{}") -> OutgoingMessage:
+        self.check_sendable(item)
         parts = check_data(item.entry, item.payload, data, parsed=item.parsed)
         if _LINE_BREAK.search(parts["subject"]):
             raise DataError(f"template '{item.entry.name}': the subject would contain a line break "
                             f"({_subject_culprit(item, data)})",
                             hint="pass one-line values for the variables the subject prints")
         template_data = _template_data(item, data)
+        headers = render_headers(declared_headers(item), data, label=f"template '{item.entry.name}': ")
         return OutgoingMessage(
             template=item.entry.name,  # the variant's name (outbox files, the journal)
             template_name=item.deployed_name,
@@ -407,7 +391,27 @@ class Mailer:
             configuration_set=self.configuration_set,
             parts=parts if self.transport.renders_locally else None,
             default_template_data=default_template_data,
+            headers=headers,
         )
+
+    def check_sendable(self, item: CatalogItem) -> None:
+        """Raise :class:`ConfigError` when the template declares headers and
+        the transport cannot send them (SES v1): before anything is sent,
+        rather than a bulk message without its List-Unsubscribe."""
+        declared = declared_headers(item)
+        if not declared or self.transport.sends_headers:
+            return
+        names = ", ".join(declared)
+        if self._ses() is not None:  # SES v1, alone or with the SMTP fallback
+            raise ConfigError(f"template '{item.entry.logical_name}' declares headers ({names}): SES v1 "
+                              "SendTemplatedEmail cannot send headers",
+                              hint=f'set api = "v2" in [tool.letterhead.send] or {API_ENV}=v2 (`letterhead send '
+                                   "--api v2`): SES v2 sends the same stored templates, with headers; nothing "
+                                   "was sent")
+        raise ConfigError(f"template '{item.entry.logical_name}' declares headers ({names}): the "
+                          f"{self.transport.name} transport cannot send headers",
+                          hint="use the sesv2, smtp or outbox transport (or give the transport "
+                               "sends_headers = True once it writes OutgoingMessage.headers); nothing was sent")
 
     # -- sending ------------------------------------------------------------------------------------
 
@@ -486,6 +490,7 @@ class Mailer:
         limiter).  A recipient on the suppression list is settled as
         ``suppressed``, never sent."""
         item, _ = self.catalog.resolve(template, locale)  # an unknown template fails here, before any recipient
+        self.check_sendable(item)  # so do headers the transport cannot send
         reply = check_addresses(reply_to, "reply-to", required=False)
         base_tags = dict(check_tags(tags))
         default = dict(default_data or {})
@@ -587,8 +592,13 @@ def _open_suppressions(config: Config, values: Mapping[str, str], region: str | 
     from ..events.suppression import open_suppressions
 
     return open_suppressions(config.events, region=region, endpoint_url=endpoint_url,
-                             session_args=_credentials(values))
+                             session_args=session_credentials(values))
 
+
+
+def declared_headers(item: CatalogItem) -> Mapping[str, str]:
+    """The template's ``[headers]`` (name → value template), from the manifest."""
+    return item.entry.headers
 
 
 def _template_data(item: CatalogItem, data: Mapping[str, Any]) -> str:

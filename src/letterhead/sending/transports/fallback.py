@@ -25,6 +25,8 @@ class FallbackTransport(Transport):
         self.primary = primary
         self.secondary = secondary
         self.name = f"{primary.name}+{secondary.name}"
+        # Headers only when both deliver them: a message must not lose List-Unsubscribe on the way it took.
+        self.sends_headers = primary.sends_headers and secondary.sends_headers
         self.max_batch = min(primary.max_batch, secondary.max_batch)
         self.fallbacks = 0  # messages handed to the secondary
         self._lock = threading.Lock()

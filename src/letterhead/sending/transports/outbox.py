@@ -20,8 +20,8 @@ from .mime import bare_id, build_mime
 @dataclass(frozen=True)
 class OutboxMessage:
     """A message the outbox kept: what SES would have been sent
-    (``template_data``) and what the recipient would read (``subject``,
-    ``html``, ``text``, ``mime``)."""
+    (``template_data``, ``headers``) and what the recipient would read
+    (``subject``, ``html``, ``text``, ``mime``: its custom headers included)."""
 
     message_id: str
     template: str
@@ -37,6 +37,7 @@ class OutboxMessage:
     text: str = field(repr=False)
     mime: EmailMessage = field(repr=False)
     path: Path | None = None
+    headers: tuple[tuple[str, str], ...] = ()
 
 
 class OutboxTransport(Transport):
@@ -45,6 +46,7 @@ class OutboxTransport(Transport):
 
     name = "outbox"
     renders_locally = True
+    sends_headers = True
 
     def __init__(self, folder: str | Path | None = None) -> None:
         self.folder = Path(folder) if folder is not None else None
@@ -71,7 +73,7 @@ class OutboxTransport(Transport):
         kept = OutboxMessage(message_id, message.template, message.template_name, message.source, message.to,
                              message.reply_to, message.tags, message.configuration_set,
                              json.loads(message.template_data), parts.get("subject", ""), parts.get("html", ""),
-                             parts.get("text", ""), mime, path)
+                             parts.get("text", ""), mime, path, message.headers)
         with self._lock:
             self.messages.append(kept)
         return message_id

@@ -31,6 +31,7 @@ class SmtpTransport(Transport):
 
     name = "smtp"
     renders_locally = True
+    sends_headers = True  # written into the MIME message (build_mime)
 
     def __init__(self, host: str, port: int | None = None, *, username: str | None = None,
                  password: str | None = None, security: str = "starttls", timeout: float = 30,
@@ -167,6 +168,8 @@ class SmtpTransport(Transport):
         try:
             mime = build_mime(message)
             sender = sender_address(message.source).addr_spec
+        except SendError:  # a custom header that is no header (build_mime names it): nothing reached the server
+            raise
         except Exception as exc:  # nothing reached the server
             raise SmtpError(f"could not build the MIME message ({type(exc).__name__}: {exc})",
                             operation="SMTP DATA", template=message.template_name,

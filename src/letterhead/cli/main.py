@@ -47,6 +47,7 @@ class LazyGroup(click.Group):
         "events": "letterhead.cli.events:events",
         "suppression": "letterhead.cli.suppression:suppression",
         "i18n": "letterhead.cli.i18n:i18n",
+        "types": "letterhead.cli.types:types",
     }
 
     def list_commands(self, ctx: click.Context) -> list[str]:

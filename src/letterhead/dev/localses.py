@@ -19,7 +19,11 @@ would drop).  So this module adds the half that matters:
    says) against the stored template, *without* :func:`~letterhead.authoring.safety.prepare_data`:
    the data as sent is what SES gets.  A :class:`Delivery` says whether SES
    would have delivered it, or dropped it and why.
-4. ``GetSendQuota`` answers :data:`LOCAL_MAX_SEND_RATE` (1,000 messages a
+4. SES v2 template sends (``SendEmail`` with ``Content.Template``,
+   ``SendBulkEmail``) and ``GetAccount``, which moto lacks, are answered by
+   :mod:`letterhead.dev.localses_v2`; each send is recorded with the headers
+   the recipient gets (:attr:`SentMessage.headers`).
+5. ``GetSendQuota`` answers :data:`LOCAL_MAX_SEND_RATE` (1,000 messages a
    second) and :data:`LOCAL_MAX_24_HOUR_SEND` (-1: no 24-hour limit), not
    moto's sandbox 1/s, so a ``Mailer`` with ``SES_MAX_SEND_RATE`` unset does
    not pace local sends.  :meth:`LocalSes.clear_outbox` forgets the sent
@@ -66,6 +70,7 @@ from ..authoring.validate import check_types, parse_payload, render_each_part
 from ..aws.client import make_client
 from ..aws.loopback import WsgiGuard, allowed_hosts
 from ..errors import DataError, EndpointError, LetterheadError, Location, RenderError
+from .localses_v2 import SesV2Sends
 
 __all__ = ["DEFAULT_REGION", "LOCAL_MAX_24_HOUR_SEND", "LOCAL_MAX_SEND_RATE", "Delivery", "LocalSes", "SentMessage",
            "clear_sent_messages", "parse_sent_messages", "render_sent"]
@@ -83,6 +88,16 @@ LOCAL_MAX_SEND_RATE = 1000.0
 LOCAL_MAX_24_HOUR_SEND = -1.0
 
 Kind = Literal["templated", "bulk", "email", "raw"]
+Api = Literal["v1", "v2"]
+Pairs = tuple[tuple[str, str], ...]
+
+# The boto3 method that made each kind of send, by API.
+_CALLS: dict[tuple[str, str], str] = {
+    ("v1", "templated"): "send_templated_email", ("v1", "bulk"): "send_bulk_templated_email",
+    ("v1", "email"): "send_email", ("v1", "raw"): "send_raw_email",
+    ("v2", "templated"): "send_email", ("v2", "bulk"): "send_bulk_email",
+    ("v2", "email"): "send_email", ("v2", "raw"): "send_email",
+}
 
 
 @dataclass(frozen=True)
@@ -90,8 +105,11 @@ class SentMessage:
     """One message an application handed to (local) SES, as it was sent.
 
     A bulk send is split into one record per destination, each with the
-    TemplateData SES uses for it (the destination's ``ReplacementTemplateData``,
-    else the call's ``DefaultTemplateData``).
+    TemplateData SES uses for it (v1: the destination's
+    ``ReplacementTemplateData``, else the call's ``DefaultTemplateData``; v2:
+    the entry's data merged over the default's).  ``headers``: what an SES v2
+    send adds to the message (a bulk entry's merged with the default ones),
+    exactly as sent; v1 sends have none.
     """
 
     id: str
@@ -104,10 +122,19 @@ class SentMessage:
     template_data: str | None = None  # the JSON string exactly as sent
     subject: str | None = None  # plain send_email only
     body: str | None = None  # plain send_email / raw only
+    api: Api = "v1"
+    headers: Pairs = ()  # (name, value), in order
+    tags: Pairs = ()
+    reply_to: tuple[str, ...] = ()
 
     @property
     def recipients(self) -> tuple[str, ...]:
         return self.to + self.cc + self.bcc
+
+    @property
+    def call(self) -> str:
+        """The boto3 method that sent it (``send_templated_email``, ``send_bulk_email``...)."""
+        return _CALLS[(self.api, self.kind)]
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -115,6 +142,10 @@ class SentMessage:
             "to": list(self.to), "cc": list(self.cc), "bcc": list(self.bcc),
             "template": self.template, "template_data": self.template_data,
             "subject": self.subject, "body": self.body,
+            "api": self.api, "call": self.call,
+            "headers": [{"name": n, "value": v} for n, v in self.headers],
+            "tags": [{"name": n, "value": v} for n, v in self.tags],
+            "reply_to": list(self.reply_to),
         }
 
 
@@ -147,6 +178,20 @@ def _addresses(destination: Mapping[str, Any] | None, key: str) -> tuple[str, ..
     return tuple(str(a) for a in (destination or {}).get(key) or ())
 
 
+def _pairs(value: Any) -> Pairs:
+    """``[{"Name": n, "Value": v}, ...]`` as recorded → ``((n, v), ...)``."""
+    return tuple((str(p.get("Name", "")), str(p.get("Value", ""))) for p in value or () if isinstance(p, dict))
+
+
+def _v2(m: Mapping[str, Any]) -> dict[str, Any]:
+    """What :mod:`letterhead.dev.localses_v2` recorded on a moto record of an
+    SES v2 send (nothing on a v1 one)."""
+    if m.get("api") != "v2":
+        return {}
+    return {"api": "v2", "headers": _pairs(m.get("headers")), "tags": _pairs(m.get("tags")),
+            "reply_to": tuple(str(a) for a in m.get("reply_to") or ())}
+
+
 def parse_sent_messages(data: Mapping[str, Any]) -> list[SentMessage]:
     """moto's ``/moto-api/data.json`` → the sends it recorded, oldest first.
 
@@ -155,6 +200,8 @@ def parse_sent_messages(data: Mapping[str, Any]) -> list[SentMessage]:
     bulk send is a ``TemplateMessage`` whose ``destinations`` is the list of
     BulkEmailDestinations, with its message ids on the matching
     ``BulkTemplateMessage`` (the n-th bulk of one is the n-th of the other).
+    An SES v2 send is a ``TemplateMessage`` (or ``Message``) per recipient
+    entry, with the attributes :mod:`letterhead.dev.localses_v2` adds.
     """
     ses = data.get("ses") or {}
     bulk_ids = [list(b.get("ids") or []) for b in ses.get("BulkTemplateMessage") or []]
@@ -176,22 +223,23 @@ def parse_sent_messages(data: Mapping[str, Any]) -> list[SentMessage]:
                 ))
         else:
             out.append(SentMessage(
-                id=str(m.get("id", "")), kind="templated", source=str(m.get("source", "")),
+                id=str(m.get("id", "")), kind="bulk" if m.get("operation") == "SendBulkEmail" else "templated",
+                source=str(m.get("source", "")),
                 to=_addresses(dest, "ToAddresses"), cc=_addresses(dest, "CcAddresses"),
                 bcc=_addresses(dest, "BccAddresses"), template=m.get("template"),
-                template_data=m.get("template_data"),
+                template_data=m.get("template_data"), **_v2(m),
             ))
     for m in ses.get("Message") or []:
         dest = m.get("destinations")
         out.append(SentMessage(
             id=str(m.get("id", "")), kind="email", source=str(m.get("source", "")),
             to=_addresses(dest, "ToAddresses"), cc=_addresses(dest, "CcAddresses"),
-            bcc=_addresses(dest, "BccAddresses"), subject=m.get("subject"), body=m.get("body"),
+            bcc=_addresses(dest, "BccAddresses"), subject=m.get("subject"), body=m.get("body"), **_v2(m),
         ))
     for m in ses.get("RawMessage") or []:
         out.append(SentMessage(
             id=str(m.get("id", "")), kind="raw", source=str(m.get("source") or ""),
-            to=tuple(str(a) for a in m.get("destinations") or ()), body=m.get("raw_data"),
+            to=tuple(str(a) for a in m.get("destinations") or ()), body=m.get("raw_data"), **_v2(m),
         ))
     return out
 
@@ -348,7 +396,9 @@ class _GuardedMotoServer:
     behind :class:`letterhead.aws.loopback.WsgiGuard`: moto alone answers any
     ``Host`` and echoes any ``Origin`` in CORS headers, so any web page the
     developer opens could read every sent message and its data.  Behind the
-    guard, :class:`_LocalQuota` reports a quota that does not pace local work."""
+    guard, :class:`_LocalQuota` reports a quota that does not pace local work
+    and :class:`~letterhead.dev.localses_v2.SesV2Sends` answers the SES v2
+    template sends moto lacks."""
 
     def __init__(self, host: str, port: int) -> None:
         self.host = host
@@ -369,7 +419,9 @@ class _GuardedMotoServer:
                 f"the local SES needs moto's server ({exc})",
                 hint="pip install 'moto[server,ses]'",
             ) from None
-        app = WsgiGuard(_LocalQuota(DomainDispatcherApplication(create_backend_app)), allowed_hosts(self.host))
+        moto = DomainDispatcherApplication(create_backend_app)
+        v2 = SesV2Sends(_LocalQuota(moto), max_send_rate=LOCAL_MAX_SEND_RATE, max_24_hour_send=LOCAL_MAX_24_HOUR_SEND)
+        app = WsgiGuard(v2, allowed_hosts(self.host))
         # Bound here, in the caller's thread: a taken port raises OSError to start().
         self._server = make_server(self.host, self.port, app, threaded=True, request_handler=MotoRequestHandler)
         self.port = self._server.server_address[1]
@@ -443,9 +495,11 @@ class LocalSes:
         return f"http://{host}:{self.port}"
 
     def environ(self) -> dict[str, str]:
-        """Environment variables that point an application's boto3 here."""
+        """Environment variables that point an application's boto3 here
+        (its ``ses`` and its ``sesv2`` clients)."""
         return {
             "AWS_ENDPOINT_URL_SES": self.endpoint_url,
+            "AWS_ENDPOINT_URL_SESV2": self.endpoint_url,
             "AWS_REGION": self.region,
             "AWS_DEFAULT_REGION": self.region,
             "AWS_ACCESS_KEY_ID": LOCAL_ACCESS_KEY,

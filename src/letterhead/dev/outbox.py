@@ -6,7 +6,8 @@ server keeps one per sent message).  Out: the outbox page
 summaries (:func:`outbox_listing`), one message's body (:func:`message_body`).
 
 A page lists :data:`PER_PAGE` messages, newest first: each one's envelope,
-subject and whether SES would have delivered it (and why not).  It never
+the headers an SES v2 send adds (``List-Unsubscribe``...: what the recipient
+gets), subject and whether SES would have delivered it (and why not).  It never
 holds a body: the HTML part, the text part and the TemplateData are fetched
 when the developer opens them (``/api/outbox/{id}``).  Embedding every body
 made the page 8.5 MB after 300 sends.
@@ -71,16 +72,21 @@ def paginate(deliveries: Sequence[Delivery], page: Any = 1, per_page: int = PER_
 
 
 def message_summary(d: Delivery) -> dict[str, Any]:
-    """What the list shows of one message: no body."""
+    """What the list shows of one message: no body.  ``headers``: the ones
+    the send added, in order, as ``{"name", "value"}``."""
     m = d.message
     parts = d.parts or {}
     return {
         "id": m.id,
         "kind": m.kind,
+        "api": m.api,
+        "call": m.call,
         "source": m.source,
         "to": ", ".join(m.to),
         "cc": ", ".join(m.cc),
         "bcc": ", ".join(m.bcc),
+        "reply_to": ", ".join(m.reply_to),
+        "headers": [{"name": n, "value": v} for n, v in m.headers],
         "template": m.template,
         "delivered": d.delivered,
         "problem": d.problem,
@@ -150,7 +156,8 @@ def outbox_page(paged: OutboxPage, *, site: Site = _LIVE, endpoint_url: str | No
         items.append(item)
     env_lines = []
     if endpoint_url:
-        env_lines = [f"AWS_ENDPOINT_URL_SES={endpoint_url}", f"AWS_REGION={region or 'us-east-1'}",
+        env_lines = [f"AWS_ENDPOINT_URL_SES={endpoint_url}", f"AWS_ENDPOINT_URL_SESV2={endpoint_url}",
+                     f"AWS_REGION={region or 'us-east-1'}",
                      "AWS_ACCESS_KEY_ID=local", "AWS_SECRET_ACCESS_KEY=local"]
     return render_page("outbox.html", site, page="outbox", title="Outbox · letterhead preview", items=items,
                        paged=paged, endpoint_url=endpoint_url, region=region, senders=list(senders),

@@ -155,7 +155,7 @@ class Piece(NamedTuple):
 
 
 class Uri(NamedTuple):
-    """A ``<…>`` of a header value: its text up to its first placeholder, and whether it has one."""
+    """A ``<…>`` of a header value: its text up to its first placeholder, and how many it holds."""
 
     head: str
     placeholders: int

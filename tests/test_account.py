@@ -201,6 +201,8 @@ def test_policy_lists_exactly_the_actions_and_pins_the_sender() -> None:
     assert actions == set(acc.iam_actions())
     assert {a.removeprefix("ses:") for a in actions} == LEAD_LIST | {
         "GetAccount", "UpdateConfigurationSetEventDestination",
+        # api = "v2" (issue 15): templated sends with headers
+        "SendEmail", "SendBulkEmail",
         # suppression = "ses" (issue 16): the account-level suppression list
         "GetSuppressedDestination", "PutSuppressedDestination", "DeleteSuppressedDestination",
         "ListSuppressedDestinations"}

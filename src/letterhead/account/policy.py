@@ -54,7 +54,10 @@ SNS_ARN_RE = re.compile(r"^arn:aws[A-Za-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]
 IAM_STATEMENTS: Mapping[str, tuple[str, ...]] = {
     "LetterheadTemplates": ("CreateTemplate", "UpdateTemplate", "GetTemplate", "ListTemplates",
                             "DeleteTemplate", "TestRenderTemplate"),
-    "LetterheadSending": ("SendTemplatedEmail", "SendBulkTemplatedEmail", "GetSendQuota"),
+    # v1 (SendTemplatedEmail) and, with [tool.letterhead.send] api = "v2", SES v2's
+    # SendEmail / SendBulkEmail (templates with headers such as List-Unsubscribe).
+    "LetterheadSending": ("SendTemplatedEmail", "SendBulkTemplatedEmail", "GetSendQuota", "SendEmail",
+                          "SendBulkEmail"),
     "LetterheadAccount": ("GetSendQuota", "GetSendStatistics", "GetAccount", "VerifyEmailIdentity",
                           "GetIdentityVerificationAttributes", "ListIdentities", "CreateConfigurationSet",
                           "CreateConfigurationSetEventDestination", "UpdateConfigurationSetEventDestination",

@@ -215,6 +215,7 @@ def test_policy_lists_exactly_the_actions_and_pins_the_sender() -> None:
 # Calls that look like SES operations but are not AWS calls.
 NOT_AWS_FILES = {
     "localses.py": "drives letterhead's own loopback moto server, never AWS",
+    "localses_v2.py": "answers SES v2 calls in letterhead's own loopback local SES, never AWS",
 }
 POLICY_FILE = "account/policy.py"  # where IAM_STATEMENTS lives
 NOT_AWS_CALL = re.compile(r"(\benv\b|_env\(\))\.get_template\(")  # Jinja environments

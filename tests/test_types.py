@@ -508,3 +508,34 @@ def test_types_without_a_path_or_a_build_says_what_to_do(tmp_path: Path) -> None
     unbuilt = invoke("--root", str(project(tmp_path / "b", built=False)))
     assert unbuilt.exit_code == 1
     assert "no built templates" in unbuilt.output and "run `letterhead build` first" in unbuilt.output
+
+
+def test_the_build_writes_the_schemas_and_the_types_module_and_check_notices_a_stale_one(tmp_path: Path) -> None:
+    import shutil
+
+    from letterhead.cli import cli
+
+    from .helpers import make_project
+
+    root = make_project(tmp_path)
+    py = root / "pyproject.toml"
+    py.write_text(py.read_text() + 'types_module = "app/email_types.py"\n')
+    (root / "app").mkdir()
+    runner = CliRunner()
+    built = runner.invoke(cli, ["--root", str(root), "build"])
+    assert built.exit_code == 0, built.output
+    assert json.loads((root / "ses_templates/schemas/welcome.json").read_text())["required"] == ["name", "url"]
+    module = root / "app/email_types.py"
+    assert "class WelcomeData(TypedDict" in module.read_text()
+    assert runner.invoke(cli, ["--root", str(root), "build", "--check"]).exit_code == 0
+
+    module.write_text(module.read_text() + "# edited by hand\n")
+    stale = runner.invoke(cli, ["--root", str(root), "build", "--check"])
+    assert stale.exit_code == 2 and "app/email_types.py" in stale.output
+
+    shutil.copytree(root / "templates_src/welcome", root / "templates_src/welcome_back")
+    assert runner.invoke(cli, ["--root", str(root), "build"]).exit_code == 0
+    assert (root / "ses_templates/schemas/welcome_back.json").is_file()
+    shutil.rmtree(root / "templates_src/welcome_back")  # a template removed: its schema goes with it
+    assert runner.invoke(cli, ["--root", str(root), "build"]).exit_code == 0
+    assert sorted(p.name for p in (root / "ses_templates/schemas").iterdir()) == ["welcome.json"]

@@ -406,10 +406,26 @@ def build(
         _refuse_untranslated(config, ordered)
 
     ses_rel, build_rel = config.rel(config.ses_dir), config.rel(config.build_dir)
-    outputs.add(f"{ses_rel}/{MANIFEST_NAME}", Manifest(entries, html_data_key=HTML_DATA_KEY,
-                                                       default_locale=config.default_locale or "").dumps())
+    manifest = Manifest(entries, html_data_key=HTML_DATA_KEY, default_locale=config.default_locale or "")
+    outputs.add(f"{ses_rel}/{MANIFEST_NAME}", manifest.dumps())
+    # A JSON Schema of each template's data, for applications in other
+    # languages (ses_templates/schemas/: sync reads only ses_templates/*.json).
+    from .schema import generate_schemas
+
+    for rel, text in generate_schemas(manifest).items():
+        outputs.add(f"{ses_rel}/{rel}", text)
+    types_text = None
+    if config.types_module is not None and write:
+        from .types import generate_module
+
+        types_text = generate_module(manifest)
     if check:
         stale = _stale(config, outputs, ses_rel, build_rel)
+        if types_text is not None and config.types_module is not None:
+            from .types import module_is_current
+
+            if not module_is_current(config.types_module, types_text):
+                stale.append(config.rel(config.types_module))
         if stale:
             raise StaleOutputError(
                 f"{len(stale)} generated file(s) are out of date: " + ", ".join(stale[:10])
@@ -420,6 +436,11 @@ def build(
     if not write:
         return BuildResult(ordered)
     written, removed = _write_all(config, outputs, ses_rel, build_rel)
+    if types_text is not None and config.types_module is not None:
+        from .types import write_module
+
+        if write_module(config.types_module, types_text):
+            written.append(config.rel(config.types_module))
     _save_cache(config, new_cache)
     return BuildResult(ordered, written=tuple(written), removed=tuple(removed))
 
@@ -567,6 +588,7 @@ def _reuse(config: Config, name: str, outputs: _Outputs, old: ManifestEntry) -> 
 
 
 CACHE_FILE = ".letterhead-cache/build.json"
+SCHEMA_DIR = "schemas"  # ses_templates/schemas/<name>.json (authoring.schema)
 
 
 def _load_cache(config: Config) -> dict[str, str]:
@@ -606,6 +628,8 @@ def _generated(config: Config, ses_rel: str, build_rel: str) -> dict[str, Path]:
     if config.ses_dir.is_dir():
         for p in config.ses_dir.glob("*.json"):
             found[f"{ses_rel}/{p.name}"] = p
+        for p in (config.ses_dir / SCHEMA_DIR).glob("*.json"):
+            found[f"{ses_rel}/{SCHEMA_DIR}/{p.name}"] = p
     if config.build_dir.is_dir():
         _files_below(config.build_dir, build_rel, found)
     return found

@@ -121,8 +121,9 @@ def dev(ctx: Ctx, host: str, port: int, ses_port: int, no_ses: bool, senders: tu
         if server.local_ses is not None:
             ses = server.local_ses
             click.echo(f"  local SES  {ses.endpoint_url}  (region {ses.region}; outbox at {server.url}/outbox)")
-            click.echo(f"             AWS_ENDPOINT_URL_SES={ses.endpoint_url} AWS_REGION={ses.region} "
-                       "AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local")
+            url = ses.endpoint_url
+            click.echo(f"             AWS_ENDPOINT_URL_SES={url} AWS_ENDPOINT_URL_SESV2={url} "
+                       f"AWS_REGION={ses.region} AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local")
             click.echo(f"             quota: {LOCAL_MAX_SEND_RATE:,.0f} messages/s, no 24-hour limit "
                        "(SES_MAX_SEND_RATE need not be set)")
             if ses.verified:

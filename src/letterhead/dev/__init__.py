@@ -11,5 +11,6 @@ Modules:
   and locale, compiled in memory, recompiled by what a saved file touches;
 * ``preview``: the pages (index, template, outbox) that show those states;
 * ``devserver``: ``letterhead dev``: the live site, reload on save, the render API;
-* ``localses``: the embedded SES (moto behind the loopback guard) and its renderer.
+* ``localses``: the embedded SES (moto behind the loopback guard) and its renderer;
+* ``localses_v2``: SES v2 templated sends (SendEmail, SendBulkEmail with headers), which moto lacks.
 """

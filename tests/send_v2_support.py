@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+from botocore.awsrequest import AWSResponse
 from botocore.exceptions import ClientError
 
 from letterhead.sending.transports import OutgoingMessage, SesV2Transport
@@ -207,3 +208,61 @@ def smtp_inbox() -> Iterator[tuple[Inbox, int]]:
         yield inbox, port
     finally:
         controller.stop()
+
+
+class _Body:
+    def __init__(self, body: bytes) -> None:
+        self._body = body
+
+    def stream(self, **_: Any) -> Iterator[bytes]:
+        yield self._body
+
+    def read(self, *_: Any, **__: Any) -> bytes:
+        return self._body
+
+
+class HttpFaults:
+    """Faults at the HTTP seam of a real ``sesv2`` client talking to a real
+    endpoint (the local SES): every ``call_every``-th SendBulkEmail is
+    answered 429 TooManyRequestsException before it leaves (nothing reaches
+    SES), and every ``entry_every``-th entry SES accepted is answered
+    ACCOUNT_THROTTLED (SES recorded it: ``throttled_entries`` counts, per
+    address, the records to subtract from SES's ledger)."""
+
+    def __init__(self, client: Any, *, call_every: int, entry_every: int) -> None:
+        self.call_every = call_every
+        self.entry_every = entry_every
+        self.calls = 0
+        self.entries = 0
+        self.refused_calls = 0
+        self.throttled_entries: Counter[str] = Counter()
+        self._lock = threading.Lock()
+        events = client.meta.events
+        events.register("provide-client-params.sesv2.SendBulkEmail", self._params)
+        events.register_first("before-send.sesv2.SendBulkEmail", self._before_send)
+        events.register("after-call.sesv2.SendBulkEmail", self._after_call)
+
+    def _params(self, params: Any = None, context: Any = None, **_: Any) -> None:
+        context["lh_to"] = [e["Destination"]["ToAddresses"][0] for e in params["BulkEmailEntries"]]
+
+    def _before_send(self, request: Any = None, **_: Any) -> Any:
+        with self._lock:
+            self.calls += 1
+            refuse = self.calls % self.call_every == 0
+            self.refused_calls += refuse
+        if not refuse:
+            return None
+        body = json.dumps({"__type": "TooManyRequestsException", "message": "Maximum sending rate exceeded."})
+        return AWSResponse(request.url, 429, {"x-amzn-ErrorType": "TooManyRequestsException",
+                                              "Content-Type": "application/json"}, _Body(body.encode()))
+
+    def _after_call(self, parsed: Any = None, context: Any = None, http_response: Any = None, **_: Any) -> None:
+        if http_response is None or http_response.status_code >= 300:
+            return
+        with self._lock:
+            for i, address in enumerate(context.get("lh_to", [])):
+                self.entries += 1
+                if self.entries % self.entry_every == 0:
+                    parsed["BulkEmailEntryResults"][i] = {"Status": "ACCOUNT_THROTTLED",
+                                                          "Error": "Maximum sending rate exceeded."}
+                    self.throttled_entries[address] += 1

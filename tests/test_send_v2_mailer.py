@@ -2,11 +2,15 @@
 each recipient's data and sent (SendEmail's Headers, SendBulkEmail's
 ReplacementHeaders), refused before any call where they cannot go (SES v1),
 refused when the data would break a header; SMTP and the fallback carrying
-them; and the API chosen from pyproject, the environment and ``--api``."""
+them; the API chosen from pyproject, the environment and ``--api``; and,
+over real HTTP against the local SES (boto3's ``sesv2``), single and bulk
+sends whose every recipient gets its own headers exactly once, throttling
+included."""
 
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,6 +19,7 @@ import pytest
 from botocore.stub import Stubber
 
 from letterhead.config import load_config
+from letterhead.dev.localses import LocalSes
 from letterhead.errors import ConfigError
 from letterhead.sending.mailer import Mailer, Recipient
 from letterhead.sending.transports import (
@@ -25,11 +30,12 @@ from letterhead.sending.transports import (
     SmtpTransport,
 )
 
-from .send_support import SES_DIR
+from .send_support import SES_DIR, sample
 from .send_v2_support import (
     REGION,
     SOURCE,
     FakeSesV2,
+    HttpFaults,
     Inbox,
     headers_data,
     headers_project,
@@ -292,3 +298,132 @@ def test_the_v2_fallback_hands_smtp_the_same_headers(bulk_root: Path, smtp_serve
         _hmailer(bulk_root, pair).send("welcome", "ada@example.org", headers_data(token="tok-fb"))
     assert pair.fallbacks == 1
     assert str(inbox.parsed()["List-Unsubscribe"]).startswith("<https://example.com/unsub?t=tok-fb>")
+
+
+# --- over HTTP: the Mailer on SES v2 against the local SES ---------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def local_ses(bulk_root: Path) -> Iterator[LocalSes]:
+    with LocalSes(senders=["calndr.club"]) as ses:
+        ses.load_templates(bulk_root / "ses_templates")
+        ses.load_templates(SES_DIR)  # Calndr's own, schedule_digest (bulk mail) among them
+        yield ses
+
+
+@pytest.fixture
+def ses(local_ses: LocalSes) -> LocalSes:
+    local_ses.clear_outbox()
+    return local_ses
+
+
+def _env(ses: LocalSes, **extra: str) -> dict[str, str]:
+    return {**ENV, **ses.environ(), "SES_MAX_SEND_RATE": "500", **extra}
+
+
+def _local_mailer(root: Path, ses: LocalSes, **extra: str) -> Mailer:
+    env = _env(ses, **extra)
+    return Mailer.from_config(load_config(root, environ=env), environ=env, suppressions=None, journal=None,
+                              ses_dir=root / "ses_templates")
+
+
+def test_a_v2_send_over_http_reaches_the_recipient_with_its_headers(bulk_root: Path, ses: LocalSes) -> None:
+    mailer = _local_mailer(bulk_root, ses, LETTERHEAD_SES_API="v2")
+    receipt = mailer.send("welcome", "ada@example.org", headers_data(token="tok/ada"), tags={"kind": "news"})
+    [sent] = ses.sent_messages()
+    assert (sent.id, sent.api, sent.template, sent.to) == (receipt, "v2", "welcome", ("ada@example.org",))
+    assert [{"Name": k, "Value": v} for k, v in sent.headers] == _expected_headers("tok%2Fada")
+    assert sent.tags == (("template", "welcome"), ("kind", "news"))
+    [delivery] = ses.outbox()
+    assert delivery.delivered and delivery.parts is not None and "Hello Ada" in delivery.parts["html"]
+    assert delivery.to_dict()["message"]["headers"][0] == {"name": "List-Unsubscribe",
+                                                           "value": _expected_headers("tok%2Fada")[0]["Value"]}
+
+
+def test_a_v2_bulk_over_http_gives_every_recipient_its_own_headers_once(bulk_root: Path, ses: LocalSes) -> None:
+    mailer = _local_mailer(bulk_root, ses, LETTERHEAD_SES_API="v2")
+    recipients = [Recipient(f"user{i}@example.org", headers_data(f"N{i}", f"tok-{i}", f"w{i % 2}"), key=i)
+                  for i in range(120)]
+    result = mailer.send_bulk("welcome", recipients, workers=2)
+    assert result.ok and result.counts["sent"] == 120
+    sent = ses.sent_messages()
+    assert sorted(a for m in sent for a in m.to) == sorted(f"user{i}@example.org" for i in range(120))
+    assert {m.kind for m in sent} == {"bulk"} and {m.api for m in sent} == {"v2"}
+    by_address = {m.to[0]: m for m in sent}
+    for i in range(120):
+        headers = [{"Name": k, "Value": v} for k, v in by_address[f"user{i}@example.org"].headers]
+        assert headers == _expected_headers(f"tok-{i}", f"w{i % 2}")
+    assert {s.message_id for s in result.statuses} == {m.id for m in sent}
+    assert all(d.delivered for d in ses.outbox())
+
+
+def test_throttling_over_http_loses_nothing_and_duplicates_nothing(bulk_root: Path, ses: LocalSes) -> None:
+    mailer = _local_mailer(bulk_root, ses, LETTERHEAD_SES_API="v2")
+    transport = mailer._ses()
+    assert isinstance(transport, SesV2Transport)
+    faults = HttpFaults(transport.client, call_every=3, entry_every=4)
+    recipients = [Recipient(f"user{i}@example.org", headers_data(f"N{i}", f"tok-{i}"), key=i) for i in range(150)]
+    result = mailer.send_bulk("welcome", recipients, workers=3)
+    assert result.ok and result.counts["sent"] == 150
+    assert faults.refused_calls and faults.throttled_entries  # the faults did happen
+    recorded = Counter(a for m in ses.sent_messages() for a in m.to)
+    delivered = recorded - faults.throttled_entries  # SES recorded those, but answered them throttled
+    assert delivered == Counter({f"user{i}@example.org": 1 for i in range(150)})
+    by_id = {m.id: m for m in ses.sent_messages()}
+    for s in result.statuses:
+        assert by_id[s.message_id].to == s.to  # each status names the message SES really sent to it
+    assert transport.throttled == faults.refused_calls
+
+
+def test_calndr_s_digest_goes_out_with_one_click_unsubscribe(ses: LocalSes, tmp_path: Path) -> None:
+    digest = sample("schedule_digest", "busy_week")
+    mailer = _local_mailer(_app(tmp_path), ses, LETTERHEAD_SES_API="v2")
+    mailer.send("schedule_digest", "amira.haddad@example.com", digest)
+    [sent] = ses.sent_messages()
+    token = digest["unsubscribe_token"]
+    assert dict(sent.headers) == {
+        "List-Unsubscribe": f"<https://calndr.club/unsub?t={token}>, "
+                            f"<mailto:unsubscribe@calndr.club?subject=unsub-{token}>",
+        "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
+    assert ses.outbox()[0].delivered
+
+
+def test_calndr_s_digest_through_v1_is_refused_and_nothing_reaches_ses(ses: LocalSes, tmp_path: Path) -> None:
+    mailer = _local_mailer(_app(tmp_path), ses)  # api unset: v1
+    with pytest.raises(ConfigError, match="SES v1 SendTemplatedEmail cannot send headers"):
+        mailer.send("schedule_digest", "amira.haddad@example.com", sample("schedule_digest", "busy_week"))
+    assert ses.sent_messages() == []
+
+
+def _cli(root: Path, ses: LocalSes, *args: str, **env: str) -> Any:
+    from click.testing import CliRunner
+
+    from letterhead.cli.common import Ctx
+    from letterhead.cli.send import send
+
+    data = root / "digest.json"
+    data.write_text(json.dumps(sample("schedule_digest", "busy_week")))
+    return CliRunner().invoke(send, ["schedule_digest", "--to", "amira.haddad@example.com", "--data", str(data),
+                                     *args], obj=Ctx(root, as_json=False), env=_env(ses, **env))
+
+
+def test_the_cli_sends_with_api_v2_and_says_so(ses: LocalSes, tmp_path: Path) -> None:
+    root = _app(tmp_path)
+    result = _cli(root, ses, "--api", "v2", "--json")
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.output)
+    assert (out["api"], out["transport"]) == ("v2", "sesv2")
+    [sent] = ses.sent_messages()
+    assert sent.id == out["message_id"] and dict(sent.headers)["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+
+
+def test_the_cli_refuses_headers_on_v1_with_the_fix(ses: LocalSes, tmp_path: Path) -> None:
+    root = _app(tmp_path)
+    result = _cli(root, ses)
+    assert result.exit_code == 1
+    assert "SES v1 SendTemplatedEmail cannot send headers" in result.output
+    assert 'fix: set api = "v2" in [tool.letterhead.send]' in result.output
+    assert ses.sent_messages() == []
+    by_env = _cli(root, ses, "--json", LETTERHEAD_SES_API="v2")
+    assert by_env.exit_code == 0 and json.loads(by_env.output)["api"] == "v2"
+    assert _cli(root, ses, "--api", "v1", LETTERHEAD_SES_API="v2").exit_code == 1  # --api wins over the environment

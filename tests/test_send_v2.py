@@ -188,6 +188,7 @@ def test_a_v2_bulk_status_settles_as_the_v1_status_does(v2: str, v1: str) -> Non
     assert new[0].message_id == "ok-1" and new[1].message_id is None
     assert _policy(new[1].error)[:4] == _policy(old[1].error)[:4]
     assert new[1].error is not None and new[1].error.operation == "SendBulkEmail"
+    assert new[1].error.code == v2  # what SES v2 said stays in the error
 
 
 @pytest.mark.parametrize(("code", "text", "status", "cls"), [
@@ -209,7 +210,7 @@ def test_a_v2_error_is_the_typed_error_of_the_same_failure(stubbed: Any, code: s
     stub.add_client_error("send_email", code, text, status)
     with pytest.raises(SendError) as caught:
         v2_transport(c).send(message())
-    assert type(caught.value) is cls and caught.value.operation == "SendEmail"
+    assert type(caught.value) is cls and caught.value.operation == "SendEmail" and caught.value.code == code
     assert "a@example.org" not in caught.value.message  # the domain stays, the person goes
     if cls is SendAccessDenied:
         assert "ses:SendEmail" in (caught.value.hint or "")
@@ -455,3 +456,10 @@ def test_the_limiter_is_shared_by_every_thread() -> None:
     for th in threads:
         th.join()
     assert sum(fake.delivered.values()) == 8 and t.limiter.acquired == 8
+
+
+def test_a_v1_client_handed_to_the_v2_transport_is_refused() -> None:
+    from letterhead.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="needs a boto3 'sesv2' client, not 'ses'"):
+        SesV2Transport(v1_client(), region=REGION)

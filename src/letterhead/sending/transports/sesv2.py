@@ -24,16 +24,25 @@ wire differs:
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from ...aws.client import make_client as make_aws_client
 from ...aws.client import make_session, retry_config, watch_answers
 from ...aws.errors import error_code, send_hint, ses_error
 from ...aws.quota import SendQuota
-from ...errors import DeliveryUnknown, SendAccessDenied, SendError
+from ...aws.ratelimit import RateLimiter
+from ...errors import ConfigError, DeliveryUnknown, SendAccessDenied, SendError
 from .base import MAX_DESTINATIONS, Outcome, OutgoingMessage, check_wire_headers
-from .ses import RETRYABLE_STATUSES, SANDBOX_RATE, SesTransport
+from .ses import (
+    DEFAULT_BURST_SECONDS,
+    DEFAULT_CONNECT_ATTEMPTS,
+    DEFAULT_MAX_ATTEMPTS,
+    RETRYABLE_STATUSES,
+    SANDBOX_RATE,
+    SesTransport,
+)
 
 __all__ = ["V2_STATUSES", "SesV2Transport", "make_v2_client", "v1_code"]
 
@@ -91,6 +100,24 @@ class SesV2Transport(SesTransport):
     name = "sesv2"
     sends_headers = True
 
+    def __init__(self, client: Any = None, *, region: str | None = None, endpoint_url: str | None = None,
+                 max_send_rate: float | None = None, limiter: RateLimiter | None = None,
+                 max_attempts: int = DEFAULT_MAX_ATTEMPTS, connect_attempts: int = DEFAULT_CONNECT_ATTEMPTS,
+                 backoff: Callable[[int], float] | None = None, sleep: Callable[[float], None] = time.sleep,
+                 connect_timeout: float = 5, read_timeout: float = 30, max_pool_connections: int = 10,
+                 credentials: Mapping[str, str] | None = None, burst_seconds: float = DEFAULT_BURST_SECONDS,
+                 ) -> None:
+        service = _service_name(client)
+        if service not in (None, "sesv2"):  # a v1 client has a send_email too, which takes other parameters
+            raise ConfigError(f"the SES v2 transport needs a boto3 'sesv2' client, not {service!r}",
+                              hint="pass boto3.client('sesv2', ...), or leave client unset (letterhead makes one); "
+                                   "an 'ses' client goes with api = \"v1\"")
+        super().__init__(client, region=region, endpoint_url=endpoint_url, max_send_rate=max_send_rate,
+                         limiter=limiter, max_attempts=max_attempts, connect_attempts=connect_attempts,
+                         backoff=backoff, sleep=sleep, connect_timeout=connect_timeout, read_timeout=read_timeout,
+                         max_pool_connections=max_pool_connections, credentials=credentials,
+                         burst_seconds=burst_seconds)
+
     # -- the client --------------------------------------------------------------------------
 
     @property
@@ -125,6 +152,7 @@ class SesV2Transport(SesTransport):
         err = ses_error(v1_code(code, message), message, operation=operation, template=template,
                         region=self.region or _client_region(self._client), domain=domain,
                         config_set=config_set, status=status)
+        err.code = code  # what SES v2 said (the class says what it means)
         if isinstance(err, SendAccessDenied):
             err.hint = DENIED_HINT
         return err
@@ -220,6 +248,7 @@ class SesV2Transport(SesTransport):
                 outcomes.append(self._unknown(m, "SES returned no result for this entry"))
                 continue
             result, status = results[i], statuses[i]
+            said = str(result.get("Status") or status)  # v2's own word, kept as the error's code
             if status == "Success" and not result.get("MessageId"):
                 outcomes.append(self._unknown(m, f"{self._where()} answered SUCCESS without a MessageId for "
                                                  "this entry"))
@@ -231,6 +260,7 @@ class SesV2Transport(SesTransport):
                                 domain=m.sender_domain, config_set=m.configuration_set)
                 if status in RETRYABLE_STATUSES:
                     err.retryable = True
+                err.code = said
                 outcomes.append(Outcome(m, error=err, transport=self.name))
         return outcomes
 
@@ -254,6 +284,14 @@ def _headers(headers: Sequence[tuple[str, str]]) -> list[dict[str, str]]:
 
 def _tags(tags: Sequence[tuple[str, str]]) -> list[dict[str, str]]:
     return [{"Name": k, "Value": v} for k, v in tags]
+
+
+def _service_name(client: Any) -> str | None:
+    """The boto3 service a client speaks (``ses``, ``sesv2``), None when it does not say."""
+    try:
+        return str(client.meta.service_model.service_name)
+    except AttributeError:
+        return None
 
 
 def _client_region(client: Any) -> str | None:

@@ -425,6 +425,7 @@ def test_the_outbox_keeps_the_headers_it_wrote(tmp_path: Path) -> None:
     outbox.send(message())
     [kept] = outbox.messages
     assert kept.headers == UNSUBSCRIBE and kept.path is not None
+    assert "tok-1" not in repr(kept)  # an unsubscribe token is a secret: not in reprs (nor logs)
     written = email.message_from_bytes(kept.path.read_bytes(), policy=policy.default)
     assert str(written["List-Unsubscribe-Post"]) == "List-Unsubscribe=One-Click"
 

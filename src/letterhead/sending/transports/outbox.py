@@ -37,7 +37,7 @@ class OutboxMessage:
     text: str = field(repr=False)
     mime: EmailMessage = field(repr=False)
     path: Path | None = None
-    headers: tuple[tuple[str, str], ...] = ()
+    headers: tuple[tuple[str, str], ...] = field(default=(), repr=False)  # tokens: kept out of reprs
 
 
 class OutboxTransport(Transport):

@@ -49,15 +49,18 @@ CONFIG_SET_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 SNS_ARN_RE = re.compile(r"^arn:aws[A-Za-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$")
 
 # Every SES API action letterhead calls, grouped by who needs it.  A deploy role
-# needs the first statement, the application the second, an operator the third;
-# the fourth is for suppression = "ses" (the application and the event consumer).
+# needs the first statement, the application the second and third, an operator
+# the fourth; the fifth is for suppression = "ses" (the application and the
+# event consumer).
 IAM_STATEMENTS: Mapping[str, tuple[str, ...]] = {
     "LetterheadTemplates": ("CreateTemplate", "UpdateTemplate", "GetTemplate", "ListTemplates",
                             "DeleteTemplate", "TestRenderTemplate"),
     # v1 (SendTemplatedEmail) and, with [tool.letterhead.send] api = "v2", SES v2's
     # SendEmail / SendBulkEmail (templates with headers such as List-Unsubscribe).
-    "LetterheadSending": ("SendTemplatedEmail", "SendBulkTemplatedEmail", "GetSendQuota", "SendEmail",
-                          "SendBulkEmail"),
+    "LetterheadSending": ("SendTemplatedEmail", "SendBulkTemplatedEmail", "SendEmail", "SendBulkEmail"),
+    # The sender's rate (v1 GetSendQuota, v2 GetAccount): apart from the sends,
+    # because a request that names no sender never matches ses:FromAddress.
+    "LetterheadSendRate": ("GetSendQuota", "GetAccount"),
     "LetterheadAccount": ("GetSendQuota", "GetSendStatistics", "GetAccount", "VerifyEmailIdentity",
                           "GetIdentityVerificationAttributes", "ListIdentities", "CreateConfigurationSet",
                           "CreateConfigurationSetEventDestination", "UpdateConfigurationSetEventDestination",

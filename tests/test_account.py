@@ -209,6 +209,10 @@ def test_policy_lists_exactly_the_actions_and_pins_the_sender() -> None:
     assert all(st["Effect"] == "Allow" and st["Resource"] == "*" for st in policy["Statement"])
     sending = next(st for st in policy["Statement"] if st["Sid"] == "LetterheadSending")
     assert sending["Condition"] == {"StringEquals": {"ses:FromAddress": SENDER}}
+    # reading the rate names no sender: under that condition it would never be allowed
+    rate = next(st for st in policy["Statement"] if "ses:GetSendQuota" in st["Action"] and "Condition" not in st)
+    assert {"ses:GetSendQuota", "ses:GetAccount"} <= set(rate["Action"])
+    assert not {a for a in sending["Action"] if a.startswith("ses:Get")}
     assert "Condition" not in next(st for st in acc.iam_policy(None)["Statement"] if st["Sid"] == "LetterheadSending")
 
 

@@ -464,3 +464,23 @@ def test_a_v1_client_handed_to_the_v2_transport_is_refused() -> None:
 
     with pytest.raises(ConfigError, match="needs a boto3 'sesv2' client, not 'ses'"):
         SesV2Transport(v1_client(), region=REGION)
+
+
+def test_the_v1_transport_refuses_headers_rather_than_dropping_them() -> None:
+    """A caller that hands the v1 transport a message with headers directly
+    (not through the Mailer, which refuses first) gets an error, never a send without them."""
+    import boto3
+    from botocore.stub import Stubber
+
+    from letterhead.errors import ConfigError
+    from letterhead.sending.transports.base import OutgoingMessage
+    from letterhead.sending.transports.ses import SesTransport
+
+    client = boto3.client("ses", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
+    message = OutgoingMessage(template="schedule_digest", template_name="schedule_digest",
+                              source="noreply@calndr.club", to=("a@example.org",), template_data="{}",
+                              headers=(("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"),))
+    with Stubber(client), pytest.raises(ConfigError, match="cannot send them"):  # no call is stubbed: none may be made
+        SesTransport(client, max_send_rate=10).send(message)
+    with Stubber(client), pytest.raises(ConfigError, match="List-Unsubscribe-Post"):
+        SesTransport(client, max_send_rate=10).send_batch([message])

@@ -20,7 +20,7 @@ from ...aws.errors import send_hint, ses_error, translate_send
 from ...aws.quota import SendQuota
 from ...aws.ratelimit import RateLimiter
 from ...aws.redact import install_log_redaction
-from ...errors import DeliveryUnknown, SendError, SesUnreachable, Throttled
+from ...errors import ConfigError, DeliveryUnknown, SendError, SesUnreachable, Throttled
 from .base import MAX_DESTINATIONS, Backoff, Outcome, OutgoingMessage, Transport
 
 log = logging.getLogger("letterhead.send")
@@ -32,6 +32,17 @@ DEFAULT_BURST_SECONDS = 0.5  # the limiter's bucket: this much of a second's rat
 
 # SES v1 bulk statuses (BulkEmailDestinationStatus.Status) a later call may turn into Success.
 RETRYABLE_STATUSES = frozenset({"AccountThrottled", "TransientFailure"})
+
+
+def _refuse_headers(messages: Sequence[OutgoingMessage]) -> None:
+    """SES v1 cannot send headers: never drop them silently (the Mailer
+    refuses such messages first; this guards a caller that does not use it)."""
+    with_headers = next((m for m in messages if m.headers), None)
+    if with_headers is not None:
+        raise ConfigError(
+            f"template '{with_headers.template}' has headers ({', '.join(n for n, _ in with_headers.headers)}) and "
+            "SES v1 SendTemplatedEmail cannot send them",
+            hint='use the SES v2 transport: api = "v2" in [tool.letterhead.send] or LETTERHEAD_SES_API=v2')
 
 
 class SesTransport(Transport):
@@ -171,6 +182,7 @@ class SesTransport(Transport):
             raise err
 
     def send(self, message: OutgoingMessage) -> str:
+        _refuse_headers((message,))
         params: dict[str, Any] = {
             "Source": message.source,
             "Destination": {"ToAddresses": list(message.to)},
@@ -201,6 +213,7 @@ class SesTransport(Transport):
         template, sender, reply-to and configuration set."""
         if not messages:
             return []
+        _refuse_headers(messages)
         first = messages[0]
         shared = (first.template_name, first.source, first.reply_to, first.configuration_set,
                   first.default_template_data)

@@ -16,7 +16,7 @@ settings as :class:`~letterhead.errors.ConfigError`, failed sends as
 Modules:
 
 * :mod:`~letterhead.sending.mailer`: :class:`Mailer` (check, then send one or
-  many), header checks, ``make_transport``;
+  many; a template's headers rendered per recipient), header checks;
 * :mod:`~letterhead.sending.catalog`: which stored template a send uses (the
   template catalog, the locale variant a recipient's locale picks, the
   deployed name) and the :class:`SendReceipt` a send returns;
@@ -24,7 +24,8 @@ Modules:
   settle) and their statuses (``Recipient``, ``RecipientStatus``, ``BulkResult``);
 * :mod:`~letterhead.sending.sendlog`: the one structured log line per send;
 * :mod:`~letterhead.sending.transports`: where a checked message goes (``base``,
-  ``ses``, ``mime``, ``smtp``, ``outbox``, ``fallback``);
+  ``ses`` (SES v1), ``sesv2`` (SES v2: templates with headers), ``mime``,
+  ``smtp``, ``outbox``, ``fallback``; ``factory``: ``make_transport`` by name);
 * :mod:`~letterhead.sending.codes`: verification codes, an example of sending a secret.
 
 The names below are imported on first use: importing the package loads nothing.

@@ -90,6 +90,7 @@ def test_doc_block_runs(page: str, index: int, pages: Pages, monkeypatch: pytest
     for name, value in pages.environ[page].items():
         monkeypatch.setenv(name, value)
     monkeypatch.chdir(run.project)
+    monkeypatch.syspath_prepend(str(run.project))  # as `python` run in the project finds its modules
     run.evaluate_through(index)
     if index == len(run.examples) - 1:  # the page's last block: nothing it sent would SES drop
         dropped = [(d.message.template, d.problem) for d in pages.ses.outbox() if not d.delivered]

@@ -83,11 +83,6 @@ def make_project(dest: Path, n: int = N_TEMPLATES, source: Path = ROOT / "templa
     subject and a hidden marker in its MJML)."""
     src_dir = dest / "templates_src"
     src_dir.mkdir(parents=True)
-    # As a real project has.  Without it the
-    # build of 53e8a97 stops with an INTERNAL ERROR (config reads the missing
-    # file for the line of `locales`).
-    (dest / "pyproject.toml").write_text('[project]\nname = "bench"\nversion = "0"\n\n[tool.letterhead]\n',
-                                          encoding="utf-8")
     for item in source.iterdir():
         if item.is_file() or item.name.startswith("_"):
             (shutil.copytree if item.is_dir() else shutil.copy2)(item, src_dir / item.name)

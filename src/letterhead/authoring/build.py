@@ -45,6 +45,7 @@ from .protect import show_designer_lines
 from .safety import HTML_DATA_KEY, payload_for, serialise_prepared
 from .sources import (
     Sample,
+    TemplateSource,
     digest,
     load_brand,
     load_source,
@@ -215,8 +216,9 @@ class _One:
 Job = tuple[Variant, str | None, bool, str | None]  # variant, deployed name, compare with disk, shared digest
 
 
-def _compile_one(compiler: Compiler, config: Config, catalogs: Mapping[str, Translations], variant: Variant,
-                 deployed_name: str | None, compare: bool = False, shared: str | None = None) -> _One:
+def _compile_one(compiler: Compiler, config: Config, catalogs: Mapping[str, Translations],
+                 sources: dict[str, TemplateSource], variant: Variant, deployed_name: str | None,
+                 compare: bool = False, shared: str | None = None) -> _One:
     """Read, compile, check and lint one template (in a worker process when
     the build is parallel: parsing its TOML and JSON is work too).
     ``compare``: also tell which outputs are already on disk as they are (so
@@ -226,7 +228,9 @@ def _compile_one(compiler: Compiler, config: Config, catalogs: Mapping[str, Tran
     name, locale = variant.name, variant.locale
     shash = source_hash(config, variant.template, shared, locale) if shared is not None else None
     try:
-        source = load_source(config, variant.template)
+        source = sources.get(variant.template)
+        if source is None:  # read once for all its locales (the sources do not change during a build)
+            source = sources[variant.template] = load_source(config, variant.template)
         toml_where = Location.of(config.rel(source.folder / "template.toml"))
         if source.headers or source.category != "transactional":  # before compiling: a bad header fails fast
             from .headers import check_headers
@@ -310,7 +314,8 @@ def _compile_all(config: Config, brand: Mapping[str, Any], catalogs: Mapping[str
     if len(jobs) >= PARALLEL_FROM and cpus > 1 and _workers.available():
         def setup() -> Callable[[Job], _One]:
             compiler = Compiler(config, brand, watch=False)
-            return lambda job: _compile_one(compiler, config, catalogs, *job)
+            sources: dict[str, TemplateSource] = {}  # this worker's
+            return lambda job: _compile_one(compiler, config, catalogs, sources, *job)
 
         for _, one in _workers.fork_map(setup, jobs, min(cpus, 8)):
             record(one)
@@ -318,8 +323,9 @@ def _compile_all(config: Config, brand: Mapping[str, Any], catalogs: Mapping[str
         results.sort(key=lambda one: order[one.name])
         return results
     compiler = Compiler(config, brand, watch=False)
+    sources: dict[str, TemplateSource] = {}
     for job in jobs:
-        record(_compile_one(compiler, config, catalogs, *job))
+        record(_compile_one(compiler, config, catalogs, sources, *job))
     return results
 
 

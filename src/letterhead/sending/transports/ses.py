@@ -141,7 +141,7 @@ class SesTransport(Transport):
 
     def _translate(self, exc: BaseException, operation: str, template: str | None,
                    config_set: str | None = None, domain: str | None = None) -> SendError:
-        return translate_send(exc, operation, template, region=self.region or _client_region(self._client),
+        return translate_send(exc, operation, template, region=self.region or client_region(self._client),
                               endpoint_url=self.endpoint_url, config_set=config_set, domain=domain)
 
     def _call(self, operation: str, recipients: int, template: str, *, config_set: str | None,
@@ -248,7 +248,7 @@ class SesTransport(Transport):
         if refused:
             self.limiter.refund(refused)  # destinations SES did not send do not count against the rate
         outcomes = []
-        region = self.region or _client_region(self._client)
+        region = self.region or client_region(self._client)
         for i, m in enumerate(messages):
             if i >= len(statuses):  # SES answers one status per destination; anything else is a mystery
                 outcomes.append(Outcome(m, error=DeliveryUnknown(
@@ -275,7 +275,8 @@ class SesTransport(Transport):
         return outcomes
 
 
-def _client_region(client: Any) -> str | None:
+def client_region(client: Any) -> str | None:
+    """The region a boto3 client was made for, None when it does not say."""
     try:
         region: str | None = client.meta.region_name
     except AttributeError:
@@ -285,11 +286,12 @@ def _client_region(client: Any) -> str | None:
 
 def make_client(region: str | None, endpoint_url: str | None, *, connect_timeout: float = 5,
                 read_timeout: float = 30, max_pool_connections: int = 10,
-                credentials: Mapping[str, str] | None = None) -> Any:
-    """An ``ses`` client with botocore's retries off (see the module docstring)
-    and the request body and credentials kept out of botocore's debug log.
-    ``credentials``: boto3 Session arguments; none lets boto3's chain find them."""
+                credentials: Mapping[str, str] | None = None, service: str = "ses") -> Any:
+    """An ``ses`` (or ``sesv2``) client with botocore's retries off (see the
+    module docstring) and the request body and credentials kept out of
+    botocore's debug log.  ``credentials``: boto3 Session arguments; none lets
+    boto3's chain find them."""
     cfg = retry_config(1, connect_timeout=connect_timeout, read_timeout=read_timeout,
                        max_pool_connections=max_pool_connections)
-    return make_aws_client("ses", session=make_session(credentials), region=region, endpoint_url=endpoint_url,
+    return make_aws_client(service, session=make_session(credentials), region=region, endpoint_url=endpoint_url,
                            config=cfg)

@@ -28,8 +28,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from ...aws.client import make_client as make_aws_client
-from ...aws.client import make_session, retry_config, watch_answers
+from ...aws.client import watch_answers
 from ...aws.errors import error_code, send_hint, ses_error
 from ...aws.quota import SendQuota
 from ...aws.ratelimit import RateLimiter
@@ -42,6 +41,8 @@ from .ses import (
     RETRYABLE_STATUSES,
     SANDBOX_RATE,
     SesTransport,
+    client_region,
+    make_client,
 )
 
 __all__ = ["V2_STATUSES", "SesV2Transport", "make_v2_client", "v1_code"]
@@ -150,7 +151,7 @@ class SesV2Transport(SesTransport):
         message = str(response.get("Error", {}).get("Message") or "")
         status = response.get("ResponseMetadata", {}).get("HTTPStatusCode")
         err = ses_error(v1_code(code, message), message, operation=operation, template=template,
-                        region=self.region or _client_region(self._client), domain=domain,
+                        region=self.region or client_region(self._client), domain=domain,
                         config_set=config_set, status=status)
         err.code = code  # what SES v2 said (the class says what it means)
         if isinstance(err, SendAccessDenied):
@@ -241,7 +242,7 @@ class SesV2Transport(SesTransport):
         refunded = sum(m.recipient_count for m, s in zip(messages, statuses, strict=False) if s != "Success")
         if refunded:
             self.limiter.refund(refunded)  # entries SES did not send do not count against the rate
-        region = self.region or _client_region(self._client)
+        region = self.region or client_region(self._client)
         outcomes = []
         for i, m in enumerate(messages):
             if i >= len(results):  # SES answers one result per entry; anything else is a mystery
@@ -294,21 +295,8 @@ def _service_name(client: Any) -> str | None:
         return None
 
 
-def _client_region(client: Any) -> str | None:
-    try:
-        region: str | None = client.meta.region_name
-    except AttributeError:
-        return None
-    return region
-
-
-def make_v2_client(region: str | None, endpoint_url: str | None, *, connect_timeout: float = 5,
-                   read_timeout: float = 30, max_pool_connections: int = 10,
-                   credentials: Mapping[str, str] | None = None) -> Any:
-    """An ``sesv2`` client with botocore's retries off (the transport retries
-    only what proves nothing was sent) and the log redaction installed.
-    ``credentials``: boto3 Session arguments; none lets boto3's chain find them."""
-    cfg = retry_config(1, connect_timeout=connect_timeout, read_timeout=read_timeout,
-                       max_pool_connections=max_pool_connections)
-    return make_aws_client("sesv2", session=make_session(credentials), region=region, endpoint_url=endpoint_url,
-                           config=cfg)
+def make_v2_client(region: str | None, endpoint_url: str | None, **kw: Any) -> Any:
+    """An ``sesv2`` client made as the v1 transport makes its ``ses`` one
+    (botocore's retries off: the transport retries only what proves nothing
+    was sent; the log redaction installed)."""
+    return make_client(region, endpoint_url, service="sesv2", **kw)

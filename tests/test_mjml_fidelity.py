@@ -475,7 +475,10 @@ PIXEL_CASES = sorted(p.stem for p in CASES.glob("*.mjml"))
 # thumbnail borders came out 1 pixel apart once in a clean-clone CI run on a
 # loaded machine, with identical HTML widths (test_carousel_widths_follow_mjml
 # checks those exactly).  The width bug this case guards showed 6,000+ pixels.
-RASTER_NOISE = {"carousel_thumbnails": 8}
+# The social icons' rounded corners did the same once (1 pixel at a corner of
+# the Facebook icon at 375 px, clean-clone CI, session 5); the attribute and
+# border bugs that case guards differ by hundreds of pixels.
+RASTER_NOISE = {"carousel_thumbnails": 8, "social_attributes": 8}
 
 
 def test_official_html_is_committed_and_current() -> None:

@@ -10,7 +10,8 @@ The sub-tables of ``[tool.letterhead]`` become typed, frozen settings here
 too: :meth:`Config.deployment` (``[tool.letterhead.sync]`` merged with
 ``[tool.letterhead.env.<NAME>]``, read by :mod:`letterhead.deploy.naming`),
 :attr:`Config.send` (``[tool.letterhead.send]``, read by the mailer) and
-:attr:`Config.sync_region` (read by the account commands).  A table is checked
+:attr:`Config.sync_region` (read by the account commands), :attr:`Config.lint`
+(``[tool.letterhead.lint]``, whose rule codes the linter checks).  A table is checked
 when its settings are first asked for, and a value when it is read, so a
 mistake in ``[tool.letterhead.send]`` never stops a build, and an option
 given on the command line wins before the file's value is ever converted.
@@ -50,7 +51,7 @@ DEFAULTS: dict[str, Any] = {
     "types_module": None,
 }
 _N = TypeVar("_N", int, float)
-TABLES = ("env", "sync", "send", "events")  # the sub-tables of [tool.letterhead]
+TABLES = ("env", "sync", "send", "events", "lint")  # the sub-tables of [tool.letterhead]
 EVENT_KEYS = ("database", "suppression", "topics", "max_age", "journal")
 SYNC_KEYS = ("prefix", "suffix", "versioned", "keep", "rate", "max_attempts", "region")
 
@@ -131,6 +132,19 @@ class Config:
         if not isinstance(table, Mapping):
             raise ConfigError("[tool.letterhead.send] must be a table")
         return SendSettings(table.get("max_send_rate"), table.get("api"))
+
+    @property
+    def lint(self) -> LintSettings:
+        """``[tool.letterhead.lint]``: rule code → ``"error"``, ``"warning"`` or
+        ``"off"``, as written (the codes and values are checked against the
+        rules by :func:`letterhead.authoring.lint.check_severities`)."""
+        pyproject = self.root / "pyproject.toml"
+        table = self.tables.get("lint", {}) or {}
+        if not isinstance(table, Mapping):
+            raise ConfigError("[tool.letterhead.lint] must be a table", location=Location.of(pyproject),
+                              hint='[tool.letterhead.lint]\nimg-alt = "warning"')
+        lines = toml_key_lines(pyproject, "tool.letterhead.lint") if table else {}
+        return LintSettings(dict(table), {k: lines.get(k) for k in table}, self.rel(pyproject))
 
     @property
     def events(self) -> EventSettings:
@@ -221,6 +235,47 @@ def _check_sync_keys(table: Mapping[str, Any], where: str, location: Location) -
 
 
 DEFAULT_EVENTS_DB = ".letterhead/events.sqlite3"
+
+
+@dataclass(frozen=True)
+class LintSettings:
+    """``[tool.letterhead.lint]`` as written: rule code → severity, the line
+    of each key, and the file (as users see it)."""
+
+    severities: Mapping[str, object] = field(default_factory=dict)
+    lines: Mapping[str, int | None] = field(default_factory=dict)
+    file: str = "pyproject.toml"
+
+
+_TOML_TABLE_RE = re.compile(r"^\s*\[\s*([^\[\]]+?)\s*\]\s*(?:#.*)?$")
+_TOML_KEY_RE = re.compile(r"""^\s*(?:"([^"]+)"|'([^']+)'|([A-Za-z0-9_.-]+))\s*=""")
+
+
+def toml_key_lines(path: Path | str, table: str) -> dict[str, int]:
+    """Key → line (1-based) of the keys of ``[table]`` in a TOML file (also
+    ``table.key = …`` written at the top level, when ``table`` has no dot).
+    A line-based reading, for locating mistakes; a key it misses has no line."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return {}
+    want = table.replace(" ", "")
+    lines: dict[str, int] = {}
+    current = ""
+    for number, line in enumerate(text.splitlines(), start=1):
+        m = _TOML_TABLE_RE.match(line)
+        if m:
+            current = m.group(1).replace('"', "").replace("'", "").replace(" ", "")
+            continue
+        m = _TOML_KEY_RE.match(line)
+        if not m:
+            continue
+        key = next(g for g in m.groups() if g is not None)
+        if current == want:
+            lines.setdefault(key, number)
+        elif current == "" and "." not in want and key.startswith(want + "."):
+            lines.setdefault(key[len(want) + 1:].strip('"\''), number)
+    return lines
 
 
 @dataclass(frozen=True)

@@ -39,7 +39,7 @@ from ..errors import DataError, LetterheadError, LintError, Location, SourceErro
 from ..locales import variant_name
 from . import swap
 from .compile import CompiledTemplate, Compiler, Translations
-from .lint import Finding, lint
+from .lint import Finding, lint, rule_severities
 from .payload import MANIFEST_NAME, Manifest, ManifestEntry, SesTemplate
 from .protect import show_designer_lines
 from .safety import HTML_DATA_KEY, payload_for, serialise_prepared
@@ -257,6 +257,7 @@ def _compile_one(compiler: Compiler, config: Config, catalogs: Mapping[str, Tran
             compiled, payload, [(s, p["html"]) for s, p in rendered.items()],
             mjml_source=read_text(source.mjml_path), mjml_path=config.rel(source.mjml_path),
             gmail_clip_bytes=config.gmail_clip_bytes, variables=source.variables,
+            severities=rule_severities(config, source.lint),
         )
         errs = [f for f in findings if f.severity == "error"]
         if errs:

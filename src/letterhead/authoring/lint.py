@@ -13,20 +13,111 @@ integrity are enforced earlier, as errors, by :mod:`letterhead.sestemplate` and
 * Every placeholder stands where its value can be made safe
   (:mod:`letterhead.authoring.contexts`): not in CSS, a script, a comment, an attribute
   name or an unquoted value, unless its declared type keeps it there.
+
+Each finding has a rule ``code`` (:data:`RULES`).  A project tunes a rule's
+severity in ``[tool.letterhead.lint]`` of pyproject.toml, a template in the
+``[lint]`` table of its template.toml (over the project's): ``"error"`` fails
+the build, ``"warning"`` reports it, ``"off"`` drops it.  A configured
+severity applies to every finding of its code.
 """
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
-from ..errors import Location
+from ..config import Config
+from ..errors import ConfigError, LetterheadError, Location
 from .compile import CompiledTemplate
 from .payload import MAX_TEMPLATE_BYTES, SesTemplate
 
 Severity = Literal["error", "warning"]
+SEVERITIES = ("error", "warning", "off")  # what [tool.letterhead.lint] and template.toml's [lint] accept
+
+
+@dataclass(frozen=True)
+class Rule:
+    code: str
+    default: Severity  # some rules also report milder cases as warnings by default (see description)
+    description: str
+    tunable: bool = True  # False: the output would be broken or unsafe; always an error
+
+    def to_dict(self) -> dict[str, object]:
+        return {"code": self.code, "default": self.default, "description": self.description,
+                "tunable": self.tunable}
+
+
+RULES: dict[str, Rule] = {r.code: r for r in (
+    Rule("context", "error", "a placeholder stands where its value cannot be made safe (CSS, script, comment, "
+         "attribute name, unquoted value)", tunable=False),
+    Rule("ses-size", "error", "the template exceeds SES's 500 KB limit", tunable=False),
+    Rule("gmail-clip", "error", "a sample's HTML exceeds Gmail's clip limit (a warning from 80 %)"),
+    Rule("leftover", "error", "MJML tags, Jinja delimiters, encoded placeholders or control characters "
+         "survived compilation", tunable=False),
+    Rule("img-alt", "error", "an image has no alt attribute (a warning when its alt text is empty)"),
+    Rule("mjml-attribute", "warning", "an MJML attribute that MRML ignores"),
+    Rule("lang", "error", "the HTML has no lang attribute"),
+    Rule("preheader", "warning", "no preheader (mj-preview)"),
+    Rule("url", "error", "a link or image URL is not absolute http(s), mailto:, tel: or a placeholder"),
+    Rule("text-links", "error", "the text part lacks a link of the HTML part"),
+)}
+
+
+def check_severities(table: Mapping[str, object], *, where: str, file: str,
+                     lines: Mapping[str, int | None], error: type[LetterheadError] = ConfigError) -> dict[str, str]:
+    """``table`` (rule code → severity, as written in ``where``, e.g.
+    ``[tool.letterhead.lint]``) checked against :data:`RULES`: an unknown
+    code or severity, or a rule that cannot be lowered, raises ``error``
+    at the key's line in ``file``."""
+    out: dict[str, str] = {}
+    for code, value in table.items():
+        at = Location.of(file, lines.get(code))
+        if code not in RULES:
+            near = difflib.get_close_matches(code, list(RULES), n=1)
+            raise error(f"unknown lint rule {code!r} in {where}", location=at,
+                        hint=(f"did you mean {near[0]!r}? " if near else "")
+                        + "`letterhead lint --list` shows every rule")
+        if not isinstance(value, str) or value not in SEVERITIES:
+            near = difflib.get_close_matches(str(value), SEVERITIES, n=1)
+            raise error(f"lint rule {code!r} in {where}: severity must be \"error\", \"warning\" or \"off\", "
+                        f"not {value!r}", location=at,
+                        hint=f"did you mean {near[0]!r}?" if near else f'{code} = "warning"')
+        if value != "error" and not RULES[code].tunable:
+            raise error(f"lint rule {code!r} cannot be set to {value!r} in {where}: "
+                        f"{RULES[code].description}, which SES or readers cannot take", location=at,
+                        hint="fix the template; this rule is always an error")
+        out[code] = value
+    return out
+
+
+def project_severities(config: Config) -> dict[str, str]:
+    """``[tool.letterhead.lint]``, checked (:class:`ConfigError` at the line of a mistake)."""
+    settings = config.lint
+    return check_severities(settings.severities, where="[tool.letterhead.lint]", file=settings.file,
+                            lines=settings.lines)
+
+
+def rule_severities(config: Config, template: Mapping[str, str]) -> dict[str, str]:
+    """The configured severities for one template: its template.toml's
+    ``[lint]`` (already checked when the source was read) over the project's."""
+    return {**project_severities(config), **template}
+
+
+def apply_severities(findings: Iterable[Finding], severities: Mapping[str, str]) -> list[Finding]:
+    """``findings`` under the configured severities: ``off`` drops a finding,
+    ``error``/``warning`` sets its severity; a code not configured keeps its default."""
+    out: list[Finding] = []
+    for f in findings:
+        level = severities.get(f.code)
+        if level == "off":
+            continue
+        if level in ("error", "warning") and level != f.severity:
+            f = replace(f, severity="error" if level == "error" else "warning")
+        out.append(f)
+    return out
 
 
 @dataclass(frozen=True)
@@ -128,8 +219,11 @@ def lint(
     mjml_path: str,
     gmail_clip_bytes: int = 102 * 1024,
     variables: Mapping[str, Any],
+    severities: Mapping[str, str] | None = None,
 ) -> list[Finding]:
     """``rendered_samples`` is a list of (sample name, rendered HTML);
+    ``severities`` (rule code → error/warning/off, checked by
+    :func:`check_severities`; see :func:`rule_severities`) tunes the rules;
     ``variables`` the declared types of template.toml, which decide whether a
     placeholder may stand in CSS, a comment or an unquoted value (required:
     a caller that forgot them would skip that check; ``{}`` when none are
@@ -234,7 +328,7 @@ def lint(
             Location(mjml_path) if compiled.text_generated else Location(mjml_path.rsplit("/", 1)[0] + "/text.txt"),
             "add the URL to text.txt (as `label: url`)" if not compiled.text_generated
             else "report this: the generated text should carry every link"))
-    return findings
+    return apply_severities(findings, severities) if severities else findings
 
 
 def _in_text(href: str, text: str) -> bool:

@@ -68,6 +68,9 @@ class TemplateSource:
     category: str = "transactional"
     headers: Mapping[str, str] = field(default_factory=dict)
     meta_lines: Mapping[str, int] = field(default_factory=dict)
+    # template.toml's ``[lint]``: rule code → "error" / "warning" / "off",
+    # checked; over the project's [tool.letterhead.lint] (authoring.lint).
+    lint: Mapping[str, str] = field(default_factory=dict)
 
     def samples_for(self, locale: str | None) -> tuple[Sample, ...]:
         """The samples a variant in ``locale`` is checked with."""
@@ -314,6 +317,7 @@ def load_source(config: Config, name: str) -> TemplateSource:
 
         meta_lines = toml_lines(read_text(meta_path, root=config.root))
         category, headers = parse_headers(meta, Location.of(config.rel(meta_path)), lines=meta_lines)
+    lint = _lint_table(meta, meta_path, config.rel(meta_path)) if "lint" in meta else {}
     sample_dir = folder / "samples"
     samples = _read_samples(config, sample_dir)
     locale_samples: dict[str, tuple[Sample, ...]] = {}
@@ -338,7 +342,21 @@ def load_source(config: Config, name: str) -> TemplateSource:
         category=category,
         headers=headers,
         meta_lines=meta_lines,
+        lint=lint,
     )
+
+
+def _lint_table(meta: Mapping[str, Any], path: Path, rel: str) -> dict[str, str]:
+    """template.toml's ``[lint]``, checked against the rules (SourceError at the line of a mistake)."""
+    from ..config import toml_key_lines
+    from .lint import check_severities
+
+    table = meta["lint"]
+    lines = toml_key_lines(path, "lint")
+    if not isinstance(table, Mapping):
+        raise SourceError("[lint] must be a table of rule code = severity", location=Location.of(rel),
+                          hint='[lint]\nimg-alt = "warning"')
+    return check_severities(table, where=f"{rel} [lint]", file=rel, lines=lines, error=SourceError)
 
 
 def _read_samples(config: Config, sample_dir: Path) -> tuple[Sample, ...]:

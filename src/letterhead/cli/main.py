@@ -135,16 +135,34 @@ def build(ctx: Ctx, check: bool, force: bool, strict: bool, as_json: bool) -> No
 
 
 @cli.command()
+@click.option("--list", "list_rules", is_flag=True,
+              help="List every rule: its code, default severity and what it checks.")
 @_json_option
 @click.pass_obj
-def lint(ctx: Ctx, as_json: bool) -> None:
-    """Compile every template in memory and report lint findings (writes no output)."""
+def lint(ctx: Ctx, list_rules: bool, as_json: bool) -> None:
+    """Compile every template in memory and report lint findings (writes no output).
+
+    Tune a rule in pyproject.toml, `[tool.letterhead.lint]` with `<code> =
+    "error" | "warning" | "off"`, or for one template in the `[lint]` table of
+    its template.toml.
+    """
     global _skip_teardown
+    ctx.as_json = as_json
+    if list_rules:
+        from ..authoring.lint import RULES
+
+        if as_json:
+            emit_json({"ok": True, "rules": [r.to_dict() for r in RULES.values()]})
+            return
+        width = max(len(code) for code in RULES)
+        for rule in RULES.values():
+            fixed = "" if rule.tunable else " (always an error)"
+            click.echo(f"{rule.code.ljust(width)}  {rule.default.ljust(7)}  {rule.description}{fixed}")
+        return
     with heavy_imports():
         from ..authoring.build import build as run_build
 
     _skip_teardown = True
-    ctx.as_json = as_json
     with reported(ctx):
         result = run_build(ctx.config, force=True, write=False)
         findings = [f for r in result.reports for f in r.findings]

@@ -36,7 +36,7 @@ from typing import Any, NamedTuple
 
 from ..authoring.build import Variant, variants
 from ..authoring.compile import CompiledTemplate, Compiler, Translations
-from ..authoring.lint import Finding, lint
+from ..authoring.lint import Finding, lint, rule_severities
 from ..authoring.payload import SesTemplate
 from ..authoring.protect import show_designer_lines
 from ..authoring.safety import payload_for
@@ -204,7 +204,8 @@ def compile_state(config: Config, compiler: Compiler, name: str, *, version: int
     try:
         findings = tuple(lint(compiled, state.payload, ok, mjml_source=read_text(source.mjml_path),
                               mjml_path=config.rel(source.mjml_path),
-                              gmail_clip_bytes=config.gmail_clip_bytes, variables=source.variables))
+                              gmail_clip_bytes=config.gmail_clip_bytes, variables=source.variables,
+                              severities=rule_severities(config, source.lint)))
     except LetterheadError as exc:
         return dataclasses.replace(base, error=exc, last_good=last_good)
     return dataclasses.replace(state, renders=renders, findings=findings)

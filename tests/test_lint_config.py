@@ -144,3 +144,14 @@ def test_the_preview_applies_the_same_severities(tmp_path: Path) -> None:
     assert img_alt(make_project(tmp_path / "off", NO_ALT, PROJECTS / "lint-off")) == []
     assert img_alt(make_project(tmp_path / "tmpl", NO_ALT, PROJECTS / "lint-off",
                                 PROJECTS / "lint-template-warning")) == [("warning", "img-alt")]
+
+
+def test_turning_a_rule_back_on_lints_the_cached_templates_again(tmp_path: Path) -> None:
+    root = make_project(tmp_path, NO_ALT, PROJECTS / "lint-off")
+    first = CliRunner().invoke(cli, ["--root", str(root), "build"])
+    assert first.exit_code == 0, first.output
+    py = root / "pyproject.toml"
+    py.write_text(py.read_text().replace('img-alt = "off"', ""))
+    again = CliRunner().invoke(cli, ["--root", str(root), "build"])
+    assert again.exit_code == 1, again.output  # not "unchanged": the settings are an input of every template
+    assert "img-alt" in again.output

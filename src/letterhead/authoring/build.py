@@ -145,6 +145,8 @@ def _shared_digest(config: Config) -> str:
         f"letterhead {__version__} {_code_fingerprint()}",
         f"inliner={config.inliner}",
         f"lang={config.lang}",
+        # [tool.letterhead.lint]: a rule turned back on must lint the cached templates again
+        f"lint={sorted((str(k), str(v)) for k, v in config.lint.severities.items())}",
     )
 
 

@@ -557,7 +557,7 @@ def test_line_marks_and_placeholder_lines_match_their_definitions_on_random_text
     """The one-pass mark/strip/protect agree with the plain per-line definitions."""
     import random
 
-    from letterhead.authoring.compile import _JINJA_DELIM_RE, _JINJA_OPEN, LineMarks
+    from letterhead.authoring.linemarks import JINJA_DELIM_RE, JINJA_OPEN, LineMarks
     from letterhead.authoring.protect import MUSTACHE_RE, PlaceholderTable
 
     def reference_marked_lines(text: str) -> list[int]:
@@ -565,10 +565,10 @@ def test_line_marks_and_placeholder_lines_match_their_definitions_on_random_text
         for lineno, line in enumerate(text.split("\n"), start=1):
             if inside is None:
                 marked.append(lineno)
-            for m in _JINJA_DELIM_RE.finditer(line):
+            for m in JINJA_DELIM_RE.finditer(line):
                 tok = m.group(0)
-                if inside is None and tok in _JINJA_OPEN:
-                    inside = _JINJA_OPEN[tok]
+                if inside is None and tok in JINJA_OPEN:
+                    inside = JINJA_OPEN[tok]
                 elif inside is not None and tok == inside:
                     inside = None
         return marked

@@ -31,12 +31,11 @@ import shutil
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 from .. import __version__
 from ..config import Config
-from ..errors import DataError, LetterheadError, LintError, Location, SourceError, StaleOutputError
-from ..locales import variant_name
+from ..errors import DataError, LetterheadError, LintError, Location, StaleOutputError
 from . import swap
 from .compile import CompiledTemplate, Compiler, Translations
 from .lint import Finding, lint, rule_severities
@@ -55,6 +54,14 @@ from .sources import (
     template_names,
 )
 from .validate import render_compiled_prepared
+from .variants import (
+    Variant,
+    link_variants,
+    load_catalogs,
+    refuse_clashes,
+    refuse_untranslated,
+    variants,
+)
 
 
 @dataclass(frozen=True)
@@ -163,23 +170,6 @@ def source_hash(config: Config, name: str, shared: str | None = None, locale: st
             po = catalog_path(config, locale)
             files += (str(po),) if po.is_file() else ()
     return digest(files, config.root, extra)
-
-
-class Variant(NamedTuple):
-    """One SES template a build makes: a template folder in one locale."""
-
-    name: str  # the SES logical name: the folder's, or <name>__<locale>
-    template: str  # the folder
-    locale: str | None  # None: a project without locales
-
-
-def variants(config: Config, name: str) -> list[Variant]:
-    """The variants of template ``name``: the default locale under the plain
-    name, then each other locale (:func:`letterhead.locales.variant_name`)."""
-    if not config.locales:
-        return [Variant(name, name, None)]
-    return [Variant(name if loc == config.default_locale else variant_name(name, loc, config.locale_name), name, loc)
-            for loc in config.locales]
 
 
 def _check_samples(config: Config, samples: tuple[Sample, ...], compiled: CompiledTemplate,
@@ -348,7 +338,7 @@ def build(
     folders = template_names(config)
     every = [v for folder in folders for v in variants(config, folder)]
     names = [v.name for v in every]
-    _refuse_clashes(config, every)
+    refuse_clashes(config, every)
     if check:  # never writes, so cannot finish an interrupted swap: refuse to compare half of one
         swap.refuse_if_pending(config.ses_dir, config.rel(swap.record_path(config.ses_dir)))
     elif write:
@@ -387,7 +377,7 @@ def build(
 
     catalogs: dict[str, Translations] = {}
     if jobs:
-        catalogs = _load_catalogs(config, {v.locale for v, *_ in jobs}, errors)
+        catalogs = load_catalogs(config, {v.locale for v, *_ in jobs}, errors)
     if jobs and not errors:
         brand = load_brand(config)
         for one in _compile_all(config, brand, catalogs, jobs, progress):
@@ -402,7 +392,7 @@ def build(
             entries[one.name] = one.entry
             reports[one.name] = one.report
     if not errors and config.locales:
-        entries = _link_variants(config, folders, entries, errors)
+        entries = link_variants(config, folders, entries, errors)
     if errors:
         # One mistake in a file every locale reads (a shared sample, the
         # template outside its messages) fails each variant alike: say it once.
@@ -412,7 +402,7 @@ def build(
         raise BuildFailed(errors)
     ordered = tuple(reports[n] for n in names if n in reports)
     if strict:
-        _refuse_untranslated(config, ordered)
+        refuse_untranslated(config, ((r.locale, r.untranslated) for r in ordered))
 
     ses_rel, build_rel = config.rel(config.ses_dir), config.rel(config.build_dir)
     manifest = Manifest(entries, html_data_key=HTML_DATA_KEY, default_locale=config.default_locale or "")
@@ -452,105 +442,6 @@ def build(
             written.append(config.rel(config.types_module))
     _save_cache(config, new_cache)
     return BuildResult(ordered, written=tuple(written), removed=tuple(removed))
-
-
-def _refuse_clashes(config: Config, every: list[Variant]) -> None:
-    """A variant name that is also a template folder (``welcome__es`` beside
-    ``welcome`` in ``es``) would write one file for two templates."""
-    seen: dict[str, Variant] = {}
-    for v in every:
-        other = seen.setdefault(v.name, v)
-        if other is not v:
-            raise SourceError(
-                f"template {other.template!r} in locale {other.locale or v.locale} and the folder {v.template!r} "
-                f"would both be the SES template {v.name!r}",
-                location=Location.of(config.rel(config.source_dir / v.template)),
-                hint="rename the folder, or change locale_name in [tool.letterhead] "
-                '(default "{name}__{locale}")',
-            )
-
-
-def _load_catalogs(config: Config, locales: set[str | None], errors: list[LetterheadError]) -> dict[str, Translations]:
-    """Each translated locale's catalogue, checked once (a broken translation
-    is reported at its ``.po`` line, once, not in every template)."""
-    wanted = sorted(loc for loc in locales if loc and loc != config.default_locale)
-    if not wanted:
-        return {}
-    from .i18n import load_catalog
-
-    catalogs: dict[str, Translations] = {}
-    for loc in wanted:
-        try:
-            catalogs[loc] = load_catalog(config, loc)
-        except LetterheadError as exc:
-            errors.append(exc)
-    return catalogs
-
-
-def _link_variants(config: Config, folders: list[str], entries: dict[str, ManifestEntry],
-                   errors: list[LetterheadError]) -> dict[str, ManifestEntry]:
-    """The plain-named entry lists its variants; every variant must keep the
-    default's contract (the same variables, of the same kinds): the
-    application sends one data shape whatever the locale."""
-    linked = dict(entries)
-    for folder in folders:
-        vs = variants(config, folder)
-        base = entries.get(folder)
-        if base is None:
-            continue
-        linked[folder] = dataclasses.replace(base, variants={v.locale or "": v.name for v in vs})
-        want = _shape(base.contract)
-        for v in vs[1:]:
-            entry = entries.get(v.name)
-            if entry is None or _shape(entry.contract) == want:
-                continue
-            got = _shape(entry.contract)
-            missing = sorted(set(want) - set(got))
-            added = sorted(set(got) - set(want))
-            changed = sorted(k for k in set(want) & set(got) if want[k] != got[k])
-            what = "; ".join(part for part in (
-                f"drops {', '.join(missing)}" if missing else "",
-                f"adds {', '.join(added)}" if added else "",
-                f"changes how {', '.join(changed)} {'is' if len(changed) == 1 else 'are'} used" if changed else "",
-            ) if part)
-            from ..errors import TranslationError
-            from .i18n import catalog_path
-
-            errors.append(TranslationError(
-                f"template {folder!r} in {v.locale}: the translation {what} (variables must be the same in "
-                "every locale)",
-                location=Location.of(config.rel(catalog_path(config, v.locale or ""))),
-                hint="copy the SES placeholders of each msgid exactly into its msgstr",
-            ))
-    return linked
-
-
-def _shape(contract: Any) -> Any:
-    """A contract without its source locations (which differ between locales), at every depth."""
-    if isinstance(contract, Mapping):
-        return {k: _shape(v) for k, v in contract.items() if k != "locations"}
-    return contract
-
-
-def _refuse_untranslated(config: Config, reports: tuple[TemplateReport, ...]) -> None:
-    from ..errors import TranslationError
-    from .i18n import catalog_path
-
-    missing: dict[str, set[str]] = {}
-    for r in reports:
-        if r.locale and r.untranslated:
-            missing.setdefault(r.locale, set()).update(r.untranslated)
-    if not missing:
-        return
-    loc = sorted(missing)[0]
-    counts = ", ".join(f"{locale}: {len(ids)}" for locale, ids in sorted(missing.items()))
-    first = sorted(missing[loc])[0]
-    raise TranslationError(
-        f"untranslated messages ({counts}), e.g. {first!r} in {loc}",
-        location=Location.of(config.rel(catalog_path(config, loc))),
-        hint="run `letterhead i18n update`, translate the empty msgstr entries, and build again "
-        "(without --strict they read in the source language)",
-    )
 
 
 build_project = build  # the package-level name (``letterhead.authoring.build`` is this module)

@@ -18,7 +18,6 @@ The steps, in order (each owned by its module):
 
 from __future__ import annotations
 
-import bisect
 import functools
 import hmac
 import io
@@ -26,7 +25,6 @@ import os
 import re
 import secrets
 import traceback
-import zlib
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,6 +42,7 @@ from ..locales import bcp47, is_rtl
 from . import mjml
 from .confine import outside_reason
 from .inline import extract_inline_css, inline_css
+from .linemarks import LineMarks, offset_locator
 from .protect import (
     PlaceholderTable,
     check_source,
@@ -570,7 +569,7 @@ class Compiler:
                 "text": self.config.rel(source.text_path) if source.has_text else rel_mjml,
             }[part]
             parsed[part] = sestemplate.parse(
-                restored, origin=fallback, locate=_offset_locator(locs, fallback)
+                restored, origin=fallback, locate=offset_locator(locs, fallback)
             )
         contract = sestemplate.contract(parsed["subject"], parsed["html"], parsed["text"])
         return CompiledTemplate(
@@ -641,89 +640,6 @@ def _ensure_lang(mjml_text: str, lang: str) -> str:
     if m and not re.search(r"\blang\s*=", m.group(1)):
         return mjml_text[: m.end() - 1] + f' lang="{lang}"' + mjml_text[m.end() - 1 :]
     return mjml_text
-
-
-class LineMarks:
-    """Source line numbers that survive Jinja.
-
-    Jinja's output has no map back to the layout, partial or template line
-    that produced it, yet MJML errors must name one.  The loader puts an
-    invisible mark at the start of every source line that is not inside a
-    Jinja tag; after rendering, :meth:`strip` removes the marks and returns a
-    locator from output offsets to ``Location(file, line)``.
-    """
-
-    MARK_RE = re.compile("\x02(\\d+):(\\d+)\x03")
-
-    def __init__(self) -> None:
-        self.paths: dict[int, str] = {}
-
-    def mark(self, text: str, path: str) -> str:
-        # File id + line: the same marks in every run (see PlaceholderTable.protect).
-        fid = zlib.crc32(path.encode("utf-8"))
-        self.paths[fid] = path
-        out: list[str] = []
-        inside: str | None = None  # the closing delimiter of the Jinja tag we are in
-        delims = _JINJA_DELIM_RE.finditer(text)  # one pass over the file, not one per line
-        m = next(delims, None)
-        end = -1
-        for lineno, line in enumerate(text.split("\n"), start=1):
-            out.append(f"\x02{fid}:{lineno}\x03{line}" if inside is None else line)
-            end += len(line) + 1  # the offset of this line's newline
-            while m is not None and m.start() < end:
-                tok = m.group(0)
-                if inside is None and tok in _JINJA_OPEN:
-                    inside = _JINJA_OPEN[tok]
-                elif inside is not None and tok == inside:
-                    inside = None
-                m = next(delims, None)
-        return "\n".join(out)
-
-    def at(self, text: str, offset: int) -> Location | None:
-        """The source line of ``offset`` in marked ``text`` (before :meth:`strip`)."""
-        k = text.rfind("\x02", 0, offset)
-        m = self.MARK_RE.match(text, k) if k >= 0 else None
-        if m is None:
-            return None
-        return Location(self.paths[int(m.group(1))], int(m.group(2)) + text.count("\n", m.end(), offset))
-
-    def strip(self, text: str, fallback: str) -> tuple[str, Callable[[int], Location]]:
-        # split() leaves [text, file id, line, text, file id, line, ..., text].
-        pieces = self.MARK_RE.split(text)
-        texts = pieces[0::3]
-        offsets: list[int] = []
-        marks: list[tuple[str, str]] = []  # (file id, line), made into Locations only when asked
-        length = len(texts[0])
-        for k in range(1, len(pieces), 3):
-            offsets.append(length)
-            marks.append((pieces[k], pieces[k + 1]))
-            length += len(pieces[k + 2])
-        clean = "".join(texts)
-
-        def locate(offset: int) -> Location:
-            i = bisect.bisect_right(offsets, offset) - 1
-            if i >= 0:
-                fid, line = marks[i]
-                return Location(self.paths[int(fid)], int(line) + clean.count("\n", offsets[i], offset))
-            return Location(fallback, clean.count("\n", 0, offset) + 1)
-
-        return clean, locate
-
-
-_JINJA_OPEN = {"{%": "%}", "[[": "]]", "[#": "#]"}
-_JINJA_DELIM_RE = re.compile(r"\{%|%\}|\[\[|\]\]|\[#|#\]")
-
-
-def _offset_locator(locs: tuple[tuple[int, Location], ...], fallback: str) -> Callable[[int], Location]:
-    offsets = [o for o, _ in locs]
-
-    def locate(offset: int) -> Location:
-        i = bisect.bisect_right(offsets, offset) - 1
-        if i >= 0:
-            return locs[i][1]
-        return Location(fallback)
-
-    return locate
 
 
 def render_plain_mjml(mjml_text: str, *, inliner: str = "css-inline", lang: str = "en") -> str:

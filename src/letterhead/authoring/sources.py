@@ -102,7 +102,7 @@ class TemplateSource:
 # C0 control characters but tab, line feed and carriage return (in UTF-8 these
 # bytes only ever stand for themselves): MRML stops at NUL without a line, no
 # mail client shows any of them, JSON and TOML refuse them raw, and \x02 /
-# \x03 would be taken for compile.LineMarks' own marks.
+# \x03 would be taken for linemarks.LineMarks' own marks.
 _CONTROL_BYTES = bytes(b for b in range(32) if b not in (9, 10, 13))
 
 

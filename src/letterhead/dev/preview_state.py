@@ -34,7 +34,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from ..authoring.build import Variant, variants
 from ..authoring.compile import CompiledTemplate, Compiler, Translations
 from ..authoring.lint import Finding, lint, rule_severities
 from ..authoring.payload import SesTemplate
@@ -42,6 +41,7 @@ from ..authoring.protect import show_designer_lines
 from ..authoring.safety import payload_for
 from ..authoring.sources import TemplateSource, load_brand, load_source, read_text, template_names
 from ..authoring.validate import render_compiled
+from ..authoring.variants import Variant, variants
 from ..config import Config
 from ..errors import DataError, LetterheadError, RenderError
 from ..locales import bcp47, is_rtl, pick

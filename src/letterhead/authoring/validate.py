@@ -342,10 +342,13 @@ def render_parts(payload: SesTemplate, data: Mapping[str, Any], raw_paths: tuple
 
 
 def check_data(entry: ManifestEntry, payload: SesTemplate, data: Mapping[str, Any],
-               *, parsed: Mapping[str, sestemplate.Template] | None = None) -> dict[str, str]:
+               *, parsed: Mapping[str, sestemplate.Template] | None = None,
+               headers: bool = True) -> dict[str, str]:
     """Raise :class:`DataError` / :class:`RenderError` unless ``data`` renders
     every part of the template and every header it declares
-    (:func:`letterhead.authoring.headers.render_headers`); return the rendered parts."""
+    (:func:`letterhead.authoring.headers.render_headers`); return the rendered parts.
+    ``headers=False``: the caller renders the headers itself, right after (the
+    Mailer, which sends them: rendered once, not twice)."""
     if not isinstance(data, Mapping):
         raise DataError("template data must be a JSON object (a dict)", hint="pass a dict of variables")
     where = f"data for template '{entry.name}'"
@@ -355,7 +358,7 @@ def check_data(entry: ManifestEntry, payload: SesTemplate, data: Mapping[str, An
     # The payload's lines are not the designer's (and end up in the application's logs): none shown.
     parts = render_parts(payload, data, entry.raw_paths, parsed=parsed, data_name="the data",
                          label=f"template '{entry.name}': ", source_lines=False)
-    if entry.headers:  # the variables the headers print are part of the contract too
+    if headers and entry.headers:  # the variables the headers print are part of the contract too
         from .headers import render_headers
 
         render_headers(entry.headers, data, label=f"template '{entry.name}': ")

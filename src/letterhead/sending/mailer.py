@@ -373,13 +373,14 @@ class Mailer:
                  reply_to: tuple[str, ...], tags: tuple[tuple[str, str], ...],
                  default_template_data: str = "{}") -> OutgoingMessage:
         self.check_sendable(item)
-        parts = check_data(item.entry, item.payload, data, parsed=item.parsed)
+        parts = check_data(item.entry, item.payload, data, parsed=item.parsed, headers=False)
+        # the headers check_data would check, rendered once: the ones sent
+        headers = render_headers(item.entry.headers, data, label=f"template '{item.entry.name}': ")
         if _LINE_BREAK.search(parts["subject"]):
             raise DataError(f"template '{item.entry.name}': the subject would contain a line break "
                             f"({_subject_culprit(item, data)})",
                             hint="pass one-line values for the variables the subject prints")
         template_data = _template_data(item, data)
-        headers = render_headers(declared_headers(item), data, label=f"template '{item.entry.name}': ")
         return OutgoingMessage(
             template=item.entry.name,  # the variant's name (outbox files, the journal)
             template_name=item.deployed_name,
@@ -398,7 +399,7 @@ class Mailer:
         """Raise :class:`ConfigError` when the template declares headers and
         the transport cannot send them (SES v1): before anything is sent,
         rather than a bulk message without its List-Unsubscribe."""
-        declared = declared_headers(item)
+        declared = item.entry.headers
         if not declared or self.transport.sends_headers:
             return
         names = ", ".join(declared)
@@ -594,11 +595,6 @@ def _open_suppressions(config: Config, values: Mapping[str, str], region: str | 
     return open_suppressions(config.events, region=region, endpoint_url=endpoint_url,
                              session_args=session_credentials(values))
 
-
-
-def declared_headers(item: CatalogItem) -> Mapping[str, str]:
-    """The template's ``[headers]`` (name → value template), from the manifest."""
-    return item.entry.headers
 
 
 def _template_data(item: CatalogItem, data: Mapping[str, Any]) -> str:

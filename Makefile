@@ -1,9 +1,10 @@
 # letterhead: everything a fresh machine needs, from two commands.
 #   make demo   build Calndr Club's templates and show what was produced
-#   make test   run the test suite with coverage (installs Debian's chromium for browser tests)
+#   make test   run the test suite with coverage (installs Debian's chromium and spamassassin
+#               for the browser tests and letterhead check)
 #   make check  lint (ruff), types (mypy --strict) and `letterhead build --check`
 #   make test-fast  the inner loop: no browser, no slow tests
-.PHONY: install chromium demo check format format-check test test-fast bench clean
+.PHONY: install chromium spamassassin demo check format format-check test test-fast bench clean
 
 # The interpreter for .venv: Debian's own python3 when it is 3.11 or newer
 # and can make a virtualenv, otherwise python3 from PATH (or: make PYTHON=...).
@@ -46,6 +47,14 @@ chromium:
 	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
 
+# `letterhead check` scores every sample with SpamAssassin, offline (its rules
+# ship in Debian's package; spamd and spamc come with it).
+spamassassin:
+	@command -v spamd >/dev/null 2>&1 && command -v spamassassin >/dev/null 2>&1 || { \
+	  echo "installing Debian's spamassassin for letterhead check"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq spamassassin spamc >/dev/null; }
+
 demo: install
 	$(VENV)/bin/letterhead build
 	@echo
@@ -78,7 +87,7 @@ format-check: install
 
 # Coverage of the letterhead package, printed at the end (subprocess runs of the
 # installed command are not measured).
-test: install chromium
+test: install chromium spamassassin
 	$(PY) -m pytest -q --cov --cov-report=term
 
 # The inner loop: no Chromium, nothing marked slow (moto in-process and the

@@ -11,7 +11,8 @@ too: :meth:`Config.deployment` (``[tool.letterhead.sync]`` merged with
 ``[tool.letterhead.env.<NAME>]``, read by :mod:`letterhead.deploy.naming`),
 :attr:`Config.send` (``[tool.letterhead.send]``, read by the mailer) and
 :attr:`Config.sync_region` (read by the account commands), :attr:`Config.lint`
-(``[tool.letterhead.lint]``, whose rule codes the linter checks).  A table is checked
+(``[tool.letterhead.lint]``, whose rule codes the linter checks), :attr:`Config.check`
+(``[tool.letterhead.check]``, read by :mod:`letterhead.check.settings`).  A table is checked
 when its settings are first asked for, and a value when it is read, so a
 mistake in ``[tool.letterhead.send]`` never stops a build, and an option
 given on the command line wins before the file's value is ever converted.
@@ -51,7 +52,7 @@ DEFAULTS: dict[str, Any] = {
     "types_module": None,
 }
 _N = TypeVar("_N", int, float)
-TABLES = ("env", "sync", "send", "events", "lint")  # the sub-tables of [tool.letterhead]
+TABLES = ("env", "sync", "send", "events", "lint", "check")  # the sub-tables of [tool.letterhead]
 EVENT_KEYS = ("database", "suppression", "topics", "max_age", "journal")
 SYNC_KEYS = ("prefix", "suffix", "versioned", "keep", "rate", "max_attempts", "region")
 
@@ -145,6 +146,18 @@ class Config:
                               hint='[tool.letterhead.lint]\nimg-alt = "warning"')
         lines = toml_key_lines(pyproject, "tool.letterhead.lint") if table else {}
         return LintSettings(dict(table), {k: lines.get(k) for k in table}, self.rel(pyproject))
+
+    @property
+    def check(self) -> CheckSettings:
+        """``[tool.letterhead.check]`` as written (clients, thresholds; checked
+        by :func:`letterhead.check.settings.check_settings`)."""
+        pyproject = self.root / "pyproject.toml"
+        table = self.tables.get("check", {}) or {}
+        if not isinstance(table, Mapping):
+            raise ConfigError("[tool.letterhead.check] must be a table", location=Location.of(pyproject),
+                              hint='[tool.letterhead.check]\nclients = ["gmail", "outlook/windows"]')
+        lines = toml_key_lines(pyproject, "tool.letterhead.check") if table else {}
+        return CheckSettings(dict(table), {k: lines.get(k) for k in table}, self.rel(pyproject))
 
     @property
     def events(self) -> EventSettings:
@@ -243,6 +256,16 @@ class LintSettings:
     of each key, and the file (as users see it)."""
 
     severities: Mapping[str, object] = field(default_factory=dict)
+    lines: Mapping[str, int | None] = field(default_factory=dict)
+    file: str = "pyproject.toml"
+
+
+@dataclass(frozen=True)
+class CheckSettings:
+    """``[tool.letterhead.check]`` as written: key → value, the line of each
+    key, and the file (as users see it)."""
+
+    values: Mapping[str, object] = field(default_factory=dict)
     lines: Mapping[str, int | None] = field(default_factory=dict)
     file: str = "pyproject.toml"
 

@@ -336,6 +336,11 @@ class DataError(LetterheadError):
     """Sample or application data is malformed or breaks a declared type."""
 
 
+class CheckToolError(LetterheadError):
+    """A tool ``letterhead check`` runs is missing or failed: Chromium,
+    SpamAssassin (the message names it and how to install it)."""
+
+
 class StaleOutputError(LetterheadError):
     """``build --check``: committed output differs from what the sources give."""
 

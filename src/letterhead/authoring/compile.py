@@ -513,6 +513,21 @@ class Compiler:
         finally:
             self._catalog = None
 
+    def designer_mjml(self, source: TemplateSource, *, locale: str | None = None,
+                      catalog: Translations | None = None) -> tuple[str, Callable[[int], Location]]:
+        """The MJML the designer wrote, after Jinja (layouts, partials and
+        brand values in place; placeholders as their protected tokens) and
+        before MRML, with a locator from its offsets to the layout, partial
+        or template line that wrote them: what ``letterhead check`` judges
+        for client support, MJML's own output aside."""
+        self._catalog, self._untranslated = catalog, []
+        try:
+            mjml_text = self._render_jinja(f"{source.name}/template.mjml")
+            mjml_text = self._protect_rendered(mjml_text, self.config.rel(source.mjml_path))
+            return self.loader.lines.strip(mjml_text, self.config.rel(source.mjml_path))
+        finally:
+            self._catalog = None
+
     def _compile(self, source: TemplateSource, locale: str | None) -> CompiledTemplate:
         name = source.name
         rel_mjml = self.config.rel(source.mjml_path)

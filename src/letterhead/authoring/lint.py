@@ -14,7 +14,8 @@ integrity are enforced earlier, as errors, by :mod:`letterhead.sestemplate` and
   (:mod:`letterhead.authoring.contexts`): not in CSS, a script, a comment, an attribute
   name or an unquoted value, unless its declared type keeps it there.
 
-Each finding has a rule ``code`` (:data:`RULES`).  A project tunes a rule's
+Each finding has a rule ``code`` (:data:`RULES`, which also lists the rules of
+``letterhead check``, :mod:`letterhead.check`: one registry, one configuration).  A project tunes a rule's
 severity in ``[tool.letterhead.lint]`` of pyproject.toml, a template in the
 ``[lint]`` table of its template.toml (over the project's): ``"error"`` fails
 the build, ``"warning"`` reports it, ``"off"`` drops it.  A configured
@@ -44,10 +45,11 @@ class Rule:
     default: Severity  # some rules also report milder cases as warnings by default (see description)
     description: str
     tunable: bool = True  # False: the output would be broken or unsafe; always an error
+    stage: Literal["build", "check"] = "build"  # applied by `letterhead build` or by `letterhead check`
 
     def to_dict(self) -> dict[str, object]:
         return {"code": self.code, "default": self.default, "description": self.description,
-                "tunable": self.tunable}
+                "tunable": self.tunable, "stage": self.stage}
 
 
 RULES: dict[str, Rule] = {r.code: r for r in (
@@ -63,6 +65,24 @@ RULES: dict[str, Rule] = {r.code: r for r in (
     Rule("preheader", "warning", "no preheader (mj-preview)"),
     Rule("url", "error", "a link or image URL is not absolute http(s), mailto:, tel: or a placeholder"),
     Rule("text-links", "error", "the text part lacks a link of the HTML part"),
+    # `letterhead check` (letterhead.check): the rendered samples in mail clients, readers and filters.
+    Rule("client-support", "warning", "CSS or HTML the designer wrote is unsupported or partly supported "
+         "in a client of [tool.letterhead.check] clients (caniemail)", stage="check"),
+    Rule("axe", "error", "an axe-core accessibility violation (a warning when its impact is minor or "
+         "moderate)", stage="check"),
+    Rule("layout-table", "warning", "a layout table without role=\"presentation\" (screen readers announce "
+         "its rows and columns)", stage="check"),
+    Rule("link-text", "warning", "a link whose text does not say where it goes (\"click here\", a bare URL)",
+         stage="check"),
+    Rule("contrast", "error", "text contrast against its background is below WCAG AA", stage="check"),
+    Rule("dark-contrast", "error", "text becomes unreadable in dark mode (prefers-color-scheme or a client's "
+         "forced inversion)", stage="check"),
+    Rule("dark-logo", "error", "an image (a logo) vanishes against the dark-mode background", stage="check"),
+    Rule("image-unchecked", "warning", "an image could not be loaded, so the dark-mode checks skipped it "
+         "(map its URL to a file with [tool.letterhead.check] images)", stage="check"),
+    Rule("spam", "error", "SpamAssassin scores a sample at or above the threshold (a warning from half of it)",
+         stage="check"),
+    Rule("https", "error", "a link or image is not https", stage="check"),
 )}
 
 

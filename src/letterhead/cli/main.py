@@ -144,7 +144,8 @@ def lint(ctx: Ctx, list_rules: bool, as_json: bool) -> None:
 
     Tune a rule in pyproject.toml, `[tool.letterhead.lint]` with `<code> =
     "error" | "warning" | "off"`, or for one template in the `[lint]` table of
-    its template.toml.
+    its template.toml.  The same table tunes the rules of `letterhead check`
+    (stage "check" in --list).
     """
     global _skip_teardown
     ctx.as_json = as_json
@@ -157,7 +158,8 @@ def lint(ctx: Ctx, list_rules: bool, as_json: bool) -> None:
         width = max(len(code) for code in RULES)
         for rule in RULES.values():
             fixed = "" if rule.tunable else " (always an error)"
-            click.echo(f"{rule.code.ljust(width)}  {rule.default.ljust(7)}  {rule.description}{fixed}")
+            click.echo(f"{rule.code.ljust(width)}  {rule.default.ljust(7)}  {rule.stage.ljust(5)}  "
+                       f"{rule.description}{fixed}")
         return
     with heavy_imports():
         from ..authoring.build import build as run_build

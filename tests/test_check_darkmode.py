@@ -1,0 +1,142 @@
+"""darkmode: WCAG contrast, the forced-inversion model, prefers-color-scheme forced on."""
+
+from __future__ import annotations
+
+import pytest
+
+from letterhead.check.darkmode import (
+    BLACK,
+    RGB,
+    WHITE,
+    composite,
+    contrast_ratio,
+    flatten,
+    force_dark_media,
+    has_color_scheme_query,
+    invert,
+    invert_script,
+    oklab_lightness,
+    parse_css_color,
+    relative_luminance,
+)
+
+
+def c(text: str) -> RGB:
+    color = parse_css_color(text)
+    assert color is not None, text
+    return color
+
+
+@pytest.mark.parametrize(("fg", "bg", "ratio"), [
+    ("#000", "#fff", 21.0),
+    ("#fff", "#fff", 1.0),
+    ("#777", "#fff", 4.48),  # the classic just-fails grey
+    ("#767676", "#fff", 4.54),  # the lightest grey that passes AA on white
+    ("#595959", "#fff", 7.0),  # AAA on white
+    ("#0000ff", "#fff", 8.59),
+    ("#ff0000", "#fff", 4.0),
+    ("#fff", "#1a73e8", 4.51),
+])
+def test_contrast_ratio_matches_the_wcag_reference_values(fg: str, bg: str, ratio: float) -> None:
+    assert round(contrast_ratio(c(fg), c(bg)), 2) == ratio
+    assert round(contrast_ratio(c(bg), c(fg)), 2) == ratio  # symmetric
+
+
+def test_relative_luminance_endpoints_and_the_srgb_curve() -> None:
+    assert relative_luminance(WHITE) == pytest.approx(1.0)
+    assert relative_luminance(BLACK) == 0.0
+    assert relative_luminance(c("#808080")) == pytest.approx(0.2159, abs=1e-4)
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("#abc", RGB(0xaa, 0xbb, 0xcc)),
+    ("#abcd", RGB(0xaa, 0xbb, 0xcc, 0xdd / 255)),
+    ("#A0B1C2", RGB(0xa0, 0xb1, 0xc2)),
+    ("#a0b1c280", RGB(0xa0, 0xb1, 0xc2, 0x80 / 255)),
+    ("rgb(1, 2, 3)", RGB(1, 2, 3)),
+    ("rgba(1, 2, 3, 0.5)", RGB(1, 2, 3, 0.5)),
+    ("rgb(1 2 3 / 50%)", RGB(1, 2, 3, 0.5)),
+    ("rgb(100%, 0%, 50%)", RGB(255, 0, 127.5)),
+    ("hsl(120, 100%, 25%)", RGB(0, 127.5, 0)),
+    ("White", RGB(255, 255, 255)),
+    ("rebeccapurple", RGB(0x66, 0x33, 0x99)),
+    ("lightgoldenrodyellow", RGB(0xfa, 0xfa, 0xd2)),
+    ("transparent", RGB(0, 0, 0, 0.0)),
+])
+def test_parse_css_color_reads_hex_functions_and_names(text: str, expected: RGB) -> None:
+    assert c(text) == pytest.approx(expected)
+
+
+@pytest.mark.parametrize("text", ["currentcolor", "var(--x)", "#12", "#12345", "#ggg", "rgb(1, 2)",
+                                  "linear-gradient(red, blue)", "notacolour", ""])
+def test_parse_css_color_refuses_what_it_cannot_read(text: str) -> None:
+    assert parse_css_color(text) is None
+
+
+def test_alpha_compositing() -> None:
+    half_black = RGB(0, 0, 0, 0.5)
+    assert composite(half_black, WHITE) == pytest.approx(RGB(127.5, 127.5, 127.5, 1.0))
+    # a translucent text colour is composited over its background before judging
+    assert contrast_ratio(half_black, WHITE) == pytest.approx(contrast_ratio(RGB(127.5, 127.5, 127.5), WHITE))
+    # stacked translucent backgrounds, nearest first, over the client's white
+    assert flatten([RGB(0, 0, 0, 0.5), RGB(255, 0, 0, 0.5)]) == pytest.approx(RGB(127.5, 63.75, 63.75))
+    assert flatten([], canvas=BLACK) == BLACK
+
+
+def test_invert_darkens_light_backgrounds_and_lightens_dark_text() -> None:
+    assert invert(WHITE, "background") == BLACK
+    assert invert(BLACK, "text") == WHITE
+    # the other roles are left alone: white text, a black page
+    assert invert(WHITE, "text") == WHITE
+    assert invert(BLACK, "background") == BLACK
+    # a dark background or a light text colour stays as written
+    assert invert(c("#123456"), "background") == c("#123456")
+    assert invert(c("#f0f0f0"), "text") == c("#f0f0f0")
+    # lightness mirrored around the middle: L' = 1 - L (OKLab)
+    for colour in ("#333333", "#1a1a66", "#803010"):
+        inverted = invert(c(colour), "text")
+        assert oklab_lightness(inverted) == pytest.approx(1 - oklab_lightness(c(colour)), abs=0.01)
+
+
+def test_invert_keeps_the_hue_and_alpha() -> None:
+    pale_blue = invert(c("#d0e0ff"), "background")
+    assert pale_blue.b > pale_blue.r and oklab_lightness(pale_blue) < 0.2  # a dark blue
+    assert invert(RGB(255, 255, 255, 0.5), "background").a == 0.5
+
+
+def test_invert_leaves_mid_grey_text_on_a_black_page() -> None:
+    """The model's known casualty: text a little lighter than mid-grey passes
+    on white and is left as it is, while white turns black under it."""
+    grey = c("#6b6b6b")
+    assert contrast_ratio(grey, WHITE) > 4.5
+    assert invert(grey, "text") == grey
+    assert contrast_ratio(invert(grey, "text"), invert(WHITE, "background")) < 4.5
+
+
+def test_force_dark_media_turns_dark_queries_on_and_light_ones_off() -> None:
+    html = """<html><head><style>
+      .a { color: #000 }
+      @media (prefers-color-scheme: dark) { .a { color: #fff } }
+      @media screen and (prefers-color-scheme:DARK) { .b { color: #eee } }
+      @media only screen and (max-width: 480px) { .c { width: 100% } }
+      @media (prefers-color-scheme: light) { .a { color: #111 } }
+    </style></head><body>
+      <picture><source srcset="dark.png" media="(prefers-color-scheme: dark)"><img src="light.png" alt="x"></picture>
+      <p>Write (prefers-color-scheme: dark) in your CSS.</p>
+    </body></html>"""
+    out = force_dark_media(html)
+    assert "prefers-color-scheme: dark" not in out.split("<p>")[0]
+    assert "@media (min-width: 0px) { .a { color: #fff } }" in out
+    assert "@media screen and (min-width: 0px) { .b" in out
+    assert "@media only screen and (max-width: 480px)" in out  # other queries untouched
+    assert "@media (prefers-color-scheme: letterhead-never) { .a { color: #111 } }" in out
+    assert 'media="(min-width: 0px)"' in out
+    assert "<p>Write (prefers-color-scheme: dark) in your CSS.</p>" in out  # text is text
+    assert has_color_scheme_query(html) and not has_color_scheme_query("<style>@media screen {}</style>")
+    assert force_dark_media("<p>no css</p>") == "<p>no css</p>"
+
+
+def test_the_invert_script_is_shipped() -> None:
+    script = invert_script()
+    assert "window.letterheadInvert = function" in script
+    assert "window.letterheadInvertColor" in script

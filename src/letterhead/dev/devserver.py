@@ -6,7 +6,9 @@ One process, three loops on one asyncio event loop (uvicorn's):
    file) with a 10 ms step instead of watchfiles' 1.6 s default debounce; each
    batch of changed paths goes to :meth:`PreviewProject.rebuild
    <letterhead.dev.preview.PreviewProject.rebuild>` in a worker thread, which
-   recompiles only the templates those paths feed.
+   recompiles only the templates those paths feed.  The same loop notices
+   a new ``letterhead check`` report (``.letterhead-cache/check.json``, read
+   by :class:`~letterhead.dev.preview_check.ReportFile`) and refreshes pages.
 2. **push**: every open page holds a server-sent-events stream (``/events``);
    a rebuild publishes ``change`` with the template names, and the page
    fetches its new content.  No websocket, no polling by the page.
@@ -21,7 +23,7 @@ One process, three loops on one asyncio event loop (uvicorn's):
 The site is a small Starlette app.  Everything is served from memory: nothing
 under ``build/`` or ``ses_templates/`` is written (``letterhead build`` does
 that, and designers commit its output).  A template's page is
-``/t/<template>?locale=<locale>&sample=<sample>`` (a locale picked by the
+``/t/<template>?locale=<locale>&sample=<sample>&scheme=dark`` (a locale picked by the
 fallback chain, ``es-MX`` → ``es`` → the default); the API, the local SES and
 the ``change`` events name SES templates (``welcome``, ``welcome__es``).
 Template names and locales in URLs are only keys into the compiled set;
@@ -52,7 +54,7 @@ from ..config import Config
 from ..errors import LetterheadError
 from .localses import DEFAULT_REGION, Delivery, LocalSes, SentMessage, render_sent
 from .outbox import message_body, outbox_listing, outbox_page, paginate
-from .preview import PreviewProject, Site, TemplateState, csp, index_page, render_view, template_page
+from .preview import PreviewProject, ReportFile, Site, TemplateState, csp, index_page, render_view, template_page
 
 __all__ = ["DEFAULT_PORT", "DEFAULT_SES_PORT", "DevServer", "RebuildEvent"]
 
@@ -188,6 +190,7 @@ class DevServer:
         self.host = host
         self.port = port
         self.project = PreviewProject(config)
+        self.reports = ReportFile(config.root)  # the last `letterhead check`, beside each template
         self.boot = secrets.token_hex(6)
         self.site = Site(live=True, boot=self.boot)
         self.ses_enabled = ses
@@ -287,7 +290,8 @@ class DevServer:
 
         async def index(request: Request) -> Response:
             return html(index_page(self.project.states(), site=self.site,
-                                   clip_bytes=self.config.gmail_clip_bytes, project_error=self.project.error))
+                                   clip_bytes=self.config.gmail_clip_bytes, project_error=self.project.error,
+                                   report=self.reports.get()))
 
         async def template(request: Request) -> Response:
             name = request.path_params["name"]
@@ -295,7 +299,8 @@ class DevServer:
             if state is None:
                 return not_found(name)
             return html(template_page(state, sample=request.query_params.get("sample"), site=self.site,
-                                      clip_bytes=self.config.gmail_clip_bytes, project=self.project))
+                                      clip_bytes=self.config.gmail_clip_bytes, project=self.project,
+                                      report=self.reports.get(), scheme=request.query_params.get("scheme")))
 
         async def outbox(request: Request) -> Response:
             ses = self.local_ses
@@ -469,6 +474,8 @@ class DevServer:
                                     step=self.step_ms, stop_event=self._stop, rust_timeout=250,
                                     yield_on_timeout=True):
             self.watching = True
+            if self.reports.changed():  # `letterhead check` wrote a new report: every page's panel
+                self._hub.publish("change", {"names": None, "version": self.project.version, "check": True})
             if not changes:
                 continue
             t0 = time.perf_counter()

@@ -38,12 +38,25 @@ from typing import Any
 
 from .. import __version__
 from ..errors import DataError, LetterheadError, Location, RenderError, TranslationError
+from .preview_check import (
+    LoadedReport,
+    ReportFile,
+    check_badge,
+    check_panel,
+    dark_html,
+    invert_script,
+    load_report,
+    scheme_of,
+    scheme_view,
+)
 from .preview_state import PreviewProject, SampleRender, TemplateState, compile_state, render_data
 
 __all__ = [
     "DESKTOP_WIDTH",
     "MOBILE_WIDTH",
+    "LoadedReport",
     "PreviewProject",
+    "ReportFile",
     "SampleRender",
     "Site",
     "TemplateState",
@@ -52,6 +65,7 @@ __all__ = [
     "error_view",
     "export_site",
     "index_page",
+    "load_report",
     "render_data",
     "render_page",
     "template_page",
@@ -101,11 +115,15 @@ def error_view(exc: LetterheadError | None, *, part: str | None = None) -> dict[
 
 
 def render_view(render: SampleRender, clip_bytes: int) -> dict[str, Any]:
+    """One render as the page and ``/api/render`` show it; ``html_dark``: the
+    HTML with its ``prefers-color-scheme: dark`` rules forced on (None when it
+    has none), for the colour-scheme switch."""
     parts = render.parts or {}
     return {
         "ok": render.ok,
         "subject": parts.get("subject", ""),
         "html": parts.get("html", ""),
+        "html_dark": dark_html(parts["html"]) if "html" in parts else None,
         "text": parts.get("text", ""),
         "html_bytes": render.html_bytes,
         "size": _size_label(render.html_bytes, clip_bytes) if render.ok else "",
@@ -186,8 +204,14 @@ def _env() -> Any:
             style = (_ASSETS / "preview.css").read_text(encoding="utf-8")
             if "</" in script:
                 raise RuntimeError("preview.js must not contain '</'")  # it is inlined
+            # the "inverted" colour scheme: window.letterheadInvert(doc), applied
+            # by preview.js to the frames' documents; one script, one hash
+            invert = invert_script()
+            if invert is not None:
+                script = invert + "\n" + script
             env.globals.update(
                 script=Markup(script),
+                invert_available=invert is not None,
                 style=Markup(style),
                 version=__version__,
                 desktop_width=DESKTOP_WIDTH,
@@ -204,8 +228,8 @@ def csp() -> str:
     """The pages' Content-Security-Policy.  ``srcdoc`` frames inherit it, so
     it also governs the emails: images from anywhere (the template's own),
     inline styles (every email has them), nothing else: no fonts, no
-    stylesheets, no scripts but the page's own (by hash), no requests but to
-    the dev server itself."""
+    stylesheets, no scripts but the page's own (by hash: ``preview.js``
+    after the inversion's ``invert.js``), no requests but to the dev server itself."""
     _env()
     return (
         "default-src 'none'; "
@@ -243,8 +267,10 @@ _RANK = {"ok": 0, "warning": 1, "error": 2}
 
 
 def index_page(states: Sequence[TemplateState], *, site: Site = Site(), clip_bytes: int = 102 * 1024,
-               project_error: LetterheadError | None = None, title: str = "letterhead preview") -> str:
-    """Each template once (its locales' variants together, with a status per locale)."""
+               project_error: LetterheadError | None = None, title: str = "letterhead preview",
+               report: LoadedReport | None = None) -> str:
+    """Each template once (its locales' variants together, with a status per
+    locale); with ``report`` (the last ``letterhead check``), its counts."""
     families: dict[str, list[TemplateState]] = {}
     for s in states:
         families.setdefault(s.folder, []).append(s)
@@ -273,9 +299,12 @@ def index_page(states: Sequence[TemplateState], *, site: Site = Site(), clip_byt
             "ses_bytes": max(_shown(s).size_bytes for s in family),
             "errors": list(dict.fromkeys(errors)),
             "locales": [_locale_view(s, site) for s in family if s.locale] if with_locales else [],
+            "check": check_badge(report, family),
         })
     return render_page("index.html", site, page="index", title=title, rows=rows, clip_bytes=clip_bytes,
-                        project_error=error_view(project_error), with_locales=with_locales)
+                        project_error=error_view(project_error), with_locales=with_locales,
+                        checked=report is not None and report.report is not None,
+                        check_notice=report.notice if report is not None else None)
 
 
 def _locale_view(s: TemplateState, site: Site, *, sample: str | None = None,
@@ -315,7 +344,7 @@ def _status_label(s: TemplateState) -> str:
 
 
 def template_model(state: TemplateState, *, sample: str | None, site: Site, clip_bytes: int,
-                   family: Sequence[TemplateState] = ()) -> dict[str, Any]:
+                   family: Sequence[TemplateState] = (), scheme: str = "light") -> dict[str, Any]:
     """What the template page's script needs: every sample's data and render
     (of this locale; another locale is another page)."""
     shown = _shown(state)
@@ -331,6 +360,7 @@ def template_model(state: TemplateState, *, sample: str | None, site: Site, clip
         "version": state.version,
         "current": current,
         "order": order,
+        "scheme": scheme,
         "stale": shown is not state,
         "samples": {
             n: {"data": shown.samples[n],
@@ -343,16 +373,20 @@ def template_model(state: TemplateState, *, sample: str | None, site: Site, clip
 
 
 def template_page(state: TemplateState, *, sample: str | None = None, site: Site = Site(),
-                  clip_bytes: int = 102 * 1024, project: PreviewProject | None = None) -> str:
+                  clip_bytes: int = 102 * 1024, project: PreviewProject | None = None,
+                  report: LoadedReport | None = None, scheme: str | None = None) -> str:
     """One SES template's page.  With ``project``: the jump list of the other
-    templates (in the same locale) and the switch to this template's other locales."""
+    templates (in the same locale) and the switch to this template's other
+    locales; with ``report``: the last ``letterhead check``'s findings;
+    ``scheme``: the colours the frames start in (light, dark, inverted)."""
     family = project.locales_of(state) if project is not None else [state]
     others = [o for o in (project.variant(n, state.locale) for n in project.template_names) if o is not None] \
         if project is not None else []
-    model = template_model(state, sample=sample, site=site, clip_bytes=clip_bytes, family=family)
+    scheme = scheme_of(scheme)
+    model = template_model(state, sample=sample, site=site, clip_bytes=clip_bytes, family=family, scheme=scheme)
     current = model["current"]
     render = model["samples"][current]["render"] if current else {
-        "ok": False, "subject": "", "html": "", "text": "", "html_bytes": 0, "size": "",
+        "ok": False, "subject": "", "html": "", "html_dark": None, "text": "", "html_bytes": 0, "size": "",
         "error": error_view(state.error)}
     shown = _shown(state)
     findings = [
@@ -370,6 +404,8 @@ def template_page(state: TemplateState, *, sample: str | None = None, site: Site
         locales=[_locale_view(s, site, sample=current, current=state) for s in family if s.locale],
         untranslated=shown.untranslated, catalog=shown.catalog,
         source_locale=family[0].locale if family else None,
+        check=check_panel(report, state, model["order"], current),
+        scheme=scheme, frame_html=scheme_view(render, scheme),
     )
 
 
@@ -398,10 +434,12 @@ def export_site(project: PreviewProject, out_dir: Path) -> list[Path]:
     site = Site(live=False)
     clip = project.config.gmail_clip_bytes
     states = project.states()
+    report = load_report(project.config.root)  # the last `letterhead check`, beside each template
     written = []
-    pages = {"index.html": index_page(states, site=site, clip_bytes=clip, project_error=project.error)}
+    pages = {"index.html": index_page(states, site=site, clip_bytes=clip, project_error=project.error,
+                                      report=report)}
     for s in states:  # every locale of every template: welcome.html, welcome__es.html…
-        pages[f"{s.name}.html"] = template_page(s, site=site, clip_bytes=clip, project=project)
+        pages[f"{s.name}.html"] = template_page(s, site=site, clip_bytes=clip, project=project, report=report)
     for fname, html in pages.items():
         path = out_dir / fname
         path.write_text(html, encoding="utf-8")

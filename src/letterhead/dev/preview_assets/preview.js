@@ -1,5 +1,6 @@
-/* letterhead preview: sample switching, the sample editor, the outbox
-   (bodies fetched when opened, paging, clearing) and live reload.
+/* letterhead preview: sample switching, the colour-scheme switch, the
+   sample editor, the outbox (bodies fetched when opened, paging, clearing)
+   and live reload.
    Inlined into every page (allowed by its hash in the page's CSP), so it must
    never contain a closing script tag sequence. */
 (function () {
@@ -11,6 +12,8 @@
   var dirty = false; /* the editor holds data that is not the selected sample */
   var renderSeq = 0;
   var editTimer = null;
+  var scheme = "light"; /* light | dark | inverted: what the template page's frames show */
+  var shown = null; /* the render the frames show */
   var DEFAULT_STATUS = live
     ? "Edit the JSON: the email re-renders as you type (the sample file is not changed)."
     : "Static export: run letterhead dev to edit sample data live.";
@@ -35,14 +38,29 @@
     } catch (e) { /* not same-origin: keep the fixed height */ }
   }
 
+  /* "inverted": the forced inversion of Gmail's apps and Outlook.com, applied
+     to the frame's document by invert.js (window.letterheadInvert), inlined
+     before this script; "dark" frames hold the HTML with its
+     prefers-color-scheme: dark rules forced on (the server's html_dark). */
+  function applyScheme(frame) {
+    if (!frame.hasAttribute("data-scheme-frame")) { return; }
+    var doc = null;
+    try { doc = frame.contentDocument; } catch (e) { doc = null; }
+    if (!doc || !doc.documentElement || doc.readyState !== "complete" || doc.URL !== "about:srcdoc") { return; }
+    if (scheme === "inverted" && window.letterheadInvert) { window.letterheadInvert(doc); }
+    frame.setAttribute("data-scheme", scheme);
+  }
+
   function watchFrame(frame) {
     if (frame.getAttribute("data-watched")) { return; }
     frame.setAttribute("data-watched", "1");
     frame.addEventListener("load", function () {
+      applyScheme(frame);
       fit(frame);
       setTimeout(function () { fit(frame); }, 300);
       frame.setAttribute("data-loaded", String(Number(frame.getAttribute("data-loaded") || 0) + 1));
     });
+    applyScheme(frame);
     fit(frame);
   }
 
@@ -73,7 +91,18 @@
     hint.hidden = !(e && e.hint);
   }
 
+  function frameHtml(r) {
+    return scheme === "dark" && r.html_dark ? r.html_dark : r.html;
+  }
+
+  function showSchemeNote() {
+    var note = $("scheme-note");
+    if (note) { note.hidden = !(scheme === "dark" && shown && shown.ok && !shown.html_dark); }
+  }
+
   function showRender(r) {
+    shown = r;
+    showSchemeNote();
     $("subject").textContent = r.subject || "";
     $("html-size").textContent = r.size || "";
     $("text-part").textContent = r.text || "";
@@ -82,8 +111,8 @@
     if (r.ok) {
       err.hidden = true;
       frames.hidden = false;
-      setHtml($("frame-desktop"), r.html);
-      setHtml($("frame-mobile"), r.html);
+      setHtml($("frame-desktop"), frameHtml(r));
+      setHtml($("frame-mobile"), frameHtml(r));
     } else {
       /* a template that does not compile says so once, at the top */
       showError(err, r.error);
@@ -102,6 +131,8 @@
     }
     var custom = $("custom-sample");
     if (custom) { custom.hidden = !dirty; }
+    var edited = $("check-edited");
+    if (edited) { edited.hidden = !dirty; }
     var reset = $("editor-reset");
     if (reset) { reset.hidden = !dirty; }
   }
@@ -116,21 +147,30 @@
     setStatus(DEFAULT_STATUS, false);
   }
 
-  /* ?locale=es&sample=default (no locale for the default locale, nor in a project without locales) */
+  /* sample=default&scheme=dark (no scheme for light) */
+  function stateParams(sample) {
+    var q = [];
+    if (sample) { q.push("sample=" + encodeURIComponent(sample)); }
+    if (scheme !== "light") { q.push("scheme=" + scheme); }
+    return q;
+  }
+
+  /* ?locale=es&sample=default&scheme=dark (no locale for the default locale, nor in a project without locales) */
   function pageQuery(sample) {
     var q = model.url_locale ? ["locale=" + encodeURIComponent(model.url_locale)] : [];
-    if (sample) { q.push("sample=" + encodeURIComponent(sample)); }
+    q = q.concat(stateParams(sample));
     return q.length ? "?" + q.join("&") : "";
   }
 
-  /* the locale switch opens the other locale with the same sample */
+  /* the locale switch opens the other locale with the same sample and colours */
   function carrySample(name) {
     var links = document.querySelectorAll("a[data-locale][data-href]");
+    var q = stateParams(name);
     for (var i = 0; i < links.length; i++) {
       var base = links[i].getAttribute("data-href");
-      links[i].href = !name ? base : live
-        ? base + (base.indexOf("?") < 0 ? "?" : "&") + "sample=" + encodeURIComponent(name)
-        : base + "#sample=" + encodeURIComponent(name);
+      links[i].href = !q.length ? base : live
+        ? base + (base.indexOf("?") < 0 ? "?" : "&") + q.join("&")
+        : base + "#" + q.join("&");
     }
   }
 
@@ -140,7 +180,36 @@
     if (live) {
       history.replaceState(null, "", (model.path || location.pathname) + pageQuery(name));
     } else {
-      history.replaceState(null, "", "#sample=" + encodeURIComponent(name));
+      history.replaceState(null, "", "#" + stateParams(name).join("&"));
+    }
+  }
+
+  /* the Check panel shows the findings of the sample shown */
+  function showCheck(name) {
+    var blocks = document.querySelectorAll("#check [data-check-sample]");
+    for (var i = 0; i < blocks.length; i++) { blocks[i].hidden = blocks[i].getAttribute("data-check-sample") !== name; }
+  }
+
+  function pressSchemes() {
+    var buttons = document.querySelectorAll("[data-scheme]");
+    for (var i = 0; i < buttons.length; i++) {
+      buttons[i].setAttribute("aria-pressed", String(buttons[i].getAttribute("data-scheme") === scheme));
+    }
+  }
+
+  function setScheme(name) {
+    if (name !== "light" && name !== "dark" && name !== "inverted") { return; }
+    if (name === "inverted" && !window.letterheadInvert) { return; }
+    var was = scheme;
+    scheme = name;
+    pressSchemes();
+    showSchemeNote();
+    if (model) { model.scheme = name; updateUrl(model.current); }
+    var frames = document.querySelectorAll("iframe[data-scheme-frame]");
+    for (var i = 0; i < frames.length; i++) {
+      var html = shown && shown.ok ? frameHtml(shown) : frames[i].srcdoc;
+      /* an inverted document is reloaded to undo it; light → inverted inverts in place */
+      if (was === "inverted" || frames[i].srcdoc !== html) { frames[i].srcdoc = html; } else { applyScheme(frames[i]); }
     }
   }
 
@@ -149,6 +218,7 @@
     model.current = name;
     dirty = false;
     pressButtons();
+    showCheck(name);
     setEditor(model.samples[name].data);
     showRender(model.samples[name].render);
     updateUrl(name);
@@ -199,15 +269,23 @@
   function initTemplatePage() {
     readModel();
     if (!model) { return; }
+    scheme = model.scheme || "light";
+    shown = model.current ? model.samples[model.current].render : null;
+    var frames = document.querySelectorAll("iframe[data-scheme-frame]");
+    for (var i = 0; i < frames.length; i++) { applyScheme(frames[i]); } /* in case one loaded already */
     document.addEventListener("click", function (e) {
       var b = e.target.closest ? e.target.closest("[data-sample]") : null;
       if (b && b.getAttribute("data-sample")) { selectSample(b.getAttribute("data-sample")); }
+      var s = e.target.closest ? e.target.closest("[data-scheme]") : null;
+      if (s) { setScheme(s.getAttribute("data-scheme")); }
       if (e.target.id === "editor-reset" && model.current) { selectSample(model.current); }
     });
     var ed = $("data-editor");
     if (ed && live) { ed.addEventListener("input", onEdit); }
     var m = /(?:^#|&)sample=([^&]+)/.exec(location.hash);
     if (m) { selectSample(decodeURIComponent(m[1])); }
+    var c = /(?:^#|&)scheme=([a-z]+)/.exec(location.hash); /* the export keeps it in the fragment */
+    if (c && c[1] !== scheme) { setScheme(c[1]); }
   }
 
   /* -- live reload ------------------------------------------------------ */
@@ -242,6 +320,9 @@
       }
       model = newModel;
       model.current = keep;
+      model.scheme = scheme;
+      pressSchemes();
+      showCheck(keep);
       $("frames").classList.toggle("stale", !!model.stale);
       $("envelope").classList.toggle("stale", !!model.stale);
       if (dirty && editorData !== null) {

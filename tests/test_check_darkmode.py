@@ -11,13 +11,16 @@ from letterhead.check.darkmode import (
     composite,
     contrast_ratio,
     flatten,
+    ImageSample,
+    TextSample,
     force_dark_media,
     has_color_scheme_query,
     invert,
     invert_script,
-    oklab_lightness,
     parse_css_color,
     relative_luminance,
+    unreadable,
+    vanishing_share,
 )
 
 
@@ -92,25 +95,67 @@ def test_invert_darkens_light_backgrounds_and_lightens_dark_text() -> None:
     # a dark background or a light text colour stays as written
     assert invert(c("#123456"), "background") == c("#123456")
     assert invert(c("#f0f0f0"), "text") == c("#f0f0f0")
-    # lightness mirrored around the middle: L' = 1 - L (OKLab)
-    for colour in ("#333333", "#1a1a66", "#803010"):
-        inverted = invert(c(colour), "text")
-        assert oklab_lightness(inverted) == pytest.approx(1 - oklab_lightness(c(colour)), abs=0.01)
+    # the crossover: #767676 reads (just) better with black text, #757575 with white
+    assert invert(c("#767676"), "background") != c("#767676")
+    assert invert(c("#757575"), "background") == c("#757575")
+    assert invert(c("#757575"), "text") != c("#757575")
+
+
+@pytest.mark.parametrize("colour", ["#5b6770", "#333333", "#757575", "#1a1a66", "#803010", "#2d716c"])
+def test_invert_keeps_a_texts_contrast_against_the_page(colour: str) -> None:
+    """Dark text on white becomes light text on black with the same contrast
+    (up to rounding to whole sRGB steps): mid-greys are not left unreadable."""
+    text = c(colour)
+    before = contrast_ratio(text, WHITE)
+    after = contrast_ratio(invert(text, "text"), invert(WHITE, "background"))
+    assert after == pytest.approx(before, rel=0.02)
+    assert relative_luminance(invert(text, "text")) > relative_luminance(text)
+
+
+@pytest.mark.parametrize(("fg", "bg"), [("#000000", "#d0e0ff"), ("#333333", "#ffcc00"), ("#1a1a66", "#f0f4f8")])
+def test_invert_keeps_contrast_between_text_and_its_background(fg: str, bg: str) -> None:
+    before = contrast_ratio(c(fg), c(bg))
+    after = contrast_ratio(invert(c(fg), "text"), invert(c(bg), "background"))
+    assert after == pytest.approx(before, rel=0.03)
 
 
 def test_invert_keeps_the_hue_and_alpha() -> None:
     pale_blue = invert(c("#d0e0ff"), "background")
-    assert pale_blue.b > pale_blue.r and oklab_lightness(pale_blue) < 0.2  # a dark blue
+    assert pale_blue.b > pale_blue.g > pale_blue.r and relative_luminance(pale_blue) < 0.05  # a dark blue
+    brown = invert(c("#803010"), "text")
+    assert brown.r > brown.g > brown.b  # a light brown
     assert invert(RGB(255, 255, 255, 0.5), "background").a == 0.5
 
 
-def test_invert_leaves_mid_grey_text_on_a_black_page() -> None:
-    """The model's known casualty: text a little lighter than mid-grey passes
-    on white and is left as it is, while white turns black under it."""
-    grey = c("#6b6b6b")
-    assert contrast_ratio(grey, WHITE) > 4.5
-    assert invert(grey, "text") == grey
-    assert contrast_ratio(invert(grey, "text"), invert(WHITE, "background")) < 4.5
+def test_a_text_over_a_background_image_is_what_inversion_breaks() -> None:
+    """The client lightens dark text but leaves the (light) picture under it."""
+    sample = TextSample(0, "Hello", c("#222222"), (), 14.0, 400, backdrop=c("#f5e6c8"))
+    assert unreadable([sample], 4.5) == []
+    [broken] = unreadable([sample], 4.5, inverted=True)
+    assert broken.bg == c("#f5e6c8") and broken.ratio < 1.5
+    # the same colours as a flat background are inverted together and stay readable
+    flat = TextSample(0, "Hello", c("#222222"), (c("#f5e6c8"),), 14.0, 400)
+    assert unreadable([flat], 4.5, inverted=True) == []
+
+
+def test_large_text_needs_three_to_one() -> None:
+    grey = c("#949494")  # 3.03:1 on white
+    small = TextSample(0, "x", grey, (), 16.0, 400)
+    assert [u.required for u in unreadable([small], 4.5)] == [4.5]
+    assert unreadable([TextSample(0, "x", grey, (), 24.0, 400)], 4.5) == []
+    assert unreadable([TextSample(0, "x", grey, (), 18.67, 700)], 4.5) == []
+    assert [u.required for u in unreadable([TextSample(0, "x", grey, (), 18.67, 400)], 4.5)] == [4.5]
+
+
+def test_an_image_vanishes_when_its_visible_pixels_match_the_background() -> None:
+    def logo(colour: str, clear: int) -> ImageSample:
+        return ImageSample(0, "logo.png", "Logo", (), 100, clear, 100 - clear, ((c(colour), 100 - clear),))
+
+    dark_page = invert(WHITE, "background")
+    assert vanishing_share(logo("#111111", 60), dark_page) == 1.0  # a dark logo on transparency
+    assert vanishing_share(logo("#ffffff", 60), dark_page) == 0.0  # a light one shows
+    assert vanishing_share(logo("#111111", 0), dark_page) == 0.0  # an opaque picture carries its background
+    assert vanishing_share(logo("#111111", 60), WHITE) == 0.0
 
 
 def test_force_dark_media_turns_dark_queries_on_and_light_ones_off() -> None:

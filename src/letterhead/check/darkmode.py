@@ -7,20 +7,23 @@
   Outlook.com apply to an email that declares no dark scheme of its own.
   The rule (the same one ``assets/invert.js`` applies in the preview):
 
-  - colours are converted to OKLCH (Björn Ottosson's OKLab, polar);
-  - a *background* lighter than mid-grey (OKLab lightness L > 0.5) becomes
-    dark: ``L' = 1 - L``, hue and chroma kept (chroma reduced just enough to
-    stay within sRGB), so white becomes black and a pale blue a dark blue;
-    darker backgrounds are left alone;
-  - a *text* colour darker than mid-grey (L < 0.5) becomes light the same
-    way; lighter text is left alone;
-  - images are never changed (a dark logo on a transparent background stays
-    dark: see the ``dark-logo`` check); alpha is kept.
+  - a colour is *light* when dark text reads better on it than white text,
+    i.e. its WCAG luminance Y is above the crossover 0.179 (#767676), *dark*
+    below;
+  - a light *background* and a dark *text* colour are mirrored through the
+    crossover, ``(Y + 0.05)(Y' + 0.05) = 1.05 x 0.05``: white becomes black,
+    black white, and a colour's contrast against white becomes its contrast
+    against black; the hue stays (the colour is scaled towards black or mixed
+    with white in linear light); dark backgrounds and light texts stay;
+  - images, background images included, are never changed; alpha is kept.
 
-  The clients' exact algorithms are not published; this one reproduces what
-  they are known to get wrong: dark text on a mid or saturated background that
-  stays put turns light on it, and grey text keeps its lightness on a black
-  page.
+  Because the mirror keeps every contrast ratio, a page of flat colours reads
+  as well inverted as it did, which is what the clients aim for (they are
+  known to keep text at 4.5:1 on the backgrounds they darken).  What breaks is
+  what they do not recolour: a logo drawn dark on a transparent background
+  (the ``dark-logo`` check), and text over a background image, lightened by
+  the client over a picture that stays light.  The clients' exact algorithms
+  are not published; this one is documented and testable.
 * :func:`force_dark_media` rewrites an HTML document's
   ``prefers-color-scheme`` media queries so the dark ones always apply and the
   light ones never (the preview's "dark" switch, without emulation).
@@ -30,8 +33,10 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, NamedTuple
+from typing import Any, Literal, NamedTuple
 
 Role = Literal["text", "background"]
 
@@ -199,56 +204,32 @@ def flatten(layers: list[RGB], canvas: RGB = WHITE) -> RGB:
     return RGB(result.r, result.g, result.b)
 
 
-# OKLab (Björn Ottosson, 2020), from and to linear sRGB.
-def _to_oklab(color: RGB) -> tuple[float, float, float]:
-    r, g, b = _linear(color.r), _linear(color.g), _linear(color.b)
-    l_ = math.cbrt(0.4122214708 * r + 0.5363325363 * g + 0.0514459929 * b)
-    m_ = math.cbrt(0.2119034982 * r + 0.6806995451 * g + 0.1073969566 * b)
-    s_ = math.cbrt(0.0883024619 * r + 0.2817188376 * g + 0.6299787005 * b)
-    return (0.2104542553 * l_ + 0.7936177850 * m_ - 0.0040720468 * s_,
-            1.9779984951 * l_ - 2.4285922050 * m_ + 0.4505937099 * s_,
-            0.0259040371 * l_ + 0.7827717662 * m_ - 0.8086757660 * s_)
+# The forced inversion.  WCAG's contrast of a colour against white equals the
+# contrast of its mirror against black when (Y + 0.05)(Y' + 0.05) = 1.05 x 0.05:
+# the mirror keeps every contrast ratio between two mirrored colours, and its
+# fixed point is the luminance where white and black text read equally well.
+MIRROR = 1.05 * 0.05
+CROSSOVER = math.sqrt(MIRROR) - 0.05  # Y = 0.1791: #767676 is just above, #757575 below
 
 
-def _oklab_to_linear(lightness: float, a: float, b: float) -> tuple[float, float, float]:
-    l_ = lightness + 0.3963377774 * a + 0.2158037573 * b
-    m_ = lightness - 0.1055613458 * a - 0.0638541728 * b
-    s_ = lightness - 0.0894841775 * a - 1.2914855480 * b
-    lc, mc, sc = l_ ** 3, m_ ** 3, s_ ** 3
-    return (4.0767416621 * lc - 3.3077115913 * mc + 0.2309699292 * sc,
-            -1.2684380046 * lc + 2.6097574011 * mc - 0.3413193965 * sc,
-            -0.0041960863 * lc - 0.7034186147 * mc + 1.7076147010 * sc)
-
-
-def oklab_lightness(color: RGB) -> float:
-    return _to_oklab(color)[0]
-
-
-def _in_gamut(rgb: tuple[float, float, float]) -> bool:
-    return all(-1e-4 <= c <= 1 + 1e-4 for c in rgb)
-
-
-INVERT_THRESHOLD = 0.5  # OKLab lightness: lighter backgrounds and darker texts are inverted
+def mirrored_luminance(y: float) -> float:
+    return max(0.0, min(1.0, MIRROR / (y + 0.05) - 0.05))
 
 
 def invert(rgb: RGB, role: Role) -> RGB:
     """The colour a forcing client shows instead of ``rgb`` (module docstring)."""
-    lightness, a, b = _to_oklab(rgb)
-    if (role == "background" and lightness <= INVERT_THRESHOLD) or (role == "text" and lightness >= INVERT_THRESHOLD):
+    linear = (_linear(rgb.r), _linear(rgb.g), _linear(rgb.b))
+    y = 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+    if (role == "background" and y <= CROSSOVER) or (role == "text" and y >= CROSSOVER):
         return rgb
-    target = 1 - lightness
-    linear = _oklab_to_linear(target, a, b)
-    if not _in_gamut(linear):  # keep the lightness and hue, give up chroma
-        low, high = 0.0, 1.0
-        for _ in range(24):
-            mid = (low + high) / 2
-            if _in_gamut(_oklab_to_linear(target, a * mid, b * mid)):
-                low = mid
-            else:
-                high = mid
-        linear = _oklab_to_linear(target, a * low, b * low)
-    r, g, bl = (_byte(_gamma(c)) for c in linear)
-    return RGB(r, g, bl, rgb.a)
+    target = mirrored_luminance(y)
+    if target < y:  # towards black: scale the light down, the chromaticity stays
+        out = tuple(c * target / y for c in linear)
+    else:  # towards white: mix with white in linear light, the hue stays
+        keep = (1 - target) / (1 - y) if y < 1 else 0.0
+        out = tuple(1 - keep * (1 - c) for c in linear)
+    r, g, b = (_byte(_gamma(c)) for c in out)
+    return RGB(r, g, b, rgb.a)
 
 
 ASSETS = Path(__file__).parent / "assets"
@@ -289,3 +270,155 @@ def force_dark_media(html: str) -> str:
     ``light`` one by one that never does.  Text outside CSS is not touched."""
     html = _MEDIA_PRELUDE.sub(lambda m: _force(m.group(0)), html)
     return _MEDIA_ATTR.sub(lambda m: m.group(1) + _force(m.group(2)), html)
+
+
+# --- judging what the browser measured (assets/measure.js) ----------------
+
+DARK_CANVAS = RGB(18, 18, 18)  # Chromium's canvas under color-scheme: dark
+LARGE_PX, LARGE_BOLD_PX = 24.0, 18.66  # WCAG "large text": 18 pt, or 14 pt bold
+VANISH_CONTRAST = 1.5  # an image's pixel this close to the background is not seen
+VANISH_SHARE = 0.5  # ... and when half of its visible pixels are, the image vanishes
+CLEAR_SHARE = 0.1  # an image with fewer transparent pixels carries its own background
+
+
+@dataclass(frozen=True)
+class TextSample:
+    """A visible element's own text, its colour and its backgrounds (nearest
+    first, down to the first opaque one)."""
+
+    el: int  # the element's index in document order
+    text: str
+    color: RGB
+    layers: tuple[RGB, ...]
+    size: float  # px
+    weight: int
+    backdrop: RGB | None = None  # the mean colour of a background image under the layers
+
+    @property
+    def large(self) -> bool:
+        return self.size >= LARGE_PX or (self.size >= LARGE_BOLD_PX and self.weight >= 700)
+
+
+@dataclass(frozen=True)
+class ImageSample:
+    """A visible, loaded ``<img>``: its opaque pixels' colours and the
+    backgrounds behind it."""
+
+    el: int
+    src: str
+    alt: str | None
+    layers: tuple[RGB, ...]
+    total: int
+    clear: int
+    opaque: int
+    colours: tuple[tuple[RGB, int], ...]
+
+
+@dataclass(frozen=True)
+class Unreadable:
+    """A text below the contrast it needs, in one rendering."""
+
+    sample: TextSample
+    fg: RGB  # the colours as shown (opaque)
+    bg: RGB
+    ratio: float
+    required: float
+
+
+def _colours(values: object) -> tuple[RGB, ...] | None:
+    out = []
+    for value in values if isinstance(values, list) else []:
+        colour = parse_css_color(str(value))
+        if colour is None:
+            return None
+        out.append(colour)
+    return tuple(out)
+
+
+def _backdrop(stats: object) -> RGB | None:
+    """An opaque background image's mean colour; ``None`` when it did not load
+    or lets what is under it show through."""
+    if not isinstance(stats, Mapping) or not stats.get("total") or not stats.get("opaque"):
+        return None
+    if stats.get("clear", 0) >= CLEAR_SHARE * stats["total"]:
+        return None
+    r, g, b = stats["mean"]
+    return RGB(float(r), float(g), float(b))
+
+
+def text_samples(measure: Mapping[str, Any]) -> list[TextSample]:
+    """The texts of a measurement whose colours can be told (colours in sRGB,
+    no gradient and no translucent or unloaded background image behind)."""
+    out = []
+    backdrops = measure.get("backdrops") or {}
+    for t in measure.get("texts", ()):
+        color, layers = parse_css_color(str(t.get("color"))), _colours(t.get("layers"))
+        backdrop = _backdrop(backdrops.get(t["image"])) if t.get("image") else None
+        if t.get("unknown") or color is None or layers is None or (t.get("image") and backdrop is None):
+            continue
+        out.append(TextSample(int(t["el"]), str(t.get("text", "")), color, layers,
+                              float(t.get("size", 16)), int(t.get("weight", 400)), backdrop))
+    return out
+
+
+def image_samples(measure: Mapping[str, Any]) -> list[ImageSample]:
+    """The loaded images of a measurement whose pixels and background are known."""
+    out = []
+    for i in measure.get("images", ()):
+        layers = _colours(i.get("layers"))
+        if not i.get("loaded") or i.get("unknown") or layers is None or not i.get("total"):
+            continue
+        colours = tuple((RGB(float(r), float(g), float(b)), int(n)) for r, g, b, n in i.get("colours", ()))
+        out.append(ImageSample(int(i["el"]), str(i.get("src", "")), i.get("alt"), layers, int(i["total"]),
+                               int(i.get("clear", 0)), int(i.get("opaque", 0)), colours))
+    return out
+
+
+def canvas_of(measure: Mapping[str, Any], *, dark: bool) -> RGB:
+    """What shows behind a page without a background: white, or Chromium's
+    dark canvas when the page opts into a dark ``color-scheme`` and the reader
+    prefers dark."""
+    return DARK_CANVAS if dark and "dark" in str(measure.get("scheme", "")) else WHITE
+
+
+def required_contrast(sample: TextSample, min_contrast: float) -> float:
+    """``min_contrast`` (WCAG AA: 4.5), or two thirds of it for large text (3)."""
+    return round(min_contrast * 2 / 3, 2) if sample.large else min_contrast
+
+
+def unreadable(samples: Sequence[TextSample], min_contrast: float, *, canvas: RGB = WHITE,
+               inverted: bool = False) -> list[Unreadable]:
+    """The texts below the contrast they need, as rendered, or (``inverted``)
+    after a client's forced inversion of the rendered colours (a background
+    image, judged by its mean colour, stays as it is)."""
+    out = []
+    for s in samples:
+        fg, layers, under = s.color, list(s.layers), canvas
+        if inverted:
+            fg = invert(fg, "text")
+            layers = [invert(layer, "background") for layer in layers]
+            under = invert(canvas, "background")
+        bg = flatten(layers, s.backdrop or under)
+        shown = composite(fg, bg) if fg.a < 1 else fg
+        ratio = contrast_ratio(shown, bg)
+        required = required_contrast(s, min_contrast)
+        if ratio < required:
+            out.append(Unreadable(s, RGB(shown.r, shown.g, shown.b), bg, ratio, required))
+    return out
+
+
+def behind(image: ImageSample, canvas: RGB = WHITE, *, inverted: bool = False) -> RGB:
+    """The opaque colour behind an image (after a forced inversion)."""
+    if inverted:
+        return flatten([invert(layer, "background") for layer in image.layers], invert(canvas, "background"))
+    return flatten(list(image.layers), canvas)
+
+
+def vanishing_share(image: ImageSample, background: RGB) -> float:
+    """The share of an image's visible pixels that cannot be told from
+    ``background`` (contrast below 1.5:1); 0 for an image that is mostly
+    opaque (it carries its own background: a JPEG never vanishes)."""
+    if image.opaque == 0 or image.clear < CLEAR_SHARE * image.total:
+        return 0.0
+    lost = sum(n for colour, n in image.colours if contrast_ratio(colour, background) < VANISH_CONTRAST)
+    return lost / image.opaque

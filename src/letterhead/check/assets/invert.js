@@ -4,18 +4,21 @@
  * and Outlook.com darken a message that declares no dark scheme of its own.
  * It is the same rule as letterhead.check.darkmode.invert (keep them equal;
  * tests/test_check_browser.py compares the two):
- *   - colours are taken to OKLab; a background (background-color, border
- *     colours) lighter than mid-grey (L > 0.5) gets L' = 1 - L, hue and chroma
- *     kept (chroma reduced just enough to stay in sRGB);
- *   - a text colour darker than mid-grey (L < 0.5) is inverted the same way;
- *   - images are left as they are; a page without a background of its own
- *     (the client's white) becomes the inverted white, black.
+ *   - a background (background-color, border colours) lighter than the
+ *     crossover (WCAG luminance Y > 0.179, where black and white text read
+ *     equally well) and a text colour darker than it are mirrored through it,
+ *     (Y + 0.05)(Y' + 0.05) = 1.05 x 0.05, which keeps every contrast ratio;
+ *     the hue stays (scaled towards black, or mixed with white, in linear
+ *     light); dark backgrounds and light texts stay;
+ *   - images and background images are left as they are; a page without a
+ *     background of its own (the client's white) becomes black.
  * window.letterheadInvertColor(cssColor, role) returns the inverted colour as
  * "rgb(r, g, b)" / "rgba(r, g, b, a)" (role: "text" | "background"), or null.
  */
 (function () {
   "use strict";
-  var THRESHOLD = 0.5;
+  var MIRROR = 1.05 * 0.05;
+  var CROSSOVER = Math.sqrt(MIRROR) - 0.05;  // the luminance where white and black text read equally well
 
   function linear(c) {
     c = c / 255;
@@ -28,41 +31,19 @@
   function byte(v) {
     return Math.max(0, Math.min(255, Math.floor(v + 0.5)));
   }
-  function toOklab(r, g, b) {
-    r = linear(r); g = linear(g); b = linear(b);
-    var l = Math.cbrt(0.4122214708 * r + 0.5363325363 * g + 0.0514459929 * b);
-    var m = Math.cbrt(0.2119034982 * r + 0.6806995451 * g + 0.1073969566 * b);
-    var s = Math.cbrt(0.0883024619 * r + 0.2817188376 * g + 0.6299787005 * b);
-    return [0.2104542553 * l + 0.7936177850 * m - 0.0040720468 * s,
-            1.9779984951 * l - 2.4285922050 * m + 0.4505937099 * s,
-            0.0259040371 * l + 0.7827717662 * m - 0.8086757660 * s];
-  }
-  function toLinear(L, a, b) {
-    var l = L + 0.3963377774 * a + 0.2158037573 * b;
-    var m = L - 0.1055613458 * a - 0.0638541728 * b;
-    var s = L - 0.0894841775 * a - 1.2914855480 * b;
-    l = l * l * l; m = m * m * m; s = s * s * s;
-    return [4.0767416621 * l - 3.3077115913 * m + 0.2309699292 * s,
-            -1.2684380046 * l + 2.6097574011 * m - 0.3413193965 * s,
-            -0.0041960863 * l - 0.7034186147 * m + 1.7076147010 * s];
-  }
-  function inGamut(c) {
-    return c.every(function (v) { return v >= -1e-4 && v <= 1 + 1e-4; });
-  }
   function invertRgba(c, role) {
-    var lab = toOklab(c[0], c[1], c[2]);
-    if ((role === "background" && lab[0] <= THRESHOLD) || (role === "text" && lab[0] >= THRESHOLD)) return c;
-    var target = 1 - lab[0];
-    var lin = toLinear(target, lab[1], lab[2]);
-    if (!inGamut(lin)) {
-      var low = 0, high = 1;
-      for (var i = 0; i < 24; i++) {
-        var mid = (low + high) / 2;
-        if (inGamut(toLinear(target, lab[1] * mid, lab[2] * mid))) low = mid; else high = mid;
-      }
-      lin = toLinear(target, lab[1] * low, lab[2] * low);
+    var lin = [linear(c[0]), linear(c[1]), linear(c[2])];
+    var y = 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2];
+    if ((role === "background" && y <= CROSSOVER) || (role === "text" && y >= CROSSOVER)) return c;
+    var target = Math.max(0, Math.min(1, MIRROR / (y + 0.05) - 0.05));
+    var out;
+    if (target < y) {  // towards black: scale the light down
+      out = lin.map(function (v) { return v * target / y; });
+    } else {  // towards white: mix with white in linear light
+      var keep = y < 1 ? (1 - target) / (1 - y) : 0;
+      out = lin.map(function (v) { return 1 - keep * (1 - v); });
     }
-    return [byte(gamma(lin[0])), byte(gamma(lin[1])), byte(gamma(lin[2])), c[3]];
+    return [byte(gamma(out[0])), byte(gamma(out[1])), byte(gamma(out[2])), c[3]];
   }
   function parse(text) {  // computed colours: rgb(r, g, b) / rgba(r, g, b, a)
     var m = /^rgba?\(\s*([\d.]+)[\s,]+([\d.]+)[\s,]+([\d.]+)(?:[\s,/]+([\d.]+%?))?\s*\)$/.exec(String(text).trim());

@@ -10,8 +10,9 @@ from __future__ import annotations
 import json
 import shutil
 import threading
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import httpx
 import lxml.html
@@ -25,6 +26,7 @@ from letterhead.dev.preview import PreviewProject, Site, csp, export_site, index
 from letterhead.dev.preview_check import CHECK_FILE, load_report
 from letterhead.errors import Location
 
+WELCOME_MJML = Location("templates_src/welcome/template.mjml", 7)
 DARK_MJML = """<mjml lang="en">
   <mj-head>
     <mj-title>Dark</mj-title>
@@ -76,7 +78,7 @@ def _hash(root: Path, name: str) -> str:
 
 
 def _finding(code: str, severity: str, message: str, *, check: str, sample: str = "", hint: str = "",
-             where: Location = Location("templates_src/welcome/template.mjml", 7), **details: Any) -> CheckFinding:
+             where: Location = WELCOME_MJML, **details: Any) -> CheckFinding:
     return CheckFinding(code, severity, message, where, hint, "welcome", sample, check, details)  # type: ignore[arg-type]
 
 
@@ -214,15 +216,17 @@ def test_the_static_export_carries_the_panel_and_the_counts(root: Path, tmp_path
 def test_findings_of_another_variant_stay_off_the_page(root: Path) -> None:
     report = welcome_report(_hash(root, "welcome"))
     other = CheckFinding("contrast", "error", "grey on white", Location("x.html"), "", "darkcard", "default", "a11y")
-    report = CheckReport(report.templates + (TemplateCheck("darkcard", "darkcard", None, _hash(root, "darkcard"), (
-        SampleSummary("default", 900, spam_score=None),)),), report.findings + (other,), report.checks)
+    darkcard = TemplateCheck("darkcard", "darkcard", None, _hash(root, "darkcard"),
+                             (SampleSummary("default", 900, spam_score=None),))
+    report = CheckReport((*report.templates, darkcard), (*report.findings, other), report.checks)
     write_report(root, report)
     p = _project(root)
     loaded = load_report(root)
     welcome = p.get("welcome")
     dark = p.get("darkcard")
     assert welcome is not None and dark is not None
-    assert "grey on white" not in _text(_doc(template_page(welcome, report=loaded, project=p)).get_element_by_id("check"))
+    panel = _doc(template_page(welcome, report=loaded, project=p)).get_element_by_id("check")
+    assert "grey on white" not in _text(panel)
     block = _visible_block(_doc(template_page(dark, report=loaded, project=p)))
     assert "grey on white" in _text(block) and "spam not scored · size 0.9 KB" in _text(block)
     index = _doc(index_page(p.states(), report=loaded))

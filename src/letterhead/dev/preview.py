@@ -14,11 +14,14 @@ functions, so a CI artifact shows exactly what the dev server shows.
    return HTML strings (the outbox's page is :mod:`letterhead.dev.outbox`'s,
    through :func:`render_page`); :func:`export_site` writes the static site,
    every locale of every template.
+3. With the last ``letterhead check`` report (:mod:`letterhead.dev.preview_check`):
+   its findings beside each template, its counts on the index; every template
+   page has a light / dark / inverted colour switch.
 
-URLs: the dev server shows ``/t/<template>?locale=<locale>&sample=<sample>``
+URLs: the dev server shows ``/t/<template>?locale=<locale>&sample=<sample>&scheme=dark``
 (``/t/<variant name>`` works too); the export writes ``<variant name>.html``
-(``welcome.html``, ``welcome__es.html``) and carries the sample in the
-fragment (``#sample=default``).
+(``welcome.html``, ``welcome__es.html``) and carries the sample and the
+colours in the fragment (``#sample=default&scheme=dark``).
 
 Pages load nothing: CSS and JavaScript are inline (the script allowed by its
 hash in a Content-Security-Policy), and each email sits in a sandboxed
@@ -415,7 +418,10 @@ EXPORT_MARKER = ".letterhead-preview"
 def export_site(project: PreviewProject, out_dir: Path) -> list[Path]:
     """Write the preview as a static site: ``index.html`` and one page per
     SES template (every locale of every template), nothing loaded from elsewhere (open them from disk or a CI
-    artifact).  Refuses a non-empty folder it did not create."""
+    artifact), with the last ``letterhead check``'s findings.  The frames are
+    written light; the colour switch works from disk (the dark HTML is in the
+    page's model, the inversion in its script).  Refuses a non-empty folder it
+    did not create."""
     out_dir = Path(out_dir)
     marker = out_dir / EXPORT_MARKER
     if out_dir.exists():

@@ -270,8 +270,8 @@ def check_badge(loaded: LoadedReport | None, family: Sequence[TemplateState]) ->
     report = loaded.report
     checked = [(s, c) for s in family if (c := _find(report, s.name)) is not None]
     if not checked:
-        return {"label": "not checked", "severity": "unchecked", "stale": False, "title": RUN_AGAIN.replace(
-            "again", "to check it")}
+        return {"label": "not checked", "severity": "unchecked", "stale": False,
+                "title": "not in the last report: run `letterhead check`"}
     names = {s.name for s, _ in checked}
     errors, warnings = _counts([f for f in report.findings if f.template in names])
     stale = [s for s, c in checked if stale_reason(c, s) is not None]

@@ -48,6 +48,7 @@ class LazyGroup(click.Group):
         "suppression": "letterhead.cli.suppression:suppression",
         "i18n": "letterhead.cli.i18n:i18n",
         "types": "letterhead.cli.types:types",
+        "check": "letterhead.cli.check:check",
     }
 
     def list_commands(self, ctx: click.Context) -> list[str]:

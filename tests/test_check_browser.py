@@ -297,6 +297,24 @@ def test_axe_reports_an_image_without_alt_and_a_button_without_a_name(tmp_path: 
     assert [f.code for f in low] == ["contrast"]
 
 
+@needs_browser
+def test_axe_minor_and_moderate_impacts_are_warnings() -> None:
+    page = doc("<p>Hi</p>")
+    page = dataclasses.replace(page, html=page.html.replace('<html lang="en">', '<html lang="en" xml:lang="fr">'))
+    [finding] = check(page, dark=False)
+    assert (finding.details["rule"], finding.details["impact"], finding.severity) == (
+        "html-xml-lang-mismatch", "moderate", "warning")
+
+
+@needs_browser
+def test_a_page_chromium_cannot_load_is_a_tool_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    import letterhead.check.browser as browser_module
+
+    monkeypatch.setattr(browser_module, "LOAD_TIMEOUT_MS", 1)
+    with pytest.raises(CheckToolError, match=r"Chromium failed on build/t/samples/default.html: .*Timeout"):
+        check(doc("<p>Hi</p>"))
+
+
 # --- images that cannot be had -------------------------------------------------
 
 

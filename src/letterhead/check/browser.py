@@ -91,6 +91,11 @@ def find_chromium(configured: str | None = None) -> str:
                          "accessibility and dark-mode checks run in it)", hint=INSTALL_HINT)
 
 
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
+
+
 def _axe_script() -> str:
     try:
         from axe_playwright_python.base import AXE_FILE_PATH
@@ -148,7 +153,7 @@ class _Images:
             body = await response.body()
             return body, response.headers.get("content-type", "application/octet-stream")
         except Exception as e:  # Playwright's errors: DNS, refused, timeout
-            return str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            return _first_line(e)
 
 
 class BrowserSession:
@@ -201,8 +206,7 @@ class BrowserSession:
                                                                    headless=True)
         except Error as e:
             await self._playwright.stop()
-            first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-            raise CheckToolError(f"Chromium ({executable}) did not start: {first}", hint=INSTALL_HINT) from e
+            raise CheckToolError(f"Chromium ({executable}) did not start: {_first_line(e)}", hint=INSTALL_HINT) from e
 
     async def _stop(self) -> None:
         if self._browser is not None:
@@ -215,6 +219,8 @@ class BrowserSession:
         """Every sample's findings, by ``doc.key`` (in the order of ``docs``)."""
         if self._loop is None:
             raise RuntimeError("BrowserSession.check_all outside its `with` block")
+        if not docs:
+            return {}
         if axe and self._axe is None:
             self._axe = _axe_script()
         results = self._loop.run_until_complete(self._check_all(docs, axe, dark, progress))
@@ -222,6 +228,8 @@ class BrowserSession:
 
     async def _check_all(self, docs: Sequence[SampleDoc], axe: bool, dark: bool,
                          progress: Callable[[SampleDoc], None] | None) -> dict[str, list[CheckFinding]]:
+        from playwright.async_api import Error
+
         context = await self._browser.new_context(viewport={"width": WIDTH, "height": HEIGHT}, color_scheme="light",
                                                   service_workers="block")
         scripts = [self._measure] + ([self._axe] if axe and self._axe else [])
@@ -238,7 +246,11 @@ class BrowserSession:
             await page.route("**/*", route)
             while queue:
                 doc = queue.pop(0)
-                results[doc.key] = await self._check(page, loading, doc, scripts, axe, dark)
+                try:
+                    results[doc.key] = await self._check(page, loading, doc, scripts, axe, dark)
+                except Error as e:  # a crash, a time-out: the tool failed, not the template
+                    raise CheckToolError(f"Chromium failed on {doc.html_path or doc.key}: {_first_line(e)}",
+                                         hint="run again; if it persists, report it with that sample") from e
                 if progress:
                     progress(doc)
             await page.close()

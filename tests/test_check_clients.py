@@ -251,6 +251,7 @@ def test_findings_aggregate_the_clients_and_carry_the_notes() -> None:
     [f] = judge(mjml_doc("<mj-style>.a { display: flex }</mj-style>"), clients, data)
     assert f.message == "display:flex is not supported in Outlook Windows (partial in Yahoo! Mail Android)"
     assert f.details["clients"] == {"Outlook Windows": "unsupported", "Yahoo! Mail Android": "partial"}
+    assert f.details["affected_clients"] == ["Outlook", "Yahoo! Mail"]  # the clients as the project names them
     assert f.details["notes"] == ["Yahoo! Mail Android: `display:inline-flex` is not supported."]
     assert f.hint.endswith("(see https://example.com/flex)")
     # a platform without data is not reported; one that supports it makes no finding at all

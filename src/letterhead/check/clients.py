@@ -294,7 +294,9 @@ def _finding(feature: Feature, verdicts: list[Verdict], hit: Hit, location: Loca
     return CheckFinding(
         CODE, "warning", message, location, hint=hint, template=template, sample="", check="clients",
         details={"feature": feature.slug, "title": feature.title, "url": feature.url, "source": hit.source,
-                 "clients": {v.label: v.support for v in verdicts}, "notes": notes})
+                 "clients": {v.label: v.support for v in verdicts},  # per platform
+                 "affected_clients": list(dict.fromkeys(v.client.label for v in verdicts)),  # as configured
+                 "notes": notes})
 
 
 # -- what the designer wrote ------------------------------------------------------------------

@@ -211,6 +211,9 @@ def test_the_static_export_carries_the_panel_and_the_counts(root: Path, tmp_path
     index = _doc((out / "index.html").read_text())
     assert _badge(index, "welcome") == "check: 1 error, 2 warnings"
     assert _badge(index, "darkcard") == "not checked"
+    export_site(_project(root), out, check=False)  # as from a clean checkout: no report
+    for page_name in ("welcome.html", "index.html"):
+        assert not _doc((out / page_name).read_text()).cssselect("#check, #check-notice, .check-cell")
 
 
 def test_findings_of_another_variant_stay_off_the_page(root: Path) -> None:

@@ -415,10 +415,12 @@ def template_page(state: TemplateState, *, sample: str | None = None, site: Site
 EXPORT_MARKER = ".letterhead-preview"
 
 
-def export_site(project: PreviewProject, out_dir: Path) -> list[Path]:
+def export_site(project: PreviewProject, out_dir: Path, *, check: bool = True) -> list[Path]:
     """Write the preview as a static site: ``index.html`` and one page per
     SES template (every locale of every template), nothing loaded from elsewhere (open them from disk or a CI
-    artifact), with the last ``letterhead check``'s findings.  The frames are
+    artifact), with the last ``letterhead check``'s findings (``check=False``:
+    without them, as a clean checkout exports; a report is local to the
+    machine that ran the check).  The frames are
     written light; the colour switch works from disk (the dark HTML is in the
     page's model, the inversion in its script).  Refuses a non-empty folder it
     did not create."""
@@ -440,7 +442,7 @@ def export_site(project: PreviewProject, out_dir: Path) -> list[Path]:
     site = Site(live=False)
     clip = project.config.gmail_clip_bytes
     states = project.states()
-    report = load_report(project.config.root)  # the last `letterhead check`, beside each template
+    report = load_report(project.config.root) if check else None  # the last `letterhead check`
     written = []
     pages = {"index.html": index_page(states, site=site, clip_bytes=clip, project_error=project.error,
                                       report=report)}

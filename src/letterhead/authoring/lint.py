@@ -66,8 +66,10 @@ RULES: dict[str, Rule] = {r.code: r for r in (
     Rule("url", "error", "a link or image URL is not absolute http(s), mailto:, tel: or a placeholder"),
     Rule("text-links", "error", "the text part lacks a link of the HTML part"),
     # `letterhead check` (letterhead.check): the rendered samples in mail clients, readers and filters.
-    Rule("client-support", "warning", "CSS or HTML the designer wrote is unsupported or partly supported "
-         "in a client of [tool.letterhead.check] clients (caniemail)", stage="check"),
+    Rule("client-support", "warning", "CSS or HTML the designer wrote is not supported in a client of "
+         "[tool.letterhead.check] clients (caniemail)", stage="check"),
+    Rule("client-partial", "warning", "CSS or HTML the designer wrote is only partly supported in a client "
+         "of [tool.letterhead.check] clients (caniemail's notes say how)", stage="check"),
     Rule("axe", "error", "an axe-core accessibility violation (a warning when its impact is minor or "
          "moderate)", stage="check"),
     Rule("layout-table", "warning", "a layout table without role=\"presentation\" (screen readers announce "

@@ -33,7 +33,8 @@ from .model import CheckFinding
 
 DATA_FILE = Path(__file__).parent / "data" / "caniemail.json"
 DEFAULT_CLIENTS: tuple[str, ...] = ("gmail", "outlook/windows", "apple-mail", "yahoo")
-CODE = "client-support"
+CODE = "client-support"  # unsupported in a listed client
+PARTIAL = "client-partial"  # only partly supported there
 
 Support = Literal["supported", "partial", "unsupported"]
 
@@ -292,7 +293,8 @@ def _finding(feature: Feature, verdicts: list[Verdict], hit: Hit, location: Loca
     where = f"see {feature.url}" if feature.url else ""
     hint = f"{alternative} ({where})" if alternative and where else alternative or where
     return CheckFinding(
-        CODE, "warning", message, location, hint=hint, template=template, sample="", check="clients",
+        CODE if unsupported else PARTIAL, "warning", message, location, hint=hint, template=template, sample="",
+        check="clients",
         details={"feature": feature.slug, "title": feature.title, "url": feature.url, "source": hit.source,
                  "clients": {v.label: v.support for v in verdicts},  # per platform
                  "affected_clients": list(dict.fromkeys(v.client.label for v in verdicts)),  # as configured
@@ -352,8 +354,11 @@ def check_clients(mjml: str, locate: Callable[[int], Location], clients: Sequenc
     ``locate``."""
     data = data or caniemail()
     verdicts: dict[str, list[Verdict]] = {}
-    findings: list[CheckFinding] = []
-    seen: set[tuple[str, Location]] = set()
+    # One finding per feature: its first use, with every other place in the
+    # details (a partial-support note on `padding` is one thing to know, not
+    # thirty lines of output).
+    first: dict[str, tuple[Hit, Location]] = {}
+    places: dict[str, list[Location]] = {}
     for hit in sorted(designer_hits(mjml, locate, data.index), key=lambda h: h.offset):
         feature = data.features.get(hit.slug)
         if feature is None:
@@ -363,8 +368,15 @@ def check_clients(mjml: str, locate: Callable[[int], Location], clients: Sequenc
         if not verdicts[hit.slug]:
             continue
         location = locate(hit.offset)
-        if (hit.slug, location) in seen:
-            continue
-        seen.add((hit.slug, location))
-        findings.append(_finding(feature, verdicts[hit.slug], hit, location, template, data))
+        first.setdefault(hit.slug, (hit, location))
+        if location not in places.setdefault(hit.slug, []):
+            places[hit.slug].append(location)
+    findings: list[CheckFinding] = []
+    for slug, (hit, location) in first.items():
+        f = _finding(data.features[slug], verdicts[slug], hit, location, template, data)
+        more = places[slug][1:]
+        if more:
+            f = replace(f, message=f"{f.message} (and {len(more)} more place{'s' if len(more) > 1 else ''})",
+                        details={**f.details, "places": [str(p) for p in places[slug]]})
+        findings.append(f)
     return findings

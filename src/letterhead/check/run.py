@@ -206,7 +206,8 @@ def summarize(entry: ManifestEntry, docs: Sequence[SampleDoc], findings: Sequenc
     rows = []
     for doc in docs:
         here = [f for f in mine if f.sample in ("", doc.sample)]
-        clients = sorted({c for f in here if f.code == "client-support" for c in f.details.get("clients", {})})
+        clients = list(dict.fromkeys(c for f in here if f.check == "clients"
+                                     for c in f.details.get("affected_clients", ())))
         result = scores.get(doc.key)
         rows.append(SampleSummary(
             sample=doc.sample,

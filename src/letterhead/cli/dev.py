@@ -146,9 +146,12 @@ def dev(ctx: Ctx, host: str, port: int, ses_port: int, no_ses: bool, senders: tu
 @click.command()
 @click.option("--export", "export_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Folder to write the static preview site into (created; an earlier export is replaced).")
+@click.option("--with-check", is_flag=True,
+              help="Show the last `letterhead check` report beside each template (off by default: an export "
+                   "committed for review stays what the sources alone give).")
 @click.option("--json", "as_json", is_flag=True, help="Print a machine-readable result.")
 @click.pass_obj
-def preview(ctx: Ctx, export_dir: Path, as_json: bool) -> None:
+def preview(ctx: Ctx, export_dir: Path, with_check: bool, as_json: bool) -> None:
     """Write the preview as a static site (CI artifacts, pull-request review).
 
     The same pages as `letterhead dev`, without the live parts: open
@@ -165,7 +168,7 @@ def preview(ctx: Ctx, export_dir: Path, as_json: bool) -> None:
         project.rebuild()
         if project.error is not None:
             raise project.error
-        written = export_site(project, export_dir)
+        written = export_site(project, export_dir, check=with_check)
         states = project.states()
         failed = [s for s in states if s.status == "error"]
         if as_json:

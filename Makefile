@@ -50,7 +50,7 @@ chromium:
 # `letterhead check` scores every sample with SpamAssassin, offline (its rules
 # ship in Debian's package; spamd and spamc come with it).
 spamassassin:
-	@command -v spamd >/dev/null 2>&1 && command -v spamassassin >/dev/null 2>&1 || { \
+	@{ command -v spamd || test -x /usr/sbin/spamd; } >/dev/null 2>&1 && command -v spamassassin >/dev/null 2>&1 || { \
 	  echo "installing Debian's spamassassin for letterhead check"; \
 	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq spamassassin spamc >/dev/null; }

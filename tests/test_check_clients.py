@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -273,13 +272,10 @@ def test_a_whole_family_is_named_once_and_real_notes_are_reported() -> None:
 # -- the mapping, against the real data -----------------------------------------------------------
 
 
-def test_the_data_loads_once_and_quickly() -> None:
+def test_the_data_loads_once() -> None:
     caniemail.cache_clear()
-    start = time.perf_counter()
     data = caniemail()
-    elapsed = time.perf_counter() - start
-    assert caniemail() is data and len(data.features) > 250
-    assert elapsed < 0.5, elapsed  # ~20 ms: 650 KB of JSON, read once per process
+    assert caniemail() is data and len(data.features) > 250  # 650 KB of JSON, read once per process
     assert json.loads(DATA_FILE.read_text())["data"][0]["slug"] in data.features
 
 

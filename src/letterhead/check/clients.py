@@ -298,6 +298,7 @@ def _finding(feature: Feature, verdicts: list[Verdict], hit: Hit, location: Loca
         details={"feature": feature.slug, "title": feature.title, "url": feature.url, "source": hit.source,
                  "clients": {v.label: v.support for v in verdicts},  # per platform
                  "affected_clients": list(dict.fromkeys(v.client.label for v in verdicts)),  # as configured
+                 "unsupported_clients": list(dict.fromkeys(v.client.label for v in unsupported)),
                  "notes": notes})
 
 

@@ -14,7 +14,7 @@ def _size(n: int) -> str:
 
 def table(t: TemplateCheck) -> list[str]:
     head = t.name + (f"  ({t.locale})" if t.locale else "")
-    rows = [("sample", "size", "clients with problems", "axe", "dark", "spam", "result")]
+    rows = [("sample", "size", "unsupported in (features)", "axe", "dark", "spam", "result")]
     for s in t.samples:
         result = "ok" if not (s.errors or s.warnings) else ", ".join(
             x for x in (f"{s.errors} error(s)" if s.errors else "", f"{s.warnings} warning(s)" if s.warnings else "")

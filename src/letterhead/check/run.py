@@ -206,8 +206,13 @@ def summarize(entry: ManifestEntry, docs: Sequence[SampleDoc], findings: Sequenc
     rows = []
     for doc in docs:
         here = [f for f in mine if f.sample in ("", doc.sample)]
-        clients = list(dict.fromkeys(c for f in here if f.check == "clients"
-                                     for c in f.details.get("affected_clients", ())))
+        # the clients lacking something the designer wrote, with how many features (partial support
+        # is in the warnings count: every client supports `padding` "partly")
+        lacking: dict[str, int] = {}
+        for f in here:
+            for label in f.details.get("unsupported_clients", ()) if f.code == "client-support" else ():
+                lacking[label] = lacking.get(label, 0) + 1
+        clients = [f"{label} ({n})" for label, n in sorted(lacking.items(), key=lambda kv: (-kv[1], kv[0]))]
         result = scores.get(doc.key)
         rows.append(SampleSummary(
             sample=doc.sample,

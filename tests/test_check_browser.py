@@ -347,6 +347,7 @@ def test_images_are_fetched_or_reported_unchecked(tmp_path: Path, image_server: 
     unchecked = {f.details["src"]: f for f in found if f.code == "image-unchecked"}
     assert set(unchecked) == {closed, f"{IMG}missing.png", f"{image_server}gone.png"}  # once per image
     assert all(f.severity == "warning" and "[tool.letterhead.check.images]" in f.hint for f in unchecked.values())
+    assert f'[tool.letterhead.check.images] "{closed.rsplit("/", 1)[0]}/" = ' in unchecked[closed].hint
     assert "missing.png" in unchecked[f"{IMG}missing.png"].details["reason"]
     assert unchecked[f"{image_server}gone.png"].details["reason"] == "HTTP 404"
     # the image that was fetched had its pixels read (the route lets the canvas read them)

@@ -293,7 +293,7 @@ class BrowserSession:
         if dark and darkmode.has_color_scheme_query(doc.html):
             await page.emulate_media(color_scheme="dark")
             loading.dark = True
-            prefers = await page.evaluate("window.letterheadMeasure()")
+            prefers = await page.evaluate("window.letterheadMeasure(true)")
         judge = _Judge(doc, self.min_contrast)
         findings = [judge.axe(v) for v in violations]
         findings += judge.contrast(light, prefers if dark else None, dark)
@@ -446,6 +446,6 @@ class _Judge:
         return [self.finding(
             "image-unchecked", "warning", f"image {url} could not be loaded ({why}): whether it shows in dark "
             "mode is unchecked", check="dark", line=_line_of(self.doc.html, url),
-            hint='map its URL prefix to a local folder: [tool.letterhead.check.images] '
-                 '"https://cdn.example.com/email/" = "assets/email/"',
+            hint=f'map its URL prefix to a folder of the project: [tool.letterhead.check.images] '
+                 f'"{url.rsplit("/", 1)[0]}/" = "path/to/the/images/"',
             details={"src": url, "reason": why}) for url, why in reasons.items()]

@@ -1,7 +1,8 @@
 /* letterhead: what a rendered email shows, measured for the contrast and
  * dark-mode checks (letterhead.check.browser judges the numbers in Python).
  *
- * window.letterheadMeasure() resolves to
+ * window.letterheadMeasure(mediaChanged) resolves to (mediaChanged: the colour
+ * scheme was just emulated, wait for <picture> sources to swap)
  *   {scheme, texts: [...], images: [...]}
  * scheme: the root's used color-scheme (a "dark" in it: the canvas is dark).
  * texts: one entry per visible element holding text directly:
@@ -166,7 +167,12 @@
     return out;
   }
 
-  async function settled() {  // a <picture> source swapped by a media change loads anew
+  async function settled(mediaChanged) {  // a <picture> source swapped by a media change loads anew
+    // the swap is scheduled, not immediate: let two frames pass first
+    if (mediaChanged) await new Promise(function (resolve) {
+      requestAnimationFrame(function () { requestAnimationFrame(resolve); });
+      setTimeout(resolve, 200);  // no frames in a hidden page
+    });
     var pending = Array.prototype.filter.call(document.images, function (img) { return !img.complete; });
     await Promise.race([
       Promise.all(pending.map(function (img) { return img.decode().catch(function () {}); })),
@@ -174,8 +180,8 @@
     ]);
   }
 
-  window.letterheadMeasure = async function () {
-    await settled();
+  window.letterheadMeasure = async function (mediaChanged) {
+    await settled(mediaChanged);
     var index = new Map();
     var all = document.getElementsByTagName("*");
     for (var i = 0; i < all.length; i++) index.set(all[i], i);

@@ -55,7 +55,7 @@ SHELL_TIMEOUT = 120  # seconds for one shell block
 
 # What a page's scratch project holds: the user-facing project of this repository.
 PROJECT_FILES = ("pyproject.toml", "sync.py", "setup.cfg")
-PROJECT_DIRS = ("templates_src", "ses_templates", "build")
+PROJECT_DIRS = ("templates_src", "ses_templates", "build", "assets")
 
 SENDER_EMAIL = "noreply@calndr.club"
 SENDER_NAME = "Calndr Club"

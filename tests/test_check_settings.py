@@ -68,3 +68,12 @@ def test_an_image_folder_that_does_not_exist_is_refused(tmp_path: Path) -> None:
         f.write('[tool.letterhead.check.images]\n"https://cdn.example.com/" = "nowhere"\n')
     with pytest.raises(ConfigError, match="nowhere"):
         check_options(load_config(root))
+
+
+def test_a_table_written_twice_is_refused_at_its_line(tmp_path: Path) -> None:
+    root = project(tmp_path, "jobs = 1\n")
+    with (root / "pyproject.toml").open("a") as f:
+        f.write("[tool.letterhead.check]\njobs = 2\n")
+    with pytest.raises(ConfigError, match="not valid TOML") as info:
+        load_config(root)
+    assert info.value.location is not None and info.value.location.line == 10

@@ -542,9 +542,10 @@ def load_config(
         try:
             data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            at = re.search(r"\(at line (\d+), column \d+\)", str(exc))
             raise ConfigError(
                 f"pyproject.toml is not valid TOML: {exc}",
-                location=Location.of(pyproject),
+                location=Location.of(pyproject, int(at.group(1)) if at else None),
                 hint="fix the syntax; `python -c 'import tomllib'` can check it",
             ) from None
         table = data.get("tool", {}).get("letterhead", {})

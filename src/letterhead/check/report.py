@@ -33,7 +33,10 @@ def grouped(findings: tuple[CheckFinding, ...]) -> Iterator[tuple[CheckFinding, 
     first, with the ``template/sample`` list it was found in."""
     groups: dict[tuple[str, str, str, str, str], tuple[CheckFinding, list[str]]] = {}
     for f in findings:
-        key = (f.severity, f.code, str(f.location), f.message, f.hint)
+        # a finding in rendered samples (build/<variant>/samples/<sample>.html) is one thing to fix in
+        # the template, however many samples show it: keyed by its line, not by the sample's file
+        place = f"line {f.location.line}" if f.sample and f.location.path.endswith(".html") else str(f.location)
+        key = (f.severity, f.code, place, f.message, f.hint)
         where = f"{f.template}/{f.sample}" if f.sample else f.template
         if key not in groups:
             groups[key] = (f, [])

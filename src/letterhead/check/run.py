@@ -95,12 +95,14 @@ def run_check(config: Config, names: Sequence[str] = (), *, skip: Iterable[str] 
                 seen[0] += 1
                 note("browser", seen[0], len(docs))
 
-            with BrowserSession(chromium=options.chromium, images=options.images,
-                                min_contrast=options.min_contrast, root=config.root) as browser:
+            with BrowserSession(chromium=options.chromium, images=options.images, min_contrast=options.min_contrast,
+                                root=config.root, pages=options.jobs) as browser:
                 by_doc = browser.check_all(docs, axe="axe" not in skipped, dark="dark" not in skipped,
                                            progress=browsed)
             for doc in docs:
-                findings += by_doc.get(doc.key, [])
+                found = by_doc.get(doc.key, [])
+                findings = without_axe_twins(findings, doc, found)
+                findings += found
         if spam is not None:
             from .spam import judge_spam
 
@@ -119,6 +121,17 @@ def run_check(config: Config, names: Sequence[str] = (), *, skip: Iterable[str] 
     if write_report:
         save_report(config, report)
     return report
+
+
+# A static check and the axe-core rule that finds the same thing in the
+# browser: when axe ran on a sample and reported it, the static finding goes.
+AXE_TWINS = {"img-alt": "image-alt", "lang": "html-has-lang"}
+
+
+def without_axe_twins(findings: list[CheckFinding], doc: SampleDoc, axe: Sequence[CheckFinding]) -> list[CheckFinding]:
+    rules = {f.details.get("rule") for f in axe if f.code == "axe"}
+    return [f for f in findings
+            if not (f.template == doc.template and f.sample == doc.sample and AXE_TWINS.get(f.code) in rules)]
 
 
 def select(manifest: Manifest, names: Sequence[str]) -> list[ManifestEntry]:

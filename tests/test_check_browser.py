@@ -431,3 +431,18 @@ def test_calndr_samples_have_no_browser_errors(tmp_path: Path) -> None:
         found = session.check_all(docs)
     errors = [str(f) for v in found.values() for f in v if f.severity == "error"]
     assert errors == []
+
+
+@needs_browser
+def test_a_sample_that_never_finishes_is_a_tool_error_not_a_hang(monkeypatch: pytest.MonkeyPatch) -> None:
+    """page.evaluate has no time-out of its own: a measure that never answers
+    (axe-core waiting on a timer that never fires, say) must fail the run
+    with the sample's name instead of hanging CI."""
+    import letterhead.check.browser as browser_module
+
+    monkeypatch.setattr(browser_module, "SAMPLE_TIMEOUT_S", 1.0)
+    never = "window.letterheadMeasure = function () { return new Promise(function () {}); };"
+    with BrowserSession(chromium=CHROMIUM) as session:
+        monkeypatch.setattr(session, "_measure", never)
+        with pytest.raises(CheckToolError, match=r"did not finish build/t/samples/default.html within 1 s"):
+            session.check_all([doc("<p>hello</p>")], axe=False)

@@ -174,3 +174,20 @@ def test_calndr_templates_pass_check(tmp_path: Path) -> None:
     # the logo is mapped to its file: the dark-mode check ran on it
     assert "image-unchecked" not in codes(data)
     assert os.path.exists(root / ".letterhead-cache" / "check.json")
+
+
+@pytest.mark.browser
+def test_a_template_script_cannot_hide_its_problems(tmp_path: Path) -> None:
+    """A template is untrusted input: its own script (mail clients strip
+    them) must not run where the check measures, or it could blank the page
+    or fake the measures; the low-contrast text is still found."""
+    root = make_project(tmp_path, PROJECTS / "check-low-contrast")
+    mjml = root / "templates_src/welcome/template.mjml"
+    mjml.write_text(mjml.read_text().replace(
+        "      </mj-column>",
+        "        <mj-raw><script>document.body.innerHTML = '';"
+        " window.letterheadMeasure = function () { return {texts: [], images: []}; };</script></mj-raw>\n"
+        "      </mj-column>", 1))
+    r = run(root, "--skip", "spam,clients", "--json")
+    assert r.exit_code == 2, r.output
+    assert "contrast" in codes(report(r))

@@ -28,6 +28,7 @@ import asyncio
 import html as htmlmod
 import mimetypes
 import os
+import re
 import shutil
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -49,6 +50,7 @@ INSTALL_HINT = ("install Chromium with `make chromium` (apt-get install chromium
 WIDTH, HEIGHT = 600, 800
 FETCH_TIMEOUT_MS = 3000
 LOAD_TIMEOUT_MS = 30000
+SAMPLE_TIMEOUT_S = float(os.environ.get("LETTERHEAD_CHECK_SAMPLE_TIMEOUT", "120"))  # a whole sample
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 AXE_OPTIONS = {"runOnly": {"type": "tag", "values": AXE_TAGS}, "resultTypes": ["violations"],
                "rules": {"color-contrast": {"enabled": False}}}
@@ -156,6 +158,26 @@ class _Images:
             return _first_line(e)
 
 
+_HEAD_RE = re.compile(r"<head\b[^>]*>|<html\b[^>]*>", re.IGNORECASE)
+NO_SCRIPTS = ('<meta http-equiv="Content-Security-Policy" '
+              'content="script-src \'none\'; object-src \'none\'; base-uri \'none\'">')
+
+
+def without_scripts(html: str) -> str:
+    """``html`` whose own scripts cannot run: a template is untrusted input
+    and the check runs where CI holds credentials (mail clients strip scripts
+    anyway).  A Content-Security-Policy first in the head blocks ``<script>``,
+    inline handlers and ``javascript:`` URLs; letterhead's measures and
+    axe-core run through the DevTools protocol, which CSP does not govern
+    (turning JavaScript off instead would stop axe-core's own timers)."""
+    m = _HEAD_RE.search(html)
+    if m is None:
+        return NO_SCRIPTS + html
+    if m.group(0).lower().startswith("<html"):
+        return f"{html[:m.end()]}<head>{NO_SCRIPTS}</head>{html[m.end():]}"
+    return html[:m.end()] + NO_SCRIPTS + html[m.end():]
+
+
 class BrowserSession:
     """``with BrowserSession(...) as session: session.check_all(docs)``: one
     Chromium for every sample (see the module docstring)."""
@@ -247,7 +269,13 @@ class BrowserSession:
             while queue:
                 doc = queue.pop(0)
                 try:
-                    results[doc.key] = await self._check(page, loading, doc, scripts, axe, dark)
+                    # evaluate() has no time-out of its own: a measure that never answers must not hang CI
+                    results[doc.key] = await asyncio.wait_for(
+                        self._check(page, loading, doc, scripts, axe, dark), SAMPLE_TIMEOUT_S)
+                except TimeoutError as e:
+                    raise CheckToolError(f"Chromium did not finish {doc.html_path or doc.key} within "
+                                         f"{SAMPLE_TIMEOUT_S:.0f} s",
+                                         hint="run again; if it persists, report it with that sample") from e
                 except Error as e:  # a crash, a time-out: the tool failed, not the template
                     raise CheckToolError(f"Chromium failed on {doc.html_path or doc.key}: {_first_line(e)}",
                                          hint="run again; if it persists, report it with that sample") from e
@@ -283,7 +311,7 @@ class BrowserSession:
             loading.dark = False
         # set_content rewrites the document of the same window: the scripts,
         # axe-core's 570 kB above all, are evaluated once per page
-        await page.set_content(doc.html, wait_until="load", timeout=LOAD_TIMEOUT_MS)
+        await page.set_content(without_scripts(doc.html), wait_until="load", timeout=LOAD_TIMEOUT_MS)
         if not await page.evaluate(READY, axe):
             for script in scripts:
                 await page.evaluate(script)

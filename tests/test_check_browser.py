@@ -323,7 +323,16 @@ def image_server(tmp_path: Path) -> Iterator[str]:
     folder = tmp_path / "served"
     folder.mkdir()
     (folder / "dark.png").write_bytes(wordmark((20, 20, 20, 255)))
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(folder))
+    class Handler(http.server.SimpleHTTPRequestHandler):
+        def do_GET(self) -> None:
+            if self.path.endswith("/redirect.png"):
+                self.send_response(302)
+                self.send_header("Location", "/dark.png")
+                self.end_headers()
+                return
+            super().do_GET()
+
+    handler = functools.partial(Handler, directory=str(folder))
     handler.log_message = lambda *a: None  # type: ignore[attr-defined]
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
@@ -342,10 +351,16 @@ def test_images_are_fetched_or_reported_unchecked(tmp_path: Path, image_server: 
       <img src="{IMG}missing.png" alt="b" width="60" height="20">
       <img src="{image_server}gone.png" alt="c" width="60" height="20">
       <img src="{image_server}dark.png" alt="fetched" width="60" height="20">
+      <img src="http://169.254.169.254/latest/meta-data/iam/x.png" alt="d" width="60" height="20">
+      <img src="{image_server}redirect.png" alt="e" width="60" height="20">
     """)
     found = check(page, images={IMG: tmp_path}, axe=False)
     unchecked = {f.details["src"]: f for f in found if f.code == "image-unchecked"}
-    assert set(unchecked) == {closed, f"{IMG}missing.png", f"{image_server}gone.png"}  # once per image
+    metadata, redirect = "http://169.254.169.254/latest/meta-data/iam/x.png", f"{image_server}redirect.png"
+    assert set(unchecked) == {closed, f"{IMG}missing.png", f"{image_server}gone.png", metadata, redirect}
+    # a template is untrusted: never the cloud metadata address, never a redirect (it could lead there)
+    assert "metadata" in unchecked[metadata].details["reason"]
+    assert "redirect, not followed" in unchecked[redirect].details["reason"]
     assert all(f.severity == "warning" and "[tool.letterhead.check.images]" in f.hint for f in unchecked.values())
     assert f'[tool.letterhead.check.images] "{closed.rsplit("/", 1)[0]}/" = ' in unchecked[closed].hint
     assert "missing.png" in unchecked[f"{IMG}missing.png"].details["reason"]

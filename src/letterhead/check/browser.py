@@ -148,14 +148,34 @@ class _Images:
             return local
         if not url.startswith(("http://", "https://")):
             return "not an http(s) URL"
+        if _cloud_metadata(url):
+            return "a cloud metadata address, never fetched (a template is untrusted input)"
         try:
-            response = await route.fetch(timeout=FETCH_TIMEOUT_MS, max_redirects=5)
+            # no redirects: one could lead to the metadata address where CI holds credentials
+            response = await route.fetch(timeout=FETCH_TIMEOUT_MS, max_redirects=0)
+            if 300 <= response.status < 400:
+                return (f"HTTP {response.status} redirect, not followed (map the image to a file with "
+                        "[tool.letterhead.check] images)")
             if response.status >= 400:
                 return f"HTTP {response.status}"
             body = await response.body()
             return body, response.headers.get("content-type", "application/octet-stream")
         except Exception as e:  # Playwright's errors: DNS, refused, timeout
             return _first_line(e)
+
+
+def _cloud_metadata(url: str) -> bool:
+    """A link-local address (169.254.169.254: the instance metadata service
+    of AWS and others) or a metadata host name."""
+    import ipaddress
+
+    host = (urlsplit(url).hostname or "").strip("[]").lower()
+    if host in ("metadata.google.internal", "metadata"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_link_local
+    except ValueError:
+        return False
 
 
 _HEAD_RE = re.compile(r"<head\b[^>]*>|<html\b[^>]*>", re.IGNORECASE)

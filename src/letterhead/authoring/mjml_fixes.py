@@ -19,7 +19,9 @@ on the wrapper ``<div>``, column class names with float noise
 (``mj-column-per-33-333332``), random ids of carousels and navbars, the
 Outlook-only widths of columns in an ``mj-group`` (MRML rounds them its own
 way), and mj-carousel ``thumbnails="supported"`` (MRML renders none).  MJML 5
-attributes MRML 6 ignores are listed in :data:`UNSUPPORTED_ATTRIBUTES`.
+attributes MRML 6 ignores are in :mod:`letterhead.authoring.mjml_attributes`:
+mj-button's title and mj-table's role are carried through MRML, the others
+are listed in :data:`UNSUPPORTED_ATTRIBUTES` (lint reports them).
 """
 
 from __future__ import annotations
@@ -30,13 +32,18 @@ import re
 from collections.abc import Callable
 from typing import NamedTuple, TypeVar
 
+from .mjml_attributes import BUTTON_TITLE_MARK as BUTTON_TITLE_MARK
+from .mjml_attributes import CARRIED, HeadDefaults, carry_marker, restore_carried
+from .mjml_attributes import MJ_ATTR as _ATTR
+from .mjml_attributes import MJ_TAG as _MJ_TAG
+from .mjml_attributes import TABLE_ROLE_MARK as TABLE_ROLE_MARK
+from .mjml_attributes import UNSUPPORTED_ATTRIBUTES as UNSUPPORTED_ATTRIBUTES
+from .mjml_attributes import unsupported_attributes as unsupported_attributes
+
 # --------------------------------------------------------------------------
 # before_mrml: MJML source
 # --------------------------------------------------------------------------
 
-# An MJML tag, attribute values quoted either way (a '>' may sit inside quotes).
-_MJ_TAG = re.compile(r"""<(mj-[a-z-]+)\b([^>"'/]*(?:(?:/(?!>)|"[^"]*"|'[^']*')[^>"'/]*)*)(/?)>""")
-_ATTR = re.compile(r"""([^\s=/>"']+)(\s*=\s*)("[^"]*"|'[^']*'|[^\s>"']+)""")
 _HEAD = re.compile(r"<mj-head\b[^<]*(?:<(?!/mj-head\s*>)[^<]*)*</mj-head\s*>")  # .*?, unrolled
 
 # Attributes copied verbatim onto an HTML attribute (not into CSS) by MJML.
@@ -51,22 +58,22 @@ _PX_WIDTH_TRUNCATED = frozenset({"mj-column", "mj-group"})
 _FRACTIONAL_PX = re.compile(r"\s*\d+\.\d*px\s*")
 
 
-BUTTON_TITLE_MARK = "lh-button-title-"
-
-
 def before_mrml(mjml: str) -> str:
     mjml = _fix_content(mjml)
     head = _HEAD.search(mjml)
     head_span = head.span() if head else (0, 0)
     # A default alt from mj-attributes / mj-class must win over alt="".
     alt_from_attributes = bool(head and re.search(r"\balt\s*=", head.group(0)))
+    defaults: list[HeadDefaults | None] = []  # read from the head when a carried attribute first needs it
+    # the carried attributes the head gives: every such tag takes the slow path
+    carried_by_head = {t for t, k in CARRIED.items() if head and re.search(rf"\b{k}\s*=", head.group(0))}
 
     def fix_tag(m: re.Match[str]) -> str:
         name, attrs, selfclose = m.group(1), m.group(2), m.group(3)
         in_head = head_span[0] <= m.start() < head_span[1]
         if not (
             (name in _ALT_DEFAULT and not in_head)
-            or (name == "mj-button" and "title" in attrs)
+            or (name in CARRIED and not in_head and (CARRIED[name] in attrs or name in carried_by_head))
             or "fluid-height" in attrs
             or (("\n" in attrs or "\t" in attrs or "\\" in attrs or "'" in attrs) and _ODD_VALUE.search(attrs))
             or ("padding" in attrs and _UNITLESS_ZERO.search(attrs))
@@ -77,7 +84,6 @@ def before_mrml(mjml: str) -> str:
         values = {k.lower(): v for k, _, v in pairs}
         out = []
         changed = False
-        extra_class = ""
         for key, eq, raw in pairs:
             lkey = key.lower()
             quote = raw[0] if raw[:1] in "\"'" else '"'
@@ -106,26 +112,32 @@ def before_mrml(mjml: str) -> str:
                 # character references survive MRML verbatim and mean the same.
                 value = value.replace("\\", "&#92;").replace('"', "&quot;")
                 quote = '"'
-            # MRML drops mj-button's title; carry it to after_mrml in a class.
-            if name == "mj-button" and lkey == "title" and not in_head:
-                extra_class = BUTTON_TITLE_MARK + value.encode("utf-8").hex()
-                changed = True
+            if lkey == CARRIED.get(name) and not in_head:  # MRML drops it: see below
                 continue
             if value != original:
                 changed = True
                 out.append(f" {key}{eq}{quote}{value}{quote}")
             else:
                 out.append(f" {key}{eq}{raw}")
+        # MRML drops mj-button's title and mj-table's role (given here or by
+        # mj-attributes): carry them to after_mrml in a css-class marker.
+        extra_class, given = "", None
+        if name in CARRIED and not in_head:
+            if not defaults:
+                defaults.append(HeadDefaults(head.group(0)) if head and "mj-attributes" in head.group(0) else None)
+            extra_class, given = carry_marker(name, values, defaults[0])
         if extra_class:
+            changed = True
             css = values.get("css-class")
             if css is not None:
-                css_value = css[1:-1] if css[:1] in "\"'" else css
+                css_value = " ".join((css[1:-1] if css[:1] in "\"'" else css).split())
                 out = [
                     f' css-class="{css_value} {extra_class}"' if o.lstrip().lower().startswith("css-class") else o
                     for o in out
                 ]
-            else:
-                out.append(f' css-class="{extra_class}"')
+            else:  # the marker must not cost it the css-class mj-attributes give it
+                classes = f"{given} {extra_class}" if given else extra_class
+                out.append(f" css-class='{classes}'" if '"' in classes else f' css-class="{classes}"')
         # MJML gives every <img> of these an alt="" (decorative) by default;
         # MRML omits alt, so screen readers read out the image's file name.
         if name in _ALT_DEFAULT and not in_head and "alt" not in values and not alt_from_attributes:
@@ -311,10 +323,6 @@ _GROUP_COLUMN_TD = re.compile(
     r'(<!--\[if mso \| IE\]><td style="vertical-align:[a-z]+;width:)(\d+(?:\.\d+)?)(px;"><!\[endif\]-->'
     r'<div class="[^"]*?\bmj-column-(per|px)-(\d+(?:-\d+)?)\b)'
 )
-_BUTTON_TITLE = re.compile(
-    r'(<td\b[^>]*?\bclass=")([^"]*?)\s*\b' + BUTTON_TITLE_MARK + r'([0-9a-f]*)([^"]*)("[^>]*>.*?<)(a|p)\b',
-    re.DOTALL,
-)
 _DEFAULT_FONTS = {
     "Open Sans": "https://fonts.googleapis.com/css?family=Open+Sans:300,400,500,700",
     "Droid Sans": "https://fonts.googleapis.com/css?family=Droid+Sans:300,400,500,700",
@@ -365,9 +373,7 @@ def after_mrml(html_text: str, layout: Layout | None = None) -> str:
         h = _MSO_BLOCK.sub(_fix_mso_widths, h)
     if "line-height:0;text-align" in h:
         h = _GROUP.sub(_fix_group_widths, h)
-    if BUTTON_TITLE_MARK in h:
-        h = _BUTTON_TITLE.sub(_fix_button_title, h)
-    return _add_default_fonts(h)
+    return _add_default_fonts(restore_carried(h))
 
 
 def _fix_mj_table(m: re.Match[str]) -> str:
@@ -534,18 +540,6 @@ def _fix_group_widths(m: re.Match[str]) -> str:
     return m.group(1) + _GROUP_COLUMN_TD.sub(cell, m.group(3)) + m.group(4)
 
 
-def _fix_button_title(m: re.Match[str]) -> str:
-    # MJML puts mj-button's title on the link; MRML drops the attribute.
-    # before_mrml carried it here hex-encoded in a css-class marker.
-    title = bytes.fromhex(m.group(3)).decode("utf-8")
-    classes = " ".join(f"{m.group(2)} {m.group(4)}".split())
-    open_td = m.group(1)
-    # without classes, the emptied class attribute is dropped
-    head = f"{open_td}{classes}{m.group(5)}" if classes else open_td[: open_td.rfind(" class=")] + m.group(5)[1:]
-    title_attr = html.escape(html.unescape(title), quote=True)
-    return f'{head}{m.group(6)} title="{title_attr}"'
-
-
 def _in_font_family(lower: str, name: str) -> bool:
     """Whether ``name`` follows "font-family:" inside a double-quoted value
     of (lowercased) ``lower``: ``re.search('"[^"]*font-family:[^"]*NAME[^"]*"')``
@@ -580,32 +574,3 @@ def _add_default_fonts(h: str) -> str:
     imports = "".join(f"@import url({u});" for u in missing)
     block = f'<!--[if !mso]><!-->{links}<style type="text/css">{imports}</style><!--<![endif]-->'
     return h[:head_end] + block + h[head_end:]
-
-
-# MJML 5 attributes MRML 6 (mjml-python 1.4) ignores silently, found by
-# compiling every allowed attribute of every component with both compilers
-# (mj-button's title, also ignored, is carried over by the fixes above).
-UNSUPPORTED_ATTRIBUTES: dict[str, tuple[str, ...]] = {
-    "mj-section": ("gutter",),
-    "mj-column": ("inner-border-radius",),
-    "mj-image": ("sizes", "border-top", "border-right", "border-bottom", "border-left"),
-    "mj-table": ("role",),
-    "mj-social-element": ("icon-position", "srcset", "sizes"),
-    "mj-hero": ("border-radius",),
-    "mj-accordion-title": ("font-weight",),
-    "mj-body": ("id",),
-}
-
-
-def unsupported_attributes(mjml: str) -> list[tuple[int, str, str]]:
-    """``(offset, tag, attribute)`` for each use of an attribute in
-    :data:`UNSUPPORTED_ATTRIBUTES`: MRML drops it without a word, so the
-    email differs from what the designer wrote (a lint warning)."""
-    found = []
-    for m in _MJ_TAG.finditer(mjml):
-        names = UNSUPPORTED_ATTRIBUTES.get(m.group(1))
-        if names and m.group(2).strip():
-            for key, _, _ in _ATTR.findall(m.group(2)):
-                if key.lower() in names:
-                    found.append((m.start(), m.group(1), key.lower()))
-    return found

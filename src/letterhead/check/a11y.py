@@ -175,7 +175,8 @@ def static_checks(doc: SampleDoc) -> list[CheckFinding]:
             'add alt="…" (alt="" for a purely decorative image)', src=src)
     for line in sorted(walker.layout_tables):
         add("layout-table", 'a layout table without role="presentation": screen readers announce its rows and '
-            "columns", line, 'add role="presentation" to the <table> (a data table gets <th> or <caption>)')
+            "columns", line, 'add role="presentation" to the <table> or the <mj-table> (a data table gets <th> or '
+            "<caption>)")
     described = {link.href for link in walker.links if _link_problem(link) is None}
     for link in walker.links:
         problem = _link_problem(link)

@@ -157,10 +157,13 @@ def _shared_digest(config: Config) -> str:
     )
 
 
-def source_hash(config: Config, name: str, shared: str | None = None, locale: str | None = None) -> str:
+def source_hash(config: Config, name: str, shared: str | None = None, locale: str | None = None,
+                files_digest: str | None = None) -> str:
     """The hash of one template's inputs: its files and the shared ones (and
-    for a translated variant, its locale's catalogue)."""
-    files: tuple[str, ...] = template_files(config, name)
+    for a translated variant, its locale's catalogue).  ``files_digest``:
+    :func:`template_digest` of the template, when the caller has it (one
+    hash of a template's files serves all its locales)."""
+    files: tuple[str, ...] = ()
     extra = shared or _shared_digest(config)
     if locale is not None:
         extra += f"\0locale={locale}"
@@ -169,26 +172,60 @@ def source_hash(config: Config, name: str, shared: str | None = None, locale: st
 
             po = catalog_path(config, locale)
             files += (str(po),) if po.is_file() else ()
-    return digest(files, config.root, extra)
+    return digest(files, config.root, extra, files_digest or template_digest(config, name))
+
+
+def template_digest(config: Config, name: str) -> str:
+    """The hash of one template folder's files (names and contents)."""
+    return digest(template_files(config, name), config.root)
+
+
+@dataclass
+class _Shared:
+    """What the variants of one template share inside one process (a worker,
+    or a serial build), worked out by the first variant that needs it.  Safe
+    to share: the sources do not change during a build (each process reads
+    them once), and what is kept depends only on them and on the keys it is
+    kept under."""
+
+    files_digest: str | None = None  # template_digest, hashed before the sources were read
+    source: TemplateSource | None = None
+    mjml_source: str | None = None  # template.mjml as written, for lint
+    severities: dict[str, str] | None = None
+    # A sample's checked and prepared TemplateData, by (sample file, name,
+    # raw paths, URL paths, URL checks): all that the checks and
+    # prepare_data read besides the sample and the template's declared types.
+    prepared: dict[tuple[Any, ...], dict[str, Any]] = field(default_factory=dict)
 
 
 def _check_samples(config: Config, samples: tuple[Sample, ...], compiled: CompiledTemplate,
-                   raw_paths: tuple[str, ...], variables: Mapping[str, Any]) -> dict[str, dict[str, str]]:
+                   raw_paths: tuple[str, ...], variables: Mapping[str, Any],
+                   shared: _Shared | None = None) -> dict[str, dict[str, str]]:
     """Render each sample as SES will; a sample that does not fit names the
     sample, the variable and the source line.  A sample the sender would
     refuse (TemplateData over SES's limit, measured as the sender measures
-    it) fails here rather than at the first send."""
+    it) fails here rather than at the first send.  ``shared``: the template's
+    other variants checked and prepared the same sample data already (when
+    their contract reads it the same way) unless it is new."""
     rendered: dict[str, dict[str, str]] = {}
+    memo = shared.prepared if shared is not None else {}
+    analysis = compiled.contexts
     for sample in samples:
         where = config.rel(sample.path)
+        key = (where, sample.name, raw_paths, analysis.url_paths,
+               tuple(sorted((k, tuple(v)) for k, v in analysis.url_checks.items())))
+        known = memo.get(key)
         rendered[sample.name], prepared = render_compiled_prepared(
             compiled, sample.data, variables=variables, raw_paths=raw_paths, where=where,
-            label=f"sample '{sample.name}' ({where}): ")
+            label=f"sample '{sample.name}' ({where}): ", prepared=known)
+        if known is not None:
+            continue  # measured when it was prepared
         try:
             serialise_prepared(prepared)  # = template_data(sample.data, ...), prepared once
         except DataError as exc:
             raise DataError(f"sample '{sample.name}': {exc.message}", location=Location(where),
                             hint=f"{exc.hint}; a sample is the data the application sends") from None
+        memo[key] = prepared
     return rendered
 
 
@@ -209,20 +246,26 @@ Job = tuple[Variant, str | None, bool, str | None]  # variant, deployed name, co
 
 
 def _compile_one(compiler: Compiler, config: Config, catalogs: Mapping[str, Translations],
-                 sources: dict[str, TemplateSource], variant: Variant, deployed_name: str | None,
+                 sources: dict[str, _Shared], variant: Variant, deployed_name: str | None,
                  compare: bool = False, shared: str | None = None) -> _One:
     """Read, compile, check and lint one template (in a worker process when
     the build is parallel: parsing its TOML and JSON is work too).
     ``compare``: also tell which outputs are already on disk as they are (so
     that the parent, which writes, need not read them all again).
     ``shared``: hash the template's inputs first (with this digest of the
-    shared ones), for the build cache."""
+    shared ones), for the build cache.  ``sources``: what this process
+    worked out for each template already (:class:`_Shared`)."""
     name, locale = variant.name, variant.locale
-    shash = source_hash(config, variant.template, shared, locale) if shared is not None else None
+    mine = sources.setdefault(variant.template, _Shared())
+    shash = None
+    if shared is not None:
+        if mine.files_digest is None:  # hashed once for all its locales, before its sources are read
+            mine.files_digest = template_digest(config, variant.template)
+        shash = source_hash(config, variant.template, shared, locale, files_digest=mine.files_digest)
     try:
-        source = sources.get(variant.template)
+        source = mine.source
         if source is None:  # read once for all its locales (the sources do not change during a build)
-            source = sources[variant.template] = load_source(config, variant.template)
+            source = mine.source = load_source(config, variant.template)
         toml_where = Location.of(config.rel(source.folder / "template.toml"))
         if source.headers or source.category != "transactional":  # before compiling: a bad header fails fast
             from .headers import check_headers
@@ -234,7 +277,7 @@ def _compile_one(compiler: Compiler, config: Config, catalogs: Mapping[str, Tran
         samples = source.samples_for(locale)
         payload = payload_for(compiled)
         raw_paths = tuple(compiled.contract.raw_paths())
-        rendered = _check_samples(config, samples, compiled, raw_paths, source.variables)
+        rendered = _check_samples(config, samples, compiled, raw_paths, source.variables, mine)
         contract = compiled.contract
         if source.headers:  # rendered for every sample, as the sender will; their variables join the contract
             from .headers import contract_with_headers, render_headers
@@ -245,11 +288,13 @@ def _compile_one(compiler: Compiler, config: Config, catalogs: Mapping[str, Tran
                                label=f"sample '{sample.name}' ({where}): ")
             contract = contract_with_headers(compiled.parsed.values(), source.headers, toml_where,
                                              lines=source.meta_lines)
+        if mine.mjml_source is None or mine.severities is None:
+            mine.mjml_source, mine.severities = read_text(source.mjml_path), rule_severities(config, source.lint)
         findings = lint(
             compiled, payload, [(s, p["html"]) for s, p in rendered.items()],
-            mjml_source=read_text(source.mjml_path), mjml_path=config.rel(source.mjml_path),
+            mjml_source=mine.mjml_source, mjml_path=config.rel(source.mjml_path),
             gmail_clip_bytes=config.gmail_clip_bytes, variables=source.variables,
-            severities=rule_severities(config, source.lint),
+            severities=mine.severities,
         )
         errs = [f for f in findings if f.severity == "error"]
         if errs:
@@ -292,6 +337,21 @@ def _compile_one(compiler: Compiler, config: Config, catalogs: Mapping[str, Tran
 PARALLEL_FROM = int(os.environ.get("LETTERHEAD_PARALLEL_FROM", "12"))
 
 
+def _by_template(jobs: list[Job], workers: int) -> list[list[Job]]:
+    """The jobs a worker takes one at a time: all the variants of a template
+    together, so that one worker reads its sources, loads its Jinja templates
+    and works out what its locales share, once (taken one variant at a time,
+    two workers each did all that for most templates: 6 % more CPU on 50
+    templates x 4 locales, 3350 ms against 3150).  With few templates a worker each, balance
+    matters more: one variant a job."""
+    groups: dict[str, list[Job]] = {}
+    for job in jobs:
+        groups.setdefault(job[0].template, []).append(job)
+    if len(groups) < 4 * workers:
+        return [[job] for job in jobs]
+    return list(groups.values())
+
+
 def _compile_all(config: Config, brand: Mapping[str, Any], catalogs: Mapping[str, Translations], jobs: list[Job],
                  progress: Callable[[str, str], None] | None) -> list[_One]:
     from . import workers as _workers
@@ -305,18 +365,21 @@ def _compile_all(config: Config, brand: Mapping[str, Any], catalogs: Mapping[str
             progress(one.name, "failed" if one.error else "compiled")
 
     if len(jobs) >= PARALLEL_FROM and cpus > 1 and _workers.available():
-        def setup() -> Callable[[Job], _One]:
-            compiler = Compiler(config, brand, watch=False)
-            sources: dict[str, TemplateSource] = {}  # this worker's
-            return lambda job: _compile_one(compiler, config, catalogs, sources, *job)
+        workers = min(cpus, 8)
 
-        for _, one in _workers.fork_map(setup, jobs, min(cpus, 8)):
-            record(one)
+        def setup() -> Callable[[list[Job]], list[_One]]:
+            compiler = Compiler(config, brand, watch=False)
+            sources: dict[str, _Shared] = {}  # this worker's
+            return lambda group: [_compile_one(compiler, config, catalogs, sources, *job) for job in group]
+
+        for _, ones in _workers.fork_map(setup, _by_template(jobs, workers), workers):
+            for one in ones:
+                record(one)
         order = {job[0].name: i for i, job in enumerate(jobs)}
         results.sort(key=lambda one: order[one.name])
         return results
     compiler = Compiler(config, brand, watch=False)
-    sources: dict[str, TemplateSource] = {}
+    sources: dict[str, _Shared] = {}
     for job in jobs:
         record(_compile_one(compiler, config, catalogs, sources, *job))
     return results

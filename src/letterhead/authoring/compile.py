@@ -304,6 +304,8 @@ class Compiler:
         again for each template."""
         self.config = config
         self.brand = brand
+        # subject.txt / text.txt filled in without Jinja, by name (see _render_text).
+        self._filled: dict[str, str | None] | None = None if watch else {}
         self.table = PlaceholderTable()
         self.loader = _ProtectingLoader(config.source_dir, self.table, config)
         self.env = _Environment(
@@ -329,14 +331,20 @@ class Compiler:
         # imported templates (macros), so the functions themselves never change.
         self._catalog: Translations | None = None
         self._untranslated: list[str] = []
+        # Each message's result per catalogue, for a build's compiler (see
+        # _translate_once; a watching one lives on while catalogues are edited).
+        self._translated: dict[int, tuple[Translations | None, dict[tuple[Any, ...], tuple[str, str | None]]]] | None \
+            = None if watch else {}
         self.env.install_gettext_callables(  # type: ignore[attr-defined]
-            gettext=lambda m: self._translate(m, lambda c, k: c.gettext(k)),
-            ngettext=lambda s, p, n: self._translate(
-                s if n == 1 else p, lambda c, k: c.ngettext(*self._plural_keys(s, p), n), plural=(s, p)),
-            pgettext=lambda ctx, m: self._translate(m, lambda c, k: c.pgettext(ctx, k), context=ctx),
-            npgettext=lambda ctx, s, p, n: self._translate(
+            gettext=lambda m: self._translate_once(
+                ("g", m), lambda: self._translate(m, lambda c, k: c.gettext(k))),
+            ngettext=lambda s, p, n: self._translate_once(("n", s, p, n), lambda: self._translate(
+                s if n == 1 else p, lambda c, k: c.ngettext(*self._plural_keys(s, p), n), plural=(s, p))),
+            pgettext=lambda ctx, m: self._translate_once(
+                ("p", ctx, m), lambda: self._translate(m, lambda c, k: c.pgettext(ctx, k), context=ctx)),
+            npgettext=lambda ctx, s, p, n: self._translate_once(("np", ctx, s, p, n), lambda: self._translate(
                 s if n == 1 else p, lambda c, k: c.npgettext(ctx, *self._plural_keys(s, p), n), plural=(s, p),
-                context=ctx),
+                context=ctx)),
             newstyle=False,
         )
 
@@ -354,6 +362,34 @@ class Compiler:
 
     def _plural_keys(self, singular: str, plural: str) -> tuple[str, str]:
         return self.table.restore(self._clean(singular)), self.table.restore(self._clean(plural))
+
+    def _translate_once(self, key: tuple[Any, ...], translate: Callable[[], str]) -> str:
+        """``translate()``, worked out once per message and catalogue for the
+        compiler's life: a layout's messages are met again in every template,
+        and every locale's variant asks for the same messages.  Safe to keep:
+        the result depends only on the message (``key``: the gettext call's
+        arguments, line marks included) and the catalogue, which does not
+        change while this compiler holds it (a catalogue object is never
+        edited; a reloaded one is a new object and gets its own entry), and
+        the placeholders its translation was protected into stay in the table
+        (their ids derive from the catalogue and message, so the table holds
+        exactly what a second protect would put there).  Errors are not kept:
+        they are raised again."""
+        if self._translated is None:
+            return translate()
+        catalog = self._catalog
+        slot = self._translated.get(id(catalog))
+        if slot is None or slot[0] is not catalog:  # held in the slot: its id cannot be reused meanwhile
+            slot = self._translated[id(catalog)] = (catalog, {})
+        memo = slot[1]
+        found = memo.get(key)
+        if found is None:
+            before = len(self._untranslated)
+            text = translate()
+            found = memo[key] = (text, self._untranslated[before] if len(self._untranslated) > before else None)
+        elif found[1] is not None:
+            self._untranslated.append(found[1])
+        return found[0]
 
     def _translate(self, msgid: str, lookup: Callable[[Translations, str], str | None],
                    plural: tuple[str, str] | None = None, context: str | None = None) -> str:
@@ -461,12 +497,23 @@ class Compiler:
         ``[[ brand.x ]]``; those are filled in directly (Jinja would load,
         check and run a compiled template for each: ~0.25 ms).  Anything else
         (a statement, a filter, a comment, an unknown key) goes to Jinja, which
-        gives the same output or the error."""
+        gives the same output or the error.
+
+        Without ``watch`` the result is kept by name for the compiler's life
+        (every locale's variant reads the same file): the file does not change
+        meanwhile, nor does the brand, and the placeholders its reading put in
+        the table stay there.  None is kept too: the file needs Jinja."""
+        filled = self._filled
+        if filled is not None and name in filled:
+            plain = filled[name]
+            return plain if plain is not None else self._render_jinja(name)
         try:
             protected, _, _ = self.loader.get_source(self.env, name)
         except (jinja2.TemplateNotFound, _Escapes):
             return self._render_jinja(name)  # which words the error
         plain = _fill_brand(protected, self.brand)
+        if filled is not None:
+            filled[name] = plain
         return plain if plain is not None else self._render_jinja(name)
 
     def _jinja_location(self, exc: BaseException, name: str) -> Location:

@@ -40,7 +40,7 @@ def extract_inline_css(mjml: str) -> tuple[str, str]:
 
     def take(m: re.Match[str]) -> str:
         css.append(m.group(2))
-        return re.sub(r"[^\n]", " ", m.group(0))
+        return "\n".join(" " * len(line) for line in m.group(0).split("\n"))
 
     return _INLINE_STYLE_RE.sub(take, mjml), "\n".join(css)
 

@@ -278,21 +278,26 @@ def render_compiled(compiled: CompiledTemplate, data: Any, *, variables: Mapping
 
 
 def render_compiled_prepared(compiled: CompiledTemplate, data: Any, *, variables: Mapping[str, Any],
-                             raw_paths: tuple[str, ...], where: str,
-                             label: str = "") -> tuple[dict[str, str], dict[str, Any]]:
+                             raw_paths: tuple[str, ...], where: str, label: str = "",
+                             prepared: dict[str, Any] | None = None) -> tuple[dict[str, str], dict[str, Any]]:
     """:func:`render_compiled`, and the TemplateData it rendered from
     (:func:`~letterhead.safety.prepare_data`'s result): the build measures a
-    sample's TemplateData from it instead of preparing the data twice."""
+    sample's TemplateData from it instead of preparing the data twice.
+    ``prepared``: that result from an earlier call with the same data,
+    ``variables``, ``raw_paths`` and the same URL paths and checks (another
+    locale's variant of the template): the data passed the checks then, so
+    they are not run again."""
     from .safety import render_like_ses
 
     if not isinstance(data, Mapping):
         raise DataError(f"{label}template data must be a JSON object", location=Location(where),
                         hint='wrap the values in {"name": value, ...}')
     analysis = compiled.contexts
-    check_types(variables, data, where=where, label=label)
-    check_urls(analysis.url_checks, data, where=where, label=label)
-    check_shape(data, where=where, label=label)
-    prepared = prepare_data(data, raw_paths, analysis.url_paths)
+    if prepared is None:
+        check_types(variables, data, where=where, label=label)
+        check_urls(analysis.url_checks, data, where=where, label=label)
+        check_shape(data, where=where, label=label)
+        prepared = prepare_data(data, raw_paths, analysis.url_paths)
     try:
         return render_like_ses(analysis.parsed, data, raw_paths, url_paths=analysis.url_paths,
                                prepared=prepared), prepared

@@ -323,13 +323,13 @@ def kill_points(work: Path, n: int, first: bool, recoveries: bool = True) -> tup
     label = "first build" if first else "rebuild"
 
     def build_dying(arm: Callable[[], None]) -> None:
-        real = lb._write_all
+        real = lb.write_all
 
         def armed(*a: Any, **kw: Any) -> Any:
             arm()
             return real(*a, **kw)
 
-        lb._write_all = armed  # type: ignore[assignment]
+        lb.write_all = armed  # type: ignore[assignment]
         lb.build(load_config(root))
 
     def recover_dying(arm: Callable[[], None]) -> None:

@@ -27,7 +27,6 @@ import functools
 import hashlib
 import json
 import os
-import shutil
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,6 +38,7 @@ from ..errors import DataError, LetterheadError, LintError, Location, StaleOutpu
 from . import swap
 from .compile import CompiledTemplate, Compiler, Translations
 from .lint import Finding, lint, rule_severities
+from .outputs import Outputs, on_disk_text, recover_interrupted_write, stale_paths, write_all
 from .payload import MANIFEST_NAME, Manifest, ManifestEntry, SesTemplate
 from .protect import show_designer_lines
 from .safety import HTML_DATA_KEY, payload_for, serialise_prepared
@@ -104,24 +104,6 @@ class BuildResult:
         return {"templates": templates, "written": list(self.written), "removed": list(self.removed)}
 
 
-@dataclass
-class _Outputs:
-    """Everything a build produces, in memory, keyed by path relative to root."""
-
-    files: dict[str, str] = field(default_factory=dict)
-    # Outputs already on disk exactly as a build would write them (found so
-    # by the worker that made them, or carried over unchanged): known by
-    # path only, so their content is neither sent back from a worker nor
-    # read again.  A path is in ``files`` or in ``same``, never both.
-    same: set[str] = field(default_factory=set)
-
-    def paths(self) -> set[str]:
-        return set(self.files) | self.same
-
-    def add(self, path: str, content: str) -> None:
-        self.files[path] = content
-
-
 @functools.lru_cache(maxsize=1)
 def _code_fingerprint() -> str:
     """letterhead's own code and its compilers' installed files are inputs of
@@ -137,11 +119,20 @@ def _code_fingerprint() -> str:
         if folder is None or not folder.is_dir():
             h.update(f"{module}: absent\0".encode())
             continue
-        for entry in sorted(os.scandir(folder), key=lambda e: e.name):
-            if entry.is_file():
-                st = entry.stat()
-                h.update(f"{module}/{entry.name}:{st.st_size}:{st.st_mtime_ns}\0".encode())
+        _fingerprint_folder(h, folder, module, deep=module == "letterhead")
     return h.hexdigest()
+
+
+def _fingerprint_folder(h: Any, folder: Path, prefix: str, *, deep: bool) -> None:
+    """Names, sizes and mtimes of ``folder``'s files into ``h``; ``deep``:
+    its subpackages too (letterhead's code lives in authoring/, sestemplate/…:
+    a change there must not reuse old output)."""
+    for entry in sorted(os.scandir(folder), key=lambda e: e.name):
+        if entry.is_file():
+            st = entry.stat()
+            h.update(f"{prefix}/{entry.name}:{st.st_size}:{st.st_mtime_ns}\0".encode())
+        elif deep and entry.is_dir() and entry.name != "__pycache__" and not entry.name.startswith("."):
+            _fingerprint_folder(h, Path(entry.path), f"{prefix}/{entry.name}", deep=True)
 
 
 def _shared_digest(config: Config) -> str:
@@ -299,7 +290,7 @@ def _compile_one(compiler: Compiler, config: Config, catalogs: Mapping[str, Tran
         errs = [f for f in findings if f.severity == "error"]
         if errs:
             raise LintError(errs)
-        outputs = _Outputs()
+        outputs = Outputs()
         _add_outputs(outputs, config.rel(config.ses_dir), config.rel(config.build_dir), compiled, payload, rendered)
         entry = ManifestEntry(
             name=name,
@@ -320,7 +311,7 @@ def _compile_one(compiler: Compiler, config: Config, catalogs: Mapping[str, Tran
             headers=dict(source.headers),
         )
         root = str(config.root)
-        same = (frozenset(p for p, c in outputs.files.items() if _on_disk(f"{root}/{p}") == c) if compare
+        same = (frozenset(p for p, c in outputs.files.items() if on_disk_text(f"{root}/{p}") == c) if compare
                 else frozenset())
         files = {p: c for p, c in outputs.files.items() if p not in same}
         report = TemplateReport(name, "compiled", payload.size_bytes, tuple(findings), locale, compiled.untranslated)
@@ -409,7 +400,7 @@ def build(
     old_manifest = Manifest.load(config.ses_dir)
     cache = _load_cache(config)
     new_cache: dict[str, str] = {}
-    outputs = _Outputs()
+    outputs = Outputs()
     entries: dict[str, ManifestEntry] = {}
     reports: dict[str, TemplateReport] = {}
     errors: list[LetterheadError] = []
@@ -482,7 +473,7 @@ def build(
 
         types_text = generate_module(manifest)
     if check:
-        stale = _stale(config, outputs, ses_rel, build_rel)
+        stale = stale_paths(config, outputs, ses_rel, build_rel)
         if types_text is not None and config.types_module is not None:
             from .types import module_is_current
 
@@ -497,7 +488,7 @@ def build(
         return BuildResult(ordered)
     if not write:
         return BuildResult(ordered)
-    written, removed = _write_all(config, outputs, ses_rel, build_rel)
+    written, removed = write_all(config, outputs, ses_rel, build_rel)
     if types_text is not None and config.types_module is not None:
         from .types import write_module
 
@@ -518,7 +509,7 @@ class BuildFailed(LetterheadError):
         super().__init__(f"{len(errors)} templates failed:\n" + "\n".join(str(e) for e in errors))
 
 
-def _add_outputs(outputs: _Outputs, ses_rel: str, build_rel: str, compiled: CompiledTemplate,
+def _add_outputs(outputs: Outputs, ses_rel: str, build_rel: str, compiled: CompiledTemplate,
                  payload: SesTemplate, rendered: Mapping[str, Mapping[str, str]]) -> None:
     name = compiled.name
     outputs.add(f"{ses_rel}/{name}.json", payload.dumps())
@@ -531,7 +522,7 @@ def _add_outputs(outputs: _Outputs, ses_rel: str, build_rel: str, compiled: Comp
                     f"Subject: {parts['subject']}\n\n{parts['text']}")
 
 
-def _reuse(config: Config, name: str, outputs: _Outputs, old: ManifestEntry) -> bool:
+def _reuse(config: Config, name: str, outputs: Outputs, old: ManifestEntry) -> bool:
     """Carry an unchanged template's outputs over from disk; False when any is missing."""
     ses_rel, build_rel = config.rel(config.ses_dir), config.rel(config.build_dir)
     paths = [f"{ses_rel}/{name}.json", f"{build_rel}/{name}/template.html",
@@ -551,7 +542,6 @@ def _reuse(config: Config, name: str, outputs: _Outputs, old: ManifestEntry) -> 
 
 
 CACHE_FILE = ".letterhead-cache/build.json"
-SCHEMA_DIR = "schemas"  # ses_templates/schemas/<name>.json (authoring.schema)
 
 
 def _load_cache(config: Config) -> dict[str, str]:
@@ -574,156 +564,3 @@ def _save_cache(config: Config, hashes: dict[str, str]) -> None:
         os.replace(tmp, path)
     except OSError:
         pass  # a cache that cannot be written only costs a full rebuild next time
-
-
-def _on_disk(path: Path | str) -> str | None:
-    """A generated file's text, None when it is missing or unreadable."""
-    try:
-        with open(path, encoding="utf-8") as fh:
-            return fh.read()
-    except (OSError, UnicodeDecodeError):
-        return None
-
-
-def _generated(config: Config, ses_rel: str, build_rel: str) -> dict[str, Path]:
-    """Files on disk that a build owns."""
-    found: dict[str, Path] = {}
-    if config.ses_dir.is_dir():
-        for p in config.ses_dir.glob("*.json"):
-            found[f"{ses_rel}/{p.name}"] = p
-        for p in (config.ses_dir / SCHEMA_DIR).glob("*.json"):
-            found[f"{ses_rel}/{SCHEMA_DIR}/{p.name}"] = p
-    if config.build_dir.is_dir():
-        _files_below(config.build_dir, build_rel, found)
-    return found
-
-
-def _files_below(folder: Path, prefix: str, found: dict[str, Path]) -> None:
-    # os.scandir knows each entry's type without a stat per file.
-    with os.scandir(folder) as entries:
-        for entry in entries:
-            if entry.is_dir(follow_symlinks=False):
-                _files_below(Path(entry.path), f"{prefix}/{entry.name}", found)
-            elif entry.is_file():
-                found[f"{prefix}/{entry.name}"] = Path(entry.path)
-
-
-def _stale(config: Config, outputs: _Outputs, ses_rel: str, build_rel: str) -> list[str]:
-    on_disk = _generated(config, ses_rel, build_rel)
-    stale = [p for p, content in sorted(outputs.files.items())
-             if p not in on_disk or _on_disk(on_disk[p]) != content]
-    stale += sorted(p for p in outputs.same if p not in on_disk)  # deleted since the worker looked
-    ours = outputs.paths()
-    stale += sorted(p for p in on_disk if p not in ours)
-    return stale
-
-
-def recover_interrupted_write(config: Config) -> None:
-    """Bring ``ses_templates/`` and ``build/`` back to one consistent state
-    after a killed build (finish its swap, or delete its staging), and delete
-    the leftovers of any earlier one (:mod:`letterhead.authoring.swap`)."""
-    targets = (config.ses_dir, config.build_dir)
-    if swap.needs_recovery(config.ses_dir, targets):
-        with swap.locked(config.ses_dir.parent):
-            swap.recover(config.ses_dir, targets)
-
-
-def _carry(src: Path, dest: Path) -> None:
-    """An unchanged file into the staging folder: a hard link (no copy, and
-    already durable), a copy where links are refused."""
-    try:
-        os.link(src, dest)
-    except OSError:
-        shutil.copy2(src, dest)
-
-
-def _stage(target: Path, prefix: str, staging: Path, outputs: _Outputs, on_disk: Mapping[str, Path],
-           fresh: Mapping[str, str]) -> list[str]:
-    """Write the whole new ``target`` folder into ``staging``; new content is
-    fsynced (the swap's record must not commit files a power cut could
-    empty).  Returns the files whose content changed."""
-    written: list[str] = []
-    made: set[Path] = set()
-
-    def place(sub: str) -> Path:
-        dest = staging / sub
-        if dest.parent not in made:
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            made.add(dest.parent)
-        return dest
-
-    if staging.exists():
-        shutil.rmtree(staging)
-    staging.mkdir(mode=0o755)
-    made.add(staging)
-    if target.is_dir():  # keep files in the folder that a build does not own (a README, say)
-        for p in target.rglob("*"):
-            sub = p.relative_to(target).as_posix()
-            if p.is_file() and f"{prefix}/{sub}" not in on_disk:
-                _carry(p, place(sub))
-    start = len(prefix) + 1
-    for rel, content in outputs.files.items():
-        if not rel.startswith(prefix + "/"):
-            continue
-        dest = place(rel[start:])
-        if rel not in fresh:
-            _carry(on_disk[rel], dest)
-            continue
-        with open(dest, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(content)
-            fh.flush()
-            os.fsync(fh.fileno())
-        written.append(rel)
-    for rel in outputs.same:  # unchanged: the file as it is
-        if rel.startswith(prefix + "/"):
-            _carry(on_disk[rel], place(rel[start:]))
-    for folder in made:
-        swap.fsync_dir(folder)
-    return written
-
-
-def _write_all(config: Config, outputs: _Outputs, ses_rel: str, build_rel: str) -> tuple[list[str], list[str]]:
-    """Stage each output folder that changes and swap them in together
-    (:mod:`letterhead.authoring.swap`): after a kill at any moment the two folders are
-    both old or both new.  A folder with nothing to change is left alone
-    (not copied, mtimes kept)."""
-    targets = ((config.ses_dir, ses_rel), (config.build_dir, build_rel))
-    record = swap.record_path(config.ses_dir)
-    record.parent.mkdir(parents=True, exist_ok=True)
-    with swap.locked(record.parent):
-        swap.recover(config.ses_dir, [t for t, _ in targets])  # under the lock: another build's leftovers
-        on_disk = _generated(config, ses_rel, build_rel)
-        ours = outputs.paths()
-        removed = sorted(p for p in on_disk if p not in ours)
-        gone = sorted(p for p in outputs.same if p not in on_disk)
-        if gone:
-            raise LetterheadError(
-                f"{gone[0]} was deleted while letterhead was building",
-                hint="run `letterhead build` again; nothing was changed",
-            )
-        fresh = {r: c for r, c in outputs.files.items() if r not in on_disk or _on_disk(on_disk[r]) != c}
-        written: list[str] = []
-        staged: list[Path] = []
-        try:
-            for target, prefix in targets:
-                if not any(r.startswith(prefix + "/") for r in (*fresh, *removed)):
-                    continue  # nothing to do: leave the folder (and its mtimes) alone
-                target.parent.mkdir(parents=True, exist_ok=True)
-                written += _stage(target, prefix, swap.staging_for(target), outputs, on_disk, fresh)
-                staged.append(target)
-            swap.commit(record, staged)
-        except BaseException as exc:
-            committed = record.exists()
-            if not committed:  # roll back: the folders were not touched
-                for target, _ in targets:
-                    shutil.rmtree(swap.staging_for(target), ignore_errors=True)
-            if isinstance(exc, OSError):
-                where = config.rel(exc.filename) if exc.filename else None
-                raise LetterheadError(
-                    f"could not write the build's outputs: {exc.strerror or exc}",
-                    location=Location(where) if where else None,
-                    hint="the next `letterhead build` (or any command reading them) finishes replacing them"
-                    if committed else "free disk space or fix the folder's permissions; nothing was changed",
-                ) from exc
-            raise
-    return sorted(written), removed

@@ -66,8 +66,9 @@ def test_an_image_folder_that_does_not_exist_is_refused(tmp_path: Path) -> None:
     root = project(tmp_path, "")
     with (root / "pyproject.toml").open("a") as f:
         f.write('[tool.letterhead.check.images]\n"https://cdn.example.com/" = "nowhere"\n')
-    with pytest.raises(ConfigError, match="nowhere"):
+    with pytest.raises(ConfigError, match="nowhere") as info:
         check_options(load_config(root))
+    assert info.value.location is not None and info.value.location.line == 10  # the prefix's own line
 
 
 def test_a_table_written_twice_is_refused_at_its_line(tmp_path: Path) -> None:

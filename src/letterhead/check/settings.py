@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..config import Config
+from ..config import Config, toml_key_lines
 from ..errors import ConfigError, Location
 from .clients import DEFAULT_CLIENTS, Client, parse_clients
 
@@ -74,15 +74,22 @@ def check_options(config: Config) -> CheckOptions:
         raise ConfigError(f"images in {WHERE} must be a table of URL prefix = folder", location=at("images"),
                           hint='[tool.letterhead.check.images]\n"https://cdn.example.com/email/" = "assets/email/"')
     images: dict[str, Path] = {}
+    # written as its own table ([tool.letterhead.check.images], as the docs show it): each prefix's line
+    image_lines = toml_key_lines(config.root / "pyproject.toml", "tool.letterhead.check.images")
+
+    def at_image(prefix: object) -> Location:
+        line = image_lines.get(str(prefix))
+        return Location.of(settings.file, line) if line else at("images")
+
     for prefix, folder in images_table.items():
         if not str(prefix).startswith(("https://", "http://")) or not isinstance(folder, str):
             raise ConfigError(f"images in {WHERE}: {prefix!r} must map an http(s) URL prefix to a folder",
-                              location=at("images"),
+                              location=at_image(prefix),
                               hint='"https://cdn.example.com/email/" = "assets/email/"')
         path = (config.root / folder).resolve()
         if not path.is_dir():
             raise ConfigError(f"images in {WHERE}: folder {folder!r} for {prefix} does not exist",
-                              location=at("images"), hint="a folder of the project holding the images")
+                              location=at_image(prefix), hint="a folder of the project holding the images")
         images[str(prefix)] = path
     return CheckOptions(
         clients=clients,

@@ -9,6 +9,8 @@ from typing import Any, Literal
 from ..errors import Location
 
 Severity = Literal["error", "warning"]
+# Where `letterhead check` keeps its last report (written by check.run, read by the preview).
+REPORT_FILE = ".letterhead-cache/check.json"
 
 
 @dataclass(frozen=True)

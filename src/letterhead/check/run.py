@@ -32,11 +32,10 @@ from ..authoring.sources import TemplateSource, load_brand, load_source
 from ..authoring.validate import render_parts
 from ..config import Config
 from ..errors import LetterheadError
-from .model import CheckFinding, CheckReport, SampleDoc, SampleSummary, TemplateCheck
+from .model import REPORT_FILE, CheckFinding, CheckReport, SampleDoc, SampleSummary, TemplateCheck
 from .settings import CheckOptions, check_options
 
 CHECKS = ("clients", "a11y", "axe", "dark", "spam", "links")
-REPORT_FILE = ".letterhead-cache/check.json"
 # A sender for the spam check when SES_SENDER_EMAIL is not set: a domain
 # of its own, so no rule reacts to a well-known placeholder domain.
 FALLBACK_SENDER = "notifications@letterhead-check.invalid"
@@ -255,13 +254,4 @@ def save_report(config: Config, report: CheckReport) -> None:
         pass  # the preview then shows the previous report, marked stale
 
 
-def load_report(config: Config) -> CheckReport | None:
-    """The last report ``letterhead check`` wrote, or None."""
-    try:
-        data = json.loads((config.root / REPORT_FILE).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return CheckReport.from_dict(data)
-
-
-__all__ = ["CHECKS", "REPORT_FILE", "load_report", "render_docs", "run_check", "select"]
+__all__ = ["CHECKS", "REPORT_FILE", "render_docs", "run_check", "select"]

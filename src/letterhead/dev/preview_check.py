@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..check.model import CheckFinding, CheckReport, SampleSummary, TemplateCheck
+from ..check.model import REPORT_FILE, CheckFinding, CheckReport, SampleSummary, TemplateCheck
 from .preview_state import TemplateState
 
 __all__ = [
@@ -48,7 +48,7 @@ __all__ = [
     "scheme_of",
 ]
 
-CHECK_FILE = ".letterhead-cache/check.json"
+CHECK_FILE = REPORT_FILE  # the name the preview has always used
 RUN_AGAIN = "run `letterhead check` again"
 SCHEMES = ("light", "dark", "inverted")
 # The checks in the order the panel lists them (others, from a newer

@@ -22,6 +22,7 @@ leaves them both old or both new, and the next command finishes or undoes it.
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import functools
 import hashlib
@@ -42,6 +43,7 @@ from .outputs import Outputs, on_disk_text, recover_interrupted_write, stale_pat
 from .payload import MANIFEST_NAME, Manifest, ManifestEntry, SesTemplate
 from .protect import show_designer_lines
 from .safety import HTML_DATA_KEY, payload_for, serialise_prepared
+from .schema import generate_schemas, schema_text
 from .sources import (
     Sample,
     TemplateSource,
@@ -53,6 +55,7 @@ from .sources import (
     template_files,
     template_names,
 )
+from .types import template_shape
 from .validate import render_compiled_prepared
 from .variants import (
     Variant,
@@ -344,7 +347,10 @@ def _by_template(jobs: list[Job], workers: int) -> list[list[Job]]:
 
 
 def _compile_all(config: Config, brand: Mapping[str, Any], catalogs: Mapping[str, Translations], jobs: list[Job],
-                 progress: Callable[[str, str], None] | None) -> list[_One]:
+                 progress: Callable[[str, str], None] | None,
+                 arrived: Callable[[_One], None] | None = None) -> list[_One]:
+    """``arrived``: called with each result as it comes (while the workers
+    go on with the others)."""
     from . import workers as _workers
 
     cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
@@ -354,6 +360,8 @@ def _compile_all(config: Config, brand: Mapping[str, Any], catalogs: Mapping[str
         results.append(one)
         if progress:
             progress(one.name, "failed" if one.error else "compiled")
+        if arrived:
+            arrived(one)
 
     if len(jobs) >= PARALLEL_FROM and cpus > 1 and _workers.available():
         workers = min(cpus, 8)
@@ -432,9 +440,28 @@ def build(
     catalogs: dict[str, Translations] = {}
     if jobs:
         catalogs = load_catalogs(config, {v.locale for v, *_ in jobs}, errors)
+    # Each template's JSON Schema, made as soon as all its variants are
+    # compiled: in a parallel build, while the workers compile the others.
+    schemas: dict[str, str] = {}
+    of_template = {v.name: v.template for v in every}
+    waiting = collections.Counter(of_template[v.name] for v, *_ in jobs)
+    compiled_entries: dict[str, list[ManifestEntry]] = {}
+
+    def arrived(one: _One) -> None:
+        template = of_template[one.name]
+        if one.entry is None or len(variants_of[template]) != waiting[template]:
+            return  # failed, or some of its variants were not compiled this time
+        got = compiled_entries.setdefault(template, [])
+        got.append(one.entry)
+        if len(got) == waiting[template]:
+            schemas[template] = schema_text(template_shape(template, got))
+
+    variants_of: dict[str, list[str]] = {}
+    for v in every:
+        variants_of.setdefault(v.template, []).append(v.name)
     if jobs and not errors:
         brand = load_brand(config)
-        for one in _compile_all(config, brand, catalogs, jobs, progress):
+        for one in _compile_all(config, brand, catalogs, jobs, progress, arrived):
             if one.error is not None:
                 errors.append(one.error)
                 continue
@@ -463,9 +490,7 @@ def build(
     outputs.add(f"{ses_rel}/{MANIFEST_NAME}", manifest.dumps())
     # A JSON Schema of each template's data, for applications in other
     # languages (ses_templates/schemas/: sync reads only ses_templates/*.json).
-    from .schema import generate_schemas
-
-    for rel, text in generate_schemas(manifest).items():
+    for rel, text in generate_schemas(manifest, schemas).items():
         outputs.add(f"{ses_rel}/{rel}", text)
     types_text = None
     if config.types_module is not None and write:

@@ -14,6 +14,7 @@ every object allows more properties (SES ignores what a template does not use).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from .payload import Manifest, dumps
@@ -31,10 +32,20 @@ def schema_path(template: str) -> str:
     return f"{SCHEMA_DIR}/{template}.json"
 
 
-def generate_schemas(manifest: Manifest) -> dict[str, str]:
+def generate_schemas(manifest: Manifest, ready: Mapping[str, str] | None = None) -> dict[str, str]:
     """``schemas/<name>.json`` (relative to ``ses_templates/``) → the schema's
-    JSON text, one per logical template (deterministic)."""
-    return {schema_path(t.name): dumps(template_schema(t)) for t in data_shapes(manifest)}
+    JSON text, one per logical template (deterministic).  ``ready``: texts
+    :func:`schema_text` made already, by template name, from the same entries
+    (a parallel build makes each while the workers compile the others)."""
+    ready = ready or {}
+    names = manifest.logical_names()
+    todo = {t.name: t for t in data_shapes(manifest, [n for n in names if n not in ready])}
+    return {schema_path(n): ready[n] if n in ready else schema_text(todo[n]) for n in names}
+
+
+def schema_text(t: TemplateShape) -> str:
+    """One template's schema file."""
+    return dumps(template_schema(t))
 
 
 def template_schema(t: TemplateShape) -> dict[str, Any]:

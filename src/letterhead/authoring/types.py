@@ -93,16 +93,20 @@ class TemplateShape:
 ANY = Shape("any")
 
 
-def data_shapes(manifest: Manifest) -> list[TemplateShape]:
-    """A :class:`TemplateShape` per logical template, sorted by name."""
+def data_shapes(manifest: Manifest, names: Iterable[str] | None = None) -> list[TemplateShape]:
+    """A :class:`TemplateShape` per logical template, sorted by name (only
+    those in ``names`` when given)."""
     by_template: dict[str, list[ManifestEntry]] = {}
     for entry in manifest.templates.values():
         by_template.setdefault(entry.logical_name, []).append(entry)
-    shapes = []
-    for name in manifest.logical_names():
-        entries = sorted(by_template.get(name, ()), key=lambda e: (e.name != name, e.name))
-        shapes.append(_template_shape(name, entries))
-    return shapes
+    wanted = manifest.logical_names() if names is None else sorted(names)
+    return [template_shape(name, by_template.get(name, [])) for name in wanted]
+
+
+def template_shape(name: str, entries: list[ManifestEntry]) -> TemplateShape:
+    """The shape of template ``name`` from the manifest entries of all its
+    locale variants (any order)."""
+    return _template_shape(name, sorted(entries, key=lambda e: (e.name != name, e.name)))
 
 
 def _template_shape(name: str, entries: list[ManifestEntry]) -> TemplateShape:

@@ -135,9 +135,9 @@ class _Renderer:
             self.run(nodes, context, _push(depths, context), frame, programs, out)
 
     def _print(self, node: Output, context: _Context, depths: _Stack, frame: dict[str, Any]) -> str:
-        value, label = _lookup(node.path, context, depths, frame)
+        value = _value(node.path, context, depths, frame)
         if value is None or value is _MISSING:
-            self._missing(node, value, label)
+            self._missing(node, value, _lookup(node.path, context, depths, frame)[1])
             return ""
         text = value if type(value) is str else js_string(value)
         return escape_expression(text) if self.escape and not node.raw else text
@@ -146,14 +146,16 @@ class _Renderer:
         self, node: Block, context: _Context, depths: _Stack, frame: dict[str, Any], programs: _Programs,
         out: list[str],
     ) -> None:
-        value, label = _lookup(node.path, context, depths, frame)
         helper = node.helper
         # a block helper's `this`: handlebars.js passes nullContext for a null or undefined context
         this = context if context[0] is not None and context[0] is not _MISSING else (_NULL_CONTEXT, context[1])
-        if helper == "if" or helper == "unless":
+        if helper == "if" or helper == "unless":  # a test needs no label
+            value = _value(node.path, context, depths, frame)
             branch = node.body if _is_falsy(value) == (helper == "unless") else node.inverse
             self.program(branch, this, depths, frame, programs, out)
-        elif helper == "with":
+            return
+        value, label = _lookup(node.path, context, depths, frame)
+        if helper == "with":
             if _is_empty(value):
                 self.program(node.inverse, this, depths, frame, programs, out)
             else:
@@ -226,13 +228,43 @@ def _lookup(path: Path, context: _Context, depths: _Stack, frame: dict[str, Any]
     else:  # above the levels that opened (a context loosely equal to its parent opens none)
         return _MISSING, path.original
     for part in rest:
+        if type(value) is dict:
+            value = value.get(part, _MISSING)
+        elif value is None or value is _MISSING:
+            break
+        elif value is _NULL_CONTEXT:
+            return None, label  # the null the block helper stood in for
+        else:
+            value = _property(value, part)
+        label = f"{label}.{part}" if label else part
+    return value, label
+
+
+def _value(path: Path, context: _Context, depths: _Stack, frame: dict[str, Any]) -> Any:
+    """:func:`_lookup`'s value alone: the label, a string built at each step, is
+    only wanted for a missing variable (then :func:`_lookup` runs again) and for
+    the context of a ``#with`` or ``#each``."""
+    if path.data:
+        head = path.parts[0]
+        if head != "root":
+            return frame.get(head, _MISSING)
+        value, rest = frame["root"], path.parts[1:]
+    elif not path.depth:
+        value, rest = context[0], path.parts
+    elif path.depth < len(depths):
+        value, rest = depths[path.depth][0], path.parts
+    else:
+        return _MISSING
+    for part in rest:
+        if type(value) is dict:  # JSON data: dicts all the way down
+            value = value.get(part, _MISSING)
+            continue
         if value is None or value is _MISSING:
             break
         if value is _NULL_CONTEXT:
-            return None, label  # the null the block helper stood in for
+            return None
         value = _property(value, part)
-        label = f"{label}.{part}" if label else part
-    return value, label
+    return value
 
 
 def _property(value: Any, key: str) -> Any:
@@ -257,7 +289,11 @@ def _push(depths: _Stack, context: _Context) -> _Stack:
     when ``context != depths[0]`` (and it is not the nullContext standing in
     for a null ``depths[0]``)."""
     value, top = context[0], depths[0][0]
-    if value is top or loose_equal(value, top) or (value is _NULL_CONTEXT and top is None):
+    if value is top:
+        return depths
+    if type(value) is dict and type(top) is dict:  # two objects: equal only if the same one
+        return (context,) + depths  # noqa: RUF005
+    if loose_equal(value, top) or (value is _NULL_CONTEXT and top is None):
         return depths
     return (context,) + depths  # noqa: RUF005
 

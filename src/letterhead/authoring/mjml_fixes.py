@@ -26,6 +26,7 @@ are listed in :data:`UNSUPPORTED_ATTRIBUTES` (lint reports them).
 
 from __future__ import annotations
 
+import functools
 import html
 import math
 import re
@@ -52,103 +53,135 @@ _HTML_VALUED = frozenset({"alt", "title", "href", "src", "name", "rel", "target"
 _ALT_DEFAULT = frozenset({"mj-image", "mj-carousel-image", "mj-social-element"})
 # Cheap tests for a tag that one of the attribute fixes below may change.
 _ODD_VALUE = re.compile(r"""=\s*"[^"]*[\n\r\t\\]|=\s*'[^']*[\n\r\t\\"]""")
-_UNITLESS_ZERO = re.compile(r"""(?<![\w.])0(?![\w.%])""")
+# The lookbehinds stand after the literal: a pattern that starts with one is
+# tried at every position (~7x slower in Python's re).
+_UNITLESS_ZERO = re.compile(r"""0(?<![\w.]0)(?![\w.%])""")  # (?<![\w.])0(?![\w.%])
 _PADDING_ATTR = re.compile(r"(?:^|-)padding(?:-(?:top|right|bottom|left))?$")
 _PX_WIDTH_TRUNCATED = frozenset({"mj-column", "mj-group"})
 _FRACTIONAL_PX = re.compile(r"\s*\d+\.\d*px\s*")
+_NAMED = _ALT_DEFAULT | CARRIED.keys() | _PX_WIDTH_TRUNCATED  # tags tested by name
 
 
 def before_mrml(mjml: str) -> str:
     mjml = _fix_content(mjml)
-    head = _HEAD.search(mjml)
-    head_span = head.span() if head else (0, 0)
-    # A default alt from mj-attributes / mj-class must win over alt="".
-    alt_from_attributes = bool(head and re.search(r"\balt\s*=", head.group(0)))
-    defaults: list[HeadDefaults | None] = []  # read from the head when a carried attribute first needs it
-    # the carried attributes the head gives: every such tag takes the slow path
-    carried_by_head = {t for t, k in CARRIED.items() if head and re.search(rf"\b{k}\s*=", head.group(0))}
-
-    def fix_tag(m: re.Match[str]) -> str:
-        name, attrs, selfclose = m.group(1), m.group(2), m.group(3)
-        in_head = head_span[0] <= m.start() < head_span[1]
+    found = _HEAD.search(mjml)
+    head = found.group(0) if found else None
+    head_start, head_end = found.span() if found else (0, 0)
+    # A default alt from mj-attributes / mj-class must win over alt="";
+    # the carried attributes the head gives: every such tag takes the slow path.
+    alt_from_attributes, carried_by_head = _head_facts(head) if head is not None else (False, frozenset())
+    out: list[str] = []
+    pos = 0
+    # Most tags need nothing: a few cheap tests here, the rest in _fix_tag.
+    for m in _MJ_TAG.finditer(mjml):
+        name, attrs, selfclose = m.groups()
         if not (
-            (name in _ALT_DEFAULT and not in_head)
-            or (name in CARRIED and not in_head and (CARRIED[name] in attrs or name in carried_by_head))
+            (name in _NAMED and (
+                ((name in _ALT_DEFAULT or (name in CARRIED and (CARRIED[name] in attrs or name in carried_by_head)))
+                 and not head_start <= m.start() < head_end)
+                or (name in _PX_WIDTH_TRUNCATED and "." in attrs and _FRACTIONAL_PX.search(attrs))))
             or "fluid-height" in attrs
             or (("\n" in attrs or "\t" in attrs or "\\" in attrs or "'" in attrs) and _ODD_VALUE.search(attrs))
             or ("padding" in attrs and _UNITLESS_ZERO.search(attrs))
-            or (name in _PX_WIDTH_TRUNCATED and "." in attrs and _FRACTIONAL_PX.search(attrs))
         ):
-            return m.group(0)
-        pairs = _ATTR.findall(attrs)
-        values = {k.lower(): v for k, _, v in pairs}
-        out = []
-        changed = False
-        for key, eq, raw in pairs:
-            lkey = key.lower()
-            quote = raw[0] if raw[:1] in "\"'" else '"'
-            value = raw[1:-1] if raw[:1] in "\"'" else raw
-            original = value
-            # MRML prints newlines and tabs inside some MJML attribute values as
-            # the two characters "\n" (e.g. mj-image alt); for MJML's attributes
-            # (CSS values, class lists, alt text) any whitespace is one space.
-            if any(c in value for c in "\n\r\t"):
-                value = " ".join(value.split())
-            # A unitless 0 in padding breaks MRML's width arithmetic ("0 50px"
-            # makes the column content too wide); MJML reads it as 0px.
-            if _PADDING_ATTR.search(lkey):
-                value = " ".join("0px" if v == "0" else v for v in value.split(" "))
-            # MJML reads a column's or group's px width with parseInt
-            # everywhere (its CSS class, its Outlook cell, its content's
-            # width): width="199.5px" is 199px; MRML keeps the half pixel.
-            if lkey == "width" and name in _PX_WIDTH_TRUNCATED and _FRACTIONAL_PX.fullmatch(value):
-                value = value.strip().split(".")[0] + "px"
-            # MRML only knows mode="fluid"; MJML's documented value is
-            # "fluid-height" (MRML silently renders it as fixed-height, 0px tall).
-            if name in ("mj-hero", "mj-class") and lkey == "mode" and value.strip() == "fluid-height":
-                value = "fluid"
-            if lkey in _HTML_VALUED and any(c in value for c in "\\\""):
-                # MRML backslash-escapes '"' and '\' in these ('alt="Say \\"hi\\""');
-                # character references survive MRML verbatim and mean the same.
-                value = value.replace("\\", "&#92;").replace('"', "&quot;")
-                quote = '"'
-            if lkey == CARRIED.get(name) and not in_head:  # MRML drops it: see below
-                continue
-            if value != original:
-                changed = True
-                out.append(f" {key}{eq}{quote}{value}{quote}")
-            else:
-                out.append(f" {key}{eq}{raw}")
-        # MRML drops mj-button's title and mj-table's role (given here or by
-        # mj-attributes): carry them to after_mrml in a css-class marker.
-        extra_class, given = "", None
-        if name in CARRIED and not in_head:
-            if not defaults:
-                defaults.append(HeadDefaults(head.group(0)) if head and "mj-attributes" in head.group(0) else None)
-            extra_class, given = carry_marker(name, values, defaults[0])
-        if extra_class:
-            changed = True
-            css = values.get("css-class")
-            if css is not None:
-                css_value = " ".join((css[1:-1] if css[:1] in "\"'" else css).split())
-                out = [
-                    f' css-class="{css_value} {extra_class}"' if o.lstrip().lower().startswith("css-class") else o
-                    for o in out
-                ]
-            else:  # the marker must not cost it the css-class mj-attributes give it
-                classes = f"{given} {extra_class}" if given else extra_class
-                out.append(f" css-class='{classes}'" if '"' in classes else f' css-class="{classes}"')
-        # MJML gives every <img> of these an alt="" (decorative) by default;
-        # MRML omits alt, so screen readers read out the image's file name.
-        if name in _ALT_DEFAULT and not in_head and "alt" not in values and not alt_from_attributes:
-            out.append(' alt=""')
-            changed = True
-        if not changed:
-            return m.group(0)
-        space = " " if selfclose and out else ""
-        return f"<{name}{''.join(out)}{space}{selfclose}>"
+            continue
+        fixed = _fix_tag(name, attrs, selfclose, head_start <= m.start() < head_end, head, alt_from_attributes)
+        if fixed is not None:
+            out += (mjml[pos : m.start()], fixed)
+            pos = m.end()
+    if not out:
+        return mjml
+    out.append(mjml[pos:])
+    return "".join(out)
 
-    return _MJ_TAG.sub(fix_tag, mjml)
+
+def _fix_tag(name: str, attrs: str, selfclose: str, in_head: bool, head: str | None,
+             alt_from_attributes: bool) -> str | None:
+    """The MJML tag ``<name attrs selfclose>`` fixed, or None when it needs nothing."""
+    pairs = _ATTR.findall(attrs)
+    values = {k.lower(): v for k, _, v in pairs}
+    out = []
+    changed = False
+    for key, eq, raw in pairs:
+        lkey = key.lower()
+        quote = raw[0] if raw[:1] in "\"'" else '"'
+        value = raw[1:-1] if raw[:1] in "\"'" else raw
+        original = value
+        # MRML prints newlines and tabs inside some MJML attribute values as
+        # the two characters "\n" (e.g. mj-image alt); for MJML's attributes
+        # (CSS values, class lists, alt text) any whitespace is one space.
+        if any(c in value for c in "\n\r\t"):
+            value = " ".join(value.split())
+        # A unitless 0 in padding breaks MRML's width arithmetic ("0 50px"
+        # makes the column content too wide); MJML reads it as 0px.
+        if _PADDING_ATTR.search(lkey):
+            value = " ".join("0px" if v == "0" else v for v in value.split(" "))
+        # MJML reads a column's or group's px width with parseInt
+        # everywhere (its CSS class, its Outlook cell, its content's
+        # width): width="199.5px" is 199px; MRML keeps the half pixel.
+        if lkey == "width" and name in _PX_WIDTH_TRUNCATED and _FRACTIONAL_PX.fullmatch(value):
+            value = value.strip().split(".")[0] + "px"
+        # MRML only knows mode="fluid"; MJML's documented value is
+        # "fluid-height" (MRML silently renders it as fixed-height, 0px tall).
+        if name in ("mj-hero", "mj-class") and lkey == "mode" and value.strip() == "fluid-height":
+            value = "fluid"
+        if lkey in _HTML_VALUED and any(c in value for c in "\\\""):
+            # MRML backslash-escapes '"' and '\' in these ('alt="Say \\"hi\\""');
+            # character references survive MRML verbatim and mean the same.
+            value = value.replace("\\", "&#92;").replace('"', "&quot;")
+            quote = '"'
+        if lkey == CARRIED.get(name) and not in_head:  # MRML drops it: see below
+            continue
+        if value != original:
+            changed = True
+            out.append(f" {key}{eq}{quote}{value}{quote}")
+        else:
+            out.append(f" {key}{eq}{raw}")
+    # MRML drops mj-button's title and mj-table's role (given here or by
+    # mj-attributes): carry them to after_mrml in a css-class marker.
+    extra_class, given = "", None
+    if name in CARRIED and not in_head:
+        defaults = _head_defaults(head) if head is not None and "mj-attributes" in head else None
+        extra_class, given = carry_marker(name, values, defaults)
+    if extra_class:
+        changed = True
+        css = values.get("css-class")
+        if css is not None:
+            css_value = " ".join((css[1:-1] if css[:1] in "\"'" else css).split())
+            out = [
+                f' css-class="{css_value} {extra_class}"' if o.lstrip().lower().startswith("css-class") else o
+                for o in out
+            ]
+        else:  # the marker must not cost it the css-class mj-attributes give it
+            classes = f"{given} {extra_class}" if given else extra_class
+            out.append(f" css-class='{classes}'" if '"' in classes else f' css-class="{classes}"')
+    # MJML gives every <img> of these an alt="" (decorative) by default;
+    # MRML omits alt, so screen readers read out the image's file name.
+    if name in _ALT_DEFAULT and not in_head and "alt" not in values and not alt_from_attributes:
+        out.append(' alt=""')
+        changed = True
+    if not changed:
+        return None
+    space = " " if selfclose and out else ""
+    return f"<{name}{''.join(out)}{space}{selfclose}>"
+
+
+# \bname\s*= (name: alt, or a carried attribute), its lookbehind after the literal.
+_HEAD_ALT = re.compile(r"alt(?<!\walt)\s*=")
+_HEAD_CARRIED = {t: re.compile(rf"{k}(?<!\w{k})\s*=") for t, k in CARRIED.items()}
+
+
+@functools.lru_cache(maxsize=64)
+def _head_defaults(head: str) -> HeadDefaults:
+    """What the head's mj-attributes give (read only: shared by the templates of one layout)."""
+    return HeadDefaults(head)
+
+
+@functools.lru_cache(maxsize=64)
+def _head_facts(head: str) -> tuple[bool, frozenset[str]]:
+    """Whether the head gives an alt, and the components whose carried
+    attribute it gives (templates of one layout share the head)."""
+    return bool(_HEAD_ALT.search(head)), frozenset(t for t, r in _HEAD_CARRIED.items() if r.search(head))
 
 
 _CONTENT_TAGS = (
@@ -199,7 +232,8 @@ def _fix_html(content: str) -> str:
     return content
 
 
-_WS_BETWEEN_TAGS = re.compile(r"(?<=>)[ ]*[\n\r\t]\s*(?=<)")
+# (?<=>)[ ]*[\n\r\t]\s*(?=<), led by its '>' (kept by _encode_ws): no match holds a '>'.
+_WS_BETWEEN_TAGS = re.compile(r">[ ]*[\n\r\t]\s*(?=<)")
 _BARE_LT = re.compile(r"<(?![A-Za-z/!?])")
 _ODD_HTML_ATTR = re.compile(r"""=\s*"[^"<>]*[\n\r\t\\]|=\s*'[^'<>]*[\n\r\t\\"]""")
 _HTML_TAG = re.compile(r"""<[A-Za-z][^>"']*(?:(?:"[^"]*"|'[^']*')[^>"']*)*>""")

@@ -37,13 +37,20 @@ def contract(*templates: Template) -> Contract:
 
     def collect(use: Use) -> None:
         node = root
-        for i, segment in enumerate(use.path):
-            node = node.children.setdefault(segment, _VarNode())
-            if i >= min(use.named_from, len(use.path) - 1):
-                node.locations.add(use.location)
-            if use.role in ("output", "raw") and _always_reached(use.guards, use.path[: i + 1]):
+        path, location = use.path, use.location
+        located = min(use.named_from, len(path) - 1)  # the segments the tag wrote (at least the last)
+        printed = use.role == "output" or use.role == "raw"
+        required = _required_from(use.guards, path) if printed else len(path)
+        for i, segment in enumerate(path):
+            child = node.children.get(segment)
+            if child is None:
+                child = node.children[segment] = _VarNode()
+            node = child
+            if i >= located:
+                node.locations.add(location)
+            if i >= required:
                 node.required = True
-        if use.role in ("output", "raw"):
+        if printed:
             node.output = True
             node.raw = node.raw or use.role == "raw"
         else:
@@ -58,14 +65,26 @@ def contract(*templates: Template) -> Contract:
     return Contract({name: _to_variable(name, node) for name, node in sorted(root.children.items())})
 
 
-def _always_reached(guards: tuple[Guard, ...], path: tuple[str, ...]) -> bool:
-    """Whether every condition on the way is implied by the path's parents being
-    there: `{{#if user}}{{user.name}}` needs `name` whenever `user` is sent, but
-    `{{#if note}}{{note}}` and `{{#if a}}{{b}}` need nothing."""
-    return all(g is not None and len(g) < len(path) and path[: len(g)] == g for g in guards)
+def _required_from(guards: tuple[Guard, ...], path: tuple[str, ...]) -> int:
+    """From which segment on a printed path is always reached: where every
+    condition on the way is implied by the path's parents being there.
+    `{{#if user}}{{user.name}}` needs `name` (index 1) whenever `user` is sent,
+    but `{{#if note}}{{note}}` and `{{#if a}}{{b}}` need nothing
+    (``len(path)``: no segment).  Segment ``i`` is reached when each guard is a
+    path of its own (not None), a prefix of ``path`` and shorter than
+    ``path[: i + 1]``: from the longest guard's length on."""
+    start = 0
+    for guard in guards:
+        if guard is None or path[: len(guard)] != guard:
+            return len(path)
+        start = max(start, len(guard))
+    return start
 
 
 def _to_variable(name: str, node: _VarNode) -> Variable:
+    if not node.children:  # most variables: no fields, no items
+        return Variable(name, node.required, node.output, node.raw, node.tested, node.iterated, node.scoped,
+                        fields={}, locations=_sorted_locations(node.locations))
     items = node.children.get("[]")
     fields: dict[str, Variable] = {}
     for source in (node, items):
@@ -109,4 +128,6 @@ def _merge(a: Variable, b: Variable) -> Variable:
 
 
 def _sorted_locations(locations: Iterable[Location]) -> tuple[Location, ...]:
+    if isinstance(locations, set) and len(locations) == 1:
+        return tuple(locations)
     return tuple(sorted(set(locations), key=lambda loc: (loc.path, loc.line or 0)))

@@ -103,9 +103,12 @@ _MASK = "\x00"
 # masked, so their quotes and braces cannot confuse it.
 _SPECIAL = re.compile(  # one literal first character: the engine skips to each `<` in C
     r"<(?:(?P<comment>!--(?!\[if|<!\[endif|>)(?s:.*?)(?:-->|\Z)|![A-Za-z][^>]*>?)"
-    r"|(?P<raw>(?P<rname>(?i:script|style))(?=[\s/>])(?:[^>\"']|\"[^\"]*\"|'[^']*')*>))"
+    r"|(?P<raw>(?P<rname>(?i:script|style))(?=[\s/>])(?:[^>\"']++|\"[^\"]*+\"|'[^']*+')*+>))"
 )
-_TAG_AT = re.compile(r"</?(?P<name>[A-Za-z\x00][^\s/>]*)(?P<attrs>(?:[^>\"']|\"[^\"]*\"|'[^']*')*)>")
+# (Possessive: the runs and quoted values split a tag one way only, so no
+# backtracking could find another match; without it the engine takes the
+# attributes one character at a time.)
+_TAG_AT = re.compile(r"</?(?P<name>[A-Za-z\x00][^\s/>]*)(?P<attrs>(?:[^>\"']++|\"[^\"]*+\"|'[^']*+')*+)>")
 _ATTR = re.compile(r"(?P<name>[^\s\"'>/=]+)(?:\s*=\s*(?:\"(?P<dq>[^\"]*)\"|'(?P<sq>[^']*)'|(?P<uq>[^\s>\"']*)))?")
 _RAW_TEXT = {"script": SCRIPT, "style": CSS}
 _WORD = re.compile(r"[^\s<>\"'()]+")
@@ -434,15 +437,20 @@ def _text_placements(part: str, template: sestemplate.Template, targets_of: Any,
     text = template.text
     masked, tags = _masked(template)
     starts = [t.start for t in tags]
-    words = [(w.start(), w.end()) for w in _WORD.finditer(masked)]
-    word_starts = [w[0] for w in words]
+    # The word around each placeholder, found from the placeholder backwards
+    # (the masked text reversed: a match from where the placeholder starts)
+    # rather than by splitting the whole part into words.
+    backwards = masked[::-1]
+    size = len(masked)
     out: list[Placement] = []
     for node in nodes:
-        i = bisect.bisect_right(word_starts, node.offset) - 1
+        offset = node.offset
         context = PLAIN
-        if i >= 0 and words[i][0] < node.offset < words[i][1]:
-            begin = words[i][0]
-            before = _prefix(text, tags, starts, begin, node.offset)
+        # inside a word: a word character on both sides of the placeholder's start
+        run = _WORD.match(backwards, size - offset) if 0 < offset < size else None
+        if run is not None and _WORD.match(masked, offset, offset + 1) is not None:
+            begin = offset - (run.end() - run.start())
+            before = _prefix(text, tags, starts, begin, offset)
             scheme = _TEXT_URL_START.search(before)
             if scheme is not None:
                 rest = before[scheme.end():]

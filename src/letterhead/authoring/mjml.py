@@ -25,7 +25,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import mjml as _mrml
 
@@ -96,7 +96,6 @@ _TAG_RE = re.compile(
     re.IGNORECASE,
 )
 _COMMENT_RE = re.compile(r"<!--.*?-->", re.DOTALL)
-_HTML_TAG_RE = re.compile(r"""<[a-zA-Z!/][^>"']*(?:(?:"[^"]*"|'[^']*')[^>"']*)*>""")
 
 
 # How deep MJML components and HTML elements may nest in one document.  MRML
@@ -203,147 +202,124 @@ def scan(text: str, *, locate: Locator | None = None) -> MjmlMap:
     if locate is None:
         locate = lambda off: Location("<mjml>", _line_of(text, off))  # noqa: E731
     check_depth(text, locate=locate)
+    # One tuple per region, appended in document order (each starts where the
+    # one before ended or later, and none is empty): no sort needed.
     regions: list[tuple[int, int, Context, str]] = []
+    append = regions.append
     stack: list[tuple[str, int]] = []
+    parent = ""  # the open component (stack[-1][0]), "" at top level
     pos = 0
-
-    def add(start: int, end: int, ctx: Context, tag: str) -> None:
-        if end > start:
-            regions.append((start, end, ctx, tag))
+    search = _SCAN_RE.search
+    structure, mj_attribute = Context.STRUCTURE, Context.MJ_ATTRIBUTE
 
     def fail(msg: str, off: int, hint: str) -> MjmlError:
         loc = locate(off)
         line = text.splitlines()[_line_of(text, off) - 1] if text else ""
         return MjmlError(msg, location=loc, hint=hint, source_line=line)
 
-    finder = _NextFinder(text)
     while True:
-        m = finder.next(pos)
+        m = search(text, pos)
         if m is None:
-            add(pos, len(text), Context.STRUCTURE, stack[-1][0] if stack else "")
+            if len(text) > pos:
+                append((pos, len(text), structure, parent))
             break
-        kind, mstart, mend, match = m
-        add(pos, mstart, Context.STRUCTURE, stack[-1][0] if stack else "")
-        if kind == "comment":
-            add(mstart, mend, Context.COMMENT, stack[-1][0] if stack else "")
+        mstart, mend = m.span()
+        if mstart > pos:
+            append((pos, mstart, structure, parent))
+        closing, name, _attrs, selfclose = m.groups()
+        if name is None:  # a comment
+            append((mstart, mend, Context.COMMENT, parent))
             pos = mend
             continue
-        closing, name, _attrs, selfclose = match.groups()
         name = name.lower()
         if name in UNSUPPORTED_TAGS:
             raise fail(f"<{name}> is not supported by MRML, letterhead's MJML compiler", mstart,
                        UNSUPPORTED_TAGS[name])
-        if name not in KNOWN_TAGS and not (stack and stack[-1][0] == "mj-attributes"):
+        if name not in KNOWN_TAGS and parent != "mj-attributes":
             import difflib
 
             close = difflib.get_close_matches(name, sorted(KNOWN_TAGS), n=1)
             hint = (f"did you mean <{close[0]}>?" if close
                     else "see https://documentation.mjml.io for the list of components")
             raise fail(f"unknown MJML tag <{name}>", mstart, hint)
-        parent = stack[-1][0] if stack else ""
+        if closing:
+            if parent != name:
+                expected = f"</{parent}>" if stack else "nothing"
+                raise fail(
+                    f"closing </{name}> does not match (expected {expected})",
+                    mstart,
+                    f"close <{parent}> opened at line {locate(stack[-1][1]).line} first"
+                    if stack
+                    else "remove the stray closing tag",
+                )
+            append((mstart, mend, mj_attribute, name))
+            stack.pop()
+            parent = stack[-1][0] if stack else ""
+            pos = mend
+            continue
         allowed = ALLOWED_PARENTS.get(name)
-        if not closing and allowed and parent != "mj-attributes" and parent not in allowed:
+        if allowed and parent != "mj-attributes" and parent not in allowed:
             raise fail(
                 f"<{name}> cannot stand inside <{parent or 'the top level'}>",
                 mstart,
                 f"put it inside {' or '.join(f'<{a}>' for a in allowed)}",
             )
-        if closing:
-            if not stack or stack[-1][0] != name:
-                expected = f"</{stack[-1][0]}>" if stack else "nothing"
-                raise fail(
-                    f"closing </{name}> does not match (expected {expected})",
-                    mstart,
-                    f"close <{stack[-1][0]}> opened at line {locate(stack[-1][1]).line} first"
-                    if stack
-                    else "remove the stray closing tag",
-                )
-            add(mstart, mend, Context.MJ_ATTRIBUTE, name)
-            stack.pop()
-            pos = mend
-            continue
-        add(mstart, mend, Context.MJ_ATTRIBUTE, name)
+        append((mstart, mend, mj_attribute, name))
         pos = mend
         if selfclose:
             continue
         if name in ENDING_TAGS:
-            close_re = re.compile(rf"</{re.escape(name)}\s*>", re.IGNORECASE)
-            cm = close_re.search(text, pos)
+            cm = _CLOSE_RE[name].search(text, pos)
             if cm is None:
                 raise fail(f"<{name}> is never closed", mstart, f"add </{name}>")
-            _content_regions(text, pos, cm.start(), name, add)
-            add(cm.start(), cm.end(), Context.MJ_ATTRIBUTE, name)
+            cstart = cm.start()
+            if cstart > pos:
+                if name == "mj-style":
+                    append((pos, cstart, Context.CSS, name))
+                elif name in HEAD_TEXT_TAGS:
+                    append((pos, cstart, Context.HEAD_TEXT, name))
+                elif text.find("xlh", pos, cstart) < 0:
+                    # No placeholder token inside: nobody will ask what kind of place
+                    # this is, so skip the per-tag regions (most of a scan's cost).
+                    append((pos, cstart, Context.HTML_TEXT, name))
+                else:
+                    _content_regions(text, pos, cstart, name, append)
+            append((cstart, cm.end(), mj_attribute, name))
             pos = cm.end()
             continue
         stack.append((name, mstart))
+        parent = name
     if stack:
         name, off = stack[-1]
         raise fail(f"<{name}> is never closed", off, f"add </{name}>")
-    regions.sort(key=_first)  # stable: ties keep their order
-    return MjmlMap(text, tuple(regions), tuple(r[0] for r in regions))
+    return MjmlMap(text, tuple(regions), tuple(map(_first, regions)))
 
 
-class _NextFinder:
-    """The next MJML tag or comment at or after a position.  Remembers the
-    last search results, so scanning a document stays linear."""
+# The next MJML tag or comment (an unclosed comment runs to the end).
+_SCAN_RE = re.compile(
+    r"""<!--.*?(?:-->|\Z)|<(/?)(mj-[a-z-]+|mjml)\b([^>"'/]*(?:(?:/(?!>)|"[^"]*"|'[^']*')[^>"'/]*)*)(/?)>""",
+    re.IGNORECASE | re.DOTALL,
+)
+_CLOSE_RE = {name: re.compile(rf"</{re.escape(name)}\s*>", re.IGNORECASE) for name in ENDING_TAGS}
 
-    def __init__(self, text: str) -> None:
-        self.text = text
-        self.ci = -2
-        self.tm: re.Match[str] | None = None
-        self.tm_done = False
 
-    def next(self, pos: int) -> tuple[str, int, int, Any] | None:  # (kind, start, end, the tag's match)
-        text = self.text
-        if self.ci != -1 and self.ci < pos:
-            self.ci = text.find("<!--", pos)
-        if not self.tm_done and (self.tm is None or self.tm.start() < pos):
-            self.tm = _TAG_RE.search(text, pos)
-            self.tm_done = self.tm is None
-        tm, ci = self.tm, self.ci
-        if ci != -1 and (tm is None or ci < tm.start()):
-            end = text.find("-->", ci + 4)
-            end = len(text) if end == -1 else end + 3
-            return ("comment", ci, end, None)
-        if tm is None:
-            return None
-        return ("tag", tm.start(), tm.end(), tm)
+# HTML content: a comment (an unclosed one runs to the content's end) or a tag.
+_CONTENT_RE = re.compile(r"""(<!--.*?(?:-->|\Z))|<[a-zA-Z!/][^>"']*(?:(?:"[^"]*"|'[^']*')[^>"']*)*>""", re.DOTALL)
 
 
 def _content_regions(text: str, start: int, end: int, tag: str,
-                     add: Callable[[int, int, Context, str], None]) -> None:
-    if tag == "mj-style":
-        add(start, end, Context.CSS, tag)
-        return
-    if tag in HEAD_TEXT_TAGS:
-        add(start, end, Context.HEAD_TEXT, tag)
-        return
-    if "xlh" not in text[start:end]:
-        # No placeholder token inside: nobody will ask what kind of place
-        # this is, so skip the per-tag regions (most of a scan's cost).
-        add(start, end, Context.HTML_TEXT, tag)
-        return
+                     add: Callable[[tuple[int, int, Context, str]], None]) -> None:
+    """The regions of HTML content that holds a placeholder token: text, tags, comments."""
     pos = start
-    ci = -2  # next comment start, found lazily: searching afresh each step is quadratic
-    tm = None
-    while pos < end:
-        if ci != -1 and ci < pos:
-            ci = text.find("<!--", pos, end)
-        if tm is None or tm.start() < pos:
-            tm = _HTML_TAG_RE.search(text, pos, end)
-        if ci != -1 and (tm is None or ci <= tm.start()):
-            add(pos, ci, Context.HTML_TEXT, tag)
-            cend = text.find("-->", ci + 4, end)
-            cend = end if cend == -1 else cend + 3
-            add(ci, cend, Context.COMMENT, tag)
-            pos = cend
-        elif tm is not None:
-            add(pos, tm.start(), Context.HTML_TEXT, tag)
-            add(tm.start(), tm.end(), Context.HTML_TAG, tag)
-            pos = tm.end()
-        else:
-            add(pos, end, Context.HTML_TEXT, tag)
-            pos = end
+    html_text = Context.HTML_TEXT
+    for m in _CONTENT_RE.finditer(text, start, end):
+        mstart, mend = m.span()
+        if mstart > pos:
+            add((pos, mstart, html_text, tag))
+        add((mstart, mend, Context.HTML_TAG if m.group(1) is None else Context.COMMENT, tag))  # never empty
+        pos = mend
+    if pos < end:
+        add((pos, end, html_text, tag))
 
 
 # What makes layout() worth its cost: a component it corrects, or mj-attributes (mj-body defaults).

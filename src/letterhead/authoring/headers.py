@@ -42,8 +42,8 @@ from typing import Any, NamedTuple
 
 from .. import sestemplate
 from ..errors import DataError, Location, SourceError, TemplateSyntaxError
-from .contexts import URL_DATA_KEY
-from .safety import prepare_data
+from ..sestemplate.variables import FLAGS, Variable
+from .safety import url_encoded
 
 TRANSACTIONAL, BULK = "transactional", "bulk"
 CATEGORIES = (TRANSACTIONAL, BULK)
@@ -366,8 +366,15 @@ def header_templates(headers: Mapping[str, str], where: Location, *,
     out = []
     for name, value in headers.items():
         here = Location(where.path, lines.get(f"headers.{name}") or lines.get("headers"))
-        out.append(sestemplate.parse(value, origin=where.path, locate=_always(here)))
+        out.append(_header_template(value, where.path, here))
     return tuple(out)
+
+
+@functools.lru_cache(maxsize=256)
+def _header_template(value: str, origin: str, here: Location) -> sestemplate.Template:
+    """One header value parsed (a pure function of its arguments: every
+    locale of a template, and every build in a process, parses it once)."""
+    return sestemplate.parse(value, origin=origin, locate=_always(here))
 
 
 def _always(here: Location) -> Callable[[int], Location]:
@@ -375,10 +382,46 @@ def _always(here: Location) -> Callable[[int], Location]:
 
 
 def contract_with_headers(parts: Iterable[sestemplate.Template], headers: Mapping[str, str],
-                          where: Location, *, lines: Mapping[str, int] | None = None) -> sestemplate.Contract:
+                          where: Location, *, lines: Mapping[str, int] | None = None,
+                          contract: sestemplate.Contract | None = None) -> sestemplate.Contract:
     """The contract of ``parts`` (a template's parsed subject, html and text)
-    and of its headers."""
-    return sestemplate.contract(*parts, *header_templates(headers, where, lines=lines))
+    and of its headers.  ``contract``: the contract of ``parts`` when the
+    caller has it (``CompiledTemplate.contract``): the headers' variables are
+    merged into it rather than the parts' uses collected again."""
+    templates = header_templates(headers, where, lines=lines)
+    if contract is not None:
+        own = sestemplate.contract(*templates)
+        # Merging two contracts equals collecting both parts' uses as long as
+        # one side has no list items (a header prints `name` or `a.b` only;
+        # a list's items of both sides would have to be merged as one node).
+        if not any(_has_items(var) for var in own.variables.values()):
+            return _joined(contract, own)
+    return sestemplate.contract(*parts, *templates)
+
+
+def _has_items(var: Variable) -> bool:
+    return var.iterated or any(_has_items(f) for f in var.fields.values())
+
+
+def _joined(a: sestemplate.Contract, b: sestemplate.Contract) -> sestemplate.Contract:
+    variables = dict(a.variables)
+    for name, var in b.variables.items():
+        variables[name] = _merged(variables[name], var) if name in variables else var
+    return sestemplate.Contract(dict(sorted(variables.items())))
+
+
+def _merged(a: Variable, b: Variable) -> Variable:
+    """Two contracts' uses of one variable as one contract would collect them:
+    flags set in either, fields merged, locations united (sorted as
+    :func:`letterhead.sestemplate.contract` sorts them)."""
+    fields = dict(a.fields)
+    for key, var in b.fields.items():
+        fields[key] = _merged(fields[key], var) if key in fields else var
+    return Variable(
+        a.name, **{flag: getattr(a, flag) or getattr(b, flag) for flag in FLAGS},
+        fields=dict(sorted(fields.items())),
+        locations=tuple(sorted({*a.locations, *b.locations}, key=lambda loc: (loc.path, loc.line or 0))),
+    )
 
 
 # -- rendering, per recipient --------------------------------------------------------------------
@@ -401,8 +444,9 @@ def _lookup(data: Any, path: tuple[str, ...]) -> Any:
 
 def _url_encoded(value: Any) -> str:
     """``value`` percent-encoded exactly as a placeholder inside a URL of the
-    HTML reads it (the ``_url`` copy :func:`prepare_data` adds)."""
-    return str(prepare_data({"v": value}, (), ("v",))[URL_DATA_KEY]["v"])
+    HTML reads it (the ``_url`` copy :func:`~letterhead.authoring.safety.prepare_data`
+    adds: :func:`~letterhead.authoring.safety.url_encoded`)."""
+    return str(url_encoded(value))
 
 
 def render_headers(headers: Mapping[str, str], data: Mapping[str, Any], *, where: str | None = None,

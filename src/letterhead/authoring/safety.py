@@ -174,13 +174,20 @@ def _url_copies(value: Any, path: str, fields: frozenset[str], prefixes: frozens
             else:
                 out[key] = item
             if named in fields:
-                encoded[key] = None if item is None else quote(sestemplate.js_string(item), safe="")
+                encoded[key] = url_encoded(item)
         if encoded:
             out[URL_DATA_KEY] = encoded
         return out
     if isinstance(value, (list, tuple)) and f"{path}[]" in prefixes:
         return [_url_copies(item, f"{path}[]", fields, prefixes) for item in value]
     return value
+
+
+def url_encoded(value: Any) -> str | None:
+    """``value`` as a placeholder inside a URL prints it: its ``_url`` copy,
+    percent-encoded for any URL component (JavaScript's ``String(value)``);
+    null stays null."""
+    return None if value is None else quote(sestemplate.js_string(value), safe="")
 
 
 def _prefixes(paths: Iterable[str]) -> frozenset[str]:

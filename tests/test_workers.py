@@ -110,3 +110,23 @@ def test_no_fork_from_a_process_running_other_threads() -> None:
     )
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
     assert proc.stdout.strip() == "ok", proc.stderr
+
+
+def frozen_setup():  # type: ignore[no-untyped-def]
+    import gc
+
+    return lambda n: gc.get_freeze_count()
+
+
+def test_workers_never_scan_what_they_inherit_and_the_parent_stays_unfrozen() -> None:
+    """What a worker inherits is frozen for its cyclic collector (a full
+    collection scanning it costs a worker of a large build tens of ms and
+    copy-on-write faults); the parent, which may be a long-lived program
+    calling build() again and again, keeps collecting everything."""
+    import gc
+
+    inherited = [object() for _ in range(1000)]  # at least these are the parent's
+    counts = [count for _, count in fork_map(frozen_setup, list(range(4)), 2)]
+    assert all(count >= len(inherited) for count in counts)
+    assert gc.get_freeze_count() == 0
+    assert no_children_left()

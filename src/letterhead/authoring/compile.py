@@ -25,11 +25,11 @@ import traceback
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from types import CodeType
 from typing import TYPE_CHECKING, Any, Protocol
 
 import jinja2
 import jinja2.bccache
+import jinja2.runtime
 import jinja2.sandbox
 
 from .. import sestemplate
@@ -37,9 +37,16 @@ from ..config import Config
 from ..errors import JinjaError, LetterheadError, Location, SourceError, TemplateSyntaxError
 from ..locales import bcp47, is_rtl
 from . import mjml
-from .confine import outside_reason
 from .inline import extract_inline_css, inline_css
-from .jinja_cache import bytecode_cache
+from .jinja_cache import (
+    Escapes,
+    Messages,
+    MessageState,
+    ProtectingLoader,
+    SandboxEnvironment,
+    TooComplex,
+    bytecode_cache,
+)
 from .linemarks import LineMarks, offset_locator
 from .protect import (
     PlaceholderTable,
@@ -50,7 +57,7 @@ from .protect import (
     tokens_in,
     verify,
 )
-from .sources import TemplateSource, explain_jinja_syntax, one_line_subject, read_text
+from .sources import TemplateSource, explain_jinja_syntax, one_line_subject
 from .text import html_to_text
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -109,111 +116,6 @@ class CompiledTemplate:
         return analyze(self)
 
 
-class _Escapes(jinja2.TemplateError):
-    """An include, extends or import names a file outside the project (or
-    the file is a link that leads there): raised inside Jinja so that the
-    error can point at the statement (Jinja's own path check is skipped by
-    :meth:`_ProtectingLoader.get_source`, which replaces FileSystemLoader's)."""
-
-
-class _TooComplex(jinja2.TemplateError):
-    """Jinja could not compile a template to Python (nesting too deep for
-    Python's parser or for the recursion limit)."""
-
-    def __init__(self, message: str, filename: str | None, lineno: int | None) -> None:
-        super().__init__(message)
-        self.filename = filename
-        self.lineno = lineno
-
-
-class _ProtectingLoader(jinja2.FileSystemLoader):
-    """A FileSystemLoader that tokenizes SES mustaches, insists on UTF-8 and
-    reads nothing outside the project (:mod:`letterhead.authoring.confine`)."""
-
-    def __init__(self, root: Path, table: PlaceholderTable, config: Config) -> None:
-        super().__init__(str(root), encoding="utf-8")
-        self.table = table
-        self.config = config
-        self.lines = LineMarks()
-
-    def get_source(self, environment: jinja2.Environment,
-                   template: str) -> tuple[str, str, Callable[[], bool]]:
-        pieces = template.split("/")
-        if template.startswith("/") or ".." in pieces:
-            raise _Escapes(f'"{template}" leaves the template folder: paths are relative to '
-                           f"{self.config.rel(self.config.source_dir)}/ and cannot start with / or hold '..'")
-        for searchpath in self.searchpath:
-            path = Path(searchpath, *pieces)
-            if path.is_file():
-                break
-        else:
-            raise jinja2.TemplateNotFound(template)
-        reason = outside_reason(path, self.config.root)
-        if reason is not None:
-            raise _Escapes(f'"{template}" {reason}: letterhead will not read it')
-        text = read_text(path)
-        rel = self.config.rel(path)
-        check_source(text, rel)
-        protected = self.table.protect(text, rel)
-        if template.endswith(".mjml"):
-            protected = self.lines.mark(protected, rel)
-        mtime = path.stat().st_mtime
-        return protected, str(path), lambda: path.is_file() and path.stat().st_mtime == mtime
-
-
-class _Environment(jinja2.sandbox.ImmutableSandboxedEnvironment):
-    """Jinja's sandbox (a template may read brand values and use filters and
-    tests, never reach Python: ``lipsum.__globals__.os`` is refused), whose
-    compile failures below Jinja (Python's parser refusing 100 nested
-    blocks, the recursion limit) become :class:`_TooComplex` with the
-    template line."""
-
-    # ``*`` and ``**`` can make a result of any size ("a" * 10**12, 9**9**9)
-    # and Jinja folds constant expressions while compiling: intercepted, they
-    # are computed by call_binop (never folded) and refused past a size.
-    intercepted_binops = frozenset({"*", "**"})
-    MAX_RESULT = 1_000_000  # characters or items of a repetition; digits of a power
-
-    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
-        if operator == "**" and isinstance(left, int) and isinstance(right, int) and abs(left) > 1 \
-                and right * max(abs(left).bit_length(), 1) * 0.302 > self.MAX_RESULT:
-            raise jinja2.exceptions.SecurityError(f"the power {left} ** {right} is too large")
-        if operator == "*":
-            count, seq = (left, right) if isinstance(left, int) else (right, left)
-            if isinstance(count, int) and isinstance(seq, (str, list, tuple)) \
-                    and count * max(len(seq), 1) > self.MAX_RESULT:
-                what = "a string" if isinstance(seq, str) else "a list"
-                raise jinja2.exceptions.SecurityError(f"repeating {what} {count:,} times makes a result too large")
-        return super().call_binop(context, operator, left, right)
-
-    def compile(self, source: str | jinja2.nodes.Template, name: str | None = None,  # type: ignore[override]
-                filename: str | None = None, raw: bool = False, defer_init: bool = False) -> str | CodeType:
-        try:
-            code: str | CodeType = super().compile(source, name, filename, raw, defer_init)  # type: ignore[call-overload]
-            return code
-        except (SyntaxError, RecursionError, MemoryError) as exc:
-            lineno = None
-            if isinstance(exc, SyntaxError) and exc.lineno and isinstance(source, str):
-                lineno = self._template_line(source, name, filename, exc.lineno)
-            what = exc.msg if isinstance(exc, SyntaxError) else type(exc).__name__
-            raise _TooComplex(f"too deeply nested to compile ({what})", filename, lineno) from None
-
-    def _template_line(self, source: str, name: str | None, filename: str | None, code_line: int) -> int | None:
-        """The template line of a line of the Python code Jinja generated
-        (from the ``debug_info`` Jinja writes at its end)."""
-        try:
-            code = super().compile(source, name, filename, raw=True)
-        except Exception:
-            return None
-        m = re.search(r"^debug_info = '([\d=&]*)'", str(code), re.MULTILINE)
-        best = None
-        for pair in (m.group(1).split("&") if m and m.group(1) else ()):
-            tline, cline = (int(x) for x in pair.split("="))
-            if cline <= code_line:
-                best = tline
-        return best
-
-
 class Compiler:
     """Compiles templates of one project; reuse it across templates (one Jinja
     Environment per build is ~13 ms saved per template)."""
@@ -227,8 +129,8 @@ class Compiler:
         # subject.txt / text.txt filled in without Jinja, by name (see _render_text).
         self._filled: dict[str, str | None] | None = None if watch else {}
         self.table = PlaceholderTable()
-        self.loader = _ProtectingLoader(config.source_dir, self.table, config)
-        self.env = _Environment(
+        self.loader = ProtectingLoader(config.source_dir, self.table, config)
+        self.env = SandboxEnvironment(
             loader=self.loader,
             variable_start_string="[[",
             variable_end_string="]]",
@@ -241,6 +143,9 @@ class Compiler:
             ),
             keep_trailing_newline=True,
             auto_reload=watch,
+            # A build's compiler keeps every template it loaded in a dict:
+            # Jinja's LRU cache (400) scans its queue on each hit.
+            cache_size=400 if watch else -1,
             bytecode_cache=bytecode_cache(config),
         )
         # {% trans %} bodies are whitespace-normalised: the msgid does not
@@ -250,21 +155,23 @@ class Compiler:
         # catalogue of the variant being compiled: Jinja snapshots globals into
         # imported templates (macros), so the functions themselves never change.
         self._catalog: Translations | None = None
-        self._untranslated: list[str] = []
+        self._messages = MessageState()
         # Each message's result per catalogue, for a build's compiler (see
         # _translate_once; a watching one lives on while catalogues are edited).
         self._translated: dict[int, tuple[Translations | None, dict[tuple[Any, ...], tuple[str, str | None]]]] | None \
             = None if watch else {}
         self.env.install_gettext_callables(  # type: ignore[attr-defined]
-            gettext=lambda m: self._translate_once(
-                ("g", m), lambda: self._translate(m, lambda c, k: c.gettext(k))),
-            ngettext=lambda s, p, n: self._translate_once(("n", s, p, n), lambda: self._translate(
-                s if n == 1 else p, lambda c, k: c.ngettext(*self._plural_keys(s, p), n), plural=(s, p))),
-            pgettext=lambda ctx, m: self._translate_once(
-                ("p", ctx, m), lambda: self._translate(m, lambda c, k: c.pgettext(ctx, k), context=ctx)),
-            npgettext=lambda ctx, s, p, n: self._translate_once(("np", ctx, s, p, n), lambda: self._translate(
-                s if n == 1 else p, lambda c, k: c.npgettext(ctx, *self._plural_keys(s, p), n), plural=(s, p),
-                context=ctx)),
+            gettext=Messages(self._messages, "g", lambda m: self._translate_once(
+                ("g", m), lambda: self._translate(m, lambda c, k: c.gettext(k)))),
+            ngettext=Messages(self._messages, "n", lambda s, p, n: self._translate_once(
+                ("n", s, p, n), lambda: self._translate(
+                    s if n == 1 else p, lambda c, k: c.ngettext(*self._plural_keys(s, p), n), plural=(s, p)))),
+            pgettext=Messages(self._messages, "p", lambda ctx, m: self._translate_once(
+                ("p", ctx, m), lambda: self._translate(m, lambda c, k: c.pgettext(ctx, k), context=ctx))),
+            npgettext=Messages(self._messages, "np", lambda ctx, s, p, n: self._translate_once(
+                ("np", ctx, s, p, n), lambda: self._translate(
+                    s if n == 1 else p, lambda c, k: c.npgettext(ctx, *self._plural_keys(s, p), n), plural=(s, p),
+                    context=ctx))),
             newstyle=False,
         )
 
@@ -295,21 +202,27 @@ class Compiler:
         (their ids derive from the catalogue and message, so the table holds
         exactly what a second protect would put there).  Errors are not kept:
         they are raised again."""
-        if self._translated is None:
+        memo = self._messages.memo
+        if memo is None:
             return translate()
-        catalog = self._catalog
-        slot = self._translated.get(id(catalog))
-        if slot is None or slot[0] is not catalog:  # held in the slot: its id cannot be reused meanwhile
-            slot = self._translated[id(catalog)] = (catalog, {})
-        memo = slot[1]
         found = memo.get(key)
         if found is None:
-            before = len(self._untranslated)
+            untranslated = self._messages.untranslated
+            before = len(untranslated)
             text = translate()
-            found = memo[key] = (text, self._untranslated[before] if len(self._untranslated) > before else None)
+            found = memo[key] = (text, untranslated[before] if len(untranslated) > before else None)
         elif found[1] is not None:
-            self._untranslated.append(found[1])
+            self._messages.untranslated.append(found[1])
         return found[0]
+
+    def _use_catalog(self, catalog: Translations | None) -> None:
+        """Compile in ``catalog``'s language from now on (None: the source language)."""
+        self._catalog, self._messages.untranslated, self._messages.memo = catalog, [], None
+        if self._translated is not None:
+            slot = self._translated.get(id(catalog))
+            if slot is None or slot[0] is not catalog:  # held in the slot: its id cannot be reused meanwhile
+                slot = self._translated[id(catalog)] = (catalog, {})
+            self._messages.memo = slot[1]
 
     def _translate(self, msgid: str, lookup: Callable[[Translations, str], str | None],
                    plural: tuple[str, str] | None = None, context: str | None = None) -> str:
@@ -323,7 +236,7 @@ class Compiler:
         key = self.table.restore(self._clean(plural[0]) if plural else clean)
         found = lookup(catalog, key)
         if found is None:
-            self._untranslated.append(key)
+            self._messages.untranslated.append(key)
             return clean
         return self.table.protect(found, catalog.path, first_line=catalog.line_of(key, context) or 1,
                                   key=f"{catalog.path}\0{key}")
@@ -349,7 +262,7 @@ class Compiler:
                 location=self._jinja_location(exc, name),
                 hint=self._undefined_hint(str(exc.message)),
             ) from None
-        except _Escapes as exc:
+        except Escapes as exc:
             raise JinjaError(
                 f"{exc.message}",
                 location=self._jinja_location(exc, name),
@@ -364,7 +277,7 @@ class Compiler:
                 hint="templates may only read brand values ([[ brand.* ]]) and use Jinja's filters, "
                 "tests and statements; attributes starting with '_' and methods that change data are off limits",
             ) from None
-        except _TooComplex as exc:
+        except TooComplex as exc:
             raise JinjaError(
                 str(exc),
                 location=Location(self.config.rel(Path(exc.filename)), exc.lineno) if exc.filename
@@ -429,7 +342,7 @@ class Compiler:
             return plain if plain is not None else self._render_jinja(name)
         try:
             protected, _, _ = self.loader.get_source(self.env, name)
-        except (jinja2.TemplateNotFound, _Escapes):
+        except (jinja2.TemplateNotFound, Escapes):
             return self._render_jinja(name)  # which words the error
         plain = _fill_brand(protected, self.brand)
         if filled is not None:
@@ -474,11 +387,11 @@ class Compiler:
         """``locale``: compile the variant in that locale (its ``lang`` and
         ``dir``; right-to-left mirrored by :mod:`letterhead.authoring.rtl`),
         reading messages from ``catalog`` (None: the source language)."""
-        self._catalog, self._untranslated = catalog, []
+        self._use_catalog(catalog)
         try:
             return self._compile(source, locale)
         finally:
-            self._catalog = None
+            self._catalog = self._messages.memo = None
 
     def designer_mjml(self, source: TemplateSource, *, locale: str | None = None,
                       catalog: Translations | None = None) -> tuple[str, Callable[[int], Location]]:
@@ -487,13 +400,13 @@ class Compiler:
         before MRML, with a locator from its offsets to the layout, partial
         or template line that wrote them: what ``letterhead check`` judges
         for client support, MJML's own output aside."""
-        self._catalog, self._untranslated = catalog, []
+        self._use_catalog(catalog)
         try:
             mjml_text = self._render_jinja(f"{source.name}/template.mjml")
             mjml_text = self._protect_rendered(mjml_text, self.config.rel(source.mjml_path))
             return self.loader.lines.strip(mjml_text, self.config.rel(source.mjml_path))
         finally:
-            self._catalog = None
+            self._catalog = self._messages.memo = None
 
     def _compile(self, source: TemplateSource, locale: str | None) -> CompiledTemplate:
         name = source.name
@@ -564,7 +477,7 @@ class Compiler:
             parsed=parsed,
             placeholder_locations=locations,
             locale=locale,
-            untranslated=tuple(dict.fromkeys(self._untranslated)),
+            untranslated=tuple(dict.fromkeys(self._messages.untranslated)),
         )
 
     def _protect_rendered(self, text: str, path: str) -> str:

@@ -1,4 +1,7 @@
-"""Jinja's bytecode cache, signed: compiled templates kept between runs.
+"""Letterhead's Jinja: the sandboxed environment templates render in, the
+loader that protects SES placeholders (:mod:`letterhead.authoring.protect`)
+and confines reads to the project, the gettext callables, and Jinja's
+bytecode cache, signed: compiled templates kept between runs.
 
 The cache is Python code that runs with the build's rights, outside the
 sandbox, and it lives in the checkout (``.letterhead-cache/jinja``, which a
@@ -12,13 +15,205 @@ from __future__ import annotations
 import hmac
 import io
 import os
+import re
 import secrets
+from collections.abc import Callable
+from pathlib import Path
+from types import CodeType
 from typing import Any, NamedTuple
 
 import jinja2
 import jinja2.bccache
+import jinja2.runtime
+import jinja2.sandbox
 
 from ..config import Config
+from .confine import outside_reason
+from .linemarks import LineMarks
+from .protect import PlaceholderTable, check_source
+from .sources import read_text
+
+
+class Escapes(jinja2.TemplateError):
+    """An include, extends or import names a file outside the project (or
+    the file is a link that leads there): raised inside Jinja so that the
+    error can point at the statement (Jinja's own path check is skipped by
+    :meth:`ProtectingLoader.get_source`, which replaces FileSystemLoader's)."""
+
+
+class TooComplex(jinja2.TemplateError):
+    """Jinja could not compile a template to Python (nesting too deep for
+    Python's parser or for the recursion limit)."""
+
+    def __init__(self, message: str, filename: str | None, lineno: int | None) -> None:
+        super().__init__(message)
+        self.filename = filename
+        self.lineno = lineno
+
+
+class ProtectingLoader(jinja2.FileSystemLoader):
+    """A FileSystemLoader that tokenizes SES mustaches, insists on UTF-8 and
+    reads nothing outside the project (:mod:`letterhead.authoring.confine`)."""
+
+    def __init__(self, root: Path, table: PlaceholderTable, config: Config) -> None:
+        super().__init__(str(root), encoding="utf-8")
+        self.table = table
+        self.config = config
+        self.lines = LineMarks()
+
+    def get_source(self, environment: jinja2.Environment,
+                   template: str) -> tuple[str, str, Callable[[], bool]]:
+        pieces = template.split("/")
+        if template.startswith("/") or ".." in pieces:
+            raise Escapes(f'"{template}" leaves the template folder: paths are relative to '
+                           f"{self.config.rel(self.config.source_dir)}/ and cannot start with / or hold '..'")
+        for searchpath in self.searchpath:
+            path = Path(searchpath, *pieces)
+            if path.is_file():
+                break
+        else:
+            raise jinja2.TemplateNotFound(template)
+        reason = outside_reason(path, self.config.root)
+        if reason is not None:
+            raise Escapes(f'"{template}" {reason}: letterhead will not read it')
+        text = read_text(path)
+        rel = self.config.rel(path)
+        check_source(text, rel)
+        protected = self.table.protect(text, rel)
+        if template.endswith(".mjml"):
+            protected = self.lines.mark(protected, rel)
+        mtime = path.stat().st_mtime
+        return protected, str(path), lambda: path.is_file() and path.stat().st_mtime == mtime
+
+
+class SandboxEnvironment(jinja2.sandbox.ImmutableSandboxedEnvironment):
+    """Jinja's sandbox (a template may read brand values and use filters and
+    tests, never reach Python: ``lipsum.__globals__.os`` is refused), whose
+    compile failures below Jinja (Python's parser refusing 100 nested
+    blocks, the recursion limit) become :class:`TooComplex` with the
+    template line."""
+
+    # ``*`` and ``**`` can make a result of any size ("a" * 10**12, 9**9**9)
+    # and Jinja folds constant expressions while compiling: intercepted, they
+    # are computed by call_binop (never folded) and refused past a size.
+    intercepted_binops = frozenset({"*", "**"})
+    MAX_RESULT = 1_000_000  # characters or items of a repetition; digits of a power
+
+    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+        if operator == "**" and isinstance(left, int) and isinstance(right, int) and abs(left) > 1 \
+                and right * max(abs(left).bit_length(), 1) * 0.302 > self.MAX_RESULT:
+            raise jinja2.exceptions.SecurityError(f"the power {left} ** {right} is too large")
+        if operator == "*":
+            count, seq = (left, right) if isinstance(left, int) else (right, left)
+            if isinstance(count, int) and isinstance(seq, (str, list, tuple)) \
+                    and count * max(len(seq), 1) > self.MAX_RESULT:
+                what = "a string" if isinstance(seq, str) else "a list"
+                raise jinja2.exceptions.SecurityError(f"repeating {what} {count:,} times makes a result too large")
+        return super().call_binop(context, operator, left, right)
+
+    # Template code calls every function through call() and reads every
+    # ``a.b`` through getattr(): the sandbox's checks (and Jinja's
+    # pass_context dispatch) cost more than most calls.  Two kinds of call
+    # and one kind of read skip them, doing what they would have done:
+    def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:
+        """A macro or a gettext callable (:class:`Messages`): safe, without
+        ``pass_context``; so Jinja would only drop its private keywords, call
+        it and turn a StopIteration into an undefined value."""
+        cls = type(__obj)
+        if cls is not Messages and cls is not jinja2.runtime.Macro:
+            if __obj is not __self.globals.get("_") or "gettext" in (kwargs.get("_loop_vars") or ()) \
+                    or "gettext" in (kwargs.get("_block_vars") or ()):
+                return super().call(__context, __obj, *args, **kwargs)
+            # _("…"): Jinja's alias calls the gettext it resolves in the
+            # context (a block's or loop's own variable first).
+            __obj = __context.resolve_or_missing("gettext")
+            if type(__obj) is not Messages:
+                return super().call(__context, __self.globals["_"], *args, **kwargs)
+        kwargs.pop("_block_vars", None)
+        kwargs.pop("_loop_vars", None)
+        try:
+            return __obj(*args, **kwargs)
+        except StopIteration:
+            return __self.undefined("value was undefined because a callable raised a StopIteration exception")
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        """``brand.colors``: a plain dict's key when dict has no attribute of
+        that name (which the sandbox would look up, and check, first)."""
+        if type(obj) is dict and type(attribute) is str and attribute not in _DICT_ATTRIBUTES:
+            try:
+                return obj[attribute]
+            except KeyError:
+                return self.undefined(obj=obj, name=attribute)
+        return super().getattr(obj, attribute)
+
+    def compile(self, source: str | jinja2.nodes.Template, name: str | None = None,  # type: ignore[override]
+                filename: str | None = None, raw: bool = False, defer_init: bool = False) -> str | CodeType:
+        try:
+            code: str | CodeType = super().compile(source, name, filename, raw, defer_init)  # type: ignore[call-overload]
+            return code
+        except (SyntaxError, RecursionError, MemoryError) as exc:
+            lineno = None
+            if isinstance(exc, SyntaxError) and exc.lineno and isinstance(source, str):
+                lineno = self._template_line(source, name, filename, exc.lineno)
+            what = exc.msg if isinstance(exc, SyntaxError) else type(exc).__name__
+            raise TooComplex(f"too deeply nested to compile ({what})", filename, lineno) from None
+
+    def _template_line(self, source: str, name: str | None, filename: str | None, code_line: int) -> int | None:
+        """The template line of a line of the Python code Jinja generated
+        (from the ``debug_info`` Jinja writes at its end)."""
+        try:
+            code = super().compile(source, name, filename, raw=True)
+        except Exception:
+            return None
+        m = re.search(r"^debug_info = '([\d=&]*)'", str(code), re.MULTILINE)
+        best = None
+        for pair in (m.group(1).split("&") if m and m.group(1) else ()):
+            tline, cline = (int(x) for x in pair.split("="))
+            if cline <= code_line:
+                best = tline
+        return best
+
+
+_DICT_ATTRIBUTES = frozenset(dir(dict))  # what getattr() finds on a plain dict (it has no __dict__)
+
+
+class Messages:
+    """One of the gettext callables a compiler installs: a message already
+    translated for the current catalogue (the compiler's memo, see
+    ``letterhead.authoring.compile.Compiler._translate_once``) is answered here; any other call goes to
+    ``slow``, which translates it (and words the error of a call with the
+    wrong arguments)."""
+
+    __slots__ = ("kind", "slow", "state")
+
+    def __init__(self, state: MessageState, kind: str, slow: Callable[..., str]) -> None:
+        self.state, self.kind, self.slow = state, kind, slow
+
+    def __call__(self, *args: Any, **kwargs: Any) -> str:
+        state = self.state
+        memo = state.memo
+        if memo is not None and not kwargs:
+            try:
+                found = memo.get((self.kind, *args))
+            except TypeError:  # an unhashable argument: the slow path says what is wrong
+                found = None
+            if found is not None:
+                if found[1] is not None:
+                    state.untranslated.append(found[1])
+                return found[0]
+        return self.slow(*args, **kwargs)
+
+
+class MessageState:
+    """What a compiler's gettext callables share: the variant's memo of
+    translations (message key → (text, the message it left untranslated or
+    None); None: nothing kept) and the messages left untranslated so far."""
+
+    __slots__ = ("memo", "untranslated")
+
+    def __init__(self) -> None:
+        self.memo: dict[tuple[Any, ...], tuple[str, str | None]] | None = None
+        self.untranslated: list[str] = []
 
 
 class SignedBytecodeCache(jinja2.FileSystemBytecodeCache):

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import Literal, NamedTuple
+from typing import Any, Literal, NamedTuple
 
 from letterhead.errors import Location, TemplateSyntaxError
 
@@ -183,7 +183,7 @@ def lex(src: Source) -> list[Content | Mustache]:
             # `\{{`: the tag is literal text, up to the next `{{` (handlebars.js's "emu" state)
             if content[:-1]:
                 items.append(Content(content[:-1], pos))
-            pos = _escaped_end(text, start)
+            pos = escaped_end(text, start)
             items.append(Content(text[start:pos], start))
             continue
         if content:
@@ -194,7 +194,7 @@ def lex(src: Source) -> list[Content | Mustache]:
     return items
 
 
-def _escaped_end(text: str, start: int) -> int:
+def escaped_end(text: str, start: int) -> int:
     """Where the literal text of an escaped `\\{{` ends: at least two characters
     on, before the next `{{`, `\\{{` or `\\\\{{` (handlebars.js's "emu" rule)."""
     following = text.find("{{", start + 2)
@@ -223,36 +223,53 @@ def _opener(text: str, start: int) -> tuple[re.Match[str], str]:
 # the two characters after it (`{{{a}}}` is a tag, `{{{a}}}}` an error).  The
 # exceptions are string and segment literals (`"…"`, `'…'`, `[…]`), which read
 # ahead for their closing quote or bracket, past any `}}`: `{{[a}}x` is an
-# error but `{{[a}}x]}}` the path `a}}x`.  Tags holding one are not remembered.
+# error but `{{[a}}x]}}` the path `a}}x`.  Tags holding one are not remembered
+# (one before the first `}}`: from there on, a quote or bracket starts no token,
+# so `href="{{url}}"` is remembered).
 # An entry holds the tag's extent relative to its start; arguments are
 # located within their tag anyway (``Arg.start``).
 _CacheEntry = tuple[int, TagKind, str, tuple[str, ...], bool, bool, tuple[Arg, ...]]
 _TAG_CACHE: dict[str, _CacheEntry] = {}
 _TAG_CACHE_MAX = 4096
 _READS_AHEAD = frozenset("\"'[")
+# What later stages derive from a tag alone (the parser's per-tag lint), under
+# the same keys as the tags: :func:`read_tag` says when a key decides its tag.
+# Cleared with the tags.
+DERIVED: dict[str, Any] = {}
 
 
 def clear_tag_cache() -> None:
     """Forget every remembered tag (tests compare a cold parse with a warm one)."""
     _TAG_CACHE.clear()
+    DERIVED.clear()
 
 
-def _lex_tag(src: Source, start: int) -> Mustache:
+def read_tag(src: Source, start: int) -> tuple[Mustache, str | None]:
+    """The tag at ``start``, and its key when that text alone decides it
+    (anything derived from the tag may be remembered under the key), else None.
+    The key is the text from the ``{{`` to two characters past the first ``}}``
+    (``parser._read`` slices it alike to look a tag up)."""
     text = src.text
     close = text.find("}}", start + 2)
     if close == -1:
-        return _lex_tag_uncached(src, start)
+        return _lex_tag_uncached(src, start), None
     key = text[start : close + 4]
     hit = _TAG_CACHE.get(key)
     if hit is not None:
         length, kind, name, args_raw, left, right, args = hit
-        return Mustache(Tag(start, start + length, key[:length], kind, name, args_raw, left, right), args)
+        return Mustache(Tag(start, start + length, key[:length], kind, name, args_raw, left, right), args), key
     mustache = _lex_tag_uncached(src, start)
     tag = mustache.tag
-    if tag.end <= close + 3 and len(_TAG_CACHE) < _TAG_CACHE_MAX and _READS_AHEAD.isdisjoint(key):
-        _TAG_CACHE[key] = (tag.end - start, tag.kind, tag.name, tag.args, tag.strip_left, tag.strip_right,
-                           mustache.args)
-    return mustache
+    if tag.end <= close + 3 and _READS_AHEAD.isdisjoint(key[: close - start]):
+        if len(_TAG_CACHE) < _TAG_CACHE_MAX:
+            _TAG_CACHE[key] = (tag.end - start, tag.kind, tag.name, tag.args, tag.strip_left, tag.strip_right,
+                               mustache.args)
+        return mustache, key
+    return mustache, None
+
+
+def _lex_tag(src: Source, start: int) -> Mustache:
+    return read_tag(src, start)[0]
 
 
 def _lex_tag_uncached(src: Source, start: int) -> Mustache:

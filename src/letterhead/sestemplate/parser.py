@@ -10,16 +10,25 @@
 
 and raises a located :class:`~letterhead.errors.TemplateSyntaxError` with a
 one-sentence fix for anything SES would reject or mis-render.
+
+The first two stages run as one pass (:func:`_read`): each tag is lexed and
+linted once per distinct text (remembered under the lexer's key, see
+:func:`.lexer.read_tag`) and goes straight into the tree, a plain output as its
+frozen :class:`~.nodes.Output`.  The reference chain (``lex`` then
+:func:`_build`) runs only when that pass finds an error: it reports the error
+SES's order gives (a lexing error anywhere before any tree error), and the
+property tests compare the two.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from letterhead.errors import Location, TemplateSyntaxError
 
-from .lexer import Arg, Content, Mustache, Source, lex
-from .nodes import BLOCK_HELPERS, DATA_VARIABLES, MAX_NESTING, Path, Template, Use
+from .lexer import DERIVED, Arg, Content, Mustache, Source, escaped_end, lex, read_tag
+from .nodes import BLOCK_HELPERS, DATA_VARIABLES, MAX_NESTING, Output, Path, Tag, TagKind, Template, Use
 from .scope import ScopeWalker
 from .tree import BlockStatement, Program, Statement
 from .whitespace import control_whitespace, freeze
@@ -49,14 +58,125 @@ def parse(
     """Parse and lint one template part.  ``locate(offset)`` maps an offset in
     ``text`` to the Location reported in errors (default: ``origin`` and line)."""
     src = Source(text, origin, locate)
+    try:
+        root, tags = _read(src)
+    except TemplateSyntaxError:
+        root, tags = read_reference(src)  # raises the error the reference order finds first
+    control_whitespace(root, is_root=True)
+    body = freeze(root.body, src)
+    uses: list[Use] = []
+    ScopeWalker(Template(body, origin, text), uses.append).walk()
+    return Template(body, origin, text, tuple(uses), tags)
+
+
+def read_reference(src: Source) -> tuple[Program, tuple[Tag, ...]]:
+    """The tree and the tags by the reference chain: lex the whole text, then build."""
     items = lex(src)
     root = _build(items, src)
-    control_whitespace(root, is_root=True)
-    template = Template(freeze(root.body, src), origin, text)
-    uses: list[Use] = []
-    ScopeWalker(template, uses.append).walk()
-    tags = tuple(item.tag for item in items if isinstance(item, Mustache))
-    return Template(template.body, origin, text, tuple(uses), tags)
+    return root, tuple(item.tag for item in items if isinstance(item, Mustache))
+
+
+# A tag as _read remembers it: its extent, kind, name, raw arguments and `~`s
+# (relative to its start, as the lexer's own cache), its arguments, and what
+# the per-tag lint made of it (_lint).
+_Entry = tuple[int, str, TagKind, str, tuple[str, ...], bool, bool, tuple[Arg, ...], Any]
+_DERIVED_MAX = 4096
+_new = tuple.__new__
+
+
+def _read(src: Source) -> tuple[Program, tuple[Tag, ...]]:
+    """:func:`.lexer.lex` and :func:`_build` in one pass, with each tag's lint
+    remembered: the same tree and tags whenever the text is valid; on an error
+    the caller asks :func:`read_reference` which error comes first."""
+    text, locate, derived = src.text, src.locate, DERIVED
+    root = Program([])
+    frames: list[_Frame] = []
+    body = root.body
+    tags: list[Tag] = []
+    pos, size = 0, len(text)
+    while pos < size:
+        start = text.find("{{", pos)
+        if start < 0:
+            body.append(Content(text[pos:], pos))
+            break
+        if start > pos:
+            if text[start - 1] != "\\":
+                body.append(Content(text[pos:start], pos))
+            elif start - 1 > pos and text[start - 2] == "\\":
+                body.append(Content(text[pos : start - 1], pos))  # `\\{{`: one backslash, then a tag
+            else:  # `\{{`: literal text up to the next `{{`
+                if start - 1 > pos:
+                    body.append(Content(text[pos : start - 1], pos))
+                pos = escaped_end(text, start)
+                body.append(Content(text[start:pos], start))
+                continue
+        close = text.find("}}", start + 2)  # the key lexer.read_tag remembers a tag under
+        entry: _Entry | None = derived.get(text[start : close + 4]) if close >= 0 else None
+        if entry is None:
+            entry = _lex_and_lint(src, start)
+        length, raw, kind, name, args_raw, left, right, args, payload = entry
+        pos = start + length
+        # NamedTuples built from their fields in order (`_new`): half the cost of calling them
+        tag = _new(Tag, (start, pos, raw, kind, name, args_raw, left, right))
+        tags.append(tag)
+        if kind == "output" or kind == "raw_output":
+            if left or right:  # `~`: the whitespace pass reads the tag
+                body.append(Statement(Mustache(tag, args), path=payload))
+            else:
+                body.append(_new(Output, (payload, kind == "raw_output", locate(start), start)))
+        elif kind == "comment":
+            body.append(Statement(Mustache(tag, args)))
+        elif kind == "partial":
+            body.append(Statement(Mustache(tag, args), name=payload))
+        elif kind == "open" or kind == "inverse_open" or kind == "inline_open":
+            if kind == "inline_open":
+                block = BlockStatement(Mustache(tag, args), "inline", None, Program([]), inline_name=payload)
+            else:
+                block = BlockStatement(Mustache(tag, args), payload[0], payload[1], Program([]))
+            body.append(block)
+            assert block.program is not None
+            _push_frame(frames, _Frame(block, block.program, kind == "inverse_open", chained=False), src)
+            body = block.program.body
+        elif kind == "else":
+            _open_else(Mustache(tag, args), frames, src)
+            body = frames[-1].filling.body
+        else:
+            _close(Mustache(tag, args), frames, src)
+            body = frames[-1].filling.body if frames else root.body
+    _check_closed(frames, src)
+    return root, tuple(tags)
+
+
+def _lex_and_lint(src: Source, start: int) -> _Entry:
+    mustache, key = read_tag(src, start)
+    tag = mustache.tag
+    entry: _Entry = (tag.end - start, tag.raw, tag.kind, tag.name, tag.args, tag.strip_left, tag.strip_right,
+                     mustache.args, _lint(mustache, src))
+    if key is not None and len(DERIVED) < _DERIVED_MAX:
+        DERIVED[key] = entry
+    return entry
+
+
+def _lint(item: Mustache, src: Source) -> Any:
+    """The per-tag checks of :func:`_build`, and what they give the tree: an
+    output's path, a partial's name, a block's helper and path..."""
+    invalid = next((arg for arg in item.args if arg.kind == "invalid"), None)
+    if invalid is not None:
+        raise _argument_error(item, invalid, src)
+    kind = item.tag.kind
+    if kind in ("output", "raw_output"):
+        return _output_path(item, src)
+    if kind == "partial":
+        return _partial_name(item, src)
+    if kind in ("open", "inverse_open"):
+        return _block_head(item, src)
+    if kind == "inline_open":
+        return _inline_name(item, src)
+    if kind == "else":
+        return _block_head(item, src) if item.tag.name else None
+    if kind == "close":
+        return _close_name(item, src)
+    return None
 
 
 def _build(items: list[Content | Mustache], src: Source) -> Program:
@@ -91,6 +211,11 @@ def _build(items: list[Content | Mustache], src: Source) -> Program:
             _open_else(item, frames, src)
         else:
             _close(item, frames, src)
+    _check_closed(frames, src)
+    return root
+
+
+def _check_closed(frames: list[_Frame], src: Source) -> None:
     unclosed = [frame for frame in frames if not frame.chained]
     if unclosed:
         opener = unclosed[-1].block.mustache.tag
@@ -99,7 +224,6 @@ def _build(items: list[Content | Mustache], src: Source) -> Program:
             f"`{opener.raw}` is never closed",
             f"add `{{{{/{opener.name}}}}}` where the block ends",
         )
-    return root
 
 
 def _open_else(item: Mustache, frames: list[_Frame], src: Source) -> None:

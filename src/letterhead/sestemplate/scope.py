@@ -45,6 +45,9 @@ class Env(NamedTuple):
     depth: int = 0  # blocks and partial calls around this point, those inside called partials included
 
 
+_new = tuple.__new__  # a NamedTuple from its fields in order, without its __new__'s call
+
+
 class ScopeWalker:
     """The scope walk of one template: :meth:`walk` raises a located
     :class:`~letterhead.errors.TemplateSyntaxError` where a path reaches
@@ -80,7 +83,7 @@ class ScopeWalker:
                 )
         defined: dict[str, InlinePartial] = {}
         for node in nodes:
-            if isinstance(node, InlinePartial):
+            if type(node) is InlinePartial:
                 if node.name in defined:
                     first = defined[node.name]
                     raise self._error(
@@ -93,11 +96,11 @@ class ScopeWalker:
         if defined:
             env = env._replace(partials=env.partials + (defined,))  # noqa: RUF005
         for node in nodes:
-            if isinstance(node, Output):
+            if type(node) is Output:
                 self._output(node, env)
-            elif isinstance(node, Block):
+            elif type(node) is Block:
                 self._block(node, env)
-            elif isinstance(node, PartialCall):
+            elif type(node) is PartialCall:
                 self._partial(node, env)
 
     def _resolve(self, path: Path, node: Node, env: Env) -> tuple[tuple[str, ...], int] | None:
@@ -132,10 +135,21 @@ class ScopeWalker:
         """A path of ``node`` reached ``found`` (absolute path, how much of it the tag wrote; None for
         ``@index``-like data) in ``role``: passed on to ``on_use``.  A subclass may watch every use here."""
         if self.on_use is not None and found is not None and found[0]:
-            self.on_use(Use(found[0], found[1], role, env.guards, node.location))  # type: ignore[arg-type]
+            self.on_use(_new(Use, (found[0], found[1], role, env.guards, node.location)))
 
     def _output(self, node: Output, env: Env) -> None:
-        self.use(self._resolve(node.path, node, env), "raw" if node.raw else "output", node, env)
+        path = node.path
+        if path.data:
+            found = self._resolve(path, node, env)
+        else:  # _resolve's common case, inline
+            contexts = env.contexts
+            index = len(contexts) - 1 - path.depth
+            if index < env.barrier:
+                found = self._resolve(path, node, env)  # raises
+            else:
+                base = contexts[index]
+                found = (base + path.parts, len(base))
+        self.use(found, "raw" if node.raw else "output", node, env)
 
     def _deeper(self, node: Block | PartialCall, env: Env) -> Env:
         """``env`` one level down, refusing to go past :data:`MAX_NESTING`.
@@ -153,22 +167,28 @@ class ScopeWalker:
         return env._replace(depth=env.depth + 1)
 
     def _block(self, node: Block, env: Env) -> None:
-        env = self._deeper(node, env)
+        if env.depth >= MAX_NESTING:
+            self._deeper(node, env)  # raises
+        # Envs are built as tuples (Env's fields in order): `_replace` costs ~4 times as much
+        contexts, barrier, in_each, guards, partials, calls, depth = env
+        env = _new(Env, (contexts, barrier, in_each, guards, partials, calls, depth + 1))
         found = self._resolve(node.path, node, env)
         target = found[0] if found is not None else None
-        other = env._replace(guards=env.guards + (None,))  # noqa: RUF005
-        if node.helper in ("if", "unless"):
+        other = _new(Env, (contexts, barrier, in_each, guards + (None,), partials, calls, depth + 1))  # noqa: RUF005
+        if node.helper == "if" or node.helper == "unless":
             self.use(found, "tested", node, env)
-            truthy = env._replace(guards=env.guards + (target,))  # noqa: RUF005
+            truthy = _new(Env, (contexts, barrier, in_each, guards + (target,), partials, calls, depth + 1))  # noqa: RUF005
             body_env, inverse_env = (truthy, other) if node.helper == "if" else (other, truthy)
-            self._program(node.body, body_env)
-            self._program(node.inverse, inverse_env)
+            if node.body:
+                self._program(node.body, body_env)
+            if node.inverse:
+                self._program(node.inverse, inverse_env)
             return
         assert target is not None  # the per-tag lint allows only @root data here
-        guards = env.guards + (target,)  # noqa: RUF005
+        guards = guards + (target,)  # noqa: RUF005
         if node.helper == "each":
             self.use(found, "iterated", node, env)
-            inner = env._replace(contexts=env.contexts + (target + ("[]",),), in_each=True, guards=guards)  # noqa: RUF005
+            inner = _new(Env, (contexts + (target + ("[]",),), barrier, True, guards, partials, calls, depth + 1))  # noqa: RUF005
         else:
             self.use(found, "scoped", node, env)
             # handlebars.js opens a level only for a context loosely unequal (`!=`) to the innermost one

@@ -9,7 +9,7 @@ each time), and these need no generated ``__eq__`` or ``__repr__``.
 from __future__ import annotations
 
 from .lexer import Content, Mustache
-from .nodes import Path
+from .nodes import Output, Path
 
 Strip = tuple[bool, bool]  # (`{{~`, `~}}`)
 
@@ -17,7 +17,7 @@ Strip = tuple[bool, bool]  # (`{{~`, `~}}`)
 class Program:
     __slots__ = ("body", "chained")
 
-    def __init__(self, body: list[Content | Statement | BlockStatement], chained: bool = False) -> None:
+    def __init__(self, body: list[Content | Output | Statement | BlockStatement], chained: bool = False) -> None:
         self.body = body
         self.chained = chained  # holds the Block of an `{{else if}}`
 
@@ -58,4 +58,5 @@ class BlockStatement:
         return (self.mustache.tag.strip_left, self.mustache.tag.strip_right)
 
 
-Body = list[Content | Statement | BlockStatement]
+# an Output: a plain output tag the parser froze at once (it needs no whitespace control)
+Body = list[Content | Output | Statement | BlockStatement]

@@ -35,6 +35,16 @@ _LEADING_LINE = re.compile(r"\A[ \t]*\r?\n?")
 def control_whitespace(program: Program, is_root: bool = False) -> None:
     body = program.body
     for i, current in enumerate(body):
+        if type(current) is Content or type(current) is Output:  # Output: a tag without `~` (parser._read)
+            continue
+        if type(current) is Statement and current.mustache.tag.kind not in ("partial", "comment"):
+            # an output tag: its `~`s only (it never stands alone)
+            tag = current.mustache.tag
+            if tag.strip_right:
+                _omit_right(body, i, True)
+            if tag.strip_left:
+                _omit_left(body, i, True)
+            continue
         strip = _accept(current)
         if strip is None:
             continue
@@ -73,8 +83,8 @@ def _first_program(block: BlockStatement) -> Program:
     return program
 
 
-def _accept(node: Content | Statement | BlockStatement) -> _StripInfo | None:
-    if isinstance(node, Content):
+def _accept(node: Content | Output | Statement | BlockStatement) -> _StripInfo | None:
+    if isinstance(node, (Content, Output)):
         return None
     if isinstance(node, BlockStatement):
         return _block_whitespace(node)
@@ -181,7 +191,10 @@ def _omit_left(body: Body, i: int | None = None, multiple: bool = False) -> bool
 def freeze(body: Body, src: Source) -> tuple[Node, ...]:
     nodes: list[Node] = []
     for item in body:
-        if isinstance(item, Content):
+        if type(item) is Output:  # frozen already (parser._read)
+            nodes.append(item)
+            continue
+        if type(item) is Content:
             if not item.value:
                 continue
             if nodes and isinstance(nodes[-1], Text):
@@ -189,6 +202,7 @@ def freeze(body: Body, src: Source) -> tuple[Node, ...]:
             else:
                 nodes.append(Text(item.value, src.locate(item.start), item.start))
             continue
+        assert not isinstance(item, (Content, Output))
         offset = item.mustache.tag.start
         location = src.locate(offset)
         if isinstance(item, BlockStatement):

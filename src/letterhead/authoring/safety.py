@@ -152,6 +152,31 @@ def _escape_tree(value: Any, path: str, raw: frozenset[str]) -> Any:
     return value
 
 
+def _escape_all(value: Any, keys: dict[str, str]) -> Any:
+    """``_escape_tree(value, path, frozenset())``: no value printed raw, so
+    no path to follow.  JSON's own types are told by ``type()`` (an
+    ``isinstance`` against ``Mapping`` costs an ABC check per value); a key
+    met again (the fields of list items) is escaped once (``keys``)."""
+    kind = type(value)
+    if kind is str:
+        return sestemplate.escape_expression(value)
+    if kind is dict:
+        out: dict[str, Any] = {}
+        for key, item in value.items():
+            escaped = keys.get(key) if type(key) is str else None
+            if escaped is None:
+                escaped = sestemplate.escape_expression(str(key))
+                if type(key) is str:
+                    keys[key] = escaped
+            out[escaped] = _escape_all(item, keys)
+        return out
+    if kind is list:
+        return [_escape_all(item, keys) for item in value]
+    if kind is int or kind is float or kind is bool or value is None:
+        return value
+    return _escape_tree(value, "", frozenset())  # another Mapping, a tuple, a str subclass…
+
+
 def _url_copies(value: Any, path: str, fields: frozenset[str], prefixes: frozenset[str]) -> Any:
     """``value`` with a ``_url`` object added to each object holding a field
     in ``fields``: that field's value percent-encoded for any URL component
@@ -210,7 +235,8 @@ def prepare_data(data: Mapping[str, Any], raw_paths: Iterable[str] = (),
     fields = frozenset(url_paths)
     if fields:
         prepared = _url_copies(prepared, "", fields, _prefixes(fields))
-    prepared[HTML_DATA_KEY] = _escape_tree(prepared, "", frozenset(raw_paths))
+    raw = frozenset(raw_paths)
+    prepared[HTML_DATA_KEY] = _escape_tree(prepared, "", raw) if raw else _escape_all(prepared, {})
     return prepared
 
 

@@ -150,6 +150,8 @@ def check_shape(data: Any, *, where: str, label: str = "") -> None:
     for both (this runs for every sample and every send); the depth is
     refused first, as :func:`depth_over` would find it, then the first
     ``_url`` met."""
+    if _plain_shape(data):
+        return
     reserved: str | None = None  # where the walk first met a `_url` key
     stack: list[tuple[Any, int, str]] = [(data, 1, "")]
     while stack:
@@ -171,6 +173,35 @@ def check_shape(data: Any, *, where: str, label: str = "") -> None:
         raise DataError(f"{label}the data has a key `{URL_DATA_KEY}`{at}: letterhead reserves it for "
                         "the percent-encoded copies prepare_data adds", location=Location(where),
                         hint="rename the key; pass the data itself, not prepare_data's result")
+
+
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
+def _plain_shape(data: Any) -> bool:
+    """True when :func:`check_shape` has nothing to refuse: its walk without
+    the paths (which only a refusal names; it walks again to name them) and
+    with JSON's own types told by ``type()`` (an ``isinstance`` against
+    ``Mapping`` costs an ABC check per value)."""
+    stack: list[tuple[Any, int]] = [(data, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if depth > MAX_DATA_DEPTH:
+            return False
+        kind = type(value)
+        if kind is dict or (kind is not list and isinstance(value, Mapping)):
+            if URL_DATA_KEY in value:
+                return False
+            items = value.values()
+        elif kind is list or isinstance(value, (list, tuple)):
+            items = value
+        else:
+            continue  # data that is not an object (refused elsewhere)
+        for item in items:
+            kind = type(item)
+            if kind is dict or kind is list or (kind not in _SCALARS and isinstance(item, (Mapping, list, tuple))):
+                stack.append((item, depth + 1))
+    return True
 
 
 # Hex, or a CSS colour keyword (letters only: `red`, `transparent`): nothing

@@ -111,3 +111,17 @@ def test_a_macro_that_calls_itself_is_still_reported_at_its_line(root: Path) -> 
     assert result.exit_code == 1
     assert "templates_src/welcome/template.mjml:1: the template failed while rendering: " \
            "a macro or include calls itself without end" in result.output
+
+
+def test_a_translated_message_in_two_templates_reads_its_own_language_in_each(root: Path) -> None:
+    # invite's messages are welcome's, with invite's own placeholder tokens and
+    # line marks: each translation is protected once per catalogue and reused.
+    shutil.copytree(root / "templates_src/welcome", root / "templates_src/invite")
+    assert build(root).exit_code == 0
+    for name in ("welcome", "invite"):
+        es, ar = (json.loads((root / "ses_templates" / f"{name}__{locale}.json").read_text())["Template"]
+                  for locale in ("es", "ar"))
+        assert es["TextPart"].startswith("Hola, {{{name}}}:\n\n{{#if note}}\nNota: {{{note}}}\n\n{{/if}}\n"
+                                         "Tu calendario está listo y te espera.\n")
+        assert ar["TextPart"].startswith("مرحبًا {{{name}}}،\n\n{{#if note}}\nملاحظة: {{{note}}}\n")  # noqa: RUF001
+        assert es["SubjectPart"] == "{{{name}}}, te damos la bienvenida a Mini"

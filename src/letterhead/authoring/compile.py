@@ -129,7 +129,7 @@ class Compiler:
         # subject.txt / text.txt filled in without Jinja, by name (see _render_text).
         self._filled: dict[str, str | None] | None = None if watch else {}
         self.table = PlaceholderTable()
-        self.loader = ProtectingLoader(config.source_dir, self.table, config)
+        self.loader = ProtectingLoader(config.source_dir, self.table, config, keep=not watch)
         self.env = SandboxEnvironment(
             loader=self.loader,
             variable_start_string="[[",
@@ -156,6 +156,12 @@ class Compiler:
         # imported templates (macros), so the functions themselves never change.
         self._catalog: Translations | None = None
         self._messages = MessageState()
+        # A translation's protected text by all that protect() reads, for a
+        # build's compiler: every template that has the message asks again
+        # (each with its own line marks, so _translate_once's memo misses).
+        # protect() is a function of these; the placeholders it put in the
+        # table stay there (ids derive from the catalogue and message).
+        self._protected: dict[tuple[str, str, int, str], str] | None = None if watch else {}
         # Each message's result per catalogue, for a build's compiler (see
         # _translate_once; a watching one lives on while catalogues are edited).
         self._translated: dict[int, tuple[Translations | None, dict[tuple[Any, ...], tuple[str, str | None]]]] | None \
@@ -238,8 +244,13 @@ class Compiler:
         if found is None:
             self._messages.untranslated.append(key)
             return clean
-        return self.table.protect(found, catalog.path, first_line=catalog.line_of(key, context) or 1,
-                                  key=f"{catalog.path}\0{key}")
+        where = (found, catalog.path, catalog.line_of(key, context) or 1, f"{catalog.path}\0{key}")
+        protected = self._protected.get(where) if self._protected is not None else None
+        if protected is None:
+            protected = self.table.protect(found, where[1], first_line=where[2], key=where[3])
+            if self._protected is not None:
+                self._protected[where] = protected
+        return protected
 
     # -- Jinja -------------------------------------------------------------
     def _render_jinja(self, name: str) -> str:

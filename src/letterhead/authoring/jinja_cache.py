@@ -55,14 +55,28 @@ class ProtectingLoader(jinja2.FileSystemLoader):
     """A FileSystemLoader that tokenizes SES mustaches, insists on UTF-8 and
     reads nothing outside the project (:mod:`letterhead.authoring.confine`)."""
 
-    def __init__(self, root: Path, table: PlaceholderTable, config: Config) -> None:
+    def __init__(self, root: Path, table: PlaceholderTable, config: Config, *, keep: bool = False) -> None:
+        """``keep``: the files do not change while this loader lives (one
+        build): each one's protected source is kept by name (the compiler
+        reads subject.txt and text.txt itself before Jinja loads them; the
+        placeholders and line marks the reading registered stay registered)."""
         super().__init__(str(root), encoding="utf-8")
         self.table = table
         self.config = config
         self.lines = LineMarks()
+        self.kept: dict[str, tuple[str, str, Callable[[], bool]]] | None = {} if keep else None
 
     def get_source(self, environment: jinja2.Environment,
                    template: str) -> tuple[str, str, Callable[[], bool]]:
+        kept = self.kept
+        if kept is not None:
+            found = kept.get(template)
+            if found is None:
+                found = kept[template] = self._read(template)
+            return found
+        return self._read(template)
+
+    def _read(self, template: str) -> tuple[str, str, Callable[[], bool]]:
         pieces = template.split("/")
         if template.startswith("/") or ".." in pieces:
             raise Escapes(f'"{template}" leaves the template folder: paths are relative to '

@@ -283,6 +283,8 @@ class PlaceholderTable:
         """:meth:`restore`, plus (offset in the restored text, source location)
         for each placeholder, so errors found in compiled output point back at
         the source line."""
+        if "xlh" not in text:  # no token (the usual message of a catalogue)
+            return text, []
         out: list[str] = []
         locations: list[tuple[int, Location]] = []
         pos = length = 0
@@ -293,8 +295,9 @@ class PlaceholderTable:
             length += len(piece)
             ph = items[ident]
             locations.append((length, ph.location))
-            out.append(ph.raw)
-            length += len(ph.raw)
+            raw = ph.raw
+            out.append(raw)
+            length += len(raw)
             pos = end
         out.append(text[pos:])
         return "".join(out), locations
@@ -309,13 +312,17 @@ def _token_spans(text: str) -> Iterable[tuple[int, int, int]]:
     the literal "xlh" (an alternation makes the regex engine try every
     position: ~4x slower on a 20 KB email)."""
     pos = 0
+    tail_at = _COMMENT_TAIL_RE.match
     for m in TOKEN_RE.finditer(text):
         start, end = m.span()
-        k = text.rfind("<!--", pos, start)
-        if k != -1 and (k + 4 == start or text[k + 4 : start].isspace()):
-            tail = _COMMENT_TAIL_RE.match(text, end)
-            if tail is not None:
-                start, end = k, tail.end()
+        # In a comment, "<!--" and only whitespace stand before the token: the
+        # character before it is "-" or a space (most tokens need no search).
+        if start and (text[start - 1] == "-" or text[start - 1].isspace()):
+            k = text.rfind("<!--", pos, start)
+            if k != -1 and (k + 4 == start or text[k + 4 : start].isspace()):
+                tail = tail_at(text, end)
+                if tail is not None:
+                    start, end = k, tail.end()
         yield start, end, int(m.group(1))
         pos = end
 

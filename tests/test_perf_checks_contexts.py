@@ -55,9 +55,25 @@ def test_a_text_word_starting_with_a_link_variable_of_the_html() -> None:
     ('<a"q href="{{a}}">x</a>', {"a": "url"}),  # a quote in the tag name
     ('<ab\'c d\' title="{{a}}">', {"a": "attribute"}),  # the name gives the quote back to the attributes
     ('<a title="unclosed {{a}}>x</a>', {"a": "text"}),  # not a tag: an unclosed quote
+    ("<p>x<img {{a}}'>y</p>", {"a": "text"}),  # nor this (a possessive group repeat in 3.11.2 took it for one)
+    ("<p><a <img {{a}}({{b}}'>><style>=a", {"a": "text", "b": "text"}),
     ('<style media="x > y">p { color: {{a}} }</style>{{b}}', {"a": "css", "b": "text"}),
     ('<style title="{{a}}">x</style>', {"a": "attribute"}),
     ("<p {{#if x}}class=\"a\"{{/if}} title='{{a}}'>", {"a": "attribute"}),
 ])
 def test_html_tags(html: str, expected: dict[str, str]) -> None:
     assert contexts_of("html", html=html) == expected
+
+
+@pytest.mark.parametrize(("html", "images", "links"), [
+    ('<img src="a.png" alt="A"><a href="https://x.example/?a=1&amp;b=2">x</a>', 1, ["https://x.example/?a=1&b=2"]),
+    ("<img src=\"a.png\" alt'>", 0, []),  # a quote that never closes: no tag
+    ('<a title="x > y" href="https://x.example/">x</a><DIV style="display: none">p</DIV>', 0, ["https://x.example/"]),
+    ('<!-- <img src="hidden.png"> --><img src="b.png" alt="" role="presentation">', 1, []),
+])
+def test_lint_collector_tags(html: str, images: int, links: list[str]) -> None:
+    from letterhead.authoring.lint import _Collector
+
+    c = _Collector()
+    c.feed(html)
+    assert (len(c.images), c.links) == (images, links)

@@ -103,12 +103,13 @@ _MASK = "\x00"
 # masked, so their quotes and braces cannot confuse it.
 _SPECIAL = re.compile(  # one literal first character: the engine skips to each `<` in C
     r"<(?:(?P<comment>!--(?!\[if|<!\[endif|>)(?s:.*?)(?:-->|\Z)|![A-Za-z][^>]*>?)"
-    r"|(?P<raw>(?P<rname>(?i:script|style))(?=[\s/>])(?:[^>\"']++|\"[^\"]*+\"|'[^']*+')*+>))"
+    r"|(?P<raw>(?P<rname>(?i:script|style))(?=[\s/>])(?:[^>\"']++|\"[^\"]*+\"|'[^']*+')*>))"
 )
-# (Possessive: the runs and quoted values split a tag one way only, so no
-# backtracking could find another match; without it the engine takes the
-# attributes one character at a time.)
-_TAG_AT = re.compile(r"</?(?P<name>[A-Za-z\x00][^\s/>]*)(?P<attrs>(?:[^>\"']++|\"[^\"]*+\"|'[^']*+')*+)>")
+# (Runs and quoted values taken possessively: they split a tag one way only,
+# so no backtracking could find another match; without it the engine takes
+# the attributes one character at a time.  Not `*+` on the group: Python
+# 3.11.2's possessive group repeat matches `<a b'>`, which has no end.)
+_TAG_AT = re.compile(r"</?(?P<name>[A-Za-z\x00][^\s/>]*)(?P<attrs>(?:[^>\"']++|\"[^\"]*+\"|'[^']*+')*)>")
 _ATTR = re.compile(r"(?P<name>[^\s\"'>/=]+)(?:\s*=\s*(?:\"(?P<dq>[^\"]*)\"|'(?P<sq>[^']*)'|(?P<uq>[^\s>\"']*)))?")
 _RAW_TEXT = {"script": SCRIPT, "style": CSS}
 _WORD = re.compile(r"[^\s<>\"'()]+")
@@ -473,6 +474,9 @@ def check(analysis: Analysis, variables: Mapping[str, Any]) -> list[Problem]:
     problems: list[Problem] = []
     for p in analysis.placements:
         node = p.node
+        if p.context in _SAFE_CONTEXTS and type(node) is sestemplate.Output \
+                and not any(seg in RESERVED_KEYS for seg in node.path.parts):
+            continue  # most placeholders: escaped or checked where they print, under a name of their own
         tag = _tag(node)
         if isinstance(node, sestemplate.PartialCall):
             if p.context not in (TEXT, PLAIN):
@@ -521,6 +525,10 @@ def check(analysis: Analysis, variables: Mapping[str, Any]) -> list[Problem]:
         problems.append(Problem(p.location, f"`{tag}` prints `{name}` {where}: escaping cannot make a value "
                                 f"safe there{typed}", _FIXES[p.context]))
     return problems
+
+
+# Where only a reserved name is a problem (every check below passes an output there).
+_SAFE_CONTEXTS = frozenset({TEXT, ATTRIBUTE, PLAIN, URL, MAILTO, TEL})
 
 
 def _tag(node: Any) -> str:

@@ -25,6 +25,7 @@ severity applies to every finding of its code.
 from __future__ import annotations
 
 import difflib
+import functools
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -33,7 +34,7 @@ from typing import Any, Literal
 from ..config import Config
 from ..errors import ConfigError, LetterheadError, Location
 from .compile import CompiledTemplate
-from .payload import MAX_TEMPLATE_BYTES, SesTemplate
+from .payload import MAX_TEMPLATE_BYTES, SesTemplate, utf8_length
 
 Severity = Literal["error", "warning"]
 SEVERITIES = ("error", "warning", "off")  # what [tool.letterhead.lint] and template.toml's [lint] accept
@@ -165,7 +166,10 @@ class Finding:
         }
 
 
-_TAG_RE = re.compile(r"<(html|img|a|div)\b([^>\"']*(?:(?:\"[^\"]*\"|'[^']*')[^>\"']*)*)>", re.IGNORECASE)
+# (Runs taken possessively: quoted values and the runs between them split a
+# tag one way only.  Not `*+` on the group: Python 3.11.2's possessive group
+# repeat matches tags that never end.)
+_TAG_RE = re.compile(r"<(html|img|a|div)\b([^>\"']*+(?:(?:\"[^\"]*+\"|'[^']*+')[^>\"']*+)*)>", re.IGNORECASE)
 _ATTR_RE = re.compile(r"([a-zA-Z_:][-a-zA-Z0-9_:.]*)(?:\s*=\s*(?:\"([^\"]*)\"|'([^']*)'|([^\s\"'=<>`]+)))?")
 _COMMENT_RE = re.compile(r"<!--[^-]*(?:-(?!->)[^-]*)*-->")  # <!--.*?-->, unrolled
 
@@ -273,7 +277,7 @@ def lint(
             f"template is {size / 1024:.0f} KB; SES accepts at most 500 KB for all parts together",
             where, "move images to URLs, drop unused CSS, or split the email"))
     for sample, html in rendered_samples:
-        n = len(html.encode("utf-8"))
+        n = utf8_length(html)
         pct = n / gmail_clip_bytes
         if pct > 1:
             findings.append(Finding(
@@ -302,22 +306,7 @@ def lint(
                 "error", "leftover", f"{part} part: an internal marker or control character survived: "
                 f"{m.group(0)!r}", where, "remove control characters from the source; otherwise report this"))
 
-    # MRML (like MJML) writes alt="" for an mj-image without alt, so "no alt
-    # at all" is only visible in the source.
-    for m in re.finditer(r"<mj-image\b([^>\"']*(?:(?:\"[^\"]*\"|'[^']*')[^>\"']*)*)>", mjml_source):
-        if not re.search(r"\balt\s*=", m.group(1)):
-            src_m = re.search(r"\bsrc\s*=\s*[\"']([^\"']*)", m.group(1))
-            findings.append(Finding(
-                "error", "img-alt", f"mj-image {src_m.group(1) if src_m else ''!r} has no alt attribute",
-                Location(mjml_path, mjml_source.count("\n", 0, m.start()) + 1),
-                'add alt="…" (alt="" only for purely decorative images)'))
-    from .mjml_fixes import unsupported_attributes
-
-    for offset, tag, attr in unsupported_attributes(mjml_source):
-        findings.append(Finding(
-            "warning", "mjml-attribute", f"<{tag} {attr}=…> has no effect: MRML ignores this attribute",
-            Location(mjml_path, mjml_source.count("\n", 0, offset) + 1),
-            "style it another way (css-class and mj-style), or drop the attribute"))
+    findings += _source_findings(mjml_source, mjml_path)
     c = _Collector()
     c.feed(compiled.html)
     if not c.html_lang or c.html_lang == "und":
@@ -351,6 +340,31 @@ def lint(
             "add the URL to text.txt (as `label: url`)" if not compiled.text_generated
             else "report this: the generated text should carry every link"))
     return apply_severities(findings, severities) if severities else findings
+
+
+@functools.lru_cache(maxsize=32)
+def _source_findings(mjml_source: str, mjml_path: str) -> tuple[Finding, ...]:
+    """What lint finds in template.mjml as written: the same for every locale
+    of a template (a pure function of its arguments, so each template's
+    source is read once however many variants it has)."""
+    findings: list[Finding] = []
+    # MRML (like MJML) writes alt="" for an mj-image without alt, so "no alt
+    # at all" is only visible in the source.
+    for m in re.finditer(r"<mj-image\b([^>\"']*(?:(?:\"[^\"]*\"|'[^']*')[^>\"']*)*)>", mjml_source):
+        if not re.search(r"\balt\s*=", m.group(1)):
+            src_m = re.search(r"\bsrc\s*=\s*[\"']([^\"']*)", m.group(1))
+            findings.append(Finding(
+                "error", "img-alt", f"mj-image {src_m.group(1) if src_m else ''!r} has no alt attribute",
+                Location(mjml_path, mjml_source.count("\n", 0, m.start()) + 1),
+                'add alt="…" (alt="" only for purely decorative images)'))
+    from .mjml_fixes import unsupported_attributes
+
+    for offset, tag, attr in unsupported_attributes(mjml_source):
+        findings.append(Finding(
+            "warning", "mjml-attribute", f"<{tag} {attr}=…> has no effect: MRML ignores this attribute",
+            Location(mjml_path, mjml_source.count("\n", 0, offset) + 1),
+            "style it another way (css-class and mj-style), or drop the attribute"))
+    return tuple(findings)
 
 
 def _in_text(href: str, text: str) -> bool:

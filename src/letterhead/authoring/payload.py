@@ -13,6 +13,7 @@ changes only.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from collections.abc import Mapping
@@ -44,6 +45,12 @@ def dumps(obj: Any) -> str:
 _ORJSON_OPTIONS = orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS | orjson.OPT_APPEND_NEWLINE
 
 
+def utf8_length(text: str) -> int:
+    """``len(text.encode("utf-8"))`` (raising as it raises), without the
+    copy when the text is ASCII (``isascii`` is a flag on the string)."""
+    return len(text) if text.isascii() else len(text.encode("utf-8"))
+
+
 @dataclass(frozen=True)
 class SesTemplate:
     """A template as SES stores it (parts already made injection-safe)."""
@@ -66,17 +73,20 @@ class SesTemplate:
     def dumps(self) -> str:
         return dumps(self.to_json())
 
-    @property
+    # Cached (the parts never change; a build asks for the size three times):
+    # cached_property writes the instance's __dict__, which a frozen dataclass allows.
+    @functools.cached_property
     def size_bytes(self) -> int:
-        return sum(len(p.encode("utf-8")) for p in (self.subject, self.html, self.text))
+        return sum(utf8_length(p) for p in (self.subject, self.html, self.text))
 
-    @property
+    @functools.cached_property
     def content_hash(self) -> str:
         """Hash of the parts alone (not the name): equal content, equal hash,
         whatever name it is deployed under."""
         h = hashlib.sha256()
         for part in (self.subject, self.html, self.text):
-            h.update(part.encode("utf-8") + b"\0")
+            h.update(part.encode("utf-8"))
+            h.update(b"\0")
         return h.hexdigest()
 
     def renamed(self, name: str) -> SesTemplate:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import random
 import re
+from collections.abc import Callable
 
 import pytest
 
@@ -82,3 +83,78 @@ def test_tags_inside_the_head_keep_their_attributes() -> None:
     assert '<mj-button title="T" />' in fixed
     assert '<mj-image src="a.png" alt="" />' in fixed
     assert mjml_fixes.BUTTON_TITLE_MARK in fixed.split("</mj-head>")[1]
+
+
+def _reference_default_fonts(h: str) -> str:
+    """_add_default_fonts as it was: str.lower() of the whole document, a
+    search per name and per URL."""
+    head_end = h.find("</head>")
+    if head_end < 0 or "font-family:" not in h:
+        return h
+    lower = h.lower()
+    missing = [url for name, url in mjml_fixes._DEFAULT_FONTS.items()
+               if url not in h and re.search(rf'"[^"]*font-family:[^"]*{name.lower()}[^"]*"', lower)]
+    if not missing:
+        return h
+    links = "".join(f'<link href="{u}" rel="stylesheet" type="text/css">' for u in missing)
+    imports = "".join(f"@import url({u});" for u in missing)
+    block = f'<!--[if !mso]><!-->{links}<style type="text/css">{imports}</style><!--<![endif]-->'
+    return h[:head_end] + block + h[head_end:]
+
+
+def test_default_fonts_found_as_by_the_lowered_document() -> None:
+    # Lowered as bytes, not as str: KELVIN SIGN and I WITH DOT ABOVE (the only
+    # characters str.lower turns into ASCII) must not change the answer.
+    url = mjml_fixes._DEFAULT_FONTS["Roboto"]
+    pieces = ['"', "font-family:", "FONT-FAMILY:", "Font-\u212aamily:", "Roboto", "ROBOTO", "Ubuntu", "Droid Sans",
+              "Dro\u0130d Sans", "Droi\u0307d Sans", "\u212a", "\u0130", "é", " ", ";", "</head>", "style=", url,
+              "https://fonts.googleapis.com/css?family=Lato", "Lato", "open sans", "OPEN SANS"]
+    rng = random.Random(11)
+    found = 0
+    for _ in range(20_000):
+        h = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 14)))
+        h = h + '</head><td style="' + "".join(rng.choice(pieces) for _ in range(rng.randint(0, 6)))
+        expected = _reference_default_fonts(h)
+        assert mjml_fixes._add_default_fonts(h) == expected, h
+        found += expected != h
+    assert found > 500  # fonts were added, not only left out
+
+
+def _outcome(run: Callable[[], str]) -> str:
+    try:
+        return run()
+    except ValueError as exc:  # an odd number of hex digits: both raise the same
+        return f"ValueError: {exc}"
+
+
+@pytest.mark.parametrize("which", ["button", "table"])
+def test_carried_attributes_restored_as_by_a_plain_sub(which: str) -> None:
+    # restore_carried starts each search near the next marker; a plain sub
+    # over the whole document must find the very same matches.
+    from letterhead.authoring import mjml_attributes as attrs
+
+    if which == "button":
+        pattern, mark, fix = attrs._BUTTON_TITLE, attrs.BUTTON_TITLE_MARK, attrs._fix_button_title
+        marks = [mark + "4869", mark + "", mark + "zz"]
+        tail = ["<a href='x'>", "<p>", "</a>", "<a"]
+    else:
+        pattern, mark, fix = attrs._TABLE_ROLE, attrs.TABLE_ROLE_MARK, attrs._fix_table_role
+        marks = [mark + "none", mark + "presentation", mark + "nonex", mark + "none-"]
+        tail = ['<table border="0" cellpadding="0" cellspacing="4"', '<table border="0"', "<table"]
+    noise = [" x", " ", '"', ">", "<", "<td", "\n", "y", 'class="', "a>b", 'style="a"', "", "", ""]
+    rng = random.Random(5 if which == "button" else 6)
+
+    def some() -> str:
+        return "".join(rng.choice(noise) for _ in range(rng.randint(0, 3)))
+
+    def record() -> str:  # a marked cell, most of the time nearly as MRML writes it
+        parts = ["<td", some(), ' class="', some(), rng.choice(marks), some(), '"', some(), ">", rng.choice(tail)]
+        return "".join(p for p in parts if rng.random() < 0.9) + some()
+
+    changed = 0
+    for _ in range(20_000):
+        h = some() + "".join(record() for _ in range(rng.randint(0, 3))) + some()
+        expected = _outcome(lambda: pattern.sub(fix, h) if mark in h else h)
+        assert _outcome(lambda: attrs.restore_carried(h)) == expected, h
+        changed += expected != h
+    assert changed > 500

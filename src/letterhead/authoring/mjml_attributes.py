@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Callable
 
 # An MJML tag, attribute values quoted either way (a '>' may sit inside quotes).
 MJ_TAG = re.compile(r"""<(mj-[a-z-]+)\b([^>"'/]*(?:(?:/(?!>)|"[^"]*"|'[^']*')[^>"'/]*)*)(/?)>""")
@@ -97,10 +98,35 @@ _BUTTON_TITLE = re.compile(
 def restore_carried(h: str) -> str:
     """MRML's HTML with each carried attribute written where MJML writes it."""
     if BUTTON_TITLE_MARK in h:
-        h = _BUTTON_TITLE.sub(_fix_button_title, h)
+        h = _sub_marked(_BUTTON_TITLE, BUTTON_TITLE_MARK, h, _fix_button_title)
     if TABLE_ROLE_MARK in h:
-        h = _TABLE_ROLE.sub(_fix_table_role, h)
+        h = _sub_marked(_TABLE_ROLE, TABLE_ROLE_MARK, h, _fix_table_role)
     return h
+
+
+def _sub_marked(pattern: re.Pattern[str], mark: str, h: str, replace: Callable[[re.Match[str]], str]) -> str:
+    r"""``pattern.sub(replace, h)`` for _BUTTON_TITLE and _TABLE_ROLE, each
+    search started near the next ``mark`` instead of at every <td of the
+    document.  A match holds a mark, and before it ``<td\b[^>]*?\bclass="``
+    then ``[^"]*?\s*``: its start lies after the last '>' before the last '"'
+    before the mark (and the first mark from a position is the earliest any
+    match from there can hold), so nothing is skipped that sub would find."""
+    out: list[str] = []
+    pos = done = 0
+    while True:
+        k = h.find(mark, pos)
+        if k < 0:
+            break
+        quote = h.rfind('"', pos, k)
+        m = pattern.search(h, max(pos, h.rfind(">", pos, quote) + 1) if quote >= 0 else pos)
+        if m is None:
+            break
+        out += (h[done : m.start()], replace(m))
+        done = pos = m.end()
+    if not out:
+        return h
+    out.append(h[done:])
+    return "".join(out)
 
 
 def _fix_button_title(m: re.Match[str]) -> str:

@@ -31,7 +31,7 @@ import html
 import math
 import re
 from collections.abc import Callable
-from typing import NamedTuple, TypeVar
+from typing import AnyStr, NamedTuple, TypeVar
 
 from .mjml_attributes import BUTTON_TITLE_MARK as BUTTON_TITLE_MARK
 from .mjml_attributes import CARRIED, HeadDefaults, carry_marker, restore_carried
@@ -574,17 +574,33 @@ def _fix_group_widths(m: re.Match[str]) -> str:
     return m.group(1) + _GROUP_COLUMN_TD.sub(cell, m.group(3)) + m.group(4)
 
 
-def _in_font_family(lower: str, name: str) -> bool:
+def _in_font_family(lower: AnyStr, name: AnyStr) -> bool:
     """Whether ``name`` follows "font-family:" inside a double-quoted value
-    of (lowercased) ``lower``: ``re.search('"[^"]*font-family:[^"]*NAME[^"]*"')``
-    led by the name instead of by every quote in the document."""
-    i = lower.find(name)
-    while i != -1:
-        q1 = lower.rfind('"', 0, i)
-        if q1 != -1 and "font-family:" in lower[q1 + 1 : i] and lower.find('"', i + len(name)) != -1:
-            return True
-        i = lower.find(name, i + 1)
-    return False
+    of (lowercased) ``lower``: ``re.search('"[^"]*font-family:[^"]*NAME[^"]*"')``."""
+    return name in _font_families(lower)
+
+
+def _font_families(lower: AnyStr) -> AnyStr:
+    """What follows each "font-family:" up to the next '"' (when a '"' stands
+    before it too), joined by '"': a name (no '"' in it) is in there exactly
+    when ``re.search('"[^"]*font-family:[^"]*NAME[^"]*"', lower)`` finds it.
+    Led by the few "font-family:" of a document, not by every quote."""
+    quote, prop = (b'"', b"font-family:") if isinstance(lower, bytes) else ('"', "font-family:")
+    parts = []
+    first = lower.find(quote)
+    f = lower.find(prop, first + 1) if first != -1 else -1
+    while f != -1:
+        end = lower.find(quote, f + 12)
+        if end == -1:
+            break
+        parts.append(lower[f + 12 : end])
+        f = lower.find(prop, f + 12)
+    return quote.join(parts)
+
+
+# The names as _add_default_fonts looks for them; every URL starts with the prefix.
+_DEFAULT_FONT_NAMES = tuple((name.lower().encode(), url) for name, url in _DEFAULT_FONTS.items())
+_DEFAULT_FONT_URL_PREFIX = "https://fonts.googleapis.com/css?family="
 
 
 def _add_default_fonts(h: str) -> str:
@@ -595,13 +611,14 @@ def _add_default_fonts(h: str) -> str:
     head_end = h.find("</head>")
     if head_end < 0 or "font-family:" not in h:
         return h
-    missing = []
-    lower = h.lower()
-    for name, url in _DEFAULT_FONTS.items():
-        if url in h or name.lower() not in lower:
-            continue
-        if _in_font_family(lower, name.lower()):
-            missing.append(url)
+    # Lowered as UTF-8 bytes (ASCII letters only: a third of str.lower's
+    # cost).  The same answers as h.lower(): the needles (the names,
+    # "font-family:", '"') are ASCII, and the only other characters str.lower
+    # turns into ASCII are KELVIN SIGN (k: in no needle) and I WITH DOT ABOVE
+    # ("i" + U+0307: no needle holds the combining dot).
+    families = _font_families(h.encode("utf-8", "surrogatepass").lower())
+    imported = _DEFAULT_FONT_URL_PREFIX in h  # else no default font's URL is
+    missing = [url for name, url in _DEFAULT_FONT_NAMES if name in families and not (imported and url in h)]
     if not missing:
         return h
     links = "".join(f'<link href="{u}" rel="stylesheet" type="text/css">' for u in missing)

@@ -75,3 +75,17 @@ def test_check_shape_refuses_and_names_the_place(data: Any, message: str) -> Non
 ])
 def test_check_shape_lets_through_what_it_always_let_through(data: Any) -> None:
     check_shape(data, where="samples/x.json")
+
+
+@pytest.mark.parametrize(("text", "root_to", "expected"), [
+    ("Hi {{ name }}!", None, "Hi {{{name}}}!"),
+    ("{{~name~}} {{~ a.b}} {{c ~}}", None, "{{~{name}~}} {{~{a.b}}} {{{c}~}}"),
+    ("{{& raw}} {{~& raw}} {{{kept}}}", None, "{{& raw}} {{~& raw}} {{{kept}}}"),  # raw already
+    ("{{#if @root.on}}{{@root.x}}{{/if}}", "_html", "{{#if @root._html.on}}{{{@root._html.x}}}{{/if}}"),
+    ("{{#each l}}{{this}}{{/each}}{{! note }}", None, "{{#each l}}{{{this}}}{{/each}}{{! note }}"),
+    ("no tags at all", "_html", "no tags at all"),
+])
+def test_unescape_outputs_writes_every_output_triple(text: str, root_to: str | None, expected: str) -> None:
+    from letterhead.authoring.safety import unescape_outputs
+
+    assert unescape_outputs(text, root_to=root_to) == expected

@@ -52,6 +52,12 @@ MISSING_MARKER = "letterhead_html_data_missing"
 def _triple(raw: str, expr: str | None = None) -> str:
     """``{{x}}`` → ``{{{x}}}`` (``~`` kept); ``expr`` replaces the path."""
     inner = raw[2:-2]
+    if "~" not in inner:  # most tags: no whitespace control to keep
+        if expr is None:
+            expr = inner.strip()
+            if expr.startswith("&"):
+                expr = expr[1:].strip()
+        return "{{{" + expr + "}}}"
     left = inner.startswith("~")
     right = inner.endswith("~")
     if expr is None:
@@ -76,18 +82,26 @@ def unescape_outputs(text: str, *, root_to: str | None = None,
     encoded copy (``{{{_url.x}}}``)."""
     out: list[str] = []
     pos = 0
+    root = f"@root.{root_to}" if root_to else ""
     for tag in sestemplate.scan(text) if tags is None else tags:
         raw = tag.raw
         if url and tag.start in url:
             raw = _triple(raw, url_path(url[tag.start]))
-        if root_to and "@root" in raw:
-            raw = _ROOT_RE.sub(f"@root.{root_to}", raw)
-        if tag.kind == "output" and not (url and tag.start in url):
-            raw = _triple(raw)
+            if root and "@root" in raw:
+                raw = _ROOT_RE.sub(root, raw)
+        else:
+            if root and "@root" in raw:
+                raw = _ROOT_RE.sub(root, raw)
+            if tag.kind == "output":
+                raw = _triple(raw)
+            elif raw is tag.raw:
+                continue  # a block tag as written
         if raw != tag.raw:
             out.append(text[pos : tag.start])
             out.append(raw)
             pos = tag.end
+    if not pos:
+        return text
     out.append(text[pos:])
     return "".join(out)
 

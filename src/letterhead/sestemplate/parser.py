@@ -141,7 +141,15 @@ def _read(src: Source) -> tuple[Program, tuple[Tag, ...]]:
             _open_else(Mustache(tag, args), frames, src)
             body = frames[-1].filling.body
         else:
-            _close(Mustache(tag, args), frames, src)
+            frame = frames[-1] if frames else None
+            if frame is not None and not frame.chained and frame.block.mustache.tag.name == payload:
+                # _close's common case: the innermost block, no `{{else if}}` chain to close with it
+                frames.pop()
+                frame.block.close_strip = (left, right)
+                if frame.inverted:
+                    frame.block.program, frame.block.inverse = frame.block.inverse, frame.block.program
+            else:
+                _close(Mustache(tag, args), frames, src)
             body = frames[-1].filling.body if frames else root.body
     _check_closed(frames, src)
     return root, tuple(tags)

@@ -27,6 +27,7 @@ class _StripInfo(NamedTuple):
     inline_standalone: bool = False
 
 
+_new = tuple.__new__  # a NamedTuple from its fields in order, without its __new__'s call
 _NEXT_WS = re.compile(r"\A" + WS_CLASS + r"*?\r?\n")
 _NEXT_WS_ROOT = re.compile(r"\A" + WS_CLASS + r"*?(?:\r?\n|\Z)")
 _LEADING_LINE = re.compile(r"\A[ \t]*\r?\n?")
@@ -110,13 +111,15 @@ def _block_whitespace(block: BlockStatement) -> _StripInfo:
             tail = last_inverse.body[-1]
             assert isinstance(tail, BlockStatement)
             last_inverse = tail.program
-    strip = _StripInfo(
-        open=block.open_strip[0],
-        close=block.close_strip[1],
-        open_standalone=_is_next_whitespace(program.body),
-        close_standalone=_is_prev_whitespace((first_inverse or program).body),
-    )
-    if block.open_strip[1]:
+    open_tag = block.mustache.tag
+    strip = _new(_StripInfo, (
+        open_tag.strip_left,
+        block.close_strip[1],
+        _is_next_whitespace(program.body),
+        _is_prev_whitespace((first_inverse or program).body),
+        False,
+    ))
+    if open_tag.strip_right:
         _omit_right(program.body, None, True)
     if inverse is not None:
         assert first_inverse is not None and last_inverse is not None
@@ -197,10 +200,10 @@ def freeze(body: Body, src: Source) -> tuple[Node, ...]:
         if type(item) is Content:
             if not item.value:
                 continue
-            if nodes and isinstance(nodes[-1], Text):
+            if nodes and type(nodes[-1]) is Text:
                 nodes[-1] = nodes[-1]._replace(value=nodes[-1].value + item.value)
             else:
-                nodes.append(Text(item.value, src.locate(item.start), item.start))
+                nodes.append(_new(Text, (item.value, src.locate(item.start), item.start)))
             continue
         assert not isinstance(item, (Content, Output))
         offset = item.mustache.tag.start
@@ -212,7 +215,7 @@ def freeze(body: Body, src: Source) -> tuple[Node, ...]:
             else:
                 assert item.path is not None
                 inverse = freeze(item.inverse.body, src) if item.inverse else ()
-                nodes.append(Block(item.helper, item.path, program, inverse, location, offset))
+                nodes.append(_new(Block, (item.helper, item.path, program, inverse, location, offset)))
         elif item.mustache.tag.kind == "partial":
             nodes.append(PartialCall(item.name, location, offset, item.indent))
         elif item.path is not None:

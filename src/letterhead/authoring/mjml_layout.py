@@ -21,6 +21,7 @@ HTML.  Reproduced with ``bench/node_modules`` (``npm ci --prefix bench``):
 
 from __future__ import annotations
 
+import functools
 import re
 from decimal import Decimal
 
@@ -93,14 +94,27 @@ def _js_str(x: float) -> str:
 
 
 class _Element:  # a component of the source, as the layout needs it
-    __slots__ = ("attrs", "children", "name", "needed", "offset")
+    __slots__ = ("_attrs", "children", "name", "needed", "offset", "raw")
 
-    def __init__(self, name: str, attrs: dict[str, str], offset: int) -> None:
+    def __init__(self, name: str, raw: str, offset: int) -> None:
         self.name = name
-        self.attrs = attrs
+        self.raw = raw  # the attributes as written: read when the layout first asks
+        self._attrs: dict[str, str] | None = None
         self.offset = offset  # just after the tag's name in the source
         self.children: list[_Element] = []
         self.needed = False  # holds one of _LAYOUT_LEAVES: the layout walks it
+
+    @property
+    def attrs(self) -> dict[str, str]:
+        """The attributes by name (read on first use: most elements the walk never visits)."""
+        attrs = self._attrs
+        if attrs is None:
+            attrs = self._attrs = _attribute_values(self.raw)
+        return attrs
+
+
+def _attribute_values(raw: str) -> dict[str, str]:
+    return {k: v[1:-1] if v[:1] in "\"'" else v for k, v in _MJ_ATTR_RE.findall(raw)} if raw else {}
 
 
 # Components whose attributes the layout reads (the others only count as siblings).
@@ -114,58 +128,86 @@ _LAYOUT_TAG = re.compile(
 )
 
 
-def _elements(text: str) -> tuple[list[_Element], list[_Element]]:
+def _elements(text: str) -> tuple[list[_Element], tuple[tuple[str, str], ...]]:
     """The components of mj-body (as a tree) and the children of every
-    mj-attributes; comments and the content of mj-text, mj-raw... skipped.
+    mj-attributes (tag, attributes as written); comments and the content of
+    mj-text, mj-raw... skipped.
     Tags are lower case, as MRML reads them (it copies <MJ-TEXT> as HTML)."""
-    root = _Element("", {}, 0)
+    root = _Element("", "", 0)
     stack = [root]
-    attributes: list[_Element] = []
+    parent = root  # stack[-1]
+    attributes: list[tuple[str, str]] = []
     skip_to = 0  # the end of the content of an mj-text, mj-raw...
+    layout_tags, ending_tags, leaves = _LAYOUT_TAGS, ENDING_TAGS, _LAYOUT_LEAVES
     for m in _LAYOUT_TAG.finditer(text):
         closing, name, attrs, selfclose = m.groups()
-        if name is None or m.start() < skip_to:  # a comment, or inside content
+        if name is None or (skip_to and m.start() < skip_to):  # a comment, or inside content
             continue
         if closing:
-            if len(stack) > 1 and stack[-1].name == name:
+            if parent.name == name and parent is not root:
                 stack.pop()
+                parent = stack[-1]
             continue
-        parent = stack[-1]
-        values: dict[str, str] = {}
-        if attrs and (name in _LAYOUT_TAGS or parent.name == "mj-attributes"):
-            values = {k: v[1:-1] if v[:1] in "\"'" else v for k, v in _MJ_ATTR_RE.findall(attrs)}
-        element = _Element(name, values, m.end(2))
-        parent.children.append(element)
         if parent.name == "mj-attributes":
-            attributes.append(element)
-        elif name in _LAYOUT_LEAVES:
-            for ancestor in reversed(stack):
-                if ancestor.needed:
-                    break
-                ancestor.needed = True
+            element = _Element(name, attrs, m.end(2))
+            attributes.append((name, attrs))
+        elif name in layout_tags:
+            element = _Element(name, attrs, m.end(2))
+            if name in leaves:
+                for ancestor in reversed(stack):
+                    if ancestor.needed:
+                        break
+                    ancestor.needed = True
+        elif selfclose or name in ending_tags:
+            # A leaf the layout only counts: one shared, never changed element per name.
+            parent.children.append(_leaf(name))
+            if not selfclose:
+                end = text.find(f"</{name}", m.end())
+                skip_to = len(text) if end < 0 else end
+            continue
+        else:
+            element = _Element(name, "", m.end(2))
+        parent.children.append(element)
         if selfclose:
             continue
-        if name in ENDING_TAGS:
+        if name in ending_tags:
             end = text.find(f"</{name}", m.end())
             skip_to = len(text) if end < 0 else end
             continue
         stack.append(element)
+        parent = element
     mjml = next((e for e in root.children if e.name == "mjml"), root)
-    return [e for e in mjml.children if e.name == "mj-body"], attributes
+    return [e for e in mjml.children if e.name == "mj-body"], tuple(attributes)
+
+
+_LEAVES: dict[str, _Element] = {}
+
+
+def _leaf(name: str) -> _Element:
+    """The shared element of a childless component the layout does not read
+    (mj-text, mj-spacer...): nothing sets its fields (only open elements
+    gain children or become needed)."""
+    leaf = _LEAVES.get(name)
+    if leaf is None:
+        leaf = _LEAVES[name] = _Element(name, "", 0)
+    return leaf
 
 
 class _Attributes:
-    """mj-attributes: what each component's attributes resolve to."""
+    """mj-attributes: what each component's attributes resolve to.  Read
+    only once made: :func:`_attributes_of` shares one among the documents
+    whose mj-attributes say the same."""
 
-    def __init__(self, elements: list[_Element]) -> None:
+    def __init__(self, elements: tuple[tuple[str, str], ...]) -> None:
         self.tags: dict[str, dict[str, str]] = {}
         self.classes: dict[str, dict[str, str]] = {}
-        for e in elements:
-            if e.name == "mj-class":
-                name = e.attrs.get("name", "")
-                self.classes.setdefault(name, {}).update({k: v for k, v in e.attrs.items() if k != "name"})
+        for tag, raw in elements:
+            attrs = _attribute_values(raw)
+            if tag == "mj-class":
+                name = attrs.get("name", "")
+                self.classes.setdefault(name, {}).update({k: v for k, v in attrs.items() if k != "name"})
             else:
-                self.tags.setdefault(e.name, {}).update(e.attrs)
+                self.tags.setdefault(tag, {}).update(attrs)
 
     def given(self, e: _Element) -> dict[str, str]:
         """What mj-attributes give ``e``: its tag's defaults, then its mj-classes."""
@@ -183,6 +225,12 @@ class _Attributes:
         attrs = {**_LAYOUT_DEFAULTS.get(e.name, {}), **self.tags.get("mj-all", {}), **inherited, **self.given(e)}
         attrs.update({k: v for k, v in e.attrs.items() if k != "mj-class"})
         return attrs
+
+
+@functools.lru_cache(maxsize=64)
+def _attributes_of(elements: tuple[tuple[str, str], ...]) -> _Attributes:
+    """The :class:`_Attributes` of mj-attributes children given as (tag, attributes as written)."""
+    return _Attributes(elements)
 
 
 def _side(attrs: dict[str, str], name: str, side: str) -> float:
@@ -247,7 +295,7 @@ def layout(text: str) -> mjml_fixes.Layout:
     placeholder as padding), each mj-social-element's icon border, and the
     attributes mj-attributes give an mj-social-element, to be written on it."""
     bodies, head = _elements(text)
-    attributes = _Attributes(head)
+    attributes = _attributes_of(head)
     widths: list[int | None] = []
     borders: list[str] = []
     insertions: list[tuple[int, str]] = []

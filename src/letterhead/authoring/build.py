@@ -39,7 +39,7 @@ from ..errors import DataError, LetterheadError, LintError, Location, StaleOutpu
 from . import swap
 from .compile import CompiledTemplate, Compiler, Translations
 from .lint import Finding, lint, rule_severities
-from .outputs import Outputs, on_disk_text, recover_interrupted_write, stale_paths, write_all
+from .outputs import Outputs, recover_interrupted_write, same_on_disk, stale_paths, write_all
 from .payload import MANIFEST_NAME, Manifest, ManifestEntry, SesTemplate
 from .protect import show_designer_lines
 from .safety import HTML_DATA_KEY, payload_for, serialise_prepared
@@ -314,7 +314,7 @@ def _compile_one(compiler: Compiler, config: Config, catalogs: Mapping[str, Tran
             headers=dict(source.headers),
         )
         root = str(config.root)
-        same = (frozenset(p for p, c in outputs.files.items() if on_disk_text(f"{root}/{p}") == c) if compare
+        same = (frozenset(p for p, c in outputs.files.items() if same_on_disk(f"{root}/{p}", c)) if compare
                 else frozenset())
         files = {p: c for p, c in outputs.files.items() if p not in same}
         report = TemplateReport(name, "compiled", payload.size_bytes, tuple(findings), locale, compiled.untranslated)

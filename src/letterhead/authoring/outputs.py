@@ -39,13 +39,29 @@ class Outputs:
         self.files[path] = content
 
 
-def on_disk_text(path: Path | str) -> str | None:
-    """A generated file's text, None when it is missing or unreadable."""
+def same_on_disk(path: Path | str, content: str) -> bool:
+    """Whether the generated file at ``path`` holds ``content`` already (a
+    missing or unreadable file does not).  Line ends are compared as text
+    mode reads them, so a checkout that turned LF into CRLF (git's autocrlf)
+    is not taken for a change.  Read as bytes, without a text layer: a build
+    compares every output it makes (~2,000 files for 200 variants)."""
     try:
-        with open(path, encoding="utf-8") as fh:
-            return fh.read()
-    except (OSError, UnicodeDecodeError):
-        return None
+        with open(path, "rb", buffering=0) as fh:
+            data = fh.read()
+    except OSError:
+        return False
+    try:
+        if data == content.encode("utf-8"):
+            return True
+    except UnicodeEncodeError:  # cannot be on disk: writing it will say why
+        return False
+    if b"\r" not in data:
+        return False
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return text.replace("\r\n", "\n").replace("\r", "\n") == content
 
 
 def generated(config: Config, ses_rel: str, build_rel: str) -> dict[str, Path]:
@@ -74,7 +90,7 @@ def files_below(folder: Path, prefix: str, found: dict[str, Path]) -> None:
 def stale_paths(config: Config, outputs: Outputs, ses_rel: str, build_rel: str) -> list[str]:
     on_disk = generated(config, ses_rel, build_rel)
     stale = [p for p, content in sorted(outputs.files.items())
-             if p not in on_disk or on_disk_text(on_disk[p]) != content]
+             if p not in on_disk or not same_on_disk(on_disk[p], content)]
     stale += sorted(p for p in outputs.same if p not in on_disk)  # deleted since the worker looked
     ours = outputs.paths()
     stale += sorted(p for p in on_disk if p not in ours)
@@ -164,7 +180,7 @@ def write_all(config: Config, outputs: Outputs, ses_rel: str, build_rel: str) ->
                 f"{gone[0]} was deleted while letterhead was building",
                 hint="run `letterhead build` again; nothing was changed",
             )
-        fresh = {r: c for r, c in outputs.files.items() if r not in on_disk or on_disk_text(on_disk[r]) != c}
+        fresh = {r: c for r, c in outputs.files.items() if r not in on_disk or not same_on_disk(on_disk[r], c)}
         written: list[str] = []
         staged: list[Path] = []
         try:

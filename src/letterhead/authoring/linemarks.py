@@ -10,6 +10,7 @@ restored part → the source location of the placeholder before them.
 from __future__ import annotations
 
 import bisect
+import itertools
 import re
 import zlib
 from collections.abc import Callable
@@ -65,20 +66,16 @@ class LineMarks:
         # split() leaves [text, file id, line, text, file id, line, ..., text].
         pieces = self.MARK_RE.split(text)
         texts = pieces[0::3]
-        offsets: list[int] = []
-        marks: list[tuple[str, str]] = []  # (file id, line), made into Locations only when asked
-        length = len(texts[0])
-        for k in range(1, len(pieces), 3):
-            offsets.append(length)
-            marks.append((pieces[k], pieces[k + 1]))
-            length += len(pieces[k + 2])
+        # (file id, line) of each mark, made into Locations only when asked,
+        # and its offset in the clean text: the length of the texts before it.
+        fids, lines = pieces[1::3], pieces[2::3]
+        offsets = list(itertools.accumulate(map(len, texts[:-1])))
         clean = "".join(texts)
 
         def locate(offset: int) -> Location:
             i = bisect.bisect_right(offsets, offset) - 1
             if i >= 0:
-                fid, line = marks[i]
-                return Location(self.paths[int(fid)], int(line) + clean.count("\n", offsets[i], offset))
+                return Location(self.paths[int(fids[i])], int(lines[i]) + clean.count("\n", offsets[i], offset))
             return Location(fallback, clean.count("\n", 0, offset) + 1)
 
         return clean, locate

@@ -281,7 +281,7 @@ def _compile_one(compiler: Compiler, config: Config, catalogs: Mapping[str, Tran
                 render_headers(source.headers, sample.data, where=where, data_name=where,
                                label=f"sample '{sample.name}' ({where}): ")
             contract = contract_with_headers(compiled.parsed.values(), source.headers, toml_where,
-                                             lines=source.meta_lines)
+                                             lines=source.meta_lines, contract=compiled.contract)
         if mine.mjml_source is None or mine.severities is None:
             mine.mjml_source, mine.severities = read_text(source.mjml_path), rule_severities(config, source.lint)
         findings = lint(

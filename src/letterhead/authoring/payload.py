@@ -77,17 +77,28 @@ class SesTemplate:
     # cached_property writes the instance's __dict__, which a frozen dataclass allows.
     @functools.cached_property
     def size_bytes(self) -> int:
-        return sum(utf8_length(p) for p in (self.subject, self.html, self.text))
+        parts = (self.subject, self.html, self.text)
+        if all(p.isascii() for p in parts):
+            return sum(map(len, parts))
+        return self._measured[0]  # encoded once for the size and the hash (a build asks for both)
 
-    @functools.cached_property
+    @property
     def content_hash(self) -> str:
         """Hash of the parts alone (not the name): equal content, equal hash,
         whatever name it is deployed under."""
+        return self._measured[1]
+
+    @functools.cached_property
+    def _measured(self) -> tuple[int, str]:
+        """The parts' UTF-8 size and content hash, from one encoding of each."""
         h = hashlib.sha256()
+        size = 0
         for part in (self.subject, self.html, self.text):
-            h.update(part.encode("utf-8"))
+            data = part.encode("utf-8")
+            size += len(data)
+            h.update(data)
             h.update(b"\0")
-        return h.hexdigest()
+        return size, h.hexdigest()
 
     def renamed(self, name: str) -> SesTemplate:
         return SesTemplate(name, self.subject, self.html, self.text)

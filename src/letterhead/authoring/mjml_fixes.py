@@ -102,6 +102,7 @@ def _fix_tag(name: str, attrs: str, selfclose: str, in_head: bool, head: str | N
     values = {k.lower(): v for k, _, v in pairs}
     out = []
     changed = False
+    carried = CARRIED.get(name) if not in_head else None  # MRML drops it: see below
     for key, eq, raw in pairs:
         lkey = key.lower()
         quote = raw[0] if raw[:1] in "\"'" else '"'
@@ -110,11 +111,11 @@ def _fix_tag(name: str, attrs: str, selfclose: str, in_head: bool, head: str | N
         # MRML prints newlines and tabs inside some MJML attribute values as
         # the two characters "\n" (e.g. mj-image alt); for MJML's attributes
         # (CSS values, class lists, alt text) any whitespace is one space.
-        if any(c in value for c in "\n\r\t"):
+        if "\n" in value or "\r" in value or "\t" in value:
             value = " ".join(value.split())
         # A unitless 0 in padding breaks MRML's width arithmetic ("0 50px"
         # makes the column content too wide); MJML reads it as 0px.
-        if _PADDING_ATTR.search(lkey):
+        if "padding" in lkey and _PADDING_ATTR.search(lkey):
             value = " ".join("0px" if v == "0" else v for v in value.split(" "))
         # MJML reads a column's or group's px width with parseInt
         # everywhere (its CSS class, its Outlook cell, its content's
@@ -125,12 +126,12 @@ def _fix_tag(name: str, attrs: str, selfclose: str, in_head: bool, head: str | N
         # "fluid-height" (MRML silently renders it as fixed-height, 0px tall).
         if name in ("mj-hero", "mj-class") and lkey == "mode" and value.strip() == "fluid-height":
             value = "fluid"
-        if lkey in _HTML_VALUED and any(c in value for c in "\\\""):
+        if lkey in _HTML_VALUED and ("\\" in value or '"' in value):
             # MRML backslash-escapes '"' and '\' in these ('alt="Say \\"hi\\""');
             # character references survive MRML verbatim and mean the same.
             value = value.replace("\\", "&#92;").replace('"', "&quot;")
             quote = '"'
-        if lkey == CARRIED.get(name) and not in_head:  # MRML drops it: see below
+        if lkey == carried:
             continue
         if value != original:
             changed = True
@@ -195,23 +196,30 @@ def _fix_content(mjml: str) -> str:
     """Fixes inside the HTML content of mj-text, mj-button, mj-raw... and the
     text of mj-title / mj-preview."""
     out: list[str] = []
-    pos = 0
+    pos = done = 0  # where to search from; what is in out
+    search = _CONTENT_OPEN.search
     while True:
-        m = _CONTENT_OPEN.search(mjml, pos)
+        m = search(mjml, pos)
         if m is None:
             break
-        if m.group(2):  # self-closing: no content
-            out.append(mjml[pos : m.end()])
+        name, selfclose = m.groups()
+        if selfclose:  # no content
             pos = m.end()
             continue
-        close = _CONTENT_CLOSE[m.group(1)].search(mjml, m.end())
+        close = _CONTENT_CLOSE[name].search(mjml, m.end())
         if close is None:
             break
-        out.append(mjml[pos : m.end()])
-        content = mjml[m.end() : close.start()]
-        out.append(_fix_html(content) if "<" in content else content)
-        pos = close.start()
-    out.append(mjml[pos:])
+        start, end = m.end(), close.start()
+        if mjml.find("<", start, end) >= 0:
+            content = mjml[start:end]
+            fixed = _fix_html(content)
+            if fixed != content:
+                out += (mjml[done:start], fixed)
+                done = end
+        pos = end
+    if not out:
+        return mjml
+    out.append(mjml[done:])
     return "".join(out)
 
 

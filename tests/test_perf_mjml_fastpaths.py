@@ -158,3 +158,86 @@ def test_carried_attributes_restored_as_by_a_plain_sub(which: str) -> None:
         assert _outcome(lambda: attrs.restore_carried(h)) == expected, h
         changed += expected != h
     assert changed > 500
+
+
+# The lazy forms the unrolled after_mrml regexes replace.
+_LAZY = {
+    "_GROUP": re.compile(
+        r'(<!--\[if mso \| IE\]><td style="width:(\d+(?:\.\d+)?)px;"><!\[endif\]-->'
+        r'<div class="[^"]*" style="font-size:0;line-height:0;[^"]*">)'
+        r"(.*?)(<!--\[if mso \| IE\]></tr></table><!\[endif\]--></div>)",
+        re.DOTALL,
+    ),
+    "_HERO": re.compile(
+        r'(<td\b[^>]*?\bstyle="([^"]*)"[^>]*>'
+        r'<!--\[if mso \| IE\]><table border="0" cellpadding="0" cellspacing="0" width=")(\d+)(" style="width:)(\d+)'
+        r'(px;"><tr><td><!\[endif\]--><div class="mj-hero-content")'
+        r"(.*?)(<!--\[if mso \| IE\]></td></tr></table><!\[endif\]--></td>)",
+        re.DOTALL,
+    ),
+}
+_GROUP_PIECES = [
+    '<!--[if mso | IE]><td style="width:300px;"><![endif]--><div class="g" style="font-size:0;line-height:0;x">',
+    "<!--[if mso | IE]></tr></table><![endif]--></div>", "<!--[if mso | IE]></tr></table>", "<", "<!--", "a\n",
+    '<td style="p"><!--[if mso | IE]><table border="0" cellpadding="0" cellspacing="0" width="600" style="width:600'
+    'px;"><tr><td><![endif]--><div class="mj-hero-content"', "<!--[if mso | IE]></td></tr></table><![endif]--></td>",
+    "<!--[if mso | IE]></td></tr></table><![endif]-->", ">", '"',
+]
+
+
+@pytest.mark.parametrize("name", sorted(_LAZY))
+def test_unrolled_regexes_match_as_the_lazy_ones(name: str) -> None:
+    fast: re.Pattern[str] = getattr(mjml_fixes, name)
+    rng = random.Random(13)
+    found = 0
+    for _ in range(20_000):
+        text = "".join(rng.choice(_GROUP_PIECES) for _ in range(rng.randint(0, 10)))
+        expected = [m.groups() for m in _LAZY[name].finditer(text)]
+        assert [m.groups() for m in fast.finditer(text)] == expected, text
+        found += bool(expected)
+    assert found > 1000
+
+
+def test_image_blocks_found_as_by_finditer() -> None:
+    # _image_blocks starts from the end of each image table's style; it must
+    # find exactly finditer's matches, in odd documents too.
+    noise = ['"', "<", ">", "x", "min-width:100%;", '<a title=">">', ' class="mj-full-width-mobile"', "", "", "",
+             "border-collapse:collapse;border-spacing:0px;", mjml_fixes._IMAGE_BLOCK_END, *mjml_fixes._IMAGE_BLOCK_STARTS]
+    rng = random.Random(17)
+
+    def some() -> str:
+        return "".join(rng.choice(noise) for _ in range(rng.randint(0, 2)))
+
+    def block() -> str:  # an image table, most of the time nearly as MRML writes it
+        parts = [rng.choice(mjml_fixes._IMAGE_BLOCK_STARTS), rng.choice(["", "width:100px;", "a>b;"]),
+                 mjml_fixes._IMAGE_BLOCK_END, rng.choice(["", ' class="mj-full-width-mobile"']),
+                 rng.choice(["", ' style="width:100px;"']), ">", rng.choice(["", '<a href="x">']),
+                 '<img src="a" width="', rng.choice(["100", "9.5"]), '"']
+        return "".join(p if rng.random() < 0.93 else some() for p in parts) + some()
+
+    found = 0
+    for _ in range(20_000):
+        h = some() + "".join(block() for _ in range(rng.randint(0, 3))) + some()
+        expected = [m.span() for m in mjml_fixes._IMAGE_BLOCK.finditer(h)]
+        assert [m.span() for m in mjml_fixes._image_blocks(h)] == expected, h
+        found += len(expected) > 1
+    assert found > 1000
+
+
+def test_led_sub_is_the_plain_sub() -> None:
+    noise = ['<td style="width:', "12.5", "3", 'px;">', '<a href="x">', '"', ">", "<", "x", "", ""]
+    rng = random.Random(19)
+
+    def cell() -> str:
+        parts = ['<td style="width:', rng.choice(["12.5", "3", "7.25"]), 'px;">', rng.choice(["", '<a href="x">']),
+                 '<img src="a" width="', rng.choice(["7.25", "3", "1.5"]), '"']
+        return "".join(p if rng.random() < 0.93 else rng.choice(noise) for p in parts) + rng.choice(noise)
+
+    changed = 0
+    for _ in range(20_000):
+        h = rng.choice(noise) + "".join(cell() for _ in range(rng.randint(0, 3)))
+        expected = mjml_fixes._IMAGE_WIDTH.sub(mjml_fixes._fix_image_width, h)
+        got = mjml_fixes._sub_led(mjml_fixes._IMAGE_WIDTH, '<td style="width:', h, mjml_fixes._fix_image_width)
+        assert got == expected, h
+        changed += got != h
+    assert changed > 3000

@@ -295,8 +295,9 @@ _HERO = re.compile(
     r'(<td\b[^>]*?\bstyle="([^"]*)"[^>]*>'
     r'<!--\[if mso \| IE\]><table border="0" cellpadding="0" cellspacing="0" width=")(\d+)(" style="width:)(\d+)'
     r'(px;"><tr><td><!\[endif\]--><div class="mj-hero-content")'
-    r"(.*?)(<!--\[if mso \| IE\]></td></tr></table><!\[endif\]--></td>)",
-    re.DOTALL,
+    # (.*?) before the end, unrolled: the lazy form tries the end at every character
+    r"([^<]*(?:<(?!!--\[if mso \| IE\]></td></tr></table><!\[endif\]--></td>)[^<]*)*)"
+    r"(<!--\[if mso \| IE\]></td></tr></table><!\[endif\]--></td>)",
 )
 # An mj-image: its cell's padding, its box width, the <img> width.
 _IMAGE_IN_CELL = re.compile(
@@ -358,8 +359,9 @@ def _fix_hero_widths(m: re.Match[str]) -> str:
 _GROUP = re.compile(
     r'(<!--\[if mso \| IE\]><td style="width:(\d+(?:\.\d+)?)px;"><!\[endif\]-->'
     r'<div class="[^"]*" style="font-size:0;line-height:0;[^"]*">)'
-    r"(.*?)(<!--\[if mso \| IE\]></tr></table><!\[endif\]--></div>)",
-    re.DOTALL,
+    # (.*?) before the end, unrolled: the lazy form tries the end at every character
+    r"([^<]*(?:<(?!!--\[if mso \| IE\]></tr></table><!\[endif\]--></div>)[^<]*)*)"
+    r"(<!--\[if mso \| IE\]></tr></table><!\[endif\]--></div>)",
 )
 _GROUP_COLUMN_TD = re.compile(
     r'(<!--\[if mso \| IE\]><td style="vertical-align:[a-z]+;width:)(\d+(?:\.\d+)?)(px;"><!\[endif\]-->'
@@ -401,7 +403,7 @@ def after_mrml(html_text: str, layout: Layout | None = None) -> str:
         # true in other clients, on purpose) into "screen, yahoo", which is true
         # everywhere: it hides the carousel's arrows and thumbnails in every client.
         h = h.replace("@media screen, yahoo", "@media screen yahoo")
-    h = _IMAGE_WIDTH.sub(_fix_image_width, h)
+    h = _sub_led(_IMAGE_WIDTH, '<td style="width:', h, _fix_image_width)
     if layout is not None:
         if layout.image_widths:
             h = _set_image_widths(h, layout.image_widths)
@@ -482,7 +484,61 @@ def _set_image_widths(h: str, widths: tuple[int | None, ...]) -> str:
             cell = _CSS_WIDTH.sub(f"width:{width}px", cell, count=1)
         return f"{m.group(1)}{table_style}{m.group(3)}{cell}{m.group(5)}{width}{m.group(7)}"
 
-    return _sub_each(_IMAGE_BLOCK, h, widths, replace)
+    return _sub_each(_IMAGE_BLOCK, h, widths, replace, _image_blocks(h))
+
+
+# What every _IMAGE_BLOCK match holds where its table's style ends, and how it starts.
+_IMAGE_BLOCK_END = 'border-collapse:collapse;border-spacing:0px;"><tbody><tr><td'
+_IMAGE_BLOCK_STARTS = (  # the longer first: from one style quote, it starts earlier
+    '<table border="0" cellpadding="0" cellspacing="0" role="presentation" class="mj-full-width-mobile" style="',
+    '<table border="0" cellpadding="0" cellspacing="0" role="presentation" style="',
+)
+
+
+def _image_blocks(h: str) -> list[re.Match[str]]:
+    """``list(_IMAGE_BLOCK.finditer(h))``, led by _IMAGE_BLOCK_END (one per
+    image) instead of trying the regex at each of the dozens of tables.  In a
+    match, the end of the table's style is the only place that text can
+    stand (it holds a '"', a '>' and a '<': no value or tag of the match can),
+    and the style's opening quote is the last '"' before it, so the match
+    starts at one of two offsets from that quote; starts and ends come in the
+    order of those texts, as finditer finds them."""
+    found: list[re.Match[str]] = []
+    pos = 0
+    j = h.find(_IMAGE_BLOCK_END)
+    while j >= 0:
+        quote = h.rfind('"', pos, j)
+        for start in _IMAGE_BLOCK_STARTS if quote >= 0 else ():
+            at = quote + 1 - len(start)
+            if at >= pos and h.startswith(start, at):
+                m = _IMAGE_BLOCK.match(h, at)
+                if m is not None:
+                    found.append(m)
+                    pos = m.end()
+                    break
+        j = h.find(_IMAGE_BLOCK_END, max(j + 1, pos))
+    return found
+
+
+def _sub_led(pattern: re.Pattern[str], lead: str, h: str, replace: Callable[[re.Match[str]], str]) -> str:
+    """``pattern.sub(replace, h)`` for a pattern whose every match starts with
+    the text ``lead``: tried only where str.find finds it (faster than the
+    regex engine's own scan for a prefix)."""
+    out: list[str] = []
+    done = 0
+    i = h.find(lead)
+    while i >= 0:
+        m = pattern.match(h, i)
+        if m is None:
+            i = h.find(lead, i + 1)
+            continue
+        out += (h[done:i], replace(m))
+        done = m.end()
+        i = h.find(lead, done)
+    if not out:
+        return h
+    out.append(h[done:])
+    return "".join(out)
 
 
 # An mj-social-element's icon: its cell, then the <img>'s style.
@@ -528,12 +584,15 @@ _T = TypeVar("_T")
 
 
 def _sub_each(
-    pattern: re.Pattern[str], text: str, values: tuple[_T, ...], replace: Callable[[re.Match[str], _T], str]
+    pattern: re.Pattern[str], text: str, values: tuple[_T, ...], replace: Callable[[re.Match[str], _T], str],
+    found: list[re.Match[str]] | None = None,
 ) -> str:
     """Replace the n-th match of ``pattern`` using the n-th value; nothing
     when the matches are not exactly as many as the values (then they are not
-    the components the values were computed for)."""
-    found = list(pattern.finditer(text))
+    the components the values were computed for).  ``found``: the matches,
+    when the caller has them."""
+    if found is None:
+        found = list(pattern.finditer(text))
     if len(found) != len(values):
         return text
     out: list[str] = []

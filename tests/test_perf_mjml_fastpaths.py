@@ -241,3 +241,24 @@ def test_led_sub_is_the_plain_sub() -> None:
         assert got == expected, h
         changed += got != h
     assert changed > 3000
+
+
+def test_mj_tables_found_as_by_finditer() -> None:
+    # _mj_tables starts from each "table-layout:", nine quotes back.
+    noise = ['"', "<", ">", "x", "table-layout:", '<table border="0" cellpadding="', "", "", ""]
+    rng = random.Random(23)
+
+    def table() -> str:
+        values = ["0", "4", "table-layout:", 'x" y="']
+        parts = ['<table border="0" cellpadding="', rng.choice(values), '" cellspacing="', rng.choice(values),
+                 '" width="', rng.choice(["100%", "300px", "table-layout:"]), '" style="color:#000;',
+                 rng.choice(["", "table-layout:auto;", "a:b;"]), "table-layout:auto;width:100%;", '">']
+        return "".join(p if rng.random() < 0.93 else rng.choice(noise) for p in parts) + rng.choice(noise)
+
+    found = 0
+    for _ in range(20_000):
+        h = rng.choice(noise) + "".join(table() for _ in range(rng.randint(0, 3)))
+        expected = [m.span() for m in mjml_fixes._MJ_TABLE.finditer(h)]
+        assert [m.span() for m in mjml_fixes._mj_tables(h)] == expected, h
+        found += len(expected) > 1
+    assert found > 1000

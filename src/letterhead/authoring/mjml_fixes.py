@@ -284,6 +284,49 @@ _MJ_TABLE = re.compile(
     r'<table border="0" cellpadding="([^"]*)" cellspacing="([^"]*)" width="([^"]*)"'
     r' style="(color:[^"]*?table-layout:[^"]*)">'
 )
+
+
+def _mj_tables(h: str) -> list[re.Match[str]]:
+    """``list(_MJ_TABLE.finditer(h))``, led by each "table-layout:" (one per
+    mj-table) instead of trying the regex at each of the dozens of tables: a
+    match holds nine '"' before the "table-layout:" of its style, the ninth
+    back from it ends 'border=' at the match's start.  A match tried from
+    one found elsewhere (inside a value) can only be one that holds it in its
+    style, and no match can start inside another before its style (each
+    value is followed by a different attribute), so the matches come in
+    finditer's order."""
+    found: list[re.Match[str]] = []
+    pos = 0
+    j = h.find("table-layout:")
+    while j >= 0:
+        quote = j
+        for _ in range(9):
+            quote = h.rfind('"', pos, quote)
+            if quote < 0:
+                break
+        at = quote - len("<table border=")
+        if quote >= 0 and at >= pos:
+            m = _MJ_TABLE.match(h, at)
+            if m is not None:
+                found.append(m)
+                pos = m.end()
+        j = h.find("table-layout:", max(j + 1, pos))
+    return found
+
+
+def _replace(h: str, found: list[re.Match[str]], replace: Callable[[re.Match[str]], str]) -> str:
+    """``h`` with each of ``found`` (matches in order, not overlapping) replaced."""
+    if not found:
+        return h
+    out: list[str] = []
+    done = 0
+    for m in found:
+        out += (h[done : m.start()], replace(m))
+        done = m.end()
+    out.append(h[done:])
+    return "".join(out)
+
+
 _FLUID_HERO_TD = re.compile(r"(mso-padding-bottom-alt:0;padding-bottom:)(\d+(?:\.\d+)?)(;width:0\.01%;)")
 _IMAGE_WIDTH = re.compile(
     r'(<td style="width:)(\d+\.\d+)(px;">(?:<a\b[^>]*>)?<img\b[^>]*?\bwidth=")(\d+\.\d+)(")'
@@ -393,7 +436,7 @@ def after_mrml(html_text: str, layout: Layout | None = None) -> str:
     """``layout``: MJML's own numbers for the source, written over MRML's."""
     h = html_text
     if "table-layout:" in h:
-        h = _MJ_TABLE.sub(_fix_mj_table, h)
+        h = _replace(h, _mj_tables(h), _fix_mj_table)
     if "width:0.01%" in h:
         h = _FLUID_HERO_TD.sub(_fix_fluid_hero, h)
     if "mj-hero-content" in h:

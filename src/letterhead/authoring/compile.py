@@ -444,17 +444,19 @@ class Compiler:
         verify(placed, html_tokens, self.table)
 
         subject_tokens = self._render_text(f"{name}/subject.txt")
-        subject_tokens = self._protect_rendered(subject_tokens, self.config.rel(source.subject_path))
-        subject_tokens = one_line_subject(subject_tokens, source.subject_path, self.config.rel(source.subject_path))
+        rel_subject = self.config.rel(source.subject_path)
+        rel_text = self.config.rel(source.text_path) if source.has_text else rel_mjml
+        subject_tokens = self._protect_rendered(subject_tokens, rel_subject)
+        subject_tokens = one_line_subject(subject_tokens, source.subject_path, rel_subject)
         if not subject_tokens:
             raise SourceError(
                 "the subject is empty",
-                location=Location(self.config.rel(source.subject_path), 1),
+                location=Location(rel_subject, 1),
                 hint="write the subject line in subject.txt",
             )
         if source.has_text:
             text_tokens = self._render_text(f"{name}/text.txt")
-            text_tokens = self._protect_rendered(text_tokens, self.config.rel(source.text_path))
+            text_tokens = self._protect_rendered(text_tokens, rel_text)
             text_tokens = text_tokens.strip("\n") + "\n"
         else:
             blocks = frozenset(self.table[i].token for i in tokens_in(html_tokens) if self.table[i].is_block)
@@ -469,11 +471,7 @@ class Compiler:
             locs = tuple(located)
             parts[part] = restored
             locations[part] = locs
-            fallback = {
-                "subject": self.config.rel(source.subject_path),
-                "html": rel_mjml,
-                "text": self.config.rel(source.text_path) if source.has_text else rel_mjml,
-            }[part]
+            fallback = {"subject": rel_subject, "html": rel_mjml, "text": rel_text}[part]
             parsed[part] = sestemplate.parse(
                 restored, origin=fallback, locate=offset_locator(locs, fallback)
             )

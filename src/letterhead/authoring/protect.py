@@ -421,26 +421,23 @@ def _unmask_then(fn: Callable[[re.Match[str]], str]) -> Callable[[re.Match[str]]
     return inner
 
 
-class _Occurrence(NamedTuple):
-    id: int
-    stack: tuple[int, ...]  # ids of the block tags enclosing it
-
-
-def _occurrences(text: str, table: PlaceholderTable, start: int = 0) -> list[_Occurrence]:
-    """Token occurrences with the chain of open blocks around each."""
-    result: list[_Occurrence] = []
-    stack: list[int] = []
-    for m in TOKEN_RE.finditer(text, start):
-        ph = table[int(m.group(1))]
-        if ph.kind == "open" or ph.kind == "inline_open":
-            result.append(_Occurrence(ph.id, tuple(stack)))
-            stack.append(ph.id)
-        elif ph.kind == "close":
+def _occurrences(text: str, table: PlaceholderTable, start: int = 0) -> list[tuple[int, tuple[int, ...]]]:
+    """Token occurrences, (id, the ids of the block tags enclosing it)."""
+    result: list[tuple[int, tuple[int, ...]]] = []
+    append = result.append
+    items = table.items
+    stack: tuple[int, ...] = ()  # a new tuple only when a block opens or closes
+    for ident in map(int, TOKEN_RE.findall(text, start)):
+        kind = items[ident].kind
+        if kind == "open" or kind == "inline_open":
+            append((ident, stack))
+            stack = (*stack, ident)
+        elif kind == "close":
             if stack:
-                stack.pop()
-            result.append(_Occurrence(ph.id, tuple(stack)))
+                stack = stack[:-1]
+            append((ident, stack))
         else:
-            result.append(_Occurrence(ph.id, tuple(stack)))
+            append((ident, stack))
     return result
 
 
@@ -461,8 +458,8 @@ def verify(
     """Every placeholder of ``before`` is in ``after``, block tags in the same
     order, each placeholder inside the same blocks.  Head content (title,
     preview) may be duplicated by MRML; that is harmless and allowed."""
-    before_ids = {int(m.group(1)) for m in TOKEN_RE.finditer(before)}
-    after_ids = {int(m.group(1)) for m in TOKEN_RE.finditer(after)}
+    before_ids = set(map(int, TOKEN_RE.findall(before)))
+    after_ids = set(map(int, TOKEN_RE.findall(after)))
     for ident in sorted(before_ids - after_ids):
         ph = table[ident]
         raise PlaceholderLostError(
@@ -472,8 +469,10 @@ def verify(
         )
     src = _occurrences(before, table, _body_start(before, before_body))
     out = _occurrences(after, table, _body_start(after, after_body))
-    src_blocks = [o.id for o in src if table[o.id].is_block]
-    out_blocks = [o.id for o in out if table[o.id].is_block]
+    if src == out:  # the same placeholders, in the same order and blocks: nothing moved
+        return
+    src_blocks = [ident for ident, _ in src if table[ident].is_block]
+    out_blocks = [ident for ident, _ in out if table[ident].is_block]
     if src_blocks != out_blocks:
         bad = _first_difference(src_blocks, out_blocks)
         ph = table[bad]
@@ -484,11 +483,11 @@ def verify(
             "or keep them inside one mj-text",
         )
     allowed: dict[int, set[tuple[int, ...]]] = {}
-    for o in src:
-        allowed.setdefault(o.id, set()).add(o.stack)
-    for o in out:
-        if o.id in allowed and o.stack not in allowed[o.id]:
-            ph = table[o.id]
+    for ident, stack in src:
+        allowed.setdefault(ident, set()).add(stack)
+    for ident, stack in out:
+        if ident in allowed and stack not in allowed[ident]:
+            ph = table[ident]
             raise PlaceholderLostError(
                 f"{stage} moved placeholder {ph.raw} out of its block",
                 location=ph.location,

@@ -63,16 +63,21 @@ class LineMarks:
         return Location(self.paths[int(m.group(1))], int(m.group(2)) + text.count("\n", m.end(), offset))
 
     def strip(self, text: str, fallback: str) -> tuple[str, Callable[[int], Location]]:
-        # split() leaves [text, file id, line, text, file id, line, ..., text].
-        pieces = self.MARK_RE.split(text)
-        texts = pieces[0::3]
-        # (file id, line) of each mark, made into Locations only when asked,
-        # and its offset in the clean text: the length of the texts before it.
-        fids, lines = pieces[1::3], pieces[2::3]
-        offsets = list(itertools.accumulate(map(len, texts[:-1])))
-        clean = "".join(texts)
+        """``text`` without its marks, and a locator from offsets in it to
+        source lines.  The locator's table is made on its first call: a
+        build that meets no error never asks."""
+        clean = self.MARK_RE.sub("", text)
+        table: tuple[list[int], list[str], list[str]] | None = None
 
         def locate(offset: int) -> Location:
+            nonlocal table
+            if table is None:
+                # split() leaves [text, file id, line, text, file id, line, ..., text]:
+                # each mark's (file id, line), made into a Location only when asked, and
+                # its offset in the clean text (the length of the texts before it).
+                pieces = self.MARK_RE.split(text)
+                table = list(itertools.accumulate(map(len, pieces[0:-1:3]))), pieces[1::3], pieces[2::3]
+            offsets, fids, lines = table
             i = bisect.bisect_right(offsets, offset) - 1
             if i >= 0:
                 return Location(self.paths[int(fids[i])], int(lines[i]) + clean.count("\n", offsets[i], offset))

@@ -21,7 +21,7 @@ from letterhead.authoring.mjml import compile_mjml
 # The plain forms the fast regexes replace.
 _PLAIN = {
     "_UNITLESS_ZERO": re.compile(r"""(?<![\w.])0(?![\w.%])"""),
-    "_HEAD_ALT": re.compile(r"\balt\s*="),
+    "alt in the head": re.compile(r"\balt\s*="),
 }
 
 
@@ -32,15 +32,16 @@ def _samples(alphabet: str, n: int = 3000, seed: int = 7) -> list[str]:
 
 @pytest.mark.parametrize("name", sorted(_PLAIN))
 def test_literal_led_regexes_find_what_the_plain_ones_find(name: str) -> None:
-    fast: re.Pattern[str] = getattr(mjml_fixes, name)
     plain = _PLAIN[name]
     alphabet = "0a.%l t=\u00e9_-x\n" if name == "_UNITLESS_ZERO" else "alt =x_-\u00e9\n"
     edge = ["0", " 0", "a0", ".0", "0.", "00", "0%", "0px", "alt=", "salt=", "_alt =", "\u00e9alt=", "-alt="]
     for text in edge + _samples(alphabet):
         found = plain.search(text)
-        assert bool(fast.search(text)) == bool(found), (name, text)
-        if found:  # the same first match, not just some match
-            assert fast.search(text).span() == found.span(), (name, text)  # type: ignore[union-attr]
+        if name == "_UNITLESS_ZERO":
+            fast = mjml_fixes._UNITLESS_ZERO.search(text)
+            assert (fast.span() if fast else None) == (found.span() if found else None), text  # the same first match
+        else:
+            assert mjml_fixes._head_facts.__wrapped__(text)[0] == bool(found), text
 
 
 def test_head_carried_attributes_need_a_word_boundary() -> None:

@@ -91,13 +91,6 @@ class Context(Enum):
     COMMENT = "an HTML comment"
 
 
-_TAG_RE = re.compile(
-    r"""<(/?)(mj-[a-z-]+|mjml)\b([^>"'/]*(?:(?:/(?!>)|"[^"]*"|'[^']*')[^>"'/]*)*)(/?)>""",
-    re.IGNORECASE,
-)
-_COMMENT_RE = re.compile(r"<!--.*?-->", re.DOTALL)
-
-
 # How deep MJML components and HTML elements may nest in one document.  MRML
 # and css-inline (Rust, recursive) overflow the stack and kill the whole
 # process, with no error to report, past a few thousand levels (measured:
@@ -269,7 +262,7 @@ def scan(text: str, *, locate: Locator | None = None) -> MjmlMap:
         if selfclose:
             continue
         if name in ENDING_TAGS:
-            cm = _CLOSE_RE[name].search(text, pos)
+            cm = (_CLOSE_RE.get(name) or _close_re(name)).search(text, pos)
             if cm is None:
                 raise fail(f"<{name}> is never closed", mstart, f"add </{name}>")
             cstart = cm.start()
@@ -300,7 +293,12 @@ _SCAN_RE = re.compile(
     r"""<!--.*?(?:-->|\Z)|<(/?)(mj-[a-z-]+|mjml)\b([^>"'/]*(?:(?:/(?!>)|"[^"]*"|'[^']*')[^>"'/]*)*)(/?)>""",
     re.IGNORECASE | re.DOTALL,
 )
-_CLOSE_RE = {name: re.compile(rf"</{re.escape(name)}\s*>", re.IGNORECASE) for name in ENDING_TAGS}
+_CLOSE_RE: dict[str, re.Pattern[str]] = {}  # the closing tag of each of ENDING_TAGS, compiled when first met
+
+
+def _close_re(name: str) -> re.Pattern[str]:
+    found = _CLOSE_RE[name] = re.compile(rf"</{re.escape(name)}\s*>", re.IGNORECASE)
+    return found
 
 
 # HTML content: a comment (an unclosed one runs to the content's end) or a tag.

@@ -167,9 +167,6 @@ def _fix_tag(name: str, attrs: str, selfclose: str, in_head: bool, head: str | N
     return f"<{name}{''.join(out)}{space}{selfclose}>"
 
 
-# \bname\s*= (name: alt, or a carried attribute), its lookbehind after the literal.
-_HEAD_ALT = re.compile(r"alt(?<!\walt)\s*=")
-_HEAD_CARRIED = {t: re.compile(rf"{k}(?<!\w{k})\s*=") for t, k in CARRIED.items()}
 
 
 @functools.lru_cache(maxsize=64)
@@ -182,7 +179,9 @@ def _head_defaults(head: str) -> HeadDefaults:
 def _head_facts(head: str) -> tuple[bool, frozenset[str]]:
     """Whether the head gives an alt, and the components whose carried
     attribute it gives (templates of one layout share the head)."""
-    return bool(_HEAD_ALT.search(head)), frozenset(t for t, r in _HEAD_CARRIED.items() if r.search(head))
+    # \bname\s*=, its lookbehind after the literal (compiled on first use, by re's cache)
+    return bool(re.search(r"alt(?<!\walt)\s*=", head)), \
+        frozenset(t for t, k in CARRIED.items() if re.search(rf"{k}(?<!\w{k})\s*=", head))
 
 
 _CONTENT_TAGS = (

@@ -44,8 +44,10 @@ from .jinja_cache import (
     MessageState,
     ProtectingLoader,
     SandboxEnvironment,
+    TextPlan,
     TooComplex,
     bytecode_cache,
+    text_plan,
 )
 from .linemarks import LineMarks, offset_locator
 from .protect import (
@@ -127,7 +129,7 @@ class Compiler:
         self.config = config
         self.brand = brand
         # subject.txt / text.txt filled in without Jinja, by name (see _render_text).
-        self._filled: dict[str, str | None] | None = None if watch else {}
+        self._filled: dict[str, TextPlan | None] | None = None if watch else {}
         self.table = PlaceholderTable()
         self.loader = ProtectingLoader(config.source_dir, self.table, config, keep=not watch)
         self.env = SandboxEnvironment(
@@ -166,9 +168,10 @@ class Compiler:
         # _translate_once; a watching one lives on while catalogues are edited).
         self._translated: dict[int, tuple[Translations | None, dict[tuple[Any, ...], tuple[str, str | None]]]] | None \
             = None if watch else {}
+        self._gettext = Messages(self._messages, "g", lambda m: self._translate_once(
+            ("g", m), lambda: self._translate(m, lambda c, k: c.gettext(k))))
         self.env.install_gettext_callables(  # type: ignore[attr-defined]
-            gettext=Messages(self._messages, "g", lambda m: self._translate_once(
-                ("g", m), lambda: self._translate(m, lambda c, k: c.gettext(k)))),
+            gettext=self._gettext,
             ngettext=Messages(self._messages, "n", lambda s, p, n: self._translate_once(
                 ("n", s, p, n), lambda: self._translate(
                     s if n == 1 else p, lambda c, k: c.ngettext(*self._plural_keys(s, p), n), plural=(s, p)))),
@@ -338,27 +341,48 @@ class Compiler:
 
     def _render_text(self, name: str) -> str:
         """``subject.txt`` / ``text.txt``: most are plain text with a few
-        ``[[ brand.x ]]``; those are filled in directly (Jinja would load,
-        check and run a compiled template for each: ~0.25 ms).  Anything else
-        (a statement, a filter, a comment, an unknown key) goes to Jinja, which
-        gives the same output or the error.
+        ``[[ brand.x ]]`` and ``{% trans %}`` blocks; those are rendered
+        directly (Jinja would load, check and run a compiled template for
+        each: ~0.25 ms), the blocks through the same gettext as Jinja's
+        (:func:`~letterhead.authoring.jinja_cache.text_plan`).  Anything
+        else (a statement, a filter, an unknown key) goes to Jinja, which
+        gives the same output or the error; so does a translation that does
+        not format.
 
-        Without ``watch`` the result is kept by name for the compiler's life
+        Without ``watch`` the plan is kept by name for the compiler's life
         (every locale's variant reads the same file): the file does not change
         meanwhile, nor does the brand, and the placeholders its reading put in
         the table stay there.  None is kept too: the file needs Jinja."""
         filled = self._filled
         if filled is not None and name in filled:
-            plain = filled[name]
-            return plain if plain is not None else self._render_jinja(name)
-        try:
-            protected, _, _ = self.loader.get_source(self.env, name)
-        except (jinja2.TemplateNotFound, Escapes):
-            return self._render_jinja(name)  # which words the error
-        plain = _fill_brand(protected, self.brand)
-        if filled is not None:
-            filled[name] = plain
-        return plain if plain is not None else self._render_jinja(name)
+            plan = filled[name]
+        else:
+            try:
+                protected, _, _ = self.loader.get_source(self.env, name)
+            except (jinja2.TemplateNotFound, Escapes):
+                return self._render_jinja(name)  # which words the error
+            plan = text_plan(protected, self.brand)
+            if filled is not None:
+                filled[name] = plan
+        if plan is None:
+            return self._render_jinja(name)
+        if len(plan) == 1:
+            return plan[0]  # type: ignore[return-value]
+        gettext = self._gettext  # what Jinja's {% trans %} calls
+        out: list[str] = []
+        for piece in plan:
+            if isinstance(piece, str):
+                out.append(piece)
+                continue
+            msgid, values = piece
+            text = gettext(msgid)
+            if values is not None:
+                try:
+                    text = text % values
+                except Exception:
+                    return self._render_jinja(name)
+            out.append(text)
+        return "".join(out)
 
     def _jinja_location(self, exc: BaseException, name: str) -> Location:
         return self._template_frame(exc) or Location(f"{self.config.rel(self.config.source_dir)}/{name}")
@@ -510,32 +534,11 @@ class Compiler:
         return MUSTACHE_RE.sub(lambda m: self.table.add(m.group(0), locate(m.start())).token, text)
 
 
-_BRAND_EXPR_RE = re.compile(r"\[\[[ \t]*brand((?:\.[A-Za-z_][A-Za-z0-9_]*)+)[ \t]*\]\]")
-
-
 def _fill_brand(text: str, brand: Mapping[str, Any]) -> str | None:
-    """``text`` rendered as Jinja would when its only Jinja syntax is
-    ``[[ brand.a.b ]]`` with string or integer values; None otherwise."""
-    if "{%" in text or "[#" in text or "\r" in text:
-        return None
-    out: list[str] = []
-    pos = 0
-    for m in _BRAND_EXPR_RE.finditer(text):
-        value: Any = brand
-        for key in m.group(1)[1:].split("."):
-            # Jinja looks up attributes before keys (brand.items is dict.items).
-            if not isinstance(value, dict) or key not in value or hasattr(value, key):
-                return None
-            value = value[key]
-        if not isinstance(value, (str, int)) or isinstance(value, bool):
-            return None
-        out.append(text[pos : m.start()])
-        out.append(str(value))
-        pos = m.end()
-    out.append(text[pos:])
-    if "[[" in "".join(out[0::2]):  # an expression this does not handle
-        return None
-    return "".join(out)
+    """``text`` rendered as Jinja would when it has no ``{% trans %}`` block
+    (see :func:`~letterhead.authoring.jinja_cache.text_plan`); None otherwise."""
+    plan = text_plan(text, brand)
+    return plan[0] if plan is not None and len(plan) == 1 else None  # type: ignore[return-value]
 
 
 def _ensure_lang(mjml_text: str, lang: str) -> str:

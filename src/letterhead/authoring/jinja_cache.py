@@ -17,7 +17,7 @@ import io
 import os
 import re
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import CodeType
 from typing import Any, NamedTuple
@@ -228,6 +228,109 @@ class MessageState:
     def __init__(self) -> None:
         self.memo: dict[tuple[Any, ...], tuple[str, str | None]] | None = None
         self.untranslated: list[str] = []
+
+
+# -- subject.txt and text.txt without Jinja (Compiler._render_text) ------------------------------
+
+_NAME = r"[A-Za-z_][A-Za-z0-9_]*"
+_BRAND_EXPR_RE = re.compile(rf"\[\[[ \t]*brand((?:\.{_NAME})+)[ \t]*\]\]")
+_JINJA_OPENER_RE = re.compile(r"\{%|\[\[|\[#")  # what Jinja's lexer looks for in text
+_TRANS_VAR = rf"{_NAME}[ \t]*=[ \t]*brand(?:\.{_NAME})+"
+_TRANS_OPEN_RE = re.compile(rf"\{{%[ \t]*trans(?:[ \t]+({_TRANS_VAR}(?:[ \t]*,[ \t]*{_TRANS_VAR})*))?[ \t]*%\}}")
+_TRANS_VAR_RE = re.compile(rf"({_NAME})[ \t]*=[ \t]*brand((?:\.{_NAME})+)")
+_TRANS_CLOSE_RE = re.compile(r"\{%[ \t]*endtrans[ \t]*%\}")
+_TRANS_NAME_RE = re.compile(rf"\[\[[ \t]*({_NAME})[ \t]*\]\]")
+_TRIM_RE = re.compile(r"\s*\n\s*")  # Jinja's i18n extension trims a body with this
+# Names a {% trans %} tag reads otherwise (options, literals, operators): left to Jinja.
+_TRANS_RESERVED = frozenset({"trimmed", "notrimmed", "true", "false", "none", "True", "False", "None",
+                             "and", "or", "not", "in", "is", "if", "else", "pluralize"})
+
+# A text file as a sequence of plain pieces and {% trans %} blocks, each
+# block (msgid, {name: value} to format the translation with, or None).
+TextPlan = tuple["str | tuple[str, dict[str, str] | None]", ...]
+
+
+def brand_value(brand: Mapping[str, Any], path: str) -> str | None:
+    """``brand.a.b`` (``path``: ".a.b") printed as Jinja would, when it is a
+    string or an integer; None for anything else."""
+    value: Any = brand
+    for key in path[1:].split("."):
+        # Jinja looks up attributes before keys (brand.items is dict.items).
+        if not isinstance(value, dict) or key not in value or hasattr(value, key):
+            return None
+        value = value[key]
+    if not isinstance(value, (str, int)) or isinstance(value, bool):
+        return None
+    return str(value)
+
+
+def text_plan(text: str, brand: Mapping[str, Any]) -> TextPlan | None:
+    """How Jinja renders ``text`` when its only Jinja syntax is ``[[ brand.a.b ]]``
+    (string or integer values), ``[# comments #]`` and ``{% trans %}`` blocks
+    whose variables are brand values (``{% trans name=brand.a %}…[[ name ]]…
+    {% endtrans %}``, every one used): the i18n extension's msgid (``%``
+    doubled when the body has a variable, the body trimmed) and the values
+    its translation is formatted with.  None for anything else (whitespace
+    control, filters, other statements, an unknown key…): Jinja renders it,
+    or words the error."""
+    if "\r" in text:  # Jinja's lexer rewrites line ends
+        return None
+    plan: list[str | tuple[str, dict[str, str] | None]] = []
+    plain: list[str] = []
+    pos = 0
+    while (m := _JINJA_OPENER_RE.search(text, pos)) is not None:
+        start = m.start()
+        plain.append(text[pos:start])
+        if m.group() == "[#":  # a comment ends at the first "#]"; "[#-", "-#]" and the like trim whitespace
+            end = text.find("#]", start + 2)
+            if end == -1 or text[start + 2 : start + 3] in ("-", "+") or (text[end - 1] in "-+" and end > start + 2):
+                return None
+            pos = end + 2
+        elif m.group() == "[[":
+            expr = _BRAND_EXPR_RE.match(text, start)
+            value = brand_value(brand, expr.group(1)) if expr else None
+            if expr is None or value is None:
+                return None
+            plain.append(value)
+            pos = expr.end()
+        else:
+            tag = _TRANS_OPEN_RE.match(text, start)
+            end = text.find("{%", tag.end()) if tag else -1
+            close = _TRANS_CLOSE_RE.match(text, end) if end != -1 else None
+            if tag is None or close is None:
+                return None
+            values: dict[str, str] = {}
+            for var in _TRANS_VAR_RE.finditer(tag.group(1) or ""):
+                value = brand_value(brand, var.group(2))
+                if value is None or var.group(1) in values or var.group(1) in _TRANS_RESERVED:
+                    return None
+                values[var.group(1)] = value
+            body = text[tag.end() : end]
+            if "[#" in body:
+                return None
+            pieces: list[str] = []
+            referenced: set[str] = set()
+            at = 0
+            while (k := body.find("[[", at)) != -1:
+                name = _TRANS_NAME_RE.match(body, k)
+                if name is None:
+                    return None
+                pieces.append(body[at:k].replace("%", "%%"))
+                pieces.append(f"%({name.group(1)})s")
+                referenced.add(name.group(1))
+                at = name.end()
+            pieces.append(body[at:].replace("%", "%%"))
+            msgid = _TRIM_RE.sub(" ", "".join(pieces).strip())
+            if referenced != set(values):  # a name from elsewhere, or a value the body does not print
+                return None
+            plan.append("".join(plain))
+            plain = []
+            plan.append((msgid, values) if referenced else (msgid.replace("%%", "%"), None))
+            pos = close.end()
+    plain.append(text[pos:])
+    plan.append("".join(plain))
+    return tuple(plan)
+
 
 
 class SignedBytecodeCache(jinja2.FileSystemBytecodeCache):

@@ -15,7 +15,7 @@ from collections.abc import Callable
 
 import pytest
 
-from letterhead.authoring import mjml_fixes
+from letterhead.authoring import mjml_fixes, mjml_source_fixes
 from letterhead.authoring.mjml import compile_mjml
 
 # The plain forms the fast regexes replace.
@@ -38,10 +38,10 @@ def test_literal_led_regexes_find_what_the_plain_ones_find(name: str) -> None:
     for text in edge + _samples(alphabet):
         found = plain.search(text)
         if name == "_UNITLESS_ZERO":
-            fast = mjml_fixes._UNITLESS_ZERO.search(text)
+            fast = mjml_source_fixes._UNITLESS_ZERO.search(text)
             assert (fast.span() if fast else None) == (found.span() if found else None), text  # the same first match
         else:
-            assert mjml_fixes._head_facts.__wrapped__(text)[0] == bool(found), text
+            assert mjml_source_fixes._head_facts.__wrapped__(text)[0] == bool(found), text
 
 
 def test_head_carried_attributes_need_a_word_boundary() -> None:
@@ -49,15 +49,15 @@ def test_head_carried_attributes_need_a_word_boundary() -> None:
     for head, carried in (('<mj-head><mj-button subtitle="x" /></mj-head>', frozenset()),
                           ('<mj-head><mj-button title="x" /></mj-head>', frozenset({"mj-button"})),
                           ('<mj-head><mj-table data-role ="x" /></mj-head>', frozenset({"mj-table"}))):
-        assert mjml_fixes._head_facts(head)[1] == carried
-        plain = frozenset(t for t, k in mjml_fixes.CARRIED.items() if re.search(rf"\b{k}\s*=", head))
+        assert mjml_source_fixes._head_facts(head)[1] == carried
+        plain = frozenset(t for t, k in mjml_source_fixes.CARRIED.items() if re.search(rf"\b{k}\s*=", head))
         assert plain == carried
 
 
 def test_whitespace_between_tags_in_text_is_kept_as_before() -> None:
     # The pattern is led by the '>' it used to look behind for; the '>' must survive.
-    assert mjml_fixes._fix_html("<b>a</b>\n <i>b</i>\t\t<u>c</u>") == "<b>a</b>&#10; <i>b</i>&#9;&#9;<u>c</u>"
-    assert mjml_fixes._fix_html("a >\n< b") == "a >&#10;&lt; b"
+    assert mjml_source_fixes._fix_html("<b>a</b>\n <i>b</i>\t\t<u>c</u>") == "<b>a</b>&#10; <i>b</i>&#9;&#9;<u>c</u>"
+    assert mjml_source_fixes._fix_html("a >\n< b") == "a >&#10;&lt; b"
 
 
 def _doc(head: str, body: str) -> str:

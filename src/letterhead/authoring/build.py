@@ -442,23 +442,22 @@ def build(
         catalogs = load_catalogs(config, {v.locale for v, *_ in jobs}, errors)
     # Each template's JSON Schema, made as soon as all its variants are
     # compiled: in a parallel build, while the workers compile the others.
+    # (One with variants reused from the last build never gets them all
+    # here: generate_schemas makes its schema from the manifest.)
     schemas: dict[str, str] = {}
-    of_template = {v.name: v.template for v in every}
-    waiting = collections.Counter(of_template[v.name] for v, *_ in jobs)
+    template_of = {v.name: v.template for v in every}
+    variant_count = collections.Counter(template_of.values())
     compiled_entries: dict[str, list[ManifestEntry]] = {}
 
     def arrived(one: _One) -> None:
-        template = of_template[one.name]
-        if one.entry is None or len(variants_of[template]) != waiting[template]:
-            return  # failed, or some of its variants were not compiled this time
+        if one.entry is None:
+            return
+        template = template_of[one.name]
         got = compiled_entries.setdefault(template, [])
         got.append(one.entry)
-        if len(got) == waiting[template]:
+        if len(got) == variant_count[template]:
             schemas[template] = schema_text(template_shape(template, got))
 
-    variants_of: dict[str, list[str]] = {}
-    for v in every:
-        variants_of.setdefault(v.template, []).append(v.name)
     if jobs and not errors:
         brand = load_brand(config)
         for one in _compile_all(config, brand, catalogs, jobs, progress, arrived):

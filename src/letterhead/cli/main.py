@@ -24,6 +24,7 @@ import click  # noqa: E402
 
 from .. import __version__  # noqa: E402
 from ..errors import LetterheadError  # noqa: E402
+from . import regex_cache  # noqa: E402
 from .common import Ctx, emit_json, heavy_imports, reported  # noqa: E402
 
 # Set by commands that leave nothing for Python's shutdown to do (no threads,
@@ -242,6 +243,7 @@ def main() -> None:
         click.echo("interrupted", err=True)
         sys.exit(130)
     except SystemExit as exc:  # click ends every command with one
+        regex_cache.save()  # the patterns this run compiled, for the next (regex_cache)
         if not _skip_teardown:
             raise
         code = exc.code if isinstance(exc.code, int) else 0 if exc.code is None else 1

@@ -64,14 +64,22 @@ def load_catalogs(config: Config, locales: set[str | None], errors: list[Letterh
     wanted = sorted(loc for loc in locales if loc and loc != config.default_locale)
     if not wanted:
         return {}
-    from .i18n import load_catalog  # Babel: loaded only when a project has locales
+    from .catalog_cache import CatalogCache
+    from .i18n import load_catalog  # Babel: loaded only when a catalogue is read
 
+    kept = CatalogCache(config)  # each checked catalogue, as the last build read it
     catalogs: dict[str, Translations] = {}
     for loc in wanted:
-        try:
-            catalogs[loc] = load_catalog(config, loc)
-        except LetterheadError as exc:
-            errors.append(exc)
+        catalog, digest = kept.get(loc)
+        if catalog is None:
+            try:
+                catalog = load_catalog(config, loc)
+            except LetterheadError as exc:
+                errors.append(exc)
+                continue
+            kept.put(loc, digest, catalog)
+        catalogs[loc] = catalog
+    kept.save()
     return catalogs
 
 

@@ -64,27 +64,33 @@ def same_on_disk(path: Path | str, content: str) -> bool:
     return text.replace("\r\n", "\n").replace("\r", "\n") == content
 
 
-def generated(config: Config, ses_rel: str, build_rel: str) -> dict[str, Path]:
-    """Files on disk that a build owns."""
-    found: dict[str, Path] = {}
-    if config.ses_dir.is_dir():
-        for p in config.ses_dir.glob("*.json"):
-            found[f"{ses_rel}/{p.name}"] = p
-        for p in (config.ses_dir / SCHEMA_DIR).glob("*.json"):
-            found[f"{ses_rel}/{SCHEMA_DIR}/{p.name}"] = p
+def generated(config: Config, ses_rel: str, build_rel: str) -> dict[str, str]:
+    """Files on disk that a build owns: their project-relative path → their
+    path on disk (strings: ~2,000 of them for 200 variants, a Path each cost
+    more than the listing).  In ``ses_templates/`` and its schemas, every
+    ``*.json`` entry, as ``Path.glob`` finds them (hidden ones too)."""
+    found: dict[str, str] = {}
+    for folder, prefix in ((config.ses_dir, ses_rel), (config.ses_dir / SCHEMA_DIR, f"{ses_rel}/{SCHEMA_DIR}")):
+        try:
+            with os.scandir(folder) as entries:
+                for entry in entries:
+                    if entry.name.endswith(".json"):
+                        found[f"{prefix}/{entry.name}"] = entry.path
+        except (FileNotFoundError, NotADirectoryError, PermissionError):
+            pass  # no folder: nothing generated (Path.glob lists nothing either)
     if config.build_dir.is_dir():
-        files_below(config.build_dir, build_rel, found)
+        files_below(str(config.build_dir), build_rel, found)
     return found
 
 
-def files_below(folder: Path, prefix: str, found: dict[str, Path]) -> None:
+def files_below(folder: str, prefix: str, found: dict[str, str]) -> None:
     # os.scandir knows each entry's type without a stat per file.
     with os.scandir(folder) as entries:
         for entry in entries:
             if entry.is_dir(follow_symlinks=False):
-                files_below(Path(entry.path), f"{prefix}/{entry.name}", found)
+                files_below(entry.path, f"{prefix}/{entry.name}", found)
             elif entry.is_file():
-                found[f"{prefix}/{entry.name}"] = Path(entry.path)
+                found[f"{prefix}/{entry.name}"] = entry.path
 
 
 def stale_paths(config: Config, outputs: Outputs, ses_rel: str, build_rel: str) -> list[str]:
@@ -107,7 +113,7 @@ def recover_interrupted_write(config: Config) -> None:
             swap.recover(config.ses_dir, targets)
 
 
-def carry(src: Path, dest: Path) -> None:
+def carry(src: Path | str, dest: Path) -> None:
     """An unchanged file into the staging folder: a hard link (no copy, and
     already durable), a copy where links are refused."""
     try:
@@ -116,7 +122,7 @@ def carry(src: Path, dest: Path) -> None:
         shutil.copy2(src, dest)
 
 
-def stage(target: Path, prefix: str, staging: Path, outputs: Outputs, on_disk: Mapping[str, Path],
+def stage(target: Path, prefix: str, staging: Path, outputs: Outputs, on_disk: Mapping[str, str],
            fresh: Mapping[str, str]) -> list[str]:
     """Write the whole new ``target`` folder into ``staging``; new content is
     fsynced (the swap's record must not commit files a power cut could

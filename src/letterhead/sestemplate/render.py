@@ -107,17 +107,67 @@ class _Renderer:
         programs: _Programs,
         out: list[str],
     ) -> None:
+        # Text, outputs, `#if` and `#unless` are handled here, without a call each; a path into
+        # dicts (JSON data) is looked up inline as _value would, any other path by _value.  A
+        # missing or null output prints nothing (the error lists it).  `#with` and `#each`: _block.
         programs = programs + (nodes,)  # noqa: RUF005
-        for node in nodes:
+        append = out.append
+        escape = self.escape
+        any_nodes: tuple[Any, ...] = nodes  # told apart by type(): fields read by index
+        for node in any_nodes:
             kind = type(node)
             if kind is Text:
-                out.append(node.value)  # type: ignore[union-attr]
+                append(node[0])
             elif kind is Output:
-                out.append(self._print(node, context, depths, frame))  # type: ignore[arg-type]
+                path = node[0]
+                value = context[0]
+                if path[2] or path[3] or type(value) is not dict:  # depth, data: _value's other cases
+                    value = _value(path, context, depths, frame)
+                else:
+                    for part in path[1]:
+                        if type(value) is not dict:
+                            value = _value(path, context, depths, frame)
+                            break
+                        value = value.get(part, _MISSING)
+                if type(value) is str:
+                    append(escape_expression(value) if escape and not node[1] else value)
+                elif value is None or value is _MISSING:
+                    self._missing(node, value, _lookup(path, context, depths, frame)[1])
+                else:
+                    text = js_string(value)
+                    append(escape_expression(text) if escape and not node[1] else text)
             elif kind is Block:
-                self._block(node, context, depths, frame, programs, out)  # type: ignore[arg-type]
+                helper = node[0]
+                if helper != "if" and helper != "unless":
+                    self._block(node, context, depths, frame, programs, out)
+                    continue
+                path = node[1]
+                value = context[0]
+                if path[2] or path[3] or type(value) is not dict:
+                    value = _value(path, context, depths, frame)
+                else:
+                    for part in path[1]:
+                        if type(value) is not dict:
+                            value = _value(path, context, depths, frame)
+                            break
+                        value = value.get(part, _MISSING)
+                if value is True:
+                    falsy = False
+                elif value is False or value is None or value is _MISSING:
+                    falsy = True
+                elif type(value) is str or type(value) is list:
+                    falsy = not value
+                else:
+                    falsy = _is_falsy(value)
+                branch = node[2] if falsy == (helper == "unless") else node[3]
+                if branch:
+                    # a block helper's `this` (nullContext for a null context), then wrapProgram's level
+                    this = context if context[0] is not None and context[0] is not _MISSING \
+                        else (_NULL_CONTEXT, context[1])
+                    self.run(branch, this, depths if this[0] is depths[0][0] else _push(depths, this), frame,
+                             programs, out)
             elif kind is PartialCall:
-                self._partial(node, context, depths, frame, programs, out)  # type: ignore[arg-type]
+                self._partial(node, context, depths, frame, programs, out)
 
     def program(
         self,
@@ -134,40 +184,33 @@ class _Renderer:
         if nodes:
             self.run(nodes, context, _push(depths, context), frame, programs, out)
 
-    def _print(self, node: Output, context: _Context, depths: _Stack, frame: dict[str, Any]) -> str:
-        value = _value(node.path, context, depths, frame)
-        if value is None or value is _MISSING:
-            self._missing(node, value, _lookup(node.path, context, depths, frame)[1])
-            return ""
-        text = value if type(value) is str else js_string(value)
-        return escape_expression(text) if self.escape and not node.raw else text
-
     def _block(
         self, node: Block, context: _Context, depths: _Stack, frame: dict[str, Any], programs: _Programs,
         out: list[str],
     ) -> None:
-        helper = node.helper
+        """``#with`` and ``#each`` (:meth:`run` tests ``#if`` and ``#unless`` itself)."""
         # a block helper's `this`: handlebars.js passes nullContext for a null or undefined context
         this = context if context[0] is not None and context[0] is not _MISSING else (_NULL_CONTEXT, context[1])
-        if helper == "if" or helper == "unless":  # a test needs no label
-            value = _value(node.path, context, depths, frame)
-            branch = node.body if _is_falsy(value) == (helper == "unless") else node.inverse
-            self.program(branch, this, depths, frame, programs, out)
-            return
         value, label = _lookup(node.path, context, depths, frame)
-        if helper == "with":
+        if node.helper == "with":
             if _is_empty(value):
                 self.program(node.inverse, this, depths, frame, programs, out)
             else:
                 self.program(node.body, (value, label), depths, frame, programs, out)
-        else:
-            items = _iteration(value, label)
-            if not items:
-                self.program(node.inverse, this, depths, frame, programs, out)
-            last = len(items) - 1
-            for index, (key, item, item_label) in enumerate(items):
-                item_frame = {**frame, "key": key, "index": index, "first": index == 0, "last": index == last}
-                self.program(node.body, (item, item_label), depths, item_frame, programs, out)
+            return
+        items = _iteration(value, label)
+        if not items:
+            self.program(node.inverse, this, depths, frame, programs, out)
+            return
+        body = node.body
+        if not body:
+            return
+        last = len(items) - 1
+        run = self.run
+        for index, (key, item, item_label) in enumerate(items):
+            item_frame = {**frame, "key": key, "index": index, "first": index == 0, "last": index == last}
+            item_context = (item, item_label)
+            run(body, item_context, _push(depths, item_context), item_frame, programs, out)  # self.program's run
 
     def _partial(
         self, node: PartialCall, context: _Context, depths: _Stack, frame: dict[str, Any], programs: _Programs,

@@ -33,10 +33,10 @@ from __future__ import annotations
 
 import array
 import contextlib
-import hashlib
 import marshal
 import os
 import sys
+import zlib
 from typing import Any
 
 _FORMAT = b"letterhead-regex-cache 1\n"
@@ -60,9 +60,10 @@ def cache_path() -> str:
     """Where this interpreter's cache lives (one file per Python build)."""
     import _sre  # type: ignore[import-not-found]
 
-    tag = hashlib.sha256(f"{sys.version}|{sys.implementation.cache_tag}|{_sre.MAGIC}|{_sre.CODESIZE}".encode())
+    # zlib, not hashlib: importing OpenSSL would cost more than this saves for a short command.
+    tag = zlib.crc32(f"{sys.version}|{sys.implementation.cache_tag}|{_sre.MAGIC}|{_sre.CODESIZE}".encode())
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return os.path.join(base, "letterhead", f"regex-{tag.hexdigest()[:16]}.bin")
+    return os.path.join(base, "letterhead", f"regex-{sys.implementation.cache_tag}-{tag:08x}.bin")
 
 
 def install() -> bool:

@@ -27,6 +27,7 @@ that file, before MJML and the HTML tools have moved it.
 
 from __future__ import annotations
 
+import itertools
 import re
 import zlib
 from collections.abc import Callable, Iterable
@@ -285,22 +286,38 @@ class PlaceholderTable:
         the source line."""
         if "xlh" not in text:  # no token (the usual message of a catalogue)
             return text, []
-        out: list[str] = []
-        locations: list[tuple[int, Location]] = []
-        pos = length = 0
+        # split() leaves [text, id, text, id, ..., text]: the ids become their
+        # mustaches in place, and the offsets are the running lengths.
+        parts = TOKEN_RE.split(text)
+        if len(parts) == 1:
+            return text, []
         items = self.items
-        for start, end, ident in _token_spans(text):
-            piece = text[pos:start]
-            out.append(piece)
-            length += len(piece)
-            ph = items[ident]
-            locations.append((length, ph.location))
-            raw = ph.raw
-            out.append(raw)
-            length += len(raw)
-            pos = end
-        out.append(text[pos:])
-        return "".join(out), locations
+        found = [items[int(ident)] for ident in parts[1::2]]
+        parts[1::2] = [ph.raw for ph in found]
+        if "<!--" in text:
+            _unwrap_comments(parts)
+        # the offset of a token: the running length up to the text before it
+        offsets = itertools.islice(itertools.accumulate(map(len, parts)), 0, len(parts) - 1, 2)
+        return "".join(parts), list(zip(offsets, [ph.location for ph in found], strict=True))
+
+
+def _unwrap_comments(parts: list[str]) -> None:
+    """In ``parts`` (the texts around tokens, the tokens already restored),
+    drop the ``<!--`` and ``-->`` of each comment token (``<!-- xlh…x -->``):
+    the matches of ``<!--\\s*xlh(\\d{6,})x\\s*-->`` that :func:`_token_spans` finds.
+    The text before a token starts after the comment of the token before."""
+    tail_at = _COMMENT_TAIL_RE.match
+    for i in range(2, len(parts), 2):
+        before = parts[i - 2]
+        # In a comment, "<!--" and only whitespace stand before the token: it
+        # ends in "-" or a space (most tokens need no search).
+        if before and (before[-1] == "-" or before[-1].isspace()):
+            k = before.rfind("<!--")
+            if k != -1 and (k + 4 == len(before) or before[k + 4 :].isspace()):
+                tail = tail_at(parts[i])
+                if tail is not None:
+                    parts[i - 2] = before[:k]
+                    parts[i] = parts[i][tail.end() :]
 
 
 _COMMENT_TAIL_RE = re.compile(r"\s*-->")

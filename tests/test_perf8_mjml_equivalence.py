@@ -1,0 +1,152 @@
+"""Session 8's faster forms of the MJML stage give what the code they replaced
+gave (kept below as the references), on the stage's real inputs (captured
+while building tests/projects and a small bench project) and on random ones."""
+
+from __future__ import annotations
+
+import contextlib
+import random
+import re
+import shutil
+import sys
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from letterhead.authoring.protect import TOKEN_RE, PlaceholderTable
+from letterhead.errors import LetterheadError, Location
+from tests.helpers import PROJECTS, REPO
+
+# --- the stage's real inputs ------------------------------------------------------------------
+
+def _projects() -> list[Path]:
+    """tests/projects/base and every overlay that brings a template (bad/ too)."""
+    found = [p for p in sorted(PROJECTS.iterdir()) if p.name not in ("bad", "base")]
+    found += sorted((PROJECTS / "bad").iterdir())
+    slow = ("robust-partial-laughs", "too_big")  # refused before the MJML stage, after a long time
+    return [PROJECTS / "base", *(p for p in found if (p / "templates_src").is_dir() and p.name not in slow)]
+
+
+def _wrap(target: Any, name: str, record: list[tuple[Any, ...]], mp: pytest.MonkeyPatch) -> None:
+    original = getattr(target, name)
+
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        result = original(*args, **kwargs)
+        record.append((*args, result))  # the positional arguments, then the result
+        return result
+
+    mp.setattr(target, name, wrapper)
+
+
+STAGES = ("restore", "scan", "place", "verify", "layout", "before", "after", "mirror")
+
+
+@pytest.fixture(scope="module")
+def real_inputs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[tuple[Any, ...]]]:
+    """What each function of the stage was called with, and gave, while
+    building tests/projects (base and its overlays) and a 3-template x
+    4-locale bench project, and compiling the MJML cases of
+    tests/projects/fidelity and realworld."""
+    from letterhead.authoring import build, mjml, mjml_fixes, rtl
+    from letterhead.authoring import compile as compile_module
+    from letterhead.config import load_config
+
+    sys.path.insert(0, str(REPO / "bench"))
+    try:
+        import build as bench  # bench/build.py
+    finally:
+        sys.path.remove(str(REPO / "bench"))
+    tmp = tmp_path_factory.mktemp("perf8")
+    roots = []
+    for project in _projects():
+        root = tmp / project.relative_to(PROJECTS).as_posix().replace("/", "-")
+        shutil.copytree(PROJECTS / "base", root)
+        if project.name != "base":
+            shutil.copytree(project, root, dirs_exist_ok=True)
+        roots.append(root)
+    bench.make_locale_project(tmp / "bench", n=3)
+    roots.append(tmp / "bench")
+    seen: dict[str, list[tuple[Any, ...]]] = {stage: [] for stage in STAGES}
+    original_restore = PlaceholderTable.restore_located
+
+    def restore(self: PlaceholderTable, text: str) -> tuple[str, list[tuple[int, Location]]]:
+        result = original_restore(self, text)
+        seen["restore"].append((self, text, result))
+        return result
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(PlaceholderTable, "restore_located", restore)
+        for stage, target, name in (("scan", mjml, "scan"), ("place", compile_module, "place_in_mjml"),
+                                    ("verify", compile_module, "verify"), ("layout", mjml, "layout"),
+                                    ("before", mjml_fixes, "before_mrml"), ("after", mjml_fixes, "after_mrml"),
+                                    ("mirror", rtl, "mirror")):
+            _wrap(target, name, seen[stage], mp)
+        for root in roots:
+            with contextlib.suppress(LetterheadError):  # the broken projects: what ran before the error counts
+                build.build(load_config(root), force=True)
+        for case in sorted((PROJECTS / "fidelity").glob("*.mjml")) + sorted((PROJECTS / "realworld").glob("*.mjml")):
+            rtl.mirror(mjml.compile_mjml(case.read_text(encoding="utf-8")))
+    for stage, found in seen.items():
+        assert len(found) >= 10, stage
+    return seen
+
+
+# --- PlaceholderTable.restore_located ---------------------------------------------------------
+
+
+_COMMENT_TAIL_RE = re.compile(r"\s*-->")
+
+
+def _reference_token_spans(text: str) -> Iterable[tuple[int, int, int]]:
+    pos = 0
+    tail_at = _COMMENT_TAIL_RE.match
+    for m in TOKEN_RE.finditer(text):
+        start, end = m.span()
+        if start and (text[start - 1] == "-" or text[start - 1].isspace()):
+            k = text.rfind("<!--", pos, start)
+            if k != -1 and (k + 4 == start or text[k + 4 : start].isspace()):
+                tail = tail_at(text, end)
+                if tail is not None:
+                    start, end = k, tail.end()
+        yield start, end, int(m.group(1))
+        pos = end
+
+
+def reference_restore_located(table: PlaceholderTable, text: str) -> tuple[str, list[tuple[int, Location]]]:
+    """restore_located before session 8: one generator step and piece a token."""
+    if "xlh" not in text:
+        return text, []
+    out: list[str] = []
+    locations: list[tuple[int, Location]] = []
+    pos = length = 0
+    for start, end, ident in _reference_token_spans(text):
+        piece = text[pos:start]
+        out.append(piece)
+        length += len(piece)
+        ph = table.items[ident]
+        locations.append((length, ph.location))
+        out.append(ph.raw)
+        length += len(ph.raw)
+        pos = end
+    out.append(text[pos:])
+    return "".join(out), locations
+
+
+def test_restore_located_gives_what_it_gave_on_real_parts(real_inputs: dict[str, list[tuple[Any, ...]]]) -> None:
+    for table, text, _ in real_inputs["restore"]:
+        assert table.restore_located(text) == reference_restore_located(table, text), text[:200]
+
+
+def test_restore_located_gives_what_it_gave_on_random_text() -> None:
+    table = PlaceholderTable()
+    for ident in (1, 12, 3, 4, 5, 123456):
+        table.add("{{#if x}}" if ident == 4 else f"{{{{v{ident}}}}}", Location("t.mjml", ident), ident=ident)
+    pieces = ["<!--", "-->", " ", "\n", "\t", "-", "--", "xlh", "x", "a", "<", "!", ">", "\u00a0", "\u2003",
+              "xlh000001x", "xlh0000012x", "<!--xlh000004x-->", "<!-- xlh000005x -->", "xlh000003x-->",
+              "lh000001x", "xlh123456x", "<!--\n", "\n-->", "<!-- <!--"]
+    rng = random.Random(8)
+    for _ in range(30_000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 16)))
+        assert table.restore_located(text) == reference_restore_located(table, text), repr(text)

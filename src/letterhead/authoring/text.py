@@ -12,10 +12,13 @@ standalone-line rule removes that line when SES renders the text part.
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Callable
+from html.entities import html5
 
 import html2text
+from html2text.utils import control_character_replacements, escape_md
 
 from .protect import COMMENT_TOKEN_RE
 
@@ -49,6 +52,34 @@ def html_to_text(
     text reads the same whichever way the block renders.  ``normalize`` maps
     tokens back to their mustaches, so that ``<a href="mailto:{{e}}">{{e}}</a>``
     is recognised as a link labelled with its own address."""
+    html = _lean(html)
+    text = _lean_markdown(html)  # html2text's text, read directly
+    if text is None:  # something the direct way does not read: html2text itself
+        h = _PlainText()
+        h.body_width = 0
+        h.ignore_images = True
+        h.ignore_emphasis = True
+        h.ignore_tables = True
+        h.protect_links = True
+        h.inline_links = True
+        h.wrap_links = False
+        h.unicode_snob = True
+        h.single_line_break = False
+        h.ul_item_mark = "-"
+        text = h.handle(html)
+
+    text = _LINK_RE.sub(lambda m: _link(m, normalize), text)
+    lines = [line.rstrip() for line in text.splitlines()]
+    # html2text puts layout-table cells on their own indented lines; keep text flush.
+    lines = [line.strip() if not line.lstrip().startswith(("-", "*")) else line for line in lines]
+    text = "\n".join(lines)
+    text = re.sub(r"\n{3,}", "\n\n", text).strip("\n")
+    text = _BLOCK_LINE_RE.sub(lambda m: m.group(1) + "\n" if m.group(1) in block_ids else m.group(0), text)
+    return text + "\n"
+
+
+def _lean(html: str) -> str:
+    """The HTML html2text needs: the body's text, links and blocks."""
     html = _HEAD_RE.sub("", html)
     # A linked logo has no text: label the link with the image's alt text.
     html = _IMAGE_LINK_RE.sub(lambda m: f"{m.group(1)}{m.group(2)}{m.group(3)}", html)
@@ -70,29 +101,7 @@ def html_to_text(
     # MRML nests each component in six blocks; for text one block is enough.
     html = _DIV_RUN_OPEN_RE.sub("<div>", html)
     html = _DIV_RUN_CLOSE_RE.sub("</div>", html)
-    html = _INLINE_TAG_RE.sub("", html)  # emphasis and spans print nothing (ignore_emphasis)
-
-    h = _PlainText()
-    h.body_width = 0
-    h.ignore_images = True
-    h.ignore_emphasis = True
-    h.ignore_tables = True
-    h.protect_links = True
-    h.inline_links = True
-    h.wrap_links = False
-    h.unicode_snob = True
-    h.single_line_break = False
-    h.ul_item_mark = "-"
-    text = h.handle(html)
-
-    text = _LINK_RE.sub(lambda m: _link(m, normalize), text)
-    lines = [line.rstrip() for line in text.splitlines()]
-    # html2text puts layout-table cells on their own indented lines; keep text flush.
-    lines = [line.strip() if not line.lstrip().startswith(("-", "*")) else line for line in lines]
-    text = "\n".join(lines)
-    text = re.sub(r"\n{3,}", "\n\n", text).strip("\n")
-    text = _BLOCK_LINE_RE.sub(lambda m: m.group(1) + "\n" if m.group(1) in block_ids else m.group(0), text)
-    return text + "\n"
+    return _INLINE_TAG_RE.sub("", html)  # emphasis and spans print nothing (ignore_emphasis)
 
 
 class _PlainText(html2text.HTML2Text):
@@ -140,3 +149,133 @@ def _link(m: re.Match[str], normalize: Callable[[str], str]) -> str:
     if url.lower() in (f"mailto:{label.lower()}", f"tel:{label.lower()}"):
         return label
     return f"{label}: {url}"
+
+
+# What html2text writes for the lean HTML above, without its HTML parser and
+# handlers, when that HTML holds only: text without "<" or "&", entities
+# ending in ";", a doctype, and the tags of _LEAN_TAGS as the passes write
+# them ("<p>", "</div>", "<br/>", '<a href="...">').  Anything else (a
+# comment, a list, a stray "<" or "&", a tag html2text or the parser treat
+# specially) returns None and html2text reads the whole document.
+# tests/test_perf8_text_fastpath.py holds html2text's way as the reference.
+_LEAN_TOKEN_RE = re.compile(
+    r"""<(/?)([a-zA-Z][a-zA-Z0-9]*)(?: href=(?:"([^"<>]*)"|'([^'<>]*)'))?(/?)>"""
+    r"|&(?:#([0-9]+|[xX][0-9a-fA-F]+)|([a-zA-Z][a-zA-Z0-9]*));"
+    r"|<![dD][oO][cC][tT][yY][pP][eE][^<>]*>"
+    r"|[<&]"
+)
+_BLOCKS = frozenset({"p", "div"})
+# Tags html2text reads as nothing but "a tag" (with ignore_images and
+# ignore_emphasis), and that HTMLParser parses as plain tags in every version.
+_NEUTRAL_TAGS = frozenset({"html", "body", "img", "span", "font", "center", "strong", "b", "em", "i", "u",
+                           "small", "big", "mark", "ins", "section", "article", "header", "footer", "main"})
+_LEAN_TAGS = _BLOCKS | _NEUTRAL_TAGS | {"br", "a"}
+_WHITESPACE_RE = re.compile(r"\s+")  # html2text's whitespace collapse, Unicode \s and all
+_ABSOLUTE_URL_RE = re.compile(r"^[a-zA-Z+]+://")  # html2text's absolute_url_matcher
+
+
+def _lean_markdown(lean: str) -> str | None:  # one loop keeps html2text's state in locals
+    """html2text's ``handle(lean)`` with the options html_to_text sets, or None."""
+    out: list[str] = []
+    append = out.append
+    p_p = 0  # newlines owed before the next output (html2text's p_p)
+    start = True  # nothing written yet: owed newlines and spaces are dropped
+    space = False  # a space owed before the next output
+    last_nl = False  # the last output ended a line
+    maybe: str | None = None  # the open link's href while nothing of its label is written
+    empty_link = False
+    astack: list[str | None] = []  # open <a>s: the href html2text writes, or None
+
+    def emit(data: str) -> None:  # html2text's o(data) for data that is not empty
+        nonlocal p_p, start, space, last_nl
+        if start:
+            space = start = False
+            p_p = 0
+        if p_p:
+            append("\n" * p_p)
+            last_nl = True
+            space = False
+        if space:
+            if not last_nl:
+                append(" ")
+            space = False
+        p_p = 0
+        append(data)
+        last_nl = data[-1] == "\n"
+
+    def handle_data(data: str) -> None:  # html2text's handle_data(data, entity_char=True)
+        nonlocal maybe, empty_link, space
+        if maybe is not None:
+            if maybe == data and _ABSOLUTE_URL_RE.match(maybe):
+                emit("<" + data + ">")
+                empty_link = False
+                return
+            emit("[")
+            maybe = None
+            empty_link = False
+        data = _WHITESPACE_RE.sub(" ", data)  # html2text's o(data, puredata=True)
+        if data[0] == " ":
+            space = True
+            data = data[1:]
+        if data:
+            emit(data)
+
+    pos = 0
+    for m in _LEAN_TOKEN_RE.finditer(lean):
+        begin = m.start()
+        if pos < begin:
+            handle_data(lean[pos:begin])
+        pos = m.end()
+        closing, name, dq, sq, selfclose, charref, entity = m.groups()
+        if name is not None:
+            name = name.lower()
+            if name not in _LEAN_TAGS or (closing and (selfclose or dq is not None or sq is not None)):
+                return None
+            if not closing:
+                if maybe is not None and name not in _BLOCKS:
+                    emit("[")
+                    maybe = None
+                    empty_link = False
+                if name in _BLOCKS:
+                    if not astack:
+                        p_p = 2
+                elif name == "br":
+                    emit("  \n")
+                elif name == "a":
+                    href = dq if dq is not None else sq
+                    if href is not None and "&" in href:
+                        href = html.unescape(href)  # as HTMLParser reads attribute values
+                    if href is not None and not href.startswith("#"):  # skip_internal_links
+                        astack.append("<" + href + ">")  # protect_links
+                        maybe = href
+                        empty_link = True
+                    else:
+                        astack.append(None)
+            if closing or selfclose:  # "<x/>": start and end
+                if name in _BLOCKS:
+                    if not astack:
+                        p_p = 2
+                elif name == "a" and astack:
+                    link = astack.pop()
+                    if maybe and not empty_link:
+                        maybe = None
+                    elif link:
+                        if empty_link:
+                            emit("[")
+                            empty_link = False
+                            maybe = None
+                        p_p = 0
+                        emit("](" + escape_md(link) + ")")
+        elif charref is not None:
+            c = int(charref[1:], 16) if charref[0] in "xX" else int(charref)
+            if not 0 < c < 0x110000 or 0xD800 <= c < 0xE000:
+                c = 0xFFFD
+            handle_data(chr(control_character_replacements.get(c, c)))
+        elif entity is not None:
+            handle_data("&nbsp_place_holder;" if entity == "nbsp" else html5.get(entity + ";", "&" + entity + ";"))
+        elif pos - begin == 1:  # not a doctype: a stray "<" or "&"
+            return None
+    if pos < len(lean):
+        handle_data(lean[pos:])
+    append("\n")  # finish(): o("", force="end")
+    return "".join(out).replace("&nbsp_place_holder;", "\u00a0")

@@ -119,6 +119,26 @@ def test_a_file_made_for_other_patterns_cannot_change_one(cache_home: Path) -> N
     assert re.compile("abc", re.IGNORECASE).match("ABC") is not None
 
 
+def test_a_few_new_patterns_are_not_worth_a_write(cache_home: Path) -> None:
+    """Patterns built from a set differ from run to run: one new among many
+    known does not rewrite the file at every command."""
+    assert regex_cache.install()
+    for i in range(40):
+        re.compile(f"known{i}")
+    _new_run()
+    path = Path(regex_cache.cache_path())
+    before = path.read_bytes()
+    for i in range(40):
+        re.compile(f"known{i}")
+    re.compile("(a|b|c)")  # new this run
+    regex_cache.save()
+    assert path.read_bytes() == before
+    for i in range(3):
+        re.compile(f"more{i}")  # 4 new of 44 used: past one in twenty
+    regex_cache.save()
+    assert path.read_bytes() != before
+
+
 def test_off_by_environment(cache_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("LETTERHEAD_REGEX_CACHE", "0")
     assert not regex_cache.install()
@@ -133,12 +153,13 @@ def test_only_this_runs_patterns_are_kept_past_the_limit(cache_home: Path, monke
         re.compile(f"old{i}")
     _new_run()
     monkeypatch.setattr(regex_cache, "_LIMIT", 10)
-    re.compile("new-one")
+    for i in range(3):
+        re.compile(f"new-{i}")
     regex_cache.save()
     regex_cache.uninstall()
     re.purge()
     assert regex_cache.install()
-    assert set(regex_cache._state.known) == {("new-one", 0)}
+    assert set(regex_cache._state.known) == {(f"new-{i}", 0) for i in range(3)}
 
 
 def test_the_command_writes_the_cache_and_the_next_run_reads_it(tmp_path: Path) -> None:

@@ -137,9 +137,12 @@ def _read(path: str) -> dict[tuple[str | bytes, int], _Entry]:
 
 
 def save() -> None:
-    """Write the cache when this run compiled patterns it did not hold (once
-    per process; a forked worker's are not kept).  Never fails the command."""
-    if _state.path is None or not _state.new:
+    """Write the cache when this run compiled a good share of its patterns
+    itself (a new letterhead, or the first run); a forked worker's are not
+    kept.  A few new ones are not worth a write: some modules build a
+    pattern from a set, in another order every run (Babel's plural rules),
+    and would make every command rewrite the file.  Never fails the command."""
+    if _state.path is None or not _state.new or _state.new * 20 < len(_state.used):
         return
     known = _state.known
     if len(known) > _LIMIT:  # patterns built from data pile up: keep this run's

@@ -331,19 +331,35 @@ def _compile_one(compiler: Compiler, config: Config, catalogs: Mapping[str, Tran
 PARALLEL_FROM = int(os.environ.get("LETTERHEAD_PARALLEL_FROM", "12"))
 
 
-def _by_template(jobs: list[Job], workers: int) -> list[list[Job]]:
+def _by_template(jobs: list[Job], workers: int, cost: Callable[[str], int] = lambda _: 0) -> list[list[Job]]:
     """The jobs a worker takes one at a time: all the variants of a template
     together, so that one worker reads its sources, loads its Jinja templates
     and works out what its locales share, once (taken one variant at a time,
     two workers each did all that for most templates: 6 % more CPU on 50
     templates x 4 locales, 3350 ms against 3150).  With few templates a worker each, balance
-    matters more: one variant a job."""
+    matters more: one variant a job.
+
+    The longest first (``cost`` of a template's variant, times its variants),
+    and the last ``workers`` templates one variant a job: a worker that runs
+    out of jobs waits for the others to finish theirs, and the shortest jobs
+    at the end keep that wait short (half a template on average otherwise:
+    ~20 ms of the 200-variant build)."""
     groups: dict[str, list[Job]] = {}
     for job in jobs:
         groups.setdefault(job[0].template, []).append(job)
     if len(groups) < 4 * workers:
         return [[job] for job in jobs]
-    return list(groups.values())
+    ordered = sorted(groups.items(), key=lambda item: cost(item[0]) * len(item[1]), reverse=True)
+    whole = [group for _, group in ordered[:-workers]]
+    return whole + [[job] for _, group in ordered[-workers:] for job in group]
+
+
+def _source_size(config: Config, template: str) -> int:
+    """What a template costs to compile, roughly: its MJML's size (one stat)."""
+    try:
+        return (config.source_dir / template / "template.mjml").stat().st_size
+    except OSError:
+        return 0
 
 
 def _compile_all(config: Config, brand: Mapping[str, Any], catalogs: Mapping[str, Translations], jobs: list[Job],
@@ -371,7 +387,8 @@ def _compile_all(config: Config, brand: Mapping[str, Any], catalogs: Mapping[str
             sources: dict[str, _Shared] = {}  # this worker's
             return lambda group: [_compile_one(compiler, config, catalogs, sources, *job) for job in group]
 
-        for _, ones in _workers.fork_map(setup, _by_template(jobs, workers), workers):
+        groups = _by_template(jobs, workers, functools.partial(_source_size, config))
+        for _, ones in _workers.fork_map(setup, groups, workers):
             for one in ones:
                 record(one)
         order = {job[0].name: i for i, job in enumerate(jobs)}

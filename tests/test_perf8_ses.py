@@ -8,6 +8,7 @@ project and the committed test projects, recorded once) and on random ones.
 from __future__ import annotations
 
 import contextlib
+import json
 import shutil
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
@@ -21,10 +22,11 @@ from hypothesis import strategies as st
 from letterhead import sestemplate
 from letterhead.authoring.build import build
 from letterhead.config import load_config
-from letterhead.errors import LetterheadError
-from letterhead.sestemplate import Template, parse, render
+from letterhead.errors import LetterheadError, Location
+from letterhead.sestemplate import Contract, ScopeWalker, Template, Variable, parse, render
 from letterhead.sestemplate import render as render_module_fn
-from letterhead.sestemplate.nodes import Block, Node, Output, PartialCall, Text
+from letterhead.sestemplate.nodes import Block, Node, Output, PartialCall, Text, Use
+from letterhead.sestemplate.variables import FLAGS
 
 from .helpers import PROJECTS, REPO
 
@@ -53,7 +55,7 @@ def _projects(tmp: Path) -> Iterator[Path]:
 @pytest.fixture(scope="module")
 def recorded(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[tuple[tuple[Any, ...], dict[str, Any]]]]:
     """The arguments of every call of the recorded functions during the builds."""
-    calls: dict[str, list[tuple[tuple[Any, ...], dict[str, Any]]]] = {"render": []}
+    calls: dict[str, list[tuple[tuple[Any, ...], dict[str, Any]]]] = {"render": [], "contract": []}
 
     def recording(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
         def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -64,10 +66,11 @@ def recorded(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[tuple[t
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("LETTERHEAD_PARALLEL_FROM", "100000")  # in this process, so that the calls are seen
         mp.setattr(sestemplate, "render", recording("render", sestemplate.render))
+        mp.setattr(sestemplate, "contract", recording("contract", sestemplate.contract))
         for root in _projects(tmp_path_factory.mktemp("perf8-ses")):
             with contextlib.suppress(LetterheadError):  # the broken projects' calls count too
                 build(load_config(root), force=True)
-    assert len(calls["render"]) > 50
+    assert len(calls["render"]) > 50 and len(calls["contract"]) > 20
     return calls
 
 
@@ -208,3 +211,125 @@ def test_render_is_the_reference_render_on_random_templates(text: str, data: dic
     if proxied:
         data = _proxied(data)
     assert _outcome(render, template, data, escape) == _outcome(reference_render, template, data, escape)
+
+
+# --- contract, and the contract's JSON form ------------------------------------------------------
+
+contract_module = __import__("letterhead.sestemplate.contract", fromlist=["_VarNode"])
+variables_module = __import__("letterhead.sestemplate.variables", fromlist=["FLAGS"])
+
+
+def reference_contract(*templates: Template) -> Contract:
+    """contract() before session 8 (attribute reads, enumerate, min)."""
+    m = contract_module
+    root = m._VarNode()
+
+    def collect(use: Use) -> None:
+        node = root
+        path, location = use.path, use.location
+        located = min(use.named_from, len(path) - 1)
+        printed = use.role == "output" or use.role == "raw"
+        required = m._required_from(use.guards, path) if printed else len(path)
+        for i, segment in enumerate(path):
+            child = node.children.get(segment)
+            if child is None:
+                child = node.children[segment] = m._VarNode()
+            node = child
+            if i >= located:
+                node.locations.add(location)
+            if i >= required:
+                node.required = True
+        if printed:
+            node.output = True
+            node.raw = node.raw or use.role == "raw"
+        else:
+            setattr(node, use.role, True)
+
+    for template in templates:
+        if template.uses is not None:
+            for use in template.uses:
+                collect(use)
+        else:
+            ScopeWalker(template, collect).walk()
+    return Contract({name: m._to_variable(name, node) for name, node in sorted(root.children.items())})
+
+
+def reference_to_json(var: Variable) -> dict[str, Any]:
+    flags = FLAGS if var.iterated else FLAGS[:6]
+    data: dict[str, Any] = {flag: getattr(var, flag) for flag in flags}
+    data["locations"] = [str(location) for location in var.locations]
+    if var.fields:
+        data["fields"] = {name: reference_to_json(field_) for name, field_ in sorted(var.fields.items())}
+    return data
+
+
+def reference_from_json(name: str, data: Mapping[str, Any]) -> Variable:
+    fields = {key: reference_from_json(key, value) for key, value in sorted(data.get("fields", {}).items())}
+    return Variable(
+        name,
+        **{flag: bool(data.get(flag, False)) for flag in FLAGS},
+        fields=fields,
+        locations=tuple(reference_parse_location(text) for text in data.get("locations", ())),
+    )
+
+
+def reference_parse_location(text: str) -> Location:
+    path, sep, line = text.rpartition(":")
+    return Location(path, int(line)) if sep and line.isdigit() else Location(text)
+
+
+def _json_outcome(fn: Callable[[], Any]) -> Any:
+    try:
+        result = fn()
+    except Exception as error:  # garbage in: the same exception out
+        return ["raised", type(error).__name__]
+    if isinstance(result, Contract):
+        return ["ok", result, {name: [str(loc) for loc in var.locations] for name, var in result.variables.items()}]
+    return ["ok", result]
+
+
+def test_contract_and_its_json_are_the_reference_on_the_builds_inputs(
+        recorded: dict[str, list[tuple[tuple[Any, ...], dict[str, Any]]]]) -> None:
+    for args, kwargs in recorded["contract"]:
+        made = sestemplate.contract(*args, **kwargs)
+        assert made == reference_contract(*args, **kwargs)
+        walked = [Template(t.body, t.origin, t.text) for t in args]  # no uses kept: the contract walks
+        assert sestemplate.contract(*walked) == made
+        as_json = made.to_json()
+        assert as_json == {name: reference_to_json(var) for name, var in sorted(made.variables.items())}
+        assert list(map(json.dumps, as_json.values())) == [
+            json.dumps(reference_to_json(var)) for _, var in sorted(made.variables.items())]  # key order too
+        back = Contract.from_json(as_json)
+        assert back == Contract({n: reference_from_json(n, v) for n, v in sorted(as_json.items())})
+
+
+_LOCATION_TEXTS = st.sampled_from(["a.mjml:3", "a.mjml:03", "a.mjml", "a:b:12", "x:", ":5", "t:\u00b2", "c:1x",
+                                   "templates_src/w/template.mjml:12", "", ":"])
+_FLAG_VALUES = st.sampled_from([True, False, 0, 1, "", "x", None])
+
+
+@st.composite
+def _variable_json(draw: st.DrawFn, depth: int = 0) -> Any:
+    if draw(st.integers(0, 30)) == 0:
+        return draw(st.sampled_from([[], "x", 3, None]))  # not an object: both fail alike
+    data: dict[str, Any] = {}
+    for flag in draw(st.lists(st.sampled_from(FLAGS), max_size=5)):
+        data[flag] = draw(_FLAG_VALUES)
+    if draw(st.booleans()):
+        data["locations"] = draw(st.lists(_LOCATION_TEXTS | st.sampled_from([3, None]) if draw(st.integers(0, 9)) == 0
+                                          else _LOCATION_TEXTS, max_size=4))
+    if depth < 2 and draw(st.booleans()):
+        fields = draw(st.sampled_from([{}, [], None])) if draw(st.integers(0, 9)) == 0 else {
+            key: draw(_variable_json(depth + 1)) for key in draw(st.lists(st.sampled_from(["a", "b", "[]"]),
+                                                                          max_size=3, unique=True))}
+        data["fields"] = fields
+    return data
+
+
+@settings(max_examples=400, deadline=None)
+@given(data=st.dictionaries(st.sampled_from(["x", "y", "z"]), _variable_json(), max_size=3))
+def test_contract_from_json_is_the_reference_on_any_json(data: dict[str, Any]) -> None:
+    new = _json_outcome(lambda: Contract.from_json(data))
+    assert new == _json_outcome(lambda: Contract({n: reference_from_json(n, v) for n, v in sorted(data.items())}))
+    if new[0] == "ok":
+        assert new[1].to_json() == {n: reference_to_json(v) for n, v in sorted(new[1].variables.items())}

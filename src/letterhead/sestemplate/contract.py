@@ -36,15 +36,17 @@ def contract(*templates: Template) -> Contract:
     root = _VarNode()
 
     def collect(use: Use) -> None:
+        path, named_from, role, guards, location = use
+        size = len(path)
+        located = named_from if named_from < size - 1 else size - 1  # the segments the tag wrote (at least the last)
+        printed = role == "output" or role == "raw"
+        required = (_required_from(guards, path) if guards else 0) if printed else size
         node = root
-        path, location = use.path, use.location
-        located = min(use.named_from, len(path) - 1)  # the segments the tag wrote (at least the last)
-        printed = use.role == "output" or use.role == "raw"
-        required = _required_from(use.guards, path) if printed else len(path)
         for i, segment in enumerate(path):
-            child = node.children.get(segment)
+            children = node.children
+            child = children.get(segment)
             if child is None:
-                child = node.children[segment] = _VarNode()
+                child = children[segment] = _VarNode()
             node = child
             if i >= located:
                 node.locations.add(location)
@@ -52,9 +54,10 @@ def contract(*templates: Template) -> Contract:
                 node.required = True
         if printed:
             node.output = True
-            node.raw = node.raw or use.role == "raw"
+            if role == "raw":
+                node.raw = True
         else:
-            setattr(node, use.role, True)
+            setattr(node, role, True)
 
     for template in templates:
         if template.uses is not None:

@@ -88,9 +88,13 @@ class Contract:
 
 
 def _variable_to_json(var: Variable) -> dict[str, Any]:
-    # item_* can only be true for an iterated variable: leave them out elsewhere
-    flags = FLAGS if var.iterated else FLAGS[:6]
-    data: dict[str, Any] = {flag: getattr(var, flag) for flag in flags}
+    # FLAGS in order; item_* can only be true for an iterated variable: left out elsewhere
+    data: dict[str, Any] = {"required": var.required, "output": var.output, "raw": var.raw,
+                            "tested": var.tested, "iterated": var.iterated, "scoped": var.scoped}
+    if var.iterated:
+        data["item_output"] = var.item_output
+        data["item_required"] = var.item_required
+        data["item_raw"] = var.item_raw
     data["locations"] = [str(location) for location in var.locations]
     if var.fields:
         data["fields"] = {name: _variable_to_json(field_) for name, field_ in sorted(var.fields.items())}
@@ -98,18 +102,37 @@ def _variable_to_json(var: Variable) -> dict[str, Any]:
 
 
 def _variable_from_json(name: str, data: Mapping[str, Any]) -> Variable:
-    fields = {key: _variable_from_json(key, value) for key, value in sorted(data.get("fields", {}).items())}
+    fields_json = data.get("fields", {})
+    fields = {key: _variable_from_json(key, value) for key, value in sorted(fields_json.items())} \
+        if type(fields_json) is not dict or fields_json else {}
+    get = data.get
     return Variable(
         name,
-        **{flag: bool(data.get(flag, False)) for flag in FLAGS},
+        # FLAGS in order
+        bool(get("required", False)), bool(get("output", False)), bool(get("raw", False)),
+        bool(get("tested", False)), bool(get("iterated", False)), bool(get("scoped", False)),
+        bool(get("item_output", False)), bool(get("item_required", False)), bool(get("item_raw", False)),
         fields=fields,
-        locations=tuple(_parse_location(text) for text in data.get("locations", ())),
+        locations=tuple(map(_parse_location, get("locations", ()))),
     )
 
 
+# A manifest names the same few places again and again (each variable's lines in each
+# variant): each text's Location, made once (a Location is immutable; the cache is bounded).
+_LOCATIONS: dict[str, Location] = {}
+_LOCATIONS_MAX = 4096
+
+
 def _parse_location(text: str) -> Location:
+    if type(text) is str:
+        known = _LOCATIONS.get(text)
+        if known is not None:
+            return known
     path, sep, line = text.rpartition(":")
-    return Location(path, int(line)) if sep and line.isdigit() else Location(text)
+    location = Location(path, int(line)) if sep and line.isdigit() else Location(text)
+    if type(text) is str and len(_LOCATIONS) < _LOCATIONS_MAX:
+        _LOCATIONS[text] = location
+    return location
 
 
 def _paths(

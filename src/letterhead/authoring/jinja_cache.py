@@ -17,7 +17,7 @@ import io
 import os
 import re
 import secrets
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, MutableMapping
 from pathlib import Path
 from types import CodeType
 from typing import Any, NamedTuple
@@ -159,6 +159,14 @@ class SandboxEnvironment(jinja2.sandbox.ImmutableSandboxedEnvironment):
             except KeyError:
                 return self.undefined(obj=obj, name=attribute)
         return super().getattr(obj, attribute)
+
+    def make_globals(self, d: MutableMapping[str, Any] | None) -> MutableMapping[str, Any]:
+        """A template's globals: the environment's (set once, when the
+        compiler installs its gettext callables, before any template
+        loads) with the template's own over them, as one dict.  Jinja's
+        ChainMap of the two is iterated in Python twice for every context
+        (each render, include and import with context)."""
+        return {**self.globals, **d} if d else dict(self.globals)
 
     def compile(self, source: str | jinja2.nodes.Template, name: str | None = None,  # type: ignore[override]
                 filename: str | None = None, raw: bool = False, defer_init: bool = False) -> str | CodeType:

@@ -164,6 +164,8 @@ class Compiler:
         # protect() is a function of these; the placeholders it put in the
         # table stay there (ids derive from the catalogue and message).
         self._protected: dict[tuple[str, str, int, str], str] | None = None if watch else {}
+        # A message's clean text and catalogue id by its text in the template (see _cleaned).
+        self._cleaned_memo: dict[str, tuple[str, str]] | None = None if watch else {}
         # Each message's result per catalogue, for a build's compiler (see
         # _translate_once; a watching one lives on while catalogues are edited).
         self._translated: dict[int, tuple[Translations | None, dict[tuple[Any, ...], tuple[str, str | None]]]] | None \
@@ -196,8 +198,27 @@ class Compiler:
             return LineMarks.MARK_RE.sub("", msgid)
         return _MARKS_IN_TRIMMED_RE.sub(" ", msgid).strip()
 
+    def _cleaned(self, msgid: str) -> tuple[str, str]:
+        """(:meth:`_clean` of ``msgid``, that with its tokens restored: the
+        catalogue's message id), kept by ``msgid`` for a build's compiler:
+        every locale's variant of a template asks again (its tokens and line
+        marks are that template's, so no other template shares the key).
+        Safe to keep: the tokens a message holds come from a source file
+        read once for the build, and the table never changes what a token
+        stands for meanwhile (see :meth:`_translate_once`)."""
+        memo = self._cleaned_memo
+        if memo is not None:
+            found = memo.get(msgid)
+            if found is not None:
+                return found
+        clean = self._clean(msgid)
+        pair = (clean, self.table.restore(clean))
+        if memo is not None:
+            memo[msgid] = pair
+        return pair
+
     def _plural_keys(self, singular: str, plural: str) -> tuple[str, str]:
-        return self.table.restore(self._clean(singular)), self.table.restore(self._clean(plural))
+        return self._cleaned(singular)[1], self._cleaned(plural)[1]
 
     def _translate_once(self, key: tuple[Any, ...], translate: Callable[[], str]) -> str:
         """``translate()``, worked out once per message and catalogue for the
@@ -238,11 +259,13 @@ class Compiler:
         """A message of the template in the variant's language, its SES
         placeholders swapped for tokens located at the catalogue's line; the
         message itself (in the source language) when untranslated."""
-        clean = self._clean(msgid)
         catalog = self._catalog
         if catalog is None:
-            return clean
-        key = self.table.restore(self._clean(plural[0]) if plural else clean)
+            return self._clean(msgid)
+        if plural:
+            key, clean = self._cleaned(plural[0])[1], self._clean(msgid)
+        else:
+            clean, key = self._cleaned(msgid)
         found = lookup(catalog, key)
         if found is None:
             self._messages.untranslated.append(key)

@@ -9,14 +9,16 @@ import random
 import re
 import shutil
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from letterhead.authoring.protect import TOKEN_RE, PlaceholderTable
-from letterhead.errors import LetterheadError, Location
+from letterhead.authoring import mjml
+from letterhead.authoring.mjml import Context, MjmlMap
+from letterhead.authoring.protect import TOKEN_RE, PlaceholderTable, place_in_mjml
+from letterhead.errors import LetterheadError, Location, PlaceholderLostError
 from tests.helpers import PROJECTS, REPO
 
 # --- the stage's real inputs ------------------------------------------------------------------
@@ -49,7 +51,7 @@ def real_inputs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[tupl
     building tests/projects (base and its overlays) and a 3-template x
     4-locale bench project, and compiling the MJML cases of
     tests/projects/fidelity and realworld."""
-    from letterhead.authoring import build, mjml, mjml_fixes, rtl
+    from letterhead.authoring import build, mjml_fixes, rtl
     from letterhead.authoring import compile as compile_module
     from letterhead.config import load_config
 
@@ -150,3 +152,92 @@ def test_restore_located_gives_what_it_gave_on_random_text() -> None:
     for _ in range(30_000):
         text = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 16)))
         assert table.restore_located(text) == reference_restore_located(table, text), repr(text)
+
+
+# --- place_in_mjml ------------------------------------------------------------------------------
+
+
+def reference_place_in_mjml(text: str, table: PlaceholderTable, mjml_map: MjmlMap) -> str:
+    """place_in_mjml before session 8: a Region and a rebuilt piece for every token."""
+    out: list[str] = []
+    pos = 0
+    for m in TOKEN_RE.finditer(text):
+        ph = table[int(m.group(1))]
+        region = mjml_map.at(m.start())
+        ctx = region.context
+        replacement = m.group(0)
+        if ph.is_block and ctx is Context.STRUCTURE:
+            if region.tag in ("mj-head", "mj-attributes", "mjml", ""):
+                raise PlaceholderLostError(
+                    f"SES block tag {ph.raw} cannot stand in <{region.tag or 'top level'}>",
+                    location=ph.location,
+                    hint="move it inside <mj-body>, around sections or components",
+                )
+            replacement = f"<mj-raw><!--{m.group(0)}--></mj-raw>"
+        elif ph.is_block and ctx is Context.HTML_TEXT:
+            replacement = f"<!--{m.group(0)}-->"
+        elif not ph.is_block and ctx is Context.STRUCTURE and region.tag not in ("mj-head",):
+            raise PlaceholderLostError(
+                f"placeholder {ph.raw} stands between MJML components, where MJML drops text",
+                location=ph.location,
+                hint="put it inside an <mj-text> (or <mj-raw> for raw HTML)",
+            )
+        elif ctx is Context.STRUCTURE:
+            raise PlaceholderLostError(
+                f"placeholder {ph.raw} stands in <mj-head> outside any component",
+                location=ph.location,
+                hint="use it inside <mj-title>, <mj-preview> or an attribute",
+            )
+        out.append(text[pos : m.start()])
+        out.append(replacement)
+        pos = m.end()
+    out.append(text[pos:])
+    return "".join(out)
+
+
+def _outcome(run: Callable[[], object]) -> object:
+    try:
+        return run()
+    except LetterheadError as exc:
+        return type(exc).__name__, exc.message, exc.location, exc.hint, exc.source_line
+
+
+def test_place_in_mjml_gives_what_it_gave_on_real_documents(real_inputs: dict[str, list[tuple[Any, ...]]]) -> None:
+    for text, table, mjml_map, _ in real_inputs["place"]:
+        assert place_in_mjml(text, table, mjml_map) == reference_place_in_mjml(text, table, mjml_map)
+
+
+def _random_mjml(rng: random.Random, tokens: list[str]) -> str:
+    """A small MJML document with tokens in every kind of place (head, between
+    components, attributes, HTML text and tags, comments, title, style)."""
+    def some() -> str:
+        return rng.choice(["", "", " ", "\n", rng.choice(tokens), rng.choice(tokens) + " " + rng.choice(tokens)])
+
+    pieces = [some(), "<b>", "</b>", f'<a href="{some()}">', "</a>", "<!--", "-->", f"<!--{some()}-->", "text "]
+    content = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 6)))
+    attribute = f'<mj-all padding="{some()}" />'
+    head = rng.choice(["", f"<mj-title>{some()}</mj-title>", f"<mj-attributes>{some()}{attribute}</mj-attributes>",
+                       f"<mj-style>.a {{ color: {some()} }}</mj-style>", some()])
+    padding = rng.choice(["", f' padding="{some()}"'])
+    body = (f"{some()}<mj-section{padding}>{some()}<mj-column>{some()}<mj-text>{content}</mj-text>{some()}"
+            f"<mj-raw>{content}</mj-raw>{some()}</mj-column>{some()}</mj-section>")
+    return f"{some()}<mjml>{some()}<mj-head>{head}</mj-head><mj-body>{body}{some()}</mj-body></mjml>"
+
+
+def test_place_in_mjml_gives_what_it_gave_on_random_documents() -> None:
+    table = PlaceholderTable()
+    raws = ["{{name}}", "{{#if a}}", "{{/if}}", "{{else}}", "{{!-- c --}}", "{{{html}}}", "{{> p}}"]
+    tokens = [table.add(raw, Location("t.mjml", i + 1), ident=i + 1).token for i, raw in enumerate(raws)]
+    rng = random.Random(88)
+    placed = errors = 0
+    for _ in range(4000):
+        text = _random_mjml(rng, tokens)
+        try:
+            mjml_map = mjml.scan(text)
+        except LetterheadError:
+            continue
+        new = _outcome(lambda: place_in_mjml(text, table, mjml_map))  # noqa: B023
+        assert new == _outcome(lambda: reference_place_in_mjml(text, table, mjml_map)), text  # noqa: B023
+        placed += isinstance(new, str) and new != text
+        errors += not isinstance(new, str)
+    assert placed > 300 and errors > 300  # both ways out were taken, often

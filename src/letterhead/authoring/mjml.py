@@ -177,6 +177,11 @@ class MjmlMap:
         i = bisect.bisect_right(self._starts, offset) - 1
         return Region(*self._spans[max(i, 0)])
 
+    def places(self, offsets: list[int]) -> list[tuple[Context, str]]:
+        """(context, tag) of :meth:`at` for each of ``offsets``, without a Region each."""
+        spans, starts, right = self._spans, self._starts, bisect.bisect_right
+        return [spans[max(right(starts, offset) - 1, 0)][2:] for offset in offsets]
+
 
 _first = operator.itemgetter(0)
 

@@ -346,38 +346,44 @@ def _token_spans(text: str) -> Iterable[tuple[int, int, int]]:
 
 def place_in_mjml(text: str, table: PlaceholderTable, mjml_map: MjmlMap) -> str:
     """Rewrite tokens in Jinja's MJML output according to where they stand."""
+    matches = list(TOKEN_RE.finditer(text))
+    if not matches:
+        return text
+    items = table.items
+    structure, html_text = Context.STRUCTURE, Context.HTML_TEXT
     out: list[str] = []
     pos = 0
-    for m in TOKEN_RE.finditer(text):
-        ph = table[int(m.group(1))]
-        region = mjml_map.at(m.start())
-        ctx = region.context
-        replacement = m.group(0)
-        if ph.is_block and ctx is Context.STRUCTURE:
-            if region.tag in ("mj-head", "mj-attributes", "mjml", ""):
+    # only the block tags change the text (most tokens are left where they are)
+    for m, (ctx, tag) in zip(matches, mjml_map.places([m.start() for m in matches]), strict=True):
+        ph = items[int(m.group(1))]
+        if ctx is structure:
+            if ph.kind not in BLOCK_KINDS:
+                if tag != "mj-head":
+                    raise PlaceholderLostError(
+                        f"placeholder {ph.raw} stands between MJML components, where MJML drops text",
+                        location=ph.location,
+                        hint="put it inside an <mj-text> (or <mj-raw> for raw HTML)",
+                    )
                 raise PlaceholderLostError(
-                    f"SES block tag {ph.raw} cannot stand in <{region.tag or 'top level'}>",
+                    f"placeholder {ph.raw} stands in <mj-head> outside any component",
+                    location=ph.location,
+                    hint="use it inside <mj-title>, <mj-preview> or an attribute",
+                )
+            if tag in ("mj-head", "mj-attributes", "mjml", ""):
+                raise PlaceholderLostError(
+                    f"SES block tag {ph.raw} cannot stand in <{tag or 'top level'}>",
                     location=ph.location,
                     hint="move it inside <mj-body>, around sections or components",
                 )
             replacement = f"<mj-raw><!--{m.group(0)}--></mj-raw>"
-        elif ph.is_block and ctx is Context.HTML_TEXT:
+        elif ctx is html_text and ph.kind in BLOCK_KINDS:
             replacement = f"<!--{m.group(0)}-->"
-        elif not ph.is_block and ctx is Context.STRUCTURE and region.tag not in ("mj-head",):
-            raise PlaceholderLostError(
-                f"placeholder {ph.raw} stands between MJML components, where MJML drops text",
-                location=ph.location,
-                hint="put it inside an <mj-text> (or <mj-raw> for raw HTML)",
-            )
-        elif ctx is Context.STRUCTURE:
-            raise PlaceholderLostError(
-                f"placeholder {ph.raw} stands in <mj-head> outside any component",
-                location=ph.location,
-                hint="use it inside <mj-title>, <mj-preview> or an attribute",
-            )
-        out.append(text[pos : m.start()])
-        out.append(replacement)
+        else:
+            continue
+        out += (text[pos : m.start()], replacement)
         pos = m.end()
+    if not out:
+        return text
     out.append(text[pos:])
     return "".join(out)
 

@@ -95,12 +95,11 @@ def link_variants(config: Config, folders: list[str], entries: dict[str, Manifes
         if base is None:
             continue
         linked[folder] = dataclasses.replace(base, variants={v.locale or "": v.name for v in vs})
-        want = contract_shape(base.contract)
         for v in vs[1:]:
             entry = entries.get(v.name)
-            if entry is None or contract_shape(entry.contract) == want:
+            if entry is None or same_shape(base.contract, entry.contract):
                 continue
-            got = contract_shape(entry.contract)
+            want, got = contract_shape(base.contract), contract_shape(entry.contract)
             missing = sorted(set(want) - set(got))
             added = sorted(set(got) - set(want))
             changed = sorted(k for k in set(want) & set(got) if want[k] != got[k])
@@ -116,6 +115,23 @@ def link_variants(config: Config, folders: list[str], entries: dict[str, Manifes
                 hint="copy the SES placeholders of each msgid exactly into its msgstr",
             ))
     return linked
+
+
+def same_shape(a: Any, b: Any) -> bool:
+    """``contract_shape(a) == contract_shape(b)``, without making either (a
+    build compares every variant's contract with its default's)."""
+    if isinstance(a, Mapping):
+        if not isinstance(b, Mapping):
+            return False
+        if len(a) - ("locations" in a) != len(b) - ("locations" in b):
+            return False
+        for key, value in a.items():
+            if key != "locations" and (key not in b or not same_shape(value, b[key])):
+                return False
+        return True
+    if isinstance(b, Mapping):
+        return False
+    return bool(a == b)
 
 
 def contract_shape(contract: Any) -> Any:

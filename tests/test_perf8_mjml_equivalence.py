@@ -17,7 +17,7 @@ import pytest
 
 from letterhead.authoring import mjml
 from letterhead.authoring.mjml import Context, MjmlMap
-from letterhead.authoring.protect import TOKEN_RE, PlaceholderTable, place_in_mjml
+from letterhead.authoring.protect import TOKEN_RE, PlaceholderTable, place_in_mjml, verify
 from letterhead.errors import LetterheadError, Location, PlaceholderLostError
 from tests.helpers import PROJECTS, REPO
 
@@ -241,3 +241,105 @@ def test_place_in_mjml_gives_what_it_gave_on_random_documents() -> None:
         placed += isinstance(new, str) and new != text
         errors += not isinstance(new, str)
     assert placed > 300 and errors > 300  # both ways out were taken, often
+
+
+# --- verify ---------------------------------------------------------------------------------------
+
+
+def _reference_occurrences(text: str, table: PlaceholderTable, start: int = 0) -> list[tuple[int, tuple[int, ...]]]:
+    result: list[tuple[int, tuple[int, ...]]] = []
+    stack: tuple[int, ...] = ()
+    for ident in map(int, TOKEN_RE.findall(text, start)):
+        kind = table.items[ident].kind
+        if kind == "open" or kind == "inline_open":
+            result.append((ident, stack))
+            stack = (*stack, ident)
+        elif kind == "close":
+            if stack:
+                stack = stack[:-1]
+            result.append((ident, stack))
+        else:
+            result.append((ident, stack))
+    return result
+
+
+def reference_verify(before: str, after: str, table: PlaceholderTable, *, before_body: str = "<mj-body",
+                     after_body: str = "<body", stage: str = "the MJML compiler or CSS inliner") -> None:
+    """verify before session 8: two findalls a text, the blocks worked out for every token."""
+    before_ids = set(map(int, TOKEN_RE.findall(before)))
+    after_ids = set(map(int, TOKEN_RE.findall(after)))
+    for ident in sorted(before_ids - after_ids):
+        ph = table[ident]
+        raise PlaceholderLostError(f"{stage} dropped placeholder {ph.raw}", location=ph.location,
+                                   hint="move it into text or an attribute of a component that renders it")
+    src = _reference_occurrences(before, table, max(before.find(before_body), 0))
+    out = _reference_occurrences(after, table, max(after.find(after_body), 0))
+    if src == out:
+        return
+    src_blocks = [ident for ident, _ in src if table[ident].is_block]
+    out_blocks = [ident for ident, _ in out if table[ident].is_block]
+    if src_blocks != out_blocks:
+        bad = next((x for x, y in zip(src_blocks, out_blocks, strict=False) if x != y), None)
+        if bad is None:
+            bad = (src_blocks[len(out_blocks)] if len(src_blocks) > len(out_blocks) else out_blocks[len(src_blocks)]) \
+                if src_blocks != out_blocks else src_blocks[0]
+        ph = table[bad]
+        raise PlaceholderLostError(
+            f"{stage} moved block tag {ph.raw} out of place", location=ph.location,
+            hint="wrap block tags between components in <mj-raw>…</mj-raw>, or keep them inside one mj-text")
+    allowed: dict[int, set[tuple[int, ...]]] = {}
+    for ident, stack in src:
+        allowed.setdefault(ident, set()).add(stack)
+    for ident, stack in out:
+        if ident in allowed and stack not in allowed[ident]:
+            ph = table[ident]
+            raise PlaceholderLostError(
+                f"{stage} moved placeholder {ph.raw} out of its block", location=ph.location,
+                hint="keep placeholders in text or attributes; between table rows only block tags may stand")
+
+
+def _verdict(check: Callable[[], None]) -> object:
+    try:
+        check()
+    except LetterheadError as exc:
+        return type(exc).__name__, exc.message, exc.location, exc.hint
+    except KeyError as exc:  # a token the table does not hold
+        return "KeyError", exc.args
+    return "ok"
+
+
+def test_verify_judges_as_before_on_real_documents(real_inputs: dict[str, list[tuple[Any, ...]]]) -> None:
+    for before, after, table, _ in real_inputs["verify"]:
+        assert _verdict(lambda: verify(before, after, table)) == "ok"  # noqa: B023
+        assert _verdict(lambda: reference_verify(before, after, table)) == "ok"  # noqa: B023
+
+
+def test_verify_judges_as_before_on_random_documents() -> None:
+    table = PlaceholderTable()
+    raws = {1: "{{#if a}}", 2: "{{/if}}", 3: "{{name}}", 4: "{{#each xs}}", 5: "{{/each}}", 6: "{{else}}",
+            7: "{{url}}", 8: '{{#*inline "p"}}'}
+    for ident, raw in raws.items():
+        table.add(raw, Location("t.mjml", ident), ident=ident)
+    # the same id written with more digits, and ids the table does not hold
+    tokens = [f"xlh{i:06d}x" for i in raws] + ["xlh0000003x", "xlh0000001x", "xlh000009x"]
+    rng = random.Random(58)
+    verdicts = set()
+    for _ in range(30_000):
+        seq = [rng.choice(tokens) for _ in range(rng.randint(0, 8))]
+        head = rng.randint(0, 2)
+        marker = rng.choice(["<mj-body>", "<mj-body>", ""])
+        before = "<mj-head>" + "".join(seq[:head]) + "</mj-head>" + marker + " ".join(seq[head:])
+        moved = list(seq)
+        for _ in range(rng.randint(0, 2)):  # MRML and the inliner move, drop or repeat some
+            if moved and rng.random() < 0.5:
+                moved.insert(rng.randrange(len(moved) + 1), moved.pop(rng.randrange(len(moved))))
+            elif moved and rng.random() < 0.3:
+                moved.pop(rng.randrange(len(moved)))
+            elif moved:
+                moved.insert(0, rng.choice(moved))
+        cut = rng.randint(0, len(moved))
+        after = "<head>" + "".join(moved[:cut]) + "</head>" + rng.choice(["<body>", ""]) + "<p>".join(moved[cut:])
+        new = _verdict(lambda: verify(before, after, table))  # noqa: B023
+        assert new == _verdict(lambda: reference_verify(before, after, table)), (before, after)  # noqa: B023
+        verdicts.add(new if isinstance(new, str) else new[0])
+    assert verdicts == {"ok", "PlaceholderLostError", "KeyError"}

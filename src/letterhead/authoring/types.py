@@ -112,9 +112,15 @@ def template_shape(name: str, entries: list[ManifestEntry]) -> TemplateShape:
 def _template_shape(name: str, entries: list[ManifestEntry]) -> TemplateShape:
     main = entries[0]
     variables: dict[str, Variable] = {}
+    headers: dict[tuple[tuple[str, str], ...], list[Variable]] = {}  # the variants' headers are alike
     for entry in entries:
-        for var in [*Contract.from_json(entry.contract).variables.values(), *_header_variables(entry)]:
-            variables[var.name] = merge(variables[var.name], var) if var.name in variables else var
+        uses = Contract.from_json(entry.contract).variables.values()
+        written = tuple(entry.headers.items())
+        found = headers.get(written)
+        if found is None:
+            found = headers[written] = _header_variables(entry)
+        for var in [*uses, *found]:
+            variables[var.name] = _merge_uses(variables[var.name], var) if var.name in variables else var
     declared = main.variables
     fields = []
     for key in sorted({*variables, *declared}):
@@ -147,6 +153,23 @@ def merge(a: Variable, b: Variable) -> Variable:
         item_output=a.item_output or b.item_output, item_required=a.item_required or b.item_required,
         item_raw=a.item_raw or b.item_raw, fields=dict(sorted(fields.items())),
         locations=tuple(sorted({*a.locations, *b.locations}, key=lambda loc: (loc.path, loc.line or 0))),
+    )
+
+
+def _merge_uses(a: Variable, b: Variable) -> Variable:
+    """:func:`merge` for a shape, which reads no locations: none kept (each
+    variant's are its own lines, sorted and united for nothing)."""
+    if not b.fields:
+        fields = a.fields
+    else:
+        merged = dict(a.fields)
+        for key, var in b.fields.items():
+            merged[key] = _merge_uses(merged[key], var) if key in merged else var
+        fields = merged
+    return Variable(
+        a.name, a.required or b.required, a.output or b.output, a.raw or b.raw, a.tested or b.tested,
+        a.iterated or b.iterated, a.scoped or b.scoped, a.item_output or b.item_output,
+        a.item_required or b.item_required, a.item_raw or b.item_raw, fields,
     )
 
 

@@ -331,3 +331,11 @@ def test_generated_documents_read_as_html2text_reads_them() -> None:
         assert text.html_to_text(html, blocks, _normalize) == reference_html_to_text(html, blocks, _normalize), html
         fast += text._lean_markdown(text._lean(html)) is not None
     assert 600 < fast < 1100  # the direct way was taken, and html2text too
+
+
+# ---------------------------------------------------------------- whitespace
+
+def test_str_split_splits_where_the_regex_whitespace_is() -> None:
+    """The direct way collapses whitespace with str.split(), html2text with \\s+."""
+    space = re.compile(r"\s")
+    assert all(bool(space.fullmatch(c)) == c.isspace() == (c.split() == []) for c in map(chr, range(0x110000)))

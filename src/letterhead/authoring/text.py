@@ -162,7 +162,7 @@ _LEAN_TOKEN_RE = re.compile(
     r"""<(/?)([a-zA-Z][a-zA-Z0-9]*)(?: href=(?:"([^"<>]*)"|'([^'<>]*)'))?(/?)>"""
     r"|&(?:#([0-9]+|[xX][0-9a-fA-F]+)|([a-zA-Z][a-zA-Z0-9]*));"
     r"|<![dD][oO][cC][tT][yY][pP][eE][^<>]*>"
-    r"|[<&]"
+    r"|<|&"  # not "[<&]": alternatives that all start with a literal let the engine skip to the next "<" or "&"
 )
 _BLOCKS = frozenset({"p", "div"})
 # Tags html2text reads as nothing but "a tag" (with ignore_images and
@@ -170,7 +170,6 @@ _BLOCKS = frozenset({"p", "div"})
 _NEUTRAL_TAGS = frozenset({"html", "body", "img", "span", "font", "center", "strong", "b", "em", "i", "u",
                            "small", "big", "mark", "ins", "section", "article", "header", "footer", "main"})
 _LEAN_TAGS = _BLOCKS | _NEUTRAL_TAGS | {"br", "a"}
-_WHITESPACE_RE = re.compile(r"\s+")  # html2text's whitespace collapse, Unicode \s and all
 _ABSOLUTE_URL_RE = re.compile(r"^[a-zA-Z+]+://")  # html2text's absolute_url_matcher
 
 
@@ -213,12 +212,13 @@ def _lean_markdown(lean: str) -> str | None:  # one loop keeps html2text's state
             emit("[")
             maybe = None
             empty_link = False
-        data = _WHITESPACE_RE.sub(" ", data)  # html2text's o(data, puredata=True)
-        if data[0] == " ":
+        # html2text's o(data, puredata=True): re.sub(r"\s+", " ", data), then a
+        # leading space owed.  str.split() splits on what \s matches (str.isspace).
+        if data[0].isspace():
             space = True
-            data = data[1:]
-        if data:
-            emit(data)
+        words = data.split()
+        if words:
+            emit(" ".join(words) + " " if data[-1].isspace() else " ".join(words))
 
     pos = 0
     for m in _LEAN_TOKEN_RE.finditer(lean):

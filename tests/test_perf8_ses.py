@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import shutil
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -20,16 +20,19 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from letterhead import sestemplate
+from letterhead.authoring import safety
 from letterhead.authoring.build import build
+from letterhead.authoring.contexts import url_path
 from letterhead.config import load_config
 from letterhead.errors import LetterheadError, Location
 from letterhead.sestemplate import Contract, ScopeWalker, Template, Variable, parse, render
 from letterhead.sestemplate import render as render_module_fn
-from letterhead.sestemplate.nodes import Block, Node, Output, PartialCall, Text, Use
+from letterhead.sestemplate.nodes import Block, InlinePartial, Node, Output, PartialCall, Text, Use
 from letterhead.sestemplate.variables import FLAGS
 
 from .helpers import PROJECTS, REPO
 
+build_module = __import__("letterhead.authoring.build", fromlist=["payload_for"])
 render_module = __import__("letterhead.sestemplate.render", fromlist=["_Renderer"])
 assert render_module_fn is render
 
@@ -55,7 +58,7 @@ def _projects(tmp: Path) -> Iterator[Path]:
 @pytest.fixture(scope="module")
 def recorded(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[tuple[tuple[Any, ...], dict[str, Any]]]]:
     """The arguments of every call of the recorded functions during the builds."""
-    calls: dict[str, list[tuple[tuple[Any, ...], dict[str, Any]]]] = {"render": [], "contract": []}
+    calls: dict[str, list[tuple[tuple[Any, ...], dict[str, Any]]]] = {"render": [], "contract": [], "payload_for": []}
 
     def recording(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
         def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -67,10 +70,11 @@ def recorded(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[tuple[t
         mp.setenv("LETTERHEAD_PARALLEL_FROM", "100000")  # in this process, so that the calls are seen
         mp.setattr(sestemplate, "render", recording("render", sestemplate.render))
         mp.setattr(sestemplate, "contract", recording("contract", sestemplate.contract))
+        mp.setattr(build_module, "payload_for", recording("payload_for", build_module.payload_for))
         for root in _projects(tmp_path_factory.mktemp("perf8-ses")):
             with contextlib.suppress(LetterheadError):  # the broken projects' calls count too
                 build(load_config(root), force=True)
-    assert len(calls["render"]) > 50 and len(calls["contract"]) > 20
+    assert len(calls["render"]) > 50 and len(calls["contract"]) > 20 and len(calls["payload_for"]) > 20
     return calls
 
 
@@ -333,3 +337,102 @@ def test_contract_from_json_is_the_reference_on_any_json(data: dict[str, Any]) -
     assert new == _json_outcome(lambda: Contract({n: reference_from_json(n, v) for n, v in sorted(data.items())}))
     if new[0] == "ok":
         assert new[1].to_json() == {n: reference_to_json(v) for n, v in sorted(new[1].variables.items())}
+
+
+# --- payload_for: the outputs in URLs found by one walk that stops, each output tag rewritten once --
+
+
+def reference_unescape_outputs(text: str, *, root_to: str | None = None,
+                               tags: Iterable[sestemplate.Tag] | None = None,
+                               url: Mapping[int, sestemplate.Path] | None = None) -> str:
+    out: list[str] = []
+    pos = 0
+    root = f"@root.{root_to}" if root_to else ""
+    for tag in sestemplate.scan(text) if tags is None else tags:
+        raw = tag.raw
+        if url and tag.start in url:
+            raw = safety._triple(raw, url_path(url[tag.start]))
+            if root and "@root" in raw:
+                raw = safety._ROOT_RE.sub(root, raw)
+        else:
+            if root and "@root" in raw:
+                raw = safety._ROOT_RE.sub(root, raw)
+            if tag.kind == "output":
+                raw = safety._triple(raw)
+            elif raw is tag.raw:
+                continue
+        if raw != tag.raw:
+            out.append(text[pos : tag.start])
+            out.append(raw)
+            pos = tag.end
+    if not pos:
+        return text
+    out.append(text[pos:])
+    return "".join(out)
+
+
+def reference_outputs(nodes: tuple[Node, ...]) -> Iterator[Output]:
+    for node in nodes:
+        if isinstance(node, Output):
+            yield node
+        elif isinstance(node, Block):
+            yield from reference_outputs(node.body)
+            yield from reference_outputs(node.inverse)
+        elif isinstance(node, InlinePartial):
+            yield from reference_outputs(node.body)
+
+
+def reference_url_map(parsed: Mapping[str, Template], url_offsets: Mapping[str, Collection[int]]
+                      ) -> dict[str, dict[int, sestemplate.Path]]:
+    return {part: {node.offset: node.path for node in reference_outputs(parsed[part].body) if node.offset in offsets}
+            for part, offsets in url_offsets.items() if offsets}
+
+
+def reference_payload(compiled: Any) -> tuple[str, str, str]:
+    url = reference_url_map(compiled.parsed, compiled.contexts.url_offsets)
+    key = safety.HTML_DATA_KEY
+    html = ("{{#with " + key + "}}" + reference_unescape_outputs(
+        compiled.html, root_to=key, tags=compiled.parsed["html"].tags, url=url.get("html"))
+        + "{{else}}{{" + safety.MISSING_MARKER + "}}{{/with}}")
+    return (reference_unescape_outputs(compiled.subject, tags=compiled.parsed["subject"].tags, url=url.get("subject")),
+            html, reference_unescape_outputs(compiled.text, tags=compiled.parsed["text"].tags, url=url.get("text")))
+
+
+def test_payload_is_the_reference_payload_on_the_builds_inputs(
+        recorded: dict[str, list[tuple[tuple[Any, ...], dict[str, Any]]]]) -> None:
+    urls = 0
+    for (compiled,), _kwargs in recorded["payload_for"]:
+        payload = safety.payload_for(compiled)
+        assert (payload.subject, payload.html, payload.text) == reference_payload(compiled)
+        urls += sum(map(len, compiled.contexts.url_offsets.values()))
+    assert urls > 5  # outputs in URLs were rewritten
+
+
+_PAYLOAD_PIECES = st.sampled_from([
+    "{{a}}", "{{ a }}", "{{~a~}}", "{{~ a}}", "{{&a}}", "{{& a }}", "{{{a}}}", "{{~{a}~}}", "{{@root.a}}",
+    "{{@root}}", "{{#if @root.a}}", "{{#if a}}", "{{/if}}", "{{else}}", "{{#each a}}", "{{/each}}", "{{@index}}",
+    "{{a.b}}", "{{../a}}", "{{! @root }}", "{{> p}}", '{{#*inline "p"}}', "{{/inline}}", "x", " ", "\n", "@root",
+    "{{[a b]}}", "{{a.[0]}}", "{{{@root.a}}}", "{{#with a}}", "{{/with}}",
+])
+
+
+@settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(pieces=st.lists(_PAYLOAD_PIECES, max_size=14), root=st.booleans(), pick=st.lists(st.booleans(), max_size=14),
+       parsed=st.booleans())
+def test_payload_rewrite_is_the_reference_on_random_parts(pieces: list[str], root: bool, pick: list[bool],
+                                                          parsed: bool) -> None:
+    text = "".join(pieces)
+    try:
+        template = parse(text)
+    except LetterheadError:
+        return
+    outputs = list(reference_outputs(template.body))
+    offsets = {node.offset for node, chosen in zip(outputs, pick, strict=False) if chosen}
+    if pick and pick[0]:
+        offsets.add(len(text) + 5)  # an offset no output has: the walk goes to the end
+    url = safety._outputs_at(template.body, offsets) if offsets else None
+    assert url == (reference_url_map({"x": template}, {"x": offsets}).get("x") if offsets else None)
+    tags = template.tags if parsed else None
+    root_to = "_html" if root else None
+    assert safety.unescape_outputs(text, root_to=root_to, tags=tags, url=url) == \
+        reference_unescape_outputs(text, root_to=root_to, tags=tags, url=url)

@@ -333,7 +333,34 @@ def test_generated_documents_read_as_html2text_reads_them() -> None:
     assert 600 < fast < 1100  # the direct way was taken, and html2text too
 
 
-# ---------------------------------------------------------------- whitespace
+# ---------------------------------------------------------------- the lean passes
+
+def _soup(rng: random.Random, pieces: list[str], n: int = 14) -> str:
+    return "".join(rng.choice(pieces) for _ in range(rng.randint(0, n)))
+
+
+def test_token_comments_unwrapped_as_by_the_two_subs() -> None:
+    """One pass does what the standalone-block sub and the token-comment sub did."""
+    pieces = [">", "<", " ", "\n", "\u2003", "\u00a0", "a", "<p>", "</div>", "<!-- xlh000001x -->", "<!--xlh000012x-->",
+              "<!--\txlh1234567x\n-->", "<!-- xlh00001x -->", "<!-- xlh000001 -->", "-->", "<!--", "xlh000001x",
+              "<!-- xlh000001x --><!-- xlh000012x -->", "> <!-- xlh000001x --> <"]
+    rng = random.Random(5)
+    for _ in range(20000):
+        html = _soup(rng, pieces)
+        want = _R_COMMENT_TOKEN_RE.sub(lambda m: f"xlh{m.group(1)}x", _R_STANDALONE_BLOCK_RE.sub(
+            lambda m: f"{m.group(1)}<p>{m.group(2)}</p>", html))
+        assert text._uncomment_tokens(html) == want, html
+
+
+def test_inline_tags_removed_as_by_the_plain_alternation() -> None:
+    plain = re.compile(r"</?(?:span|strong|b|em|i|u|font|small|big|mark|abbr|ins|del|s)>", re.IGNORECASE)
+    names = ["span", "strong", "b", "em", "i", "u", "font", "small", "big", "mark", "abbr", "ins", "del", "s",
+             "SPAN", "Strong", "\u017fpan", "\u0130", "\u0131ns", "sm", "bi", "a", "p", "div", "st", "smalls"]
+    rng = random.Random(6)
+    for _ in range(20000):
+        html = "".join(rng.choice(["<", "</", ">", "x", " ", rng.choice(names)]) for _ in range(rng.randint(0, 10)))
+        assert text._INLINE_TAG_RE.sub("", html) == plain.sub("", html), html
+
 
 def test_str_split_splits_where_the_regex_whitespace_is() -> None:
     """The direct way collapses whitespace with str.split(), html2text with \\s+."""

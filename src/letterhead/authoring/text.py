@@ -33,7 +33,7 @@ _HIDDEN_DIV_RE = re.compile(
 _HEAD_RE = re.compile(r"<head\b[^<]*(?:<(?!/head>)[^<]*)*</head>", re.IGNORECASE)
 _MSO_RE = re.compile(r"<!--\[if [^\]]*\]>[^<]*(?:<(?!!\[endif\]-->)[^<]*)*<!\[endif\]-->", re.IGNORECASE)
 _LINK_RE = re.compile(r"\[([^\]\n]*)\]\(<?([^)\s>]+)>?(?: \"[^\"]*\")?\)")
-_STANDALONE_BLOCK_RE = re.compile(r"(>\s*)<!--\s*(xlh\d{6,}x)\s*-->(?=\s*<)")
+_NEXT_IS_TAG_RE = re.compile(r"\s*<")
 
 
 _IMAGE_LINK_RE = re.compile(
@@ -85,9 +85,7 @@ def _lean(html: str) -> str:
     html = _IMAGE_LINK_RE.sub(lambda m: f"{m.group(1)}{m.group(2)}{m.group(3)}", html)
     html = _MSO_RE.sub("", html)
     html = _HIDDEN_DIV_RE.sub("", html, count=1)
-    # Block tags between elements: own paragraph; inside running text: inline.
-    html = _STANDALONE_BLOCK_RE.sub(lambda m: f"{m.group(1)}<p>{m.group(2)}</p>", html)
-    html = COMMENT_TOKEN_RE.sub(lambda m: f"xlh{m.group(1)}x", html)
+    html = _uncomment_tokens(html)
     # One pass over the tags, to halve html2text's parse time: it reads only
     # href, so other attributes (long inline styles) go; layout tables carry
     # no text and html2text ignores them (ignore_tables), so they are
@@ -102,6 +100,33 @@ def _lean(html: str) -> str:
     html = _DIV_RUN_OPEN_RE.sub("<div>", html)
     html = _DIV_RUN_CLOSE_RE.sub("</div>", html)
     return _INLINE_TAG_RE.sub("", html)  # emphasis and spans print nothing (ignore_emphasis)
+
+
+def _uncomment_tokens(html: str) -> str:
+    """Block tags between elements: own paragraph; inside running text: inline.
+
+    One pass for what were two subs: ``(>\\s*)<!--\\s*(xlh\\d{6,}x)\\s*-->(?=\\s*<)``
+    to ``\\1<p>\\2</p>``, then the other token comments to their bare token.  A
+    token comment is standalone when a ">" precedes it, whitespace aside, that
+    the previous standalone one did not end with, and a "<" follows it."""
+    out: list[str] = []
+    pos = taken = 0  # the end of the last token comment; of the last standalone one
+    for m in COMMENT_TOKEN_RE.finditer(html):
+        start, end = m.span()
+        before = start
+        while before > taken and html[before - 1].isspace():  # \s is str.isspace
+            before -= 1
+        out.append(html[pos:start])
+        if before > taken and html[before - 1] == ">" and _NEXT_IS_TAG_RE.match(html, end):
+            out.append(f"<p>xlh{m.group(1)}x</p>")
+            taken = end
+        else:
+            out.append(f"xlh{m.group(1)}x")
+        pos = end
+    if not out:
+        return html
+    out.append(html[pos:])
+    return "".join(out)
 
 
 class _PlainText(html2text.HTML2Text):
@@ -123,7 +148,9 @@ _TABLE_TAGS = frozenset({"table", "tbody", "thead", "tfoot", "tr"})
 _CELL_TAGS = frozenset({"td", "th"})
 _DIV_RUN_OPEN_RE = re.compile(r"<div>(?:\s*<div>)+")
 _DIV_RUN_CLOSE_RE = re.compile(r"</div>(?:\s*</div>)+")
-_INLINE_TAG_RE = re.compile(r"</?(?:span|strong|b|em|i|u|font|small|big|mark|abbr|ins|del|s)>", re.IGNORECASE)
+# span, strong, small, s, b, big, em, i, ins, u, font, mark, abbr, del: factored
+# by first letter, so a tag that is none of them fails at once.
+_INLINE_TAG_RE = re.compile(r"</?(?:s(?:pan|trong|mall)?|b(?:ig)?|em|i(?:ns)?|u|font|mark|abbr|del)>", re.IGNORECASE)
 _HEADING_TAGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
 
 

@@ -174,3 +174,29 @@ def test_a_template_reads_the_globals_installed_before_it_loaded(tmp_path: Path)
         '{% block content %}[[ m.n() ]] {% include "_partials/i.mjml" %} [[ lipsum is defined ]]{% endblock %}')
     (rendered,) = [parts for *_, parts, _ in renders(root, Compiler, [("welcome", "es")])]
     assert "[0, 1, 2] Abrir Abrir True True" in LineMarks.MARK_RE.sub("", rendered[0])
+
+
+def test_an_imported_templates_names_read_as_the_sandbox_reads_them(tmp_path: Path) -> None:
+    # SandboxEnvironment.getattr answers a macro of an imported template
+    # itself: every name, safe or not, reads as Jinja's sandbox reads it.
+    root = make_project(tmp_path, PROJECTS / "locales")
+    (root / "templates_src/_partials").mkdir()
+    (root / "templates_src/_partials/m.mjml").write_text(
+        "{% macro button(x) %}[[ x ]]{% endmacro %}{% macro _hidden() %}h{% endmacro %}"
+        '{% set label = "L" %}{% set fmt = "{}!".format %}{% set n = 3 %}{% set items = [1] %}')
+    config = load_config(root)
+    compiler = Compiler(config, load_brand(config), watch=False)
+    module = compiler.env.get_template("_partials/m.mjml").module
+    module.__dict__["_sneaky"] = module.__dict__["__sneaky"] = module.button  # (Jinja exports no "_" name)
+    sandbox = jinja2.sandbox.ImmutableSandboxedEnvironment.getattr
+    names = ["button", "_hidden", "label", "fmt", "n", "items", "missing", "__name__", "_body_stream", "__class__",
+             "__init__", "__dict__", "__html__", "", "_sneaky", "__sneaky"]
+    for name in names:
+        mine, theirs = compiler.env.getattr(module, name), sandbox(compiler.env, module, name)
+        assert type(mine) is type(theirs), name
+        if isinstance(theirs, jinja2.Undefined):
+            assert (mine._undefined_obj, mine._undefined_name, mine._undefined_hint) == \
+                (theirs._undefined_obj, theirs._undefined_name, theirs._undefined_hint), name
+        elif name != "fmt":  # a fresh wrapper each time
+            assert mine is theirs, name
+    assert type(compiler.env.getattr(module, "button")) is jinja2.runtime.Macro

@@ -152,12 +152,21 @@ class SandboxEnvironment(jinja2.sandbox.ImmutableSandboxedEnvironment):
 
     def getattr(self, obj: Any, attribute: str) -> Any:
         """``brand.colors``: a plain dict's key when dict has no attribute of
-        that name (which the sandbox would look up, and check, first)."""
-        if type(obj) is dict and type(attribute) is str and attribute not in _DICT_ATTRIBUTES:
+        that name (which the sandbox would look up, and check, first).
+        ``ui.button``: a macro of an imported template, which the sandbox
+        lets through when the name has no leading ``_`` (a TemplateModule is
+        none of the types it guards, nor a known mutable; a macro is no
+        ``str.format``)."""
+        cls = type(obj)
+        if cls is dict and type(attribute) is str and attribute not in _DICT_ATTRIBUTES:
             try:
                 return obj[attribute]
             except KeyError:
                 return self.undefined(obj=obj, name=attribute)
+        if cls is jinja2.environment.TemplateModule and type(attribute) is str and attribute[:1] != "_":
+            value = obj.__dict__.get(attribute)
+            if type(value) is jinja2.runtime.Macro:
+                return value
         return super().getattr(obj, attribute)
 
     def make_globals(self, d: MutableMapping[str, Any] | None) -> MutableMapping[str, Any]:
@@ -359,7 +368,7 @@ class SignedBytecodeCache(jinja2.FileSystemBytecodeCache):
         except OSError:
             return
         mac, body = data[:32], data[32:]
-        if hmac.compare_digest(mac, hmac.new(self.key, body, "sha256").digest()):
+        if hmac.compare_digest(mac, hmac.digest(self.key, body, "sha256")):
             bucket.load_bytecode(io.BytesIO(body))
 
     def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:

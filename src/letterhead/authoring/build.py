@@ -422,8 +422,19 @@ def build(
         swap.refuse_if_pending(config.ses_dir, config.rel(swap.record_path(config.ses_dir)))
     elif write:
         recover_interrupted_write(config)
-    old_manifest = Manifest.load(config.ses_dir)
     cache = _load_cache(config)
+    # Everything compiles (--force, --check, lint, or no cache yet)?  Then the
+    # last manifest only lends each variant its deployed name, put back when
+    # the variant arrives: read while the workers compile, not before.
+    full = force or check or not write or not cache
+    old_manifest = None if full else Manifest.load(config.ses_dir)
+
+    def old_entries() -> Mapping[str, ManifestEntry]:
+        nonlocal old_manifest
+        if old_manifest is None:
+            old_manifest = Manifest.load(config.ses_dir)
+        return old_manifest.templates
+
     new_cache: dict[str, str] = {}
     outputs = Outputs()
     entries: dict[str, ManifestEntry] = {}
@@ -433,17 +444,14 @@ def build(
     # (name, deployed name, compare with disk, shared digest when the worker
     # hashes the sources): workers read the sources.
     jobs: list[Job] = []
-    if force or check or not write or not cache:
-        # Everything compiles (--force, --check, lint, or no cache yet): no
-        # need to hash first; each worker hashes its template's sources
+    if full:
+        # No need to hash first: each worker hashes its template's sources
         # before reading them, in parallel.
-        for v in every:
-            old = old_manifest.templates.get(v.name)
-            jobs.append((v, old.deployed_name if old else None, write or check, shared))
+        jobs = [(v, None, write or check, shared) for v in every]
     for v in every if not jobs else ():
         name = v.name
         shash = source_hash(config, v.template, shared, v.locale)
-        old = old_manifest.templates.get(name)
+        old = old_entries().get(name)
         new_cache[name] = shash
         if old is not None and cache.get(name) == shash and _reuse(config, name, outputs, old):
             entries[name] = old
@@ -469,6 +477,7 @@ def build(
     def arrived(one: _One) -> None:
         if one.entry is None:
             return
+        old_entries()  # read now, while the workers go on
         template = template_of[one.name]
         got = compiled_entries.setdefault(template, [])
         got.append(one.entry)
@@ -488,6 +497,12 @@ def build(
                 new_cache[one.name] = one.source_hash
             entries[one.name] = one.entry
             reports[one.name] = one.report
+    if full:  # each variant keeps the name it is deployed under (a broken manifest fails here, as before)
+        prior = old_entries()
+        for name, entry in entries.items():
+            old = prior.get(name)
+            if old is not None and old.deployed_name is not None:
+                entries[name] = dataclasses.replace(entry, deployed_name=old.deployed_name)
     if not errors and config.locales:
         entries = link_variants(config, folders, entries, errors)
     if errors:

@@ -241,14 +241,16 @@ Job = tuple[Variant, str | None, bool, str | None]  # variant, deployed name, co
 
 def _compile_one(compiler: Compiler, config: Config, catalogs: Mapping[str, Translations],
                  sources: dict[str, _Shared], variant: Variant, deployed_name: str | None,
-                 compare: bool = False, shared: str | None = None) -> _One:
+                 compare: bool = False, shared: str | None = None, siblings: tuple[str | None, ...] = ()) -> _One:
     """Read, compile, check and lint one template (in a worker process when
     the build is parallel: parsing its TOML and JSON is work too).
     ``compare``: also tell which outputs are already on disk as they are (so
     that the parent, which writes, need not read them all again).
     ``shared``: hash the template's inputs first (with this digest of the
     shared ones), for the build cache.  ``sources``: what this process
-    worked out for each template already (:class:`_Shared`)."""
+    worked out for each template already (:class:`_Shared`).  ``siblings``:
+    the locales of the template this process compiles (their MJML compiles
+    once for all: :meth:`Compiler.compile`)."""
     name, locale = variant.name, variant.locale
     mine = sources.setdefault(variant.template, _Shared())
     shash = None
@@ -265,7 +267,8 @@ def _compile_one(compiler: Compiler, config: Config, catalogs: Mapping[str, Tran
             from .headers import check_headers
 
             check_headers(source.category, source.headers, toml_where, lines=source.meta_lines)
-        compiled = compiler.compile(source, locale=locale, catalog=catalogs.get(locale or ""))
+        compiled = compiler.compile(source, locale=locale, catalog=catalogs.get(locale or ""),
+                                    siblings=[(loc, catalogs.get(loc or "")) for loc in siblings])
         if name != source.name:
             compiled = dataclasses.replace(compiled, name=name)
         samples = source.samples_for(locale)
@@ -385,7 +388,8 @@ def _compile_all(config: Config, brand: Mapping[str, Any], catalogs: Mapping[str
         def setup() -> Callable[[list[Job]], list[_One]]:
             compiler = Compiler(config, brand, watch=False)
             sources: dict[str, _Shared] = {}  # this worker's
-            return lambda group: [_compile_one(compiler, config, catalogs, sources, *job) for job in group]
+            return lambda group: [_compile_one(compiler, config, catalogs, sources, *job, _siblings(group, job))
+                                  for job in group]
 
         groups = _by_template(jobs, workers, functools.partial(_source_size, config))
         for _, ones in _workers.fork_map(setup, groups, workers):
@@ -396,9 +400,18 @@ def _compile_all(config: Config, brand: Mapping[str, Any], catalogs: Mapping[str
         return results
     compiler = Compiler(config, brand, watch=False)
     sources: dict[str, _Shared] = {}
+    locales: dict[str, list[str | None]] = {}
     for job in jobs:
-        record(_compile_one(compiler, config, catalogs, sources, *job))
+        locales.setdefault(job[0].template, []).append(job[0].locale)
+    for job in jobs:
+        record(_compile_one(compiler, config, catalogs, sources, *job, tuple(locales[job[0].template])))
     return results
+
+
+def _siblings(jobs: list[Job], job: Job) -> tuple[str | None, ...]:
+    """The locales of ``job``'s template among ``jobs`` (which one process compiles)."""
+    template = job[0].template
+    return tuple(j[0].locale for j in jobs if j[0].template == template)
 
 
 def build(

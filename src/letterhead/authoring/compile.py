@@ -18,11 +18,12 @@ The steps, in order (each owned by its module):
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import os
 import re
 import traceback
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -118,6 +119,50 @@ class CompiledTemplate:
         return analyze(self)
 
 
+@dataclass(frozen=True)
+class _Front:
+    """A variant up to the MJML MRML reads: the placed document, its inline
+    CSS, the locator of its offsets, its direction, the messages left
+    untranslated so far; ``html``: its HTML before mirroring when it was
+    made from a compile shared with its siblings (None: compile it)."""
+
+    placed: str
+    css: str
+    locate: Callable[[int], Location]
+    rtl: bool
+    untranslated: tuple[str, ...]
+    html: str | None = None
+
+
+def _share_structure(fronts: dict[str | None, _Front | LetterheadError], inliner: str) -> None:
+    """Compile the variants' MJML once when they differ only in their words
+    (:func:`letterhead.authoring.share.skeleton`), and give each variant its
+    HTML from it; a variant whose words :func:`~letterhead.authoring.share.fill`
+    cannot place for sure is left to compile alone, as is everything after
+    an error.  Exact: the same HTML as each variant's own compile."""
+    from .share import fill, places, skeleton
+
+    ready = {loc: f for loc, f in fronts.items() if isinstance(f, _Front)}
+    if len(ready) < 2 or len({f.css for f in ready.values()}) != 1:
+        return
+    css = next(iter(ready.values())).css
+    sk = skeleton([f.placed for f in ready.values()], serialised=bool(css.strip()))
+    if sk is None:
+        return
+    try:
+        html = inline_css(hoist_from_conditionals(mjml.compile_mjml(sk.marked, validate=False)), css,
+                          inliner)  # type: ignore[arg-type]
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except BaseException:  # MRML's panics too: each variant's own compile says what and where
+        return
+    where = places(html)
+    for (loc, front), words in zip(ready.items(), sk.fills, strict=True):
+        filled = fill(html, words, where)
+        if filled is not None:
+            fronts[loc] = dataclasses.replace(front, html=filled)
+
+
 class Compiler:
     """Compiles templates of one project; reuse it across templates (one Jinja
     Environment per build is ~13 ms saved per template)."""
@@ -128,6 +173,10 @@ class Compiler:
         again for each template."""
         self.config = config
         self.brand = brand
+        # A build's compiler compiles a template's locale variants from one
+        # MRML run (_share_structure); LETTERHEAD_SHARE=0 compiles each alone.
+        self._share = not watch and config.inliner == "css-inline" and os.environ.get("LETTERHEAD_SHARE") != "0"
+        self._groups: dict[str, tuple[TemplateSource, dict[str | None, _Front | LetterheadError]]] = {}
         # subject.txt / text.txt filled in without Jinja, by name (see _render_text).
         self._filled: dict[str, TextPlan | None] | None = None if watch else {}
         self.table = PlaceholderTable()
@@ -441,15 +490,65 @@ class Compiler:
 
     # -- pipeline ----------------------------------------------------------
     def compile(self, source: TemplateSource, *, locale: str | None = None,
-                catalog: Translations | None = None) -> CompiledTemplate:
+                catalog: Translations | None = None,
+                siblings: Sequence[tuple[str | None, Translations | None]] = ()) -> CompiledTemplate:
         """``locale``: compile the variant in that locale (its ``lang`` and
         ``dir``; right-to-left mirrored by :mod:`letterhead.authoring.rtl`),
-        reading messages from ``catalog`` (None: the source language)."""
+        reading messages from ``catalog`` (None: the source language).
+        ``siblings``: every variant of the template this compiler will be
+        asked for (this one included), each locale with its catalogue: their
+        MJML compiles once for all (:mod:`letterhead.authoring.share`)."""
+        front = self._shared_front(source, locale, siblings) if len(siblings) > 1 and self._share else None
         self._use_catalog(catalog)
         try:
-            return self._compile(source, locale)
+            if front is not None:
+                if isinstance(front, LetterheadError):
+                    raise front
+                self._messages.untranslated.extend(front.untranslated)
+            return self._compile(source, locale, front)
         finally:
             self._catalog = self._messages.memo = None
+
+    def _shared_front(self, source: TemplateSource, locale: str | None,
+                      siblings: Sequence[tuple[str | None, Translations | None]]) -> _Front | LetterheadError | None:
+        """This variant's MJML, read with all its siblings' the first time one
+        is asked for, and their HTML made from one compile where the
+        documents differ only in their words; None: compile it alone."""
+        group = self._groups.get(source.name)
+        if group is None or group[0] is not source:
+            fronts: dict[str | None, _Front | LetterheadError] = {}
+            for loc, cat in siblings:
+                self._use_catalog(cat)
+                try:
+                    fronts[loc] = self._front(source, loc)
+                except LetterheadError as exc:
+                    fronts[loc] = exc
+                finally:
+                    self._catalog = self._messages.memo = None
+            _share_structure(fronts, self.config.inliner)
+            group = self._groups[source.name] = (source, fronts)
+        found = group[1].pop(locale, None)
+        if not group[1]:
+            del self._groups[source.name]
+        return found
+
+    def _front(self, source: TemplateSource, locale: str | None) -> _Front:
+        """Jinja to the MJML MRML reads, with placeholders placed."""
+        rel_mjml = self.config.rel(source.mjml_path)
+        mjml_text = self._render_jinja(f"{source.name}/template.mjml")
+        mjml_text = self._protect_rendered(mjml_text, rel_mjml)
+        mjml_text, locate = self.loader.lines.strip(mjml_text, rel_mjml)
+        mjml_text, css = extract_inline_css(mjml_text)  # keeps offsets: blanks the block
+        rtl = locale is not None and is_rtl(locale)
+        if locale is None:
+            mjml_text = _ensure_lang(mjml_text, self.config.lang)
+        else:
+            from .rtl import mjml_dir
+
+            mjml_text = mjml_dir(mjml_text, bcp47(locale), rtl)
+        mjml_map = mjml.scan(mjml_text, locate=locate)
+        placed = place_in_mjml(mjml_text, self.table, mjml_map)
+        return _Front(placed, css, locate, rtl, tuple(self._messages.untranslated))
 
     def designer_mjml(self, source: TemplateSource, *, locale: str | None = None,
                       catalog: Translations | None = None) -> tuple[str, Callable[[int], Location]]:
@@ -466,25 +565,17 @@ class Compiler:
         finally:
             self._catalog = self._messages.memo = None
 
-    def _compile(self, source: TemplateSource, locale: str | None) -> CompiledTemplate:
+    def _compile(self, source: TemplateSource, locale: str | None, front: _Front | None = None) -> CompiledTemplate:
         name = source.name
         rel_mjml = self.config.rel(source.mjml_path)
-        mjml_text = self._render_jinja(f"{name}/template.mjml")
-        mjml_text = self._protect_rendered(mjml_text, rel_mjml)
-        mjml_text, locate = self.loader.lines.strip(mjml_text, rel_mjml)
-        mjml_text, css = extract_inline_css(mjml_text)  # keeps offsets: blanks the block
-        rtl = locale is not None and is_rtl(locale)
-        if locale is None:
-            mjml_text = _ensure_lang(mjml_text, self.config.lang)
-        else:
-            from .rtl import mjml_dir
-
-            mjml_text = mjml_dir(mjml_text, bcp47(locale), rtl)
-        mjml_map = mjml.scan(mjml_text, locate=locate)
-        placed = place_in_mjml(mjml_text, self.table, mjml_map)
-        html_tokens = hoist_from_conditionals(mjml.compile_mjml(placed, locate=locate, validate=False))
-        html_tokens = inline_css(html_tokens, css, self.config.inliner)  # type: ignore[arg-type]
-        if rtl:
+        if front is None:
+            front = self._front(source, locale)
+        placed = front.placed
+        html_tokens = front.html
+        if html_tokens is None:
+            html_tokens = hoist_from_conditionals(mjml.compile_mjml(placed, locate=front.locate, validate=False))
+            html_tokens = inline_css(html_tokens, front.css, self.config.inliner)  # type: ignore[arg-type]
+        if front.rtl:
             from .rtl import mirror
 
             html_tokens = mirror(html_tokens)

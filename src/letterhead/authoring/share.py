@@ -8,18 +8,24 @@ not the words: :func:`skeleton` replaces each text run that differs between
 the variants with a marker word (``xlr000000x``), so the document compiles
 once; :func:`fill` then writes each variant's own words where the markers
 landed, as the inliner's HTML5 serialiser writes text (character references
-decoded; ``&``, ``<``, ``>`` and no-break spaces escaped).
+decoded; ``&``, ``<``, ``>`` and no-break spaces escaped), or as written when
+no CSS is inlined (MRML's HTML is then kept as it is).
 
 Exact or nothing.  :func:`skeleton` returns None unless the variants differ
-only in text runs between the same tags (outside raw-text elements) and in
-placeholder tokens and the root's ``lang``/``dir``; a text run's surrounding
-whitespace must be the same in every variant (only its core is marked) and
-hold no control character or reference a decoder could read two ways.
-:func:`fill` returns None when a marker with words to write stands inside a
-tag, a comment or a raw-text element in the compiled HTML (where text is not
-serialised as text).  The caller then compiles that variant on its own, as
-every variant was compiled before.  ``tests/test_share_equivalence.py``
-compares both ways on real-world MJML with generated translations.
+only in text runs between the same tags and comments, inside components
+whose content MRML copies (mj-text, mj-button, mj-title...), and in
+placeholder tokens and the root's ``lang``/``dir``.  A differing run must
+hold more than whitespace (MRML drops or trims whitespace-only runs,
+no-break spaces and all); at a component's edge only its core is marked,
+the whitespace around it the same in every variant; and it holds no control
+character, no "]]>" and no "&" that is not a reference every parser reads
+alike.  :func:`fill` returns None when a marker with words stands in a
+comment, a raw-text element, or an attribute value its words cannot be
+copied into as they are (MRML copies mj-title into ``aria-label``, escaping
+quotes and marks Rust-style).  The caller then compiles that variant on its
+own, as every variant was compiled before.  ``tests/test_share_equivalence.py``
+compares both ways, byte for byte, on real-world MJML with generated
+translations; the counterexamples it found are kept there.
 """
 
 from __future__ import annotations
@@ -49,16 +55,15 @@ _WORDS_IN = frozenset({"mj-text", "mj-button", "mj-raw", "mj-table", "mj-title",
 # HTML elements whose content HTML5 does not read as text (serialised raw): no marker inside.
 _RAW = ("style", "script", "xmp", "iframe", "noembed", "noframes", "noscript", "plaintext", "textarea")
 _RAW_OPEN_RE = re.compile(r"<(" + "|".join(_RAW) + r")\b", re.IGNORECASE)
-_WHITESPACE = " \t\n\f"
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ufdd0-\ufdef\ufffe\uffff\r]")
 _REFERENCE_RE = re.compile(r"&(?:#([xX][0-9a-fA-F]+|[0-9]+)|([A-Za-z][A-Za-z0-9]*));")
 
 
 class Words(NamedTuple):
     """A variant's words for one marker: as the compiled HTML writes them in a
-    text node, and decoded (None when they hold a comment token), for when
-    the marker lands in an attribute value (MRML copies ``mj-title`` into the
-    body's ``aria-label``)."""
+    text node, and as plain text (None: not for sure) for when the marker
+    lands in an attribute value (MRML copies ``mj-title`` into the body's
+    ``aria-label``)."""
 
     text: str
     plain: str | None

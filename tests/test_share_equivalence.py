@@ -385,12 +385,13 @@ def _assert(tallies: dict[str, Tally]) -> None:
                     + "\n".join(failures[:3]), pytrace=False)
     realistic = tallies["realistic"]
     assert realistic.differing, "no variant set differs"
-    # The generated words include bare '&', lone no-break spaces and references
-    # share.py refuses on purpose: a quarter of the sets sharing shows it shares.
-    assert realistic.shared >= 0.25 * realistic.differing, (
+    # The generated words include bare '&', lone no-break spaces, references and
+    # (without inline CSS) '>' that share.py refuses on purpose: a sixth of the
+    # sets sharing (hundreds of exact fills) shows it shares.
+    assert realistic.shared >= 0.15 * realistic.differing, (
         f"only {realistic.shared} of {realistic.differing} realistic sets shared a compile "
         f"({realistic.skeletons} skeletons, {realistic.fill_refused} fills refused)")
-    assert realistic.fills >= 0.25 * 4 * realistic.differing
+    assert realistic.fills >= 0.15 * 4 * realistic.differing
     tag = tallies["tag"]
     assert tag.sets and not tag.tag_shared, f"a tag differs, yet shared: {tag.tag_shared[:3]}"
 

@@ -340,16 +340,30 @@ def compile_mjml(mjml_text: str, *, locate: Locator | None = None, validate: boo
     fixed = mjml_fixes.before_mrml(mjml_text)
     try:
         html = _mrml.mjml2html(fixed)
-    except ValueError as exc:  # MRML reports parse failures as ValueError
-        # "... at position 774:784": an offset in the (fixed) MJML; the fixes
-        # change lengths only a little, so the line is right or close to it.
-        m = re.search(r"position (\d+)", str(exc))
-        loc = (locate or (lambda off: Location("<mjml>", _line_of(mjml_text, off))))(
-            min(int(m.group(1)), len(mjml_text)) if m else 0)
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except BaseException as exc:  # a Rust panic in MRML is a BaseException (pyo3's PanicException)
+        if isinstance(exc, ValueError):
+            raise _parse_error(exc, mjml_text, locate) from None
         raise MjmlError(
-            f"MRML could not compile the MJML: {exc}",
-            location=loc if m else Location(loc.path),
-            hint="check this component's attributes and content: a bare '<' or '&' in text "
-            "(write &lt; and &amp;) or an unclosed tag",
+            f"MRML failed on this document: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}",
+            location=Location(locate(0).path) if locate is not None else Location("<mjml>"),
+            hint="a bug in MRML, the MJML compiler letterhead uses; simplify the text or markup you last "
+            "changed (unusual characters next to '<' or '>') and report it to letterhead",
         ) from None
     return mjml_fixes.after_mrml(html, model)
+
+
+def _parse_error(exc: ValueError, mjml_text: str, locate: Locator | None) -> MjmlError:
+    """MRML's parse failure ("... at position 774:784": an offset in the fixed
+    MJML; the fixes change lengths only a little, so the line is right or
+    close to it)."""
+    m = re.search(r"position (\d+)", str(exc))
+    loc = (locate or (lambda off: Location("<mjml>", _line_of(mjml_text, off))))(
+        min(int(m.group(1)), len(mjml_text)) if m else 0)
+    return MjmlError(
+        f"MRML could not compile the MJML: {exc}",
+        location=loc if m else Location(loc.path),
+        hint="check this component's attributes and content: a bare '<' or '&' in text "
+        "(write &lt; and &amp;) or an unclosed tag",
+    )

@@ -179,7 +179,7 @@ def _fix_content(mjml: str) -> str:
         if close is None:
             break
         start, end = m.end(), close.start()
-        if mjml.find("<", start, end) >= 0:
+        if mjml.find("<", start, end) >= 0 or (mjml.find(">", start, end) >= 0 and not mjml[start:end].isascii()):
             content = mjml[start:end]
             fixed = _fix_html(content)
             if fixed != content:
@@ -206,7 +206,32 @@ def _fix_html(content: str) -> str:
         content = _BARE_LT.sub("&lt;", content)
     if _ODD_HTML_ATTR.search(content):
         content = _HTML_TAG.sub(lambda t: _ATTR.sub(_html_attr, t.group(0)), content)
+    if ">" in content and not content.isascii():
+        content = _escape_text_gt(content)
     return content
+
+
+# A tag or comment in HTML content, or a '>' in its text.
+_TAG_OR_GT = re.compile(r"""(<!--[\s\S]*?-->|<[A-Za-z/!?][^>"']*(?:(?:"[^"]*"|'[^']*')[^>"']*)*>)|>""")
+
+
+def _escape_text_gt(content: str) -> str:
+    """MRML's parser panics on a '>' in text after a non-ASCII character of
+    the same text ("Café > Menu": "byte index is not a char boundary"); MJML
+    passes it through, and &gt; renders the same.  Only those are escaped:
+    any other '>' is kept as written."""
+    out: list[str] = []
+    pos = run = 0
+    for m in _TAG_OR_GT.finditer(content):
+        if m.group(1) is not None:
+            run = m.end()
+        elif not content[run : m.start()].isascii():
+            out += (content[pos : m.start()], "&gt;")
+            pos = m.end()
+    if not out:
+        return content
+    out.append(content[pos:])
+    return "".join(out)
 
 
 # (?<=>)[ ]*[\n\r\t]\s*(?=<), led by its '>' (kept by _encode_ws): no match holds a '>'.

@@ -238,8 +238,9 @@ def _text_region(texts: Sequence[str], *, edge: bool, serialised: bool) -> tuple
 
 
 def _raw_words(core: str) -> Words | None:
-    """``core`` as MRML writes it when nothing re-serialises its HTML: as it is."""
-    if "]]>" in core or _CONTROL_RE.search(core):
+    """``core`` as MRML writes it when nothing re-serialises its HTML: as it
+    is (a '>' aside: the source fixes may escape it before MRML reads it)."""
+    if "]]>" in core or ">" in core or _CONTROL_RE.search(core):
         return None
     return Words(core, None if "&" in core or "<" in core or ">" in core else core)
 

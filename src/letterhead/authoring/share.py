@@ -144,21 +144,21 @@ def skeleton(docs: Sequence[str], *, serialised: bool = True) -> Skeleton | None
     return Skeleton("".join(out), tuple(fills))
 
 
-def fill(compiled: str, fills: Mapping[str, Words], places: Sequence[tuple[int, int, str]] | None = None) -> str | None:
+def fill(compiled: str, fills: Mapping[str, Words], where: Sequence[tuple[int, int, str]] | None = None) -> str | None:
     """``compiled`` (the marked document's HTML) with one variant's words in
     place of the markers; None when a marker stands where its words would
     not be written for sure (a comment, a raw-text element, an attribute
-    they cannot be written in).  ``places``: :func:`places` of ``compiled``
+    they cannot be written in).  ``where``: :func:`places` of ``compiled``
     (worked out once for all the variants)."""
     out: list[str] = []
     pos = 0
-    for start, end, where in places if places is not None else _places(compiled):
+    for start, end, context in where if where is not None else places(compiled):
         words = fills.get(compiled[start:end])
         if words is None:
             return None  # not one of ours: refuse rather than guess
-        if where == "text":
+        if context == "text":
             value: str | None = words.text
-        elif where == "attribute":
+        elif context == "attribute":
             value = words.text if _plain(words.text) else \
                 words.plain.replace("&", "&amp;") if words.plain is not None and _attribute_safe(words.plain) else None
         else:
@@ -180,10 +180,6 @@ def places(compiled: str) -> list[tuple[int, int, str]]:
     """Each marker in the inliner's HTML, and what it stands in: "text",
     "attribute" (a quoted value: the serialiser quotes them all with ``"``),
     or "other" (a comment, a raw-text element, a tag name)."""
-    return _places(compiled)
-
-
-def _places(compiled: str) -> list[tuple[int, int, str]]:
     spans = [(m.start(), m.end(), m.group(0)) for m in _STRUCTURE_RE.finditer(compiled) if "xlr" in m.group(0)]
     found: list[tuple[int, int, str]] = []
     k = 0

@@ -388,8 +388,12 @@ def _compile_all(config: Config, brand: Mapping[str, Any], catalogs: Mapping[str
         def setup() -> Callable[[list[Job]], list[_One]]:
             compiler = Compiler(config, brand, watch=False)
             sources: dict[str, _Shared] = {}  # this worker's
-            return lambda group: [_compile_one(compiler, config, catalogs, sources, *job, _siblings(group, job))
-                                  for job in group]
+            def run(group: list[Job]) -> list[_One]:
+                locales = _locales_of(group)
+                return [_compile_one(compiler, config, catalogs, sources, *job, locales[job[0].template])
+                        for job in group]
+
+            return run
 
         groups = _by_template(jobs, workers, functools.partial(_source_size, config))
         for _, ones in _workers.fork_map(setup, groups, workers):
@@ -400,18 +404,19 @@ def _compile_all(config: Config, brand: Mapping[str, Any], catalogs: Mapping[str
         return results
     compiler = Compiler(config, brand, watch=False)
     sources: dict[str, _Shared] = {}
-    locales: dict[str, list[str | None]] = {}
+    locales = _locales_of(jobs)
     for job in jobs:
-        locales.setdefault(job[0].template, []).append(job[0].locale)
-    for job in jobs:
-        record(_compile_one(compiler, config, catalogs, sources, *job, tuple(locales[job[0].template])))
+        record(_compile_one(compiler, config, catalogs, sources, *job, locales[job[0].template]))
     return results
 
 
-def _siblings(jobs: list[Job], job: Job) -> tuple[str | None, ...]:
-    """The locales of ``job``'s template among ``jobs`` (which one process compiles)."""
-    template = job[0].template
-    return tuple(j[0].locale for j in jobs if j[0].template == template)
+def _locales_of(jobs: list[Job]) -> dict[str, tuple[str | None, ...]]:
+    """Each template's locales among ``jobs`` (what one process compiles): a
+    template's variants compile from one MRML run (:meth:`Compiler.compile`)."""
+    found: dict[str, list[str | None]] = {}
+    for job in jobs:
+        found.setdefault(job[0].template, []).append(job[0].locale)
+    return {template: tuple(locales) for template, locales in found.items()}
 
 
 def build(
